@@ -1,0 +1,1 @@
+"""dynaspark-sdk."""

@@ -1,0 +1,221 @@
+"""Render dynaspark_sdk/_generated/ from openapi/dynaspark.yaml.
+
+`render()` runs openapi-python-client into a scratch folder, tidies the result with the
+pinned ruff under openapi/ruff-generated.toml (so the output never depends on the
+project's own lint settings or on the folder it is written to), and adds
+`spec_values.py`: the enumerations, ranges and defaults the generator does not carry.
+
+    python scripts/codegen.py generate   # replace the committed layer
+    python scripts/codegen.py check      # exit 1 with a diff when it has drifted
+"""
+
+from __future__ import annotations
+
+import difflib
+import filecmp
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = ROOT / "openapi" / "dynaspark.yaml"
+GENERATOR_CONFIG = ROOT / "openapi" / "generator.yaml"
+TEMPLATES = ROOT / "openapi" / "templates"
+RUFF_CONFIG = ROOT / "openapi" / "ruff-generated.toml"
+TARGET = ROOT / "dynaspark_sdk" / "_generated"
+BIN = Path(sys.executable).parent
+
+
+def _run(*args: str | Path, cwd: Path) -> None:
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    proc = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(map(str, args))} failed:\n{proc.stdout}{proc.stderr}")
+
+
+def _resolve(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        cursor: Any = spec
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            cursor = cursor[part]
+        node = cursor
+    return node
+
+
+def _rule(spec: dict[str, Any], schema: dict[str, Any], required: bool) -> dict[str, Any]:
+    schema = _resolve(spec, schema)
+    rule: dict[str, Any] = {"type": schema.get("type", "string"), "required": required}
+    for key, name in (
+        ("minimum", "minimum"),
+        ("maximum", "maximum"),
+        ("minLength", "min_length"),
+        ("default", "default"),
+    ):
+        if key in schema:
+            rule[name] = schema[key]
+    if "enum" in schema:
+        rule["enum"] = tuple(schema["enum"])
+    return rule
+
+
+def _rule_source(rule: dict[str, Any]) -> str:
+    args = ", ".join(f"{k}={v!r}" for k, v in rule.items())
+    return f"Rule({args})"
+
+
+def spec_values_source(spec: dict[str, Any]) -> str:
+    """The Python source of spec_values.py for this spec."""
+    schemas = spec["components"]["schemas"]
+    chat_model = schemas["ChatModel"]
+    parameters: dict[str, dict[str, dict[str, Any]]] = {}
+    audio_model = None
+    for path_item in spec["paths"].values():
+        for operation in path_item.values():
+            rules: dict[str, dict[str, Any]] = {}
+            for param in operation.get("parameters", []):
+                param = _resolve(spec, param)
+                rules[param["name"]] = _rule(spec, param["schema"], param.get("required", False))
+                audio_model = param.get("x-audio-model", audio_model)
+            body = operation.get("requestBody", {}).get("content", {})
+            for media in body.values():
+                form = _resolve(spec, media["schema"])
+                for name, prop in form["properties"].items():
+                    if prop.get("format") != "binary":
+                        rules.setdefault(name, _rule(spec, prop, name in form.get("required", [])))
+            parameters[operation["operationId"]] = rules
+    max_image_bytes = schemas["ChatForm"]["properties"]["file"]["x-max-bytes"]
+
+    lines = [
+        '"""Enumerations, ranges and defaults of openapi/dynaspark.yaml.',
+        "",
+        "Written by scripts/generate from the spec; never edit by hand.",
+        '"""',
+        "",
+        "from collections.abc import Mapping",
+        "from typing import Final, NamedTuple",
+        "",
+        "",
+        "class Rule(NamedTuple):",
+        '    """What the spec allows for one parameter or form field."""',
+        "",
+        "    type: str",
+        "    required: bool = False",
+        "    minimum: float | None = None",
+        "    maximum: float | None = None",
+        "    min_length: int | None = None",
+        "    default: object = None",
+        "    enum: tuple[str, ...] | None = None",
+        "",
+        "",
+        f"CHAT_MODELS: Final[tuple[str, ...]] = {tuple(chat_model['enum'])!r}",
+        f"DEFAULT_CHAT_MODEL: Final = {chat_model['default']!r}",
+        f"CHAT_MODEL_ALIASES: Final[Mapping[str, str]] = {dict(chat_model.get('x-aliases', {}))!r}",
+        f"VISION_MODELS: Final[tuple[str, ...]] = {tuple(chat_model.get('x-vision-models', []))!r}",
+        f"IMAGE_MODELS: Final[tuple[str, ...]] = {tuple(schemas['ImageModel']['enum'])!r}",
+        f"DEFAULT_IMAGE_MODEL: Final = {schemas['ImageModel']['default']!r}",
+        f"VOICES: Final[tuple[str, ...]] = {tuple(schemas['Voice']['enum'])!r}",
+        f"DEFAULT_VOICE: Final = {schemas['Voice']['default']!r}",
+        f"AUDIO_MODEL: Final = {audio_model!r}",
+        f"MAX_IMAGE_BYTES: Final = {max_image_bytes!r}",
+        "",
+        "# operationId -> parameter or form-field name -> rule",
+        "PARAMETERS: Final[Mapping[str, Mapping[str, Rule]]] = {",
+    ]
+    for op, rules in parameters.items():
+        lines.append(f"    {op!r}: {{")
+        lines.extend(f"        {name!r}: {_rule_source(rule)}," for name, rule in rules.items())
+        lines.append("    },")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def render(out: Path) -> None:
+    """Write the whole generated layer for the current spec into `out` (which must not exist)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        raw = Path(scratch) / "_generated"
+        _run(
+            BIN / "openapi-python-client",
+            "generate",
+            "--path",
+            SPEC,
+            "--config",
+            GENERATOR_CONFIG,
+            "--custom-template-path",
+            TEMPLATES,
+            "--meta",
+            "none",
+            "--output-path",
+            raw,
+            cwd=Path(scratch),
+        )
+        spec = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+        (raw / "spec_values.py").write_text(spec_values_source(spec), encoding="utf-8")
+        _run(
+            BIN / "ruff",
+            "check",
+            "--fix-only",
+            "--quiet",
+            "--no-cache",
+            "--config",
+            RUFF_CONFIG,
+            ".",
+            cwd=raw,
+        )
+        _run(BIN / "ruff", "format", "--quiet", "--no-cache", "--config", RUFF_CONFIG, ".", cwd=raw)
+        shutil.copytree(raw, out)
+
+
+def _files(folder: Path) -> set[str]:
+    return {
+        str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+    }
+
+
+def differences(expected: Path, actual: Path) -> list[str]:
+    """Unified diff lines between two generated trees (empty when identical)."""
+    out: list[str] = []
+    want, have = _files(expected), _files(actual)
+    for name in sorted(want | have):
+        a = (actual / name).read_text(encoding="utf-8").splitlines(keepends=True) if name in have else []
+        b = (expected / name).read_text(encoding="utf-8").splitlines(keepends=True) if name in want else []
+        if name in want and name in have and filecmp.cmp(expected / name, actual / name, shallow=False):
+            continue
+        out.extend(difflib.unified_diff(a, b, f"committed/{name}", f"from-spec/{name}"))
+    return out
+
+
+def main(argv: list[str]) -> int:
+    command = argv[1] if len(argv) > 1 else ""
+    with tempfile.TemporaryDirectory() as scratch:
+        fresh = Path(scratch) / "_generated"
+        render(fresh)
+        if command == "generate":
+            if TARGET.exists():
+                shutil.rmtree(TARGET)
+            shutil.copytree(fresh, TARGET)
+            print(f"regenerated {TARGET.relative_to(ROOT)} from {SPEC.relative_to(ROOT)}")
+            return 0
+        if command == "check":
+            diff = differences(fresh, TARGET) if TARGET.exists() else [f"{TARGET} is missing\n"]
+            if diff:
+                sys.stdout.writelines(diff)
+                print(
+                    "\ncheck-generated: dynaspark_sdk/_generated/ does not match openapi/dynaspark.yaml;"
+                    " run scripts/generate and commit the result.",
+                    file=sys.stderr,
+                )
+                return 1
+            print("check-generated: dynaspark_sdk/_generated/ matches the spec")
+            return 0
+    print("usage: codegen.py generate|check", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))

@@ -1,0 +1,79 @@
+"""The generation pipeline: deterministic, typed, and guarded against drift from the spec."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _copy_project(dest: Path) -> Path:
+    for name in ("openapi", "scripts", "dynaspark_sdk"):
+        shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", dest / "pyproject.toml")
+    return dest
+
+
+def _codegen(project: Path, command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(project / "scripts" / "codegen.py"), command],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_committed_layer_matches_the_spec() -> None:
+    result = _codegen(ROOT, "check")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_fails_with_a_diff_when_the_spec_changes_without_regenerating(tmp_path: Path) -> None:
+    project = _copy_project(tmp_path)
+    spec = project / "openapi" / "dynaspark.yaml"
+    text = spec.read_text(encoding="utf-8")
+    spec.write_text(text.replace("enum: [flux, turbo, gptimage]", "enum: [flux, turbo, gptimage, sdxl]"))
+    result = _codegen(project, "check")
+    assert result.returncode == 1
+    assert "+    SDXL = " in result.stdout  # the generated enum gains a member
+    assert "sdxl" in result.stdout and "spec_values.py" in result.stdout
+    assert "run scripts/generate" in result.stderr
+
+
+def test_check_fails_when_the_layer_is_edited_by_hand(tmp_path: Path) -> None:
+    project = _copy_project(tmp_path)
+    client = project / "dynaspark_sdk" / "_generated" / "client.py"
+    client.write_text(client.read_text(encoding="utf-8") + "# edited by hand\n")
+    result = _codegen(project, "check")
+    assert result.returncode == 1
+    assert "-# edited by hand" in result.stdout
+
+
+def test_generation_is_byte_identical_between_runs(tmp_path: Path) -> None:
+    project = _copy_project(tmp_path)
+    target = project / "dynaspark_sdk" / "_generated"
+    assert _codegen(project, "generate").returncode == 0
+    first = {p.relative_to(target): p.read_bytes() for p in sorted(target.rglob("*.py"))}
+    assert _codegen(project, "generate").returncode == 0
+    second = {p.relative_to(target): p.read_bytes() for p in sorted(target.rglob("*.py"))}
+    assert first == second
+    committed = ROOT / "dynaspark_sdk" / "_generated"
+    assert first == {p.relative_to(committed): p.read_bytes() for p in sorted(committed.rglob("*.py"))}
+
+
+def test_generated_layer_passes_mypy_strict() -> None:
+    mypy = shutil.which("mypy", path=str(Path(sys.executable).parent))
+    if mypy is None:
+        pytest.fail("mypy is not installed beside this Python")
+    result = subprocess.run(
+        [mypy, "--strict", "--no-incremental", str(ROOT / "dynaspark_sdk" / "_generated")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout
