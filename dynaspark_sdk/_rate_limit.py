@@ -1,0 +1,54 @@
+"""The `X-RateLimit-*` numbers the service puts on every answer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+
+__all__ = ["RateLimit"]
+
+
+def _header_int(headers: Mapping[str, str], name: str) -> int | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        return int(value.strip())
+    except ValueError:
+        try:
+            return int(float(value.strip()))
+        except ValueError:
+            return None
+
+
+@attrs.frozen
+class RateLimit:
+    """The last rate-limit window seen: `limit` requests, `remaining` left, `reset` (Unix time).
+
+    Each field is None when the answer did not carry (or garbled) its header.
+    """
+
+    limit: int | None = None
+    remaining: int | None = None
+    reset: int | None = None
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> RateLimit:
+        """Read the numbers from an answer's headers (case-insensitive mapping expected)."""
+        return cls(
+            limit=_header_int(headers, "x-ratelimit-limit"),
+            remaining=_header_int(headers, "x-ratelimit-remaining"),
+            reset=_header_int(headers, "x-ratelimit-reset"),
+        )
+
+    @property
+    def known(self) -> bool:
+        """Whether the answer carried any of the three headers."""
+        return self.limit is not None or self.remaining is not None or self.reset is not None
+
+    def seconds_until_reset(self, now: float) -> float | None:
+        """Seconds from `now` (Unix time) until the window resets; None when unknown."""
+        if self.reset is None:
+            return None
+        return max(0.0, self.reset - now)
