@@ -1,0 +1,58 @@
+"""An emulator of the whole Dynaspark service, for offline tests and benchmarks.
+
+A pure core, `Emulator`, answers each request with a `ResponsePlan` (status, headers, body
+steps); thin shells carry plans out: `EmulatorTransport` / `AsyncEmulatorTransport` in
+process (no sockets), `serve()` on a real loopback socket. Faults (`faults.status(503)`,
+`faults.reset()`, `faults.cut_stream()`, ...) are queued with `Emulator.inject`, and
+`Emulator.requests` records what arrived::
+
+    import httpx
+    from dynaspark_sdk.testing import Emulator, EmulatorTransport, faults, serve
+
+    emulator = Emulator(rate_limit=10)
+    emulator.inject(faults.status(503))
+    with httpx.Client(transport=EmulatorTransport(emulator), base_url="http://dynaspark.test") as http:
+        assert http.get("/status").status_code == 503
+        assert http.get("/status").json()["status"] == "ok"
+
+    with serve(emulator) as server:
+        httpx.get(server.url + "/api/generate_response", params={"user_input": "hi"})
+
+The exact rules of the answers are in `dynaspark_sdk.testing._emulator`'s docstring (and
+`help(Emulator)`).
+"""
+
+from __future__ import annotations
+
+from . import faults
+from ._emulator import DEFAULT_TEXT_MODEL, Emulator, RecordedRequest, default_seed, echo_line
+from ._forms import UploadedFile
+from ._media import MP3_FRAME_BYTES, MP3_FRAME_HEADER
+from ._plan import BodyStep, Cut, Delay, Reset, ResponsePlan, Send
+from ._server import EmulatorServer, run_forever, serve
+from ._transport import AsyncEmulatorTransport, EmulatorTransport
+from .faults import Fault
+
+__all__ = [
+    "DEFAULT_TEXT_MODEL",
+    "MP3_FRAME_BYTES",
+    "MP3_FRAME_HEADER",
+    "AsyncEmulatorTransport",
+    "BodyStep",
+    "Cut",
+    "Delay",
+    "Emulator",
+    "EmulatorServer",
+    "EmulatorTransport",
+    "Fault",
+    "RecordedRequest",
+    "Reset",
+    "ResponsePlan",
+    "Send",
+    "UploadedFile",
+    "default_seed",
+    "echo_line",
+    "faults",
+    "run_forever",
+    "serve",
+]
