@@ -359,9 +359,7 @@ class Emulator:
         window = self._window(key, self.clock())
         return window is not None and window.used >= self.rate_limit
 
-    def _answer(
-        self, record: RecordedRequest, form_error: str | None, key: str | None, scheme: str
-    ) -> ResponsePlan:
+    def _answer(self, record: RecordedRequest, form_error: str | None, key: str | None, scheme: str) -> ResponsePlan:
         path, method = record.path, record.method
         image = _IMAGE_PATH.fullmatch(path)
         allowed = "GET" if image else _ROUTES.get(path)
@@ -396,9 +394,7 @@ class Emulator:
         if form_error is not None:
             raise ParameterError(form_error)
         if any(name == "file" for name, _ in record.form):
-            raise ParameterError(
-                "form field file must be a file part with a filename and an image content type"
-            )
+            raise ParameterError("form field file must be a file part with a filename and an image content type")
         others = [upload.field for upload in record.files if upload.field != "file"]
         if others:
             raise ParameterError(f"unknown form field{'s' if len(others) > 1 else ''}: {', '.join(others)}")
@@ -489,9 +485,7 @@ def _check_image(upload: UploadedFile) -> None:
         raise ParameterError("file must have a filename")
     declared = (upload.content_type or "").split(";")[0].strip().lower()
     if declared not in ("image/jpeg", "image/png", "image/gif", "image/webp"):
-        raise ParameterError(
-            f"file must have an image content type (jpeg, png, gif, webp), not {declared or 'none'}"
-        )
+        raise ParameterError(f"file must have an image content type (jpeg, png, gif, webp), not {declared or 'none'}")
     if not upload.data:
         raise ParameterError("file is empty")
     if upload.size > spec_values.MAX_IMAGE_BYTES:

@@ -48,9 +48,7 @@ def parse_form(content_type: str | None, body: bytes) -> tuple[Fields, list[Uplo
             raise FormError("multipart/form-data without a boundary")
         return _parse_multipart(body, boundary.encode("latin-1"))
     shown = media_type or "none"
-    raise FormError(
-        f"unsupported content type {shown}: send multipart/form-data or application/x-www-form-urlencoded"
-    )
+    raise FormError(f"unsupported content type {shown}: send multipart/form-data or application/x-www-form-urlencoded")
 
 
 def _parse_header_value(value: str) -> tuple[str, dict[str, str]]:

@@ -47,9 +47,7 @@ def encode_png(width: int, height: int, rows: Iterable[bytes], text: dict[str, s
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     chunks = [_png_chunk(b"IHDR", header)]
     for keyword, value in (text or {}).items():
-        chunks.append(
-            _png_chunk(b"tEXt", keyword.encode("latin-1") + b"\x00" + value.encode("latin-1", "replace"))
-        )
+        chunks.append(_png_chunk(b"tEXt", keyword.encode("latin-1") + b"\x00" + value.encode("latin-1", "replace")))
     chunks.append(_png_chunk(b"IDAT", zlib.compress(raw, 6)))
     chunks.append(_png_chunk(b"IEND", b""))
     return PNG_SIGNATURE + b"".join(chunks)

@@ -18,6 +18,7 @@ import socket
 import struct
 import threading
 import urllib.parse
+import weakref
 from collections.abc import Callable, Iterator
 
 import h11
@@ -61,7 +62,10 @@ class _Http11Server:
         self.emulator = emulator
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._writers: set[asyncio.StreamWriter] = set()
+        # Transports stay referenced by the loop until their socket is closed, so this set holds
+        # every connection not yet closed, including those closing gracefully.
+        self._transports: weakref.WeakSet[asyncio.WriteTransport] = weakref.WeakSet()
+        self._closing = False
 
     async def start(self, host: str, port: int) -> int:
         self._server = await asyncio.start_server(self._connection, host, port, backlog=_BACKLOG)
@@ -69,13 +73,14 @@ class _Http11Server:
         return bound
 
     async def close(self) -> None:
+        self._closing = True
         if self._server is not None:
             self._server.close()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        for writer in list(self._writers):
-            writer.transport.abort()
+        for transport in list(self._transports):
+            transport.abort()
         if self._server is not None:
             await self._server.wait_closed()
         # Aborted transports close their sockets on the loop's next iterations.
@@ -86,7 +91,7 @@ class _Http11Server:
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
-        self._writers.add(writer)
+        self._transports.add(writer.transport)
         sock = writer.get_extra_info("socket")
         if sock is not None:
             with contextlib.suppress(OSError):
@@ -96,13 +101,18 @@ class _Http11Server:
             await self._serve_connection(connection, reader, writer)
         except (ConnectionError, OSError, h11.ProtocolError) as error:
             logger.debug("connection ended: %s", type(error).__name__)
+        except asyncio.CancelledError:
+            # Only close() cancels these tasks. Ending normally spares asyncio (3.11) from
+            # logging the cancellation as an error of the connection callback.
+            pass
         except Exception:
             logger.exception("emulator server: unexpected error on a connection")
         finally:
             if task is not None:
                 self._tasks.discard(task)
-            self._writers.discard(writer)
-            if not writer.is_closing():
+            if self._closing:
+                writer.transport.abort()
+            elif not writer.is_closing():
                 writer.close()
 
     async def _serve_connection(
@@ -135,9 +145,7 @@ class _Http11Server:
             event = connection.next_event()
             if event is h11.NEED_DATA:
                 if connection.they_are_waiting_for_100_continue:
-                    writer.write(
-                        connection.send(h11.InformationalResponse(status_code=100, headers=[])) or b""
-                    )
+                    writer.write(connection.send(h11.InformationalResponse(status_code=100, headers=[])) or b"")
                 connection.receive_data(await reader.read(_READ_BYTES))
             elif isinstance(event, h11.Request):
                 request = event
@@ -148,9 +156,7 @@ class _Http11Server:
             else:
                 return None
 
-    async def _refuse(
-        self, connection: h11.Connection, writer: asyncio.StreamWriter, error: Exception
-    ) -> None:
+    async def _refuse(self, connection: h11.Connection, writer: asyncio.StreamWriter, error: Exception) -> None:
         if connection.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
             return
         plan = json_plan(400, {"error": f"malformed HTTP request: {error}"}, [("connection", "close")])
@@ -168,9 +174,7 @@ class _Http11Server:
             logger.exception("emulator error answering %s %s", request.method.decode("ascii"), path)
             return json_plan(500, {"error": "emulator error"})
 
-    async def _send(
-        self, connection: h11.Connection, writer: asyncio.StreamWriter, plan: ResponsePlan
-    ) -> bool:
+    async def _send(self, connection: h11.Connection, writer: asyncio.StreamWriter, plan: ResponsePlan) -> bool:
         """Carry out `plan`; whether the connection may serve another request."""
         if plan.first_byte_delay > 0:
             await asyncio.sleep(plan.first_byte_delay)
@@ -281,9 +285,7 @@ class EmulatorServer:
 
 
 @contextlib.contextmanager
-def serve(
-    emulator: Emulator | None = None, *, host: str = "127.0.0.1", port: int = 0
-) -> Iterator[EmulatorServer]:
+def serve(emulator: Emulator | None = None, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[EmulatorServer]:
     """Serve `emulator` (a fresh one when None) on a loopback port for the `with` block.
 
     Port 0 picks a free port. On exit every connection is closed and the thread joined::

@@ -39,9 +39,7 @@ def validate_parameters(
     missing = [name for name, rule in rules.items() if rule.required and name not in seen]
     if missing:
         raise ParameterError(f"missing required {_plural(noun, missing)}: {', '.join(missing)}")
-    return {
-        name: _convert(f"{noun} {name}", rules[name], value, name in _SECRET) for name, value in seen.items()
-    }
+    return {name: _convert(f"{noun} {name}", rules[name], value, name in _SECRET) for name, value in seen.items()}
 
 
 def _plural(noun: str, names: Sequence[str]) -> str:
