@@ -1,0 +1,668 @@
+"""The `dynaspark` command line, in process through `main([...])` and as a real subprocess,
+against the emulator served on a loopback socket."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from dynaspark_sdk._generated import spec_values
+from dynaspark_sdk._spinner import Spinner
+from dynaspark_sdk.cli import main
+from dynaspark_sdk.testing import MP3_FRAME_HEADER, Emulator, EmulatorServer, faults, serve
+
+SECRET = "sk-live-very-secret-0123456789"
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(40)
+ERROR_PREFIX = "dynaspark: error: "
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DYNASPARK_API_KEY", "DYNASPARK_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    # A proxy from the environment must not carry the tests' loopback traffic away.
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(name, "127.0.0.1,localhost")
+
+
+@pytest.fixture
+def server() -> Iterator[EmulatorServer]:
+    with serve(Emulator(rejected_keys={"rejected-key-42"})) as running:
+        yield running
+
+
+class Run:
+    """What one in-process run of the CLI left: exit status, stdout, stderr."""
+
+    def __init__(self, code: int, out: str, err: str) -> None:
+        self.code, self.out, self.err = code, out, err
+
+    def one_error_line(self) -> str:
+        """The single error line on stderr (asserting there is exactly one, no traceback)."""
+        assert "Traceback" not in self.err
+        lines = self.err.splitlines()
+        assert len(lines) == 1, self.err
+        assert lines[0].startswith(ERROR_PREFIX)
+        return lines[0][len(ERROR_PREFIX) :]
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> Run:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return Run(code, captured.out, captured.err)
+
+
+def subprocess_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DYNASPARK_")}
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    env["PYTHONIOENCODING"] = "utf-8"
+    return env
+
+
+def run_subprocess(*argv: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dynaspark_sdk", *argv],
+        input=stdin,
+        stdin=None if stdin is not None else subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=subprocess_env(),
+        timeout=30,
+    )
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+# --------------------------------------------------------------------------- usage
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(capsys, "--help")
+    assert run.code == 0
+    for command in ("chat", "text", "image", "speak", "status", "models", "serve-fake", "demo"):
+        assert command in run.out
+    assert run.err == ""
+
+
+def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(capsys)
+    assert run.code == 2
+    assert "choose a command" in run.one_error_line()
+
+
+def test_unknown_option_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(capsys, "text", "hi", "--temprature", "1")
+    assert run.code == 2
+    assert "--temprature" in run.one_error_line()
+    assert run.out == ""
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    import dynaspark_sdk
+
+    run = run_cli(capsys, "--version")
+    assert (run.code, run.out) == (0, f"dynaspark-sdk {dynaspark_sdk.__version__}\n")
+
+
+def test_importing_the_cli_loads_neither_httpx_nor_the_clients() -> None:
+    probe = (
+        "import sys, dynaspark_sdk.cli\n"
+        "print(sorted(m for m in ('httpx', 'anyio', 'dynaspark_sdk.client', 'dynaspark_sdk._generated')"
+        " if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=subprocess_env())
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------- chat
+
+
+def test_chat_one_shot(capsys: pytest.CaptureFixture[str], server: EmulatorServer) -> None:
+    run = run_cli(capsys, "--base-url", server.url, "chat", "Hello there")
+    assert (run.code, run.err) == (0, "")
+    assert run.out == "[gemini-1.5-flash-8b] You said: Hello there\n"
+    [request] = server.emulator.requests
+    assert request.fields == {"user_input": "Hello there", "ai_model": "gemini-1.5-flash-8b"}
+
+
+def test_chat_json_and_options_after_the_command(capsys: pytest.CaptureFixture[str], server: EmulatorServer) -> None:
+    run = run_cli(capsys, "chat", "Hi", "--model", "gemini-2.0-flash-lite", "--base-url", server.url, "--json")
+    assert run.code == 0
+    answer = json.loads(run.out)
+    assert answer["text"] == "[gemini-2.0-flash-lite] You said: Hi"
+    assert answer["model"] == "gemini-2.0-flash-lite"
+    assert answer["rate_limit"]["limit"] == 100
+    assert answer["rate_limit"]["remaining"] == 99
+
+
+def test_chat_with_an_image_file(capsys: pytest.CaptureFixture[str], server: EmulatorServer, tmp_path: Path) -> None:
+    picture = tmp_path / "dot.png"
+    picture.write_bytes(PNG)
+    run = run_cli(capsys, "--base-url", server.url, "chat", "What is this?", "--image", str(picture))
+    assert run.code == 0
+    assert run.out == f"[gemini-1.5-flash-8b] You said: What is this? (with a {len(PNG)}-byte image/png image)\n"
+    [upload] = server.emulator.requests[0].files
+    assert (upload.filename, upload.data) == ("dot.png", PNG)
+
+
+def test_chat_with_a_missing_image_is_exit_2_before_any_request(
+    capsys: pytest.CaptureFixture[str], server: EmulatorServer, tmp_path: Path
+) -> None:
+    missing = tmp_path / "nope.png"
+    run = run_cli(capsys, "--base-url", server.url, "chat", "What is this?", "--image", str(missing))
+    assert run.code == 2
+    assert "no such image file" in run.one_error_line()
+    assert run.out == ""
+    assert server.emulator.requests == []
+
+
+def test_chat_reads_a_piped_prompt(
+    capsys: pytest.CaptureFixture[str], server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("first line\nsecond line\n"))
+    run = run_cli(capsys, "--base-url", server.url, "chat")
+    assert run.code == 0
+    assert server.emulator.requests[0].fields["user_input"] == "first line\nsecond line"
+    assert run.out == "[gemini-1.5-flash-8b] You said: second line\n"
+
+
+def test_chat_with_empty_piped_stdin_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    run = run_cli(capsys, "--base-url", server.url, "chat")
+    assert run.code == 2
+    assert "no prompt" in run.one_error_line()
+
+
+def test_interactive_chat_folds_the_history_and_resets(
+    capsys: pytest.CaptureFixture[str], server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = "Name a colour.\nAnother one?\n/reset\nFresh start\n/exit\nnever sent\n"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(lines))
+    run = run_cli(capsys, "--base-url", server.url, "chat", "-i", "--model", "gemini-2.0-flash-lite")
+    assert run.code == 0
+    assert run.out.splitlines() == [
+        "[gemini-2.0-flash-lite] You said: Name a colour.",
+        "[gemini-2.0-flash-lite] You said: User: Another one?",  # the emulator quotes the folded prompt's last line
+        "[gemini-2.0-flash-lite] You said: Fresh start",
+    ]
+    sent = [request.fields["user_input"] for request in server.emulator.requests]
+    assert sent == [
+        "Name a colour.",
+        "User: Name a colour.\n"
+        "Assistant: [gemini-2.0-flash-lite] You said: Name a colour.\n"
+        "User: Another one?\n"
+        "Assistant:",
+        "Fresh start",
+    ]
+
+
+def test_interactive_chat_goes_on_after_a_failed_turn(
+    capsys: pytest.CaptureFixture[str], server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.emulator.inject(faults.status(500))
+    monkeypatch.setattr(sys, "stdin", io.StringIO("lost\nkept\n"))
+    run = run_cli(capsys, "--base-url", server.url, "--retries", "0", "--json", "chat", "-i")
+    assert run.code == 1  # the worst turn decides
+    assert len(run.err.splitlines()) == 1
+    error, answer = (json.loads(line) for line in run.out.splitlines())
+    assert error["error"]["status_code"] == 500
+    assert answer == {"user": "kept", "text": "[gemini-1.5-flash-8b] You said: kept", "model": "gemini-1.5-flash-8b"}
+    # The failed turn left no trace in the history.
+    assert server.emulator.requests[-1].fields["user_input"] == "kept"
+
+
+# --------------------------------------------------------------------------- text
+
+
+def test_text_streams_to_stdout(capsys: pytest.CaptureFixture[str], server: EmulatorServer) -> None:
+    run = run_cli(capsys, "--base-url", server.url, "text", "tell me more")
+    assert (run.code, run.err) == (0, "")
+    assert run.out == "[openai] You said: tell me more\n"
+    [request] = server.emulator.requests
+    assert request.params["stream"] == "true"
+
+
+def test_text_sends_every_parameter(capsys: pytest.CaptureFixture[str], server: EmulatorServer) -> None:
+    run = run_cli(
+        capsys,
+        "--base-url", server.url,
+        "text", "a prompt",
+        "--model", "mistral",
+        "--system", "be brief",
+        "--temperature", "0.5",
+        "--top-p", "0.9",
+        "--presence-penalty", "-1.5",
+        "--frequency-penalty", "2",
+        "--seed", "42",
+        "--json-mode",
+        "--private",
+        "--referrer", "cli-test",
+        "--no-stream",
+    )  # fmt: skip
+    assert run.code == 0
+    assert json.loads(run.out) == {"model": "mistral", "you_said": "a prompt"}
+    params = server.emulator.requests[0].params
+    assert {name: params[name] for name in params if name != "user_input"} == {
+        "model": "mistral",
+        "system": "be brief",
+        "temperature": "0.5",
+        "top_p": "0.9",
+        "presence_penalty": "-1.5",
+        "frequency_penalty": "2.0",
+        "seed": "42",
+        "json": "true",
+        "private": "true",
+        "referrer": "cli-test",
+    }
+
+
+def test_text_json_output_has_usage(capsys: pytest.CaptureFixture[str], server: EmulatorServer) -> None:
+    run = run_cli(capsys, "--json", "--base-url", server.url, "text", "one two three")
+    assert run.code == 0
+    answer = json.loads(run.out)
+    assert answer["text"] == "[openai] You said: one two three"
+    assert answer["usage"] == {"prompt_tokens": 3, "completion_tokens": 6, "total_tokens": 9}
+    assert "stream" not in server.emulator.requests[0].params
+
+
+def test_text_reads_stdin_for_dash(
+    capsys: pytest.CaptureFixture[str], server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("piped prompt\n"))
+    run = run_cli(capsys, "--base-url", server.url, "text", "-", "--no-stream")
+    assert (run.code, run.out) == (0, "[openai] You said: piped prompt\n")
+
+
+@pytest.mark.parametrize("temperature", ["3.5", "-1"])
+def test_text_out_of_range_temperature_is_exit_2_before_any_request(
+    capsys: pytest.CaptureFixture[str], server: EmulatorServer, temperature: str
+) -> None:
+    run = run_cli(capsys, "--base-url", server.url, "text", "hi", "--temperature", temperature)
+    assert run.code == 2
+    assert "temperature" in run.one_error_line()
+    assert server.emulator.requests == []
+
+
+def test_text_non_numeric_temperature_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(capsys, "text", "hi", "--temperature", "warm")
+    assert run.code == 2
+    assert "warm" in run.one_error_line()
+
+
+def test_a_stream_cut_short_keeps_what_arrived_and_exits_1(
+    capsys: pytest.CaptureFixture[str], server: EmulatorServer
+) -> None:
+    server.emulator.inject(faults.cut_stream(after_events=2), path="/api/generate_response")
+    run = run_cli(capsys, "--base-url", server.url, "--retries", "0", "text", "tell me more")
+    assert run.code == 1
+    assert run.out == "[openai] You \n"  # the two events that arrived, then the line is ended
+    run.one_error_line()
+
+
+# --------------------------------------------------------------------------- image, speak
+
+
+def test_image_is_saved(capsys: pytest.CaptureFixture[str], server: EmulatorServer, tmp_path: Path) -> None:
+    target = tmp_path / "out.png"
+    run = run_cli(
+        capsys,
+        "--base-url", server.url,
+        "image", "a lighthouse", "-o", str(target),
+        "--width", "96", "--height", "64", "--model", "turbo", "--nologo", "--seed", "5", "--watermark", "demo",
+    )  # fmt: skip
+    assert (run.code, run.err) == (0, "")
+    assert png_size(target.read_bytes()) == (96, 64)
+    first, second = run.out.splitlines()
+    assert first.startswith(f"saved {target} ({target.stat().st_size} bytes, model turbo, seed 5)")
+    assert second.startswith(f"url: {server.url}/images/")
+    params = server.emulator.requests[0].params
+    assert params == {
+        "user_input": "a lighthouse",
+        "width": "96",
+        "height": "64",
+        "model": "turbo",
+        "nologo": "true",
+        "seed": "5",
+        "wm": "demo",
+    }
+
+
+def test_image_json(capsys: pytest.CaptureFixture[str], server: EmulatorServer, tmp_path: Path) -> None:
+    target = tmp_path / "out.png"
+    run = run_cli(capsys, "--json", "--base-url", server.url, "image", "dots", "-o", str(target), "--width", "64")
+    assert run.code == 0
+    answer = json.loads(run.out)
+    assert answer["path"] == str(target)
+    assert answer["bytes"] == target.stat().st_size
+    assert answer["url"].startswith(server.url + "/images/")
+    assert answer["model"] == "flux"
+    assert png_size(target.read_bytes()) == (64, 768)
+
+
+def test_image_into_a_missing_folder_is_exit_2_before_any_request(
+    capsys: pytest.CaptureFixture[str], server: EmulatorServer, tmp_path: Path
+) -> None:
+    run = run_cli(capsys, "--base-url", server.url, "image", "dots", "-o", str(tmp_path / "no" / "out.png"))
+    assert run.code == 2
+    assert "no such directory" in run.one_error_line()
+    assert server.emulator.requests == []
+
+
+def test_image_without_output_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(capsys, "image", "dots")
+    assert run.code == 2
+    assert "-o/--output" in run.one_error_line()
+
+
+def test_speak_saves_mp3(capsys: pytest.CaptureFixture[str], server: EmulatorServer, tmp_path: Path) -> None:
+    target = tmp_path / "hello.mp3"
+    run = run_cli(capsys, "--base-url", server.url, "speak", "Hello", "-o", str(target), "--voice", "nova")
+    assert run.code == 0
+    data = target.read_bytes()
+    assert data.startswith(MP3_FRAME_HEADER)
+    assert run.out == f"saved {target} ({len(data)} bytes, audio/mpeg, voice nova)\n"
+    params = server.emulator.requests[0].params
+    assert (params["model"], params["voice"]) == ("openai-audio", "nova")
+
+
+def test_speak_unknown_voice_is_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    run = run_cli(
+        capsys, "--base-url", "http://127.0.0.1:9", "speak", "Hi", "-o", str(tmp_path / "a.mp3"), "--voice", "x"
+    )
+    assert run.code == 2
+    assert "voice" in run.one_error_line()
+
+
+# --------------------------------------------------------------------------- status, models
+
+
+def test_status(capsys: pytest.CaptureFixture[str], server: EmulatorServer) -> None:
+    run = run_cli(capsys, "--base-url", server.url, "status")
+    assert (run.code, run.out) == (0, "ok\n  emulator: true\n")
+    run = run_cli(capsys, "--base-url", server.url, "--json", "status")
+    assert json.loads(run.out) == {"ok": True, "status": "ok", "details": {"status": "ok", "emulator": True}}
+
+
+def test_models_come_from_the_spec(capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(capsys, "--json", "models")
+    listed = json.loads(run.out)
+    assert listed["chat_models"] == list(spec_values.CHAT_MODELS)
+    assert listed["chat_model_aliases"] == dict(spec_values.CHAT_MODEL_ALIASES)
+    assert listed["image_models"] == list(spec_values.IMAGE_MODELS)
+    assert listed["voices"] == list(spec_values.VOICES)
+    text = run_cli(capsys, "models").out
+    assert "gemini-1.5-flash (default)  -> sent as gemini-1.5-flash-8b" in text
+    assert "alloy (default)" in text
+
+
+# --------------------------------------------------------------------------- failures
+
+
+def test_a_server_error_is_exit_1_on_one_line(capsys: pytest.CaptureFixture[str], server: EmulatorServer) -> None:
+    server.emulator.inject(faults.status(500, error="the model fell over"))
+    run = run_cli(capsys, "--base-url", server.url, "--retries", "0", "chat", "Hello")
+    assert run.code == 1
+    assert run.out == ""
+    assert "the model fell over" in run.one_error_line()
+
+
+def test_errors_as_json(capsys: pytest.CaptureFixture[str], server: EmulatorServer) -> None:
+    server.emulator.inject(faults.status(503))
+    run = run_cli(capsys, "--json", "--base-url", server.url, "--retries", "0", "text", "hi")
+    assert run.code == 1
+    error = json.loads(run.out)["error"]
+    assert (error["type"], error["status_code"], error["exit_code"]) == ("InternalServerError", 503, 1)
+    assert error["message"] == run.one_error_line()
+
+
+def test_no_service_listening_is_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    run = run_cli(capsys, "--base-url", f"http://127.0.0.1:{port}", "--retries", "0", "status")
+    assert run.code == 1
+    run.one_error_line()
+
+
+def test_bad_base_url_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(capsys, "--base-url", "ftp://example.invalid", "status")
+    assert run.code == 2
+    assert "base_url" in run.one_error_line()
+
+
+@pytest.mark.parametrize("how", ["rejected key", "injected 401"])
+def test_the_api_key_never_shows_on_a_401(capsys: pytest.CaptureFixture[str], server: EmulatorServer, how: str) -> None:
+    key = "rejected-key-42" if how == "rejected key" else SECRET
+    if how == "injected 401":
+        server.emulator.inject(faults.status(401, error=f"bad key {SECRET}"))
+    for extra in ([], ["--json"], ["--debug"]):
+        run = run_cli(capsys, *extra, "--api-key", key, "--base-url", server.url, "text", "hi", "--no-stream")
+        assert run.code == 1
+        assert key not in run.out + run.err
+        if how == "injected 401":
+            server.emulator.inject(faults.status(401, error=f"bad key {SECRET}"))
+    assert all(request.api_key == key for request in server.emulator.requests)
+
+
+def test_the_api_key_never_shows_in_debug_output(capsys: pytest.CaptureFixture[str], server: EmulatorServer) -> None:
+    run = run_cli(capsys, "--debug", "--api-key", SECRET, "--base-url", server.url, "text", "hi", "--no-stream")
+    assert run.code == 0
+    assert "HTTP Request: GET" in run.err  # debug really logged the request line...
+    assert "api_key=[REDACTED]" in run.err  # ...with the key taken out
+    assert SECRET not in run.out + run.err
+    assert server.emulator.requests[0].api_key == SECRET
+
+
+def test_the_api_key_comes_from_the_environment(
+    capsys: pytest.CaptureFixture[str], server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DYNASPARK_API_KEY", SECRET)
+    run = run_cli(capsys, "--json", "--base-url", server.url, "text", "hi")
+    assert run.code == 0
+    assert SECRET not in run.out + run.err
+    assert server.emulator.requests[0].api_key == SECRET
+
+
+def test_interrupt_is_exit_130(
+    capsys: pytest.CaptureFixture[str], server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(prompt: str = "") -> str:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("builtins.input", interrupted)
+    run = run_cli(capsys, "--base-url", server.url, "chat", "-i")
+    assert run.code == 130
+    assert run.err == "dynaspark: interrupted\n"
+
+
+# --------------------------------------------------------------------------- spinner
+
+
+class FakeTerminal(io.StringIO):
+    """A stderr that says it is a terminal, and tells when something was drawn."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.drawn = threading.Event()
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        written = super().write(text)
+        self.drawn.set()
+        return written
+
+
+def visible_line(written: str) -> str:
+    """What a terminal shows on the line after `written` (carriage returns overwrite)."""
+    line: list[str] = []
+    column = 0
+    for char in written:
+        if char == "\r":
+            column = 0
+        else:
+            line[column : column + 1] = [char]
+            column += 1
+    return "".join(line).rstrip()
+
+
+def test_spinner_draws_on_a_terminal_and_leaves_a_clean_line() -> None:
+    terminal = FakeTerminal()
+    spinner = Spinner(terminal, "waiting for Dynaspark", start_delay=0).start()
+    assert terminal.drawn.wait(5)
+    spinner.stop()
+    written = terminal.getvalue()
+    assert "waiting for Dynaspark" in written
+    assert written.endswith("\r")
+    assert visible_line(written) == ""
+    spinner.stop()  # idempotent: nothing more is written
+    assert terminal.getvalue() == written
+    assert not spinner.active
+
+
+def test_spinner_draws_nothing_off_a_terminal() -> None:
+    stream = io.StringIO()
+    spinner = Spinner(stream, start_delay=0).start()
+    assert not spinner.active
+    spinner.stop()
+    assert stream.getvalue() == ""
+
+
+class RecordingStdout(io.StringIO):
+    """A stdout that notes each write in a log it shares with `OrderedTerminal`."""
+
+    def __init__(self, log: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.log = log
+
+    def write(self, text: str) -> int:
+        self.log.append(("out", text))
+        return super().write(text)
+
+
+class OrderedTerminal(FakeTerminal):
+    def __init__(self, log: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.log = log
+
+    def write(self, text: str) -> int:
+        self.log.append(("err", text))
+        return super().write(text)
+
+
+def test_spinner_is_wiped_before_the_first_piece_of_output(
+    server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dynaspark_sdk import client as client_module
+
+    log: list[tuple[str, str]] = []
+    terminal = OrderedTerminal(log)
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(sys, "stdout", RecordingStdout(log))
+    monkeypatch.setattr("dynaspark_sdk._spinner._DEFAULT_START_DELAY", 0)
+    # The stream yields nothing until the spinner has drawn: a slow service, without a clock.
+    original_next = client_module.Stream.__next__
+
+    def after_the_spinner_drew(stream: client_module.Stream) -> str:
+        assert terminal.drawn.wait(5)
+        return original_next(stream)
+
+    monkeypatch.setattr(client_module.Stream, "__next__", after_the_spinner_drew)
+    assert main(["--base-url", server.url, "text", "hello"]) == 0
+    first_out = next(index for index, (where, _) in enumerate(log) if where == "out")
+    drawn_before = "".join(text for where, text in log[:first_out] if where == "err")
+    assert "waiting for Dynaspark" in drawn_before
+    assert visible_line(drawn_before) == ""  # wiped before the answer began
+    assert all(where == "out" for where, _ in log[first_out:])  # and never drawn again
+    assert "".join(text for where, text in log if where == "out") == "[openai] You said: hello\n"
+
+
+# --------------------------------------------------------------------------- real subprocesses
+
+
+def test_subprocess_end_to_end(server: EmulatorServer, tmp_path: Path) -> None:
+    done = run_subprocess("--base-url", server.url, "chat", "Привет! Как дела?")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == "[gemini-1.5-flash-8b] You said: Привет! Как дела?\n"
+
+    target = tmp_path / "picture.png"
+    done = run_subprocess("--base-url", server.url, "--json", "image", "dots", "-o", str(target), "--width", "80")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["path"] == str(target)
+    assert png_size(target.read_bytes()) == (80, 768)
+
+
+def test_subprocess_exit_codes_and_one_line_errors(server: EmulatorServer) -> None:
+    server.emulator.inject(faults.status(500))
+    failed = run_subprocess("--base-url", server.url, "--retries", "0", "--api-key", SECRET, "text", "hi")
+    assert failed.returncode == 1
+    assert failed.stdout == ""
+    assert failed.stderr.startswith(ERROR_PREFIX)
+    assert failed.stderr.count("\n") == 1
+    assert "Traceback" not in failed.stderr
+
+    refused = run_subprocess("--base-url", server.url, "--api-key", SECRET, "text", "hi", "--temperature", "9")
+    assert refused.returncode == 2
+    assert refused.stderr.startswith(ERROR_PREFIX)
+    assert refused.stderr.count("\n") == 1
+    for done in (failed, refused):
+        assert SECRET not in done.stdout + done.stderr
+
+
+def test_subprocess_interactive_chat(server: EmulatorServer) -> None:
+    done = run_subprocess("--base-url", server.url, "chat", "-i", stdin="Name a colour.\nAnother one?\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "[gemini-1.5-flash-8b] You said: Name a colour.",
+        "[gemini-1.5-flash-8b] You said: User: Another one?",
+    ]
+    second = server.emulator.requests[1].fields["user_input"]
+    assert second.startswith("User: Name a colour.\nAssistant: [gemini-1.5-flash-8b] You said: Name a colour.\n")
+    assert second.endswith("User: Another one?\nAssistant:")
+
+
+def test_serve_fake_runs_until_interrupted() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dynaspark_sdk", "serve-fake", "--port", "0", "--stream-delay", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=subprocess_env(),
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert first.startswith("Dynaspark emulator listening on http://127.0.0.1:")
+        url = first.split()[-1]
+        answer = httpx.get(url + "/api/generate_response", params={"user_input": "ping"}, trust_env=False)
+        assert answer.json()["response"] == "[openai] You said: ping"
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0
+    assert "Traceback" not in err
+    assert "stopped after 1 requests" in err
