@@ -18,8 +18,9 @@ process (no sockets), `serve()` on a real loopback socket. Faults (`faults.statu
     with serve(emulator) as server:
         httpx.get(server.url + "/api/generate_response", params={"user_input": "hi"})
 
-The exact rules of the answers are in `dynaspark_sdk.testing._emulator`'s docstring (and
-`help(Emulator)`).
+The exact, deterministic rules of the answers (texts, token counts, stream events, MP3 and
+PNG bodies, rate limiting) are documented at the top of ``dynaspark_sdk/testing/_emulator.py``.
+No extra dependency: the loopback server uses h11, which httpx already depends on.
 """
 
 from __future__ import annotations

@@ -51,7 +51,8 @@ do not. Past ``rate_limit`` requests in a window: 429 with ``Retry-After`` (whol
 the reset, at least 1). Every answer of the service carries ``X-RateLimit-Limit``,
 ``X-RateLimit-Remaining`` and ``X-RateLimit-Reset`` (the window's end as a Unix time,
 rounded up); answers of Render's proxy (``faults.html_page``) and resets carry none. Checks
-run in this order: route (404/405), key (401), limit (429), parameters (400).
+run in this order: a queued fault (see `faults`), route (404/405), key (401), limit (429),
+parameters (400).
 
 The key is never written to a log line nor echoed in an answer; `RecordedRequest` keeps it
 (tests need it) but hides it from its repr.

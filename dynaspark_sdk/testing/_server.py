@@ -159,7 +159,9 @@ class _Http11Server:
     async def _refuse(self, connection: h11.Connection, writer: asyncio.StreamWriter, error: Exception) -> None:
         if connection.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
             return
-        plan = json_plan(400, {"error": f"malformed HTTP request: {error}"}, [("connection", "close")])
+        # h11's message may quote the request's bytes (and so a key): log its type only.
+        logger.debug("malformed request: %s", type(error).__name__)
+        plan = json_plan(400, {"error": "malformed HTTP request"}, [("connection", "close")])
         with contextlib.suppress(h11.ProtocolError):
             await self._send(connection, writer, plan)
 
