@@ -1,0 +1,203 @@
+"""Conversation rules: checking messages and folding a conversation into one prompt. No I/O.
+
+The service keeps no history and takes one `user_input` string, so a conversation is folded
+into it exactly as gpt4free's Dynaspark provider did (its `format_prompt`):
+
+    >>> fold_history([{"role": "user", "content": "Hi"}])
+    'Hi'
+    >>> fold_history(
+    ...     [
+    ...         {"role": "system", "content": "Be brief."},
+    ...         {"role": "user", "content": "Hi"},
+    ...         {"role": "assistant", "content": "  "},
+    ...         {"role": "USER", "content": "Still there?"},
+    ...     ]
+    ... )
+    'System: Be brief.\\nUser: Hi\\nUser: Still there?\\nAssistant:'
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ._errors import InvalidRequestError
+
+__all__ = ["content_text", "fold_history", "image_urls", "normalize_messages", "split_system"]
+
+_MESSAGE_KEYS = frozenset({"role", "content"})
+_SYSTEM_ROLES = frozenset({"system", "developer"})
+
+
+def normalize_messages(messages: str | Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Check the messages a user gave and return copies of them.
+
+    A string is one user message. Otherwise a non-empty list (or tuple) of messages, each a
+    mapping with exactly the keys "role" (a non-blank string) and "content": a string, or a
+    list of OpenAI-style parts, `{"type": "text", "text": str}` or
+    `{"type": "image_url", "image_url": str | {"url": str}}`. Anything else raises
+    `InvalidRequestError` saying what is wrong and where: nothing is dropped silently (an
+    OpenAI `"detail"` on an image, for instance, is refused since the service has no such
+    setting). The input is never changed.
+
+        >>> normalize_messages("Hi")
+        [{'role': 'user', 'content': 'Hi'}]
+    """
+    if isinstance(messages, str):
+        return [{"role": "user", "content": messages}]
+    if not isinstance(messages, list | tuple):
+        raise InvalidRequestError(f"messages must be a string or a list of messages, not {type(messages).__name__}")
+    if not messages:
+        raise InvalidRequestError("messages is empty: give at least one message")
+    return [_normalize_message(message, index) for index, message in enumerate(messages)]
+
+
+def _normalize_message(message: object, index: int) -> dict[str, Any]:
+    where = f"messages[{index}]"
+    if not isinstance(message, Mapping):
+        raise InvalidRequestError(f'{where} must be a mapping with "role" and "content", not {type(message).__name__}')
+    for key in ("role", "content"):
+        if key not in message:
+            raise InvalidRequestError(f'{where} has no "{key}"')
+    unknown = [key for key in message if key not in _MESSAGE_KEYS]
+    if unknown:
+        listed = ", ".join(repr(key) for key in unknown)
+        raise InvalidRequestError(
+            f'{where} has key(s) the service cannot take: {listed} (only "role" and "content" are allowed)'
+        )
+    role = message["role"]
+    if not isinstance(role, str):
+        raise InvalidRequestError(f'{where}["role"] must be a string, not {type(role).__name__}')
+    if not role.strip():
+        raise InvalidRequestError(f'{where}["role"] is empty')
+    content = message["content"]
+    if isinstance(content, str):
+        return {"role": role, "content": content}
+    if not isinstance(content, list | tuple):
+        raise InvalidRequestError(
+            f'{where}["content"] must be a string or a list of parts, not {type(content).__name__}'
+        )
+    parts = [_normalize_part(part, f'{where}["content"][{number}]') for number, part in enumerate(content)]
+    return {"role": role, "content": parts}
+
+
+def _normalize_part(part: object, where: str) -> dict[str, Any]:
+    if not isinstance(part, Mapping):
+        raise InvalidRequestError(f"{where} must be a mapping, not {type(part).__name__}")
+    part_type = part.get("type")
+    if part_type == "text":
+        _refuse_extra_keys(part, {"type", "text"}, where)
+        text = part.get("text")
+        if not isinstance(text, str):
+            found = "no" if "text" not in part else type(text).__name__
+            raise InvalidRequestError(f'{where} is a text part with {found} "text"; a string is needed')
+        return {"type": "text", "text": text}
+    if part_type == "image_url":
+        _refuse_extra_keys(part, {"type", "image_url"}, where)
+        image = part.get("image_url")
+        if isinstance(image, str):
+            return {"type": "image_url", "image_url": image}
+        if isinstance(image, Mapping) and isinstance(image.get("url"), str):
+            _refuse_extra_keys(image, {"url"}, f'{where}["image_url"]')
+            return {"type": "image_url", "image_url": {"url": image["url"]}}
+        raise InvalidRequestError(
+            f'{where}["image_url"] must be a URL string or {{"url": <string>}}, not {_describe(image)}'
+        )
+    if "type" not in part:
+        raise InvalidRequestError(f'{where} has no "type"; it must be "text" or "image_url"')
+    raise InvalidRequestError(f'{where} has type {part_type!r}; only "text" and "image_url" parts can be sent')
+
+
+def _refuse_extra_keys(mapping: Mapping[Any, Any], allowed: set[str], where: str) -> None:
+    unknown = [key for key in mapping if key not in allowed]
+    if unknown:
+        listed = ", ".join(repr(key) for key in unknown)
+        raise InvalidRequestError(f"{where} has key(s) the service cannot take: {listed}")
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, Mapping):
+        return "a mapping with keys " + (", ".join(repr(key) for key in value) or "none")
+    return "None" if value is None else type(value).__name__
+
+
+def content_text(content: str | Sequence[Mapping[str, Any]]) -> str:
+    """The text of a message's content: the string itself, or its text parts concatenated.
+
+    Image parts contribute nothing here (they are sent as media).
+
+        >>> content_text([{"type": "text", "text": "a"}, {"type": "image_url", "image_url": "x"},
+        ...               {"type": "text", "text": "b"}])
+        'ab'
+    """
+    if isinstance(content, str):
+        return content
+    return "".join(part["text"] for part in content if part.get("type") == "text" and isinstance(part.get("text"), str))
+
+
+def image_urls(messages: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The URLs of all image parts of the messages, in order, as given (data: URIs or http(s) URLs)."""
+    urls: list[str] = []
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, str) or not isinstance(content, Sequence):
+            continue
+        for part in content:
+            if not isinstance(part, Mapping) or part.get("type") != "image_url":
+                continue
+            image = part.get("image_url")
+            if isinstance(image, str):
+                urls.append(image)
+            elif isinstance(image, Mapping) and isinstance(image.get("url"), str):
+                urls.append(image["url"])
+    return urls
+
+
+def fold_history(messages: Sequence[Mapping[str, Any]]) -> str:
+    """The conversation as the one prompt string the service takes (gpt4free's rule).
+
+    Exactly one message: its text, unchanged. Otherwise one line per message,
+    `f"{role.capitalize()}: {text}"`, leaving out messages whose text is empty or only white
+    space, joined with "\\n", and "\\nAssistant:" appended. Raises `InvalidRequestError` when
+    there is no message.
+    """
+    if not messages:
+        raise InvalidRequestError("messages is empty: give at least one message")
+    if len(messages) == 1:
+        return content_text(messages[0]["content"])
+    lines = []
+    for message in messages:
+        text = content_text(message["content"])
+        if text.strip():
+            lines.append(f"{message['role'].capitalize()}: {text}")
+    return "\n".join(lines) + "\nAssistant:"
+
+
+def split_system(messages: Sequence[Mapping[str, Any]]) -> tuple[str | None, list[dict[str, Any]]]:
+    """Take the system (and developer) messages out of a conversation.
+
+    Returns (system prompt, the other messages). The system prompt is the texts of the messages
+    whose role is "system" or "developer" (in any case), joined with "\\n\\n", leaving out blank
+    ones; None when there is none. Only their text goes into the prompt: `image_urls` of the
+    whole conversation still finds images in them. The other messages are copies.
+
+        >>> split_system([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}])
+        ('Be brief.', [{'role': 'user', 'content': 'Hi'}])
+    """
+    system_texts: list[str] = []
+    rest: list[dict[str, Any]] = []
+    for message in messages:
+        role = message["role"]
+        if isinstance(role, str) and role.lower() in _SYSTEM_ROLES:
+            text = content_text(message["content"])
+            if text.strip():
+                system_texts.append(text)
+        else:
+            rest.append(_copy_message(message))
+    return ("\n\n".join(system_texts) if system_texts else None), rest
+
+
+def _copy_message(message: Mapping[str, Any]) -> dict[str, Any]:
+    # A deep copy: the caller's messages (and their parts) stay untouched whatever is done to it.
+    return copy.deepcopy(dict(message))
