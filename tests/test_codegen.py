@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -77,3 +78,40 @@ def test_generated_layer_passes_mypy_strict() -> None:
         timeout=300,
     )
     assert result.returncode == 0, result.stdout
+
+
+_NEW_MODEL_PROGRAM = """
+import httpx
+from dynaspark_sdk import Client
+from dynaspark_sdk.testing import Emulator, EmulatorTransport
+
+emulator = Emulator()
+http = httpx.Client(transport=EmulatorTransport(emulator))
+with Client(base_url="http://dynaspark.test", http_client=http, max_retries=0) as client:
+    answer = client.chat("hello", model="gemini-9.9-ultra")
+print(emulator.requests[-1].fields["ai_model"])
+print(answer.model)
+"""
+
+
+def test_a_model_added_to_the_spec_is_accepted_after_regenerating(tmp_path: Path) -> None:
+    project = _copy_project(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(project)}
+    before = subprocess.run(
+        [sys.executable, "-c", _NEW_MODEL_PROGRAM], capture_output=True, text=True, env=env, cwd=project, timeout=120
+    )
+    assert before.returncode != 0
+    assert "ModelNotSupportedError" in before.stderr
+
+    spec = project / "openapi" / "dynaspark.yaml"
+    text = spec.read_text(encoding="utf-8")
+    marker = "        - gemini-2.0-flash-lite\n      default:"
+    assert text.count(marker) == 1
+    spec.write_text(text.replace(marker, "        - gemini-2.0-flash-lite\n        - gemini-9.9-ultra\n      default:"))
+    assert _codegen(project, "generate").returncode == 0
+
+    after = subprocess.run(
+        [sys.executable, "-c", _NEW_MODEL_PROGRAM], capture_output=True, text=True, env=env, cwd=project, timeout=120
+    )
+    assert after.returncode == 0, after.stderr
+    assert after.stdout.split() == ["gemini-9.9-ultra", "gemini-9.9-ultra"]

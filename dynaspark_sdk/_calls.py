@@ -1,0 +1,114 @@
+"""Each API call as a (plan, parse) pair, shared by both clients. No I/O.
+
+`plan` is the checked request; `parse` turns a successful `Answer` into the call's result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from ._answers import parse_audio, parse_chat_text, parse_image_fields, parse_status, parse_text_fields
+from ._flow import Answer
+from ._plans import (
+    ImageOptions,
+    MessagesInput,
+    RequestPlan,
+    TextOptions,
+    plan_chat,
+    plan_image,
+    plan_speech,
+    plan_status,
+    plan_text,
+)
+from ._rate_limit import RateLimit
+from ._results import AudioResult, ChatResponse, ServiceStatus, TextResponse, Usage
+from ._settings import Settings
+
+__all__ = ["Call", "chat_call", "image_call", "speech_call", "status_call", "text_call"]
+
+T = TypeVar("T")
+Call = tuple[RequestPlan, Callable[[Answer], T]]
+
+
+def _meta(answer: Answer) -> dict[str, Any]:
+    headers = dict(answer.headers)
+    return {"headers": headers, "rate_limit": RateLimit.from_headers(answer.headers)}
+
+
+def chat_call(settings: Settings, messages: MessagesInput, *, model: str | None, media: object) -> Call[ChatResponse]:
+    """POST /generate_response."""
+    plan = plan_chat(
+        messages,
+        model=model,
+        media=media,
+        max_media_bytes=settings.max_media_bytes,
+        origin=settings.base_url,
+    )
+    sent_model = plan.model or ""
+
+    def parse(answer: Answer) -> ChatResponse:
+        text = parse_chat_text(answer.status, answer.headers, answer.body)
+        return ChatResponse(text=text, model=sent_model, **_meta(answer))
+
+    return plan, parse
+
+
+def text_call(
+    settings: Settings, prompt_or_messages: MessagesInput, options: TextOptions, *, stream: bool
+) -> Call[TextResponse]:
+    """GET /api/generate_response (JSON, or server-sent events when `stream`)."""
+    plan = plan_text(
+        prompt_or_messages,
+        options,
+        api_key=settings.api_key,
+        stream=stream,
+        base_url_bytes=settings.base_url_bytes,
+    )
+
+    def parse(answer: Answer) -> TextResponse:
+        text, model, usage = parse_text_fields(answer.status, answer.headers, answer.body)
+        return TextResponse(
+            text=text,
+            model=model if model is not None else options.model,
+            usage=Usage(**usage) if usage is not None else None,
+            **_meta(answer),
+        )
+
+    return plan, parse
+
+
+def speech_call(settings: Settings, text: str, *, voice: str) -> Call[AudioResult]:
+    """GET /api/generate_response with the audio model."""
+    plan = plan_speech(text, voice=voice, api_key=settings.api_key, base_url_bytes=settings.base_url_bytes)
+
+    def parse(answer: Answer) -> AudioResult:
+        data, content_type = parse_audio(answer.status, answer.headers, answer.body)
+        return AudioResult(data=data, content_type=content_type, voice=voice, **_meta(answer))
+
+    return plan, parse
+
+
+ImageFields = tuple[str, str | None, int | None, Mapping[str, str], RateLimit]
+
+
+def image_call(settings: Settings, prompt: str, options: ImageOptions) -> Call[ImageFields]:
+    """GET /api/generate_image; the client wraps the fields into its kind of image result."""
+    plan = plan_image(prompt, options, api_key=settings.api_key, base_url_bytes=settings.base_url_bytes)
+
+    def parse(answer: Answer) -> ImageFields:
+        url, model, seed = parse_image_fields(answer.status, answer.headers, answer.body)
+        meta = _meta(answer)
+        return url, model, seed, meta["headers"], meta["rate_limit"]
+
+    return plan, parse
+
+
+def status_call() -> Call[ServiceStatus]:
+    """GET /status."""
+
+    def parse(answer: Answer) -> ServiceStatus:
+        word, details = parse_status(answer.status, answer.headers, answer.body)
+        return ServiceStatus(status=word, details=details, **_meta(answer))
+
+    return plan_status(), parse

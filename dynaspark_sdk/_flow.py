@@ -1,0 +1,371 @@
+"""The life of a call, written once for both clients, as generators that do no I/O.
+
+A flow yields actions (`Send`, `Read`, `Discard`, `Sleep`, `Emit`); a shell performs each
+one with its own I/O (blocking httpx in `Client`, awaiting httpx under anyio in
+`AsyncClient`) and sends the outcome back in. Retries, rate-limit waits, error mapping and
+stream decoding therefore live here, in one place, and are tested through both shells.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Generator, Mapping
+from typing import Any, Literal, TypeVar
+
+import attrs
+
+from ._answers import error_for_status, is_retryable_validation_error
+from ._chunks import text_decoder_for
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    DynasparkError,
+    RateLimitError,
+    ResponseValidationError,
+    StreamInterruptedError,
+)
+from ._media import RemoteImage, image_from_bytes
+from ._plans import RequestPlan
+from ._rate_limit import RateLimit
+from ._retry import RetryPolicy, is_retryable_status, retry_after_seconds
+
+__all__ = [
+    "Answer",
+    "CallState",
+    "Discard",
+    "Emit",
+    "Failure",
+    "Opened",
+    "Read",
+    "Send",
+    "Sleep",
+    "call_flow",
+    "stream_flow",
+]
+
+T = TypeVar("T")
+
+
+# --------------------------------------------------------------------------- actions
+
+
+@attrs.frozen
+class Send:
+    """Send the plan's request. The shell answers `Answer` (stream=False, body read in full),
+    `Opened` (stream=True, body left to `Read`), or `Failure`."""
+
+    plan: RequestPlan
+    stream: bool = False
+
+
+@attrs.frozen
+class Read:
+    """Read the next piece of the open body: bytes, b"" at its end, or `Failure`."""
+
+
+@attrs.frozen
+class Discard:
+    """Close the open body, if any."""
+
+
+@attrs.frozen
+class Sleep:
+    """Wait this many seconds."""
+
+    seconds: float
+
+
+@attrs.frozen
+class Emit:
+    """Hand this text to the caller of a stream."""
+
+    text: str
+
+
+Action = Send | Read | Discard | Sleep | Emit
+
+
+# --------------------------------------------------------------------------- outcomes
+
+
+@attrs.frozen
+class Answer:
+    """A whole answer."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@attrs.frozen
+class Opened:
+    """An answer whose body is still to be read."""
+
+    status: int
+    headers: Mapping[str, str]
+
+
+@attrs.frozen
+class Failure:
+    """A transport failure, already described without URL or key.
+
+    `kind`: "timeout", "connection" (worth a retry) or "fatal" (a bad URL or protocol: not);
+    `after_bytes`: whether any byte of the answer had arrived.
+    """
+
+    kind: Literal["timeout", "connection", "fatal"]
+    message: str
+    after_bytes: bool = False
+
+    def error(self) -> APIConnectionError:
+        """The SDK error for this failure."""
+        if self.kind == "timeout":
+            return APITimeoutError(f"timed out: {self.message}")
+        return APIConnectionError(f"connection failed: {self.message}")
+
+    @property
+    def retryable(self) -> bool:
+        """Connection errors always; timeouts only before any byte arrived."""
+        return self.kind == "connection" or (self.kind == "timeout" and not self.after_bytes)
+
+
+# --------------------------------------------------------------------------- state
+
+
+class CallState:
+    """What a client remembers between calls: the last rate-limit numbers seen."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rate_limit = RateLimit()
+
+    @property
+    def rate_limit(self) -> RateLimit:
+        """The last `X-RateLimit-*` numbers seen (all None before any answer)."""
+        return self._rate_limit
+
+    def observe(self, headers: Mapping[str, str]) -> RateLimit:
+        """Remember the rate-limit numbers of an answer that carries them; return them."""
+        seen = RateLimit.from_headers(headers)
+        if seen.known:
+            with self._lock:
+                self._rate_limit = seen
+        return seen
+
+    def window_waited(self, reset: int | None) -> None:
+        """After waiting for a reset, forget that the old window was used up."""
+        with self._lock:
+            if self._rate_limit.reset == reset:
+                self._rate_limit = attrs.evolve(self._rate_limit, remaining=None)
+
+
+@attrs.frozen
+class FlowConfig:
+    """What a flow needs to know of its client."""
+
+    retry: RetryPolicy
+    on_rate_limit: Literal["wait", "raise"]
+    max_media_bytes: int
+    clock: Callable[[], float]
+
+
+# --------------------------------------------------------------------------- pieces
+
+
+def _rate_gate(config: FlowConfig, state: CallState) -> Generator[Action, Any, None]:
+    """When the window is used up, wait for its reset (or refuse) instead of burning a request."""
+    limit = state.rate_limit
+    if limit.remaining != 0 or limit.reset is None:
+        return
+    wait = limit.seconds_until_reset(config.clock())
+    if not wait:
+        return
+    if config.on_rate_limit == "raise" or wait > config.retry.max_wait:
+        raise RateLimitError(
+            f"the rate limit is used up ({limit.limit} requests); the window resets in {wait:.0f} s",
+            status_code=429,
+            retry_after=wait,
+            rate_limit=limit,
+        )
+    yield Sleep(wait)
+    state.window_waited(limit.reset)
+
+
+def _read_all(first: bytes = b"") -> Generator[Action, Any, bytes | Failure]:
+    parts = [first] if first else []
+    while True:
+        piece = yield Read()
+        if isinstance(piece, Failure):
+            return piece
+        if not piece:
+            return b"".join(parts)
+        parts.append(piece)
+
+
+def _wait_for_error(config: FlowConfig, retries: int, error: DynasparkError, requested: float | None = None) -> float:
+    """The delay before retrying after `error`, or raise it when no retry is left or allowed."""
+    delay = config.retry.delay(retries, requested=requested)
+    if delay is None:
+        raise error
+    return delay
+
+
+def _status_delay(config: FlowConfig, retries: int, status: int, headers: Mapping[str, str]) -> float | None:
+    if not is_retryable_status(status):
+        return None
+    requested = retry_after_seconds(headers, now=config.clock(), status=status)
+    return config.retry.delay(retries, requested=requested)
+
+
+def _fetch_remote(plan: RequestPlan, config: FlowConfig, state: CallState) -> Generator[Action, Any, RequestPlan]:
+    upload = plan.upload
+    if not isinstance(upload, RemoteImage):
+        return plan
+    body = yield from call_flow(fetch_plan(upload.url), lambda a: a.body, config, state, gate=False)
+    return plan.with_upload(
+        image_from_bytes(body, upload.filename, max_bytes=config.max_media_bytes, source=upload.url)
+    )
+
+
+def fetch_plan(url: str) -> RequestPlan:
+    """A plain GET of an absolute URL (an image to download or to send)."""
+    return RequestPlan(
+        operation="fetch", expect="json", model=None, make=lambda _payload, _image: {"method": "GET", "url": url}
+    )
+
+
+# --------------------------------------------------------------------------- flows
+
+
+def call_flow(
+    plan: RequestPlan,
+    parse: Callable[[Answer], T],
+    config: FlowConfig,
+    state: CallState,
+    *,
+    gate: bool = True,
+) -> Generator[Action, Any, T]:
+    """One call with retries: returns `parse(answer)` or raises the SDK's error."""
+    plan = yield from _fetch_remote(plan, config, state)
+    if gate:
+        yield from _rate_gate(config, state)
+    retries = 0
+    while True:
+        outcome = yield Send(plan)
+        if isinstance(outcome, Failure):
+            error: DynasparkError = outcome.error()
+            if not outcome.retryable:
+                raise error
+            delay = _wait_for_error(config, retries, error)
+        else:
+            state.observe(outcome.headers)
+            if outcome.status >= 400:
+                status_error = error_for_status(outcome.status, outcome.headers, outcome.body, now=config.clock())
+                delay_or_none = _status_delay(config, retries, outcome.status, outcome.headers)
+                if delay_or_none is None:
+                    raise _explain_refused_wait(status_error, config)
+                delay = delay_or_none
+            else:
+                try:
+                    return parse(outcome)
+                except ResponseValidationError as invalid:
+                    if not is_retryable_validation_error(invalid):
+                        raise
+                    delay = _wait_for_error(config, retries, invalid)
+        yield Sleep(delay)
+        retries += 1
+
+
+def _explain_refused_wait(error: APIStatusError, config: FlowConfig) -> APIStatusError:
+    """A 429 whose wait is past the cap says so, instead of a bare 429."""
+    wait = error.retry_after if isinstance(error, RateLimitError) else None
+    if wait is not None and wait > config.retry.max_wait:
+        error.message = (
+            f"{error.message}; the wait is longer than max_wait={config.retry.max_wait:.0f} s, so it was not retried"
+        )
+        error.args = (error.message,)
+    return error
+
+
+class StreamProgress:
+    """What a stream has handed over so far (read by the shells' Stream objects)."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.status: int | None = None
+        self.headers: Mapping[str, str] = {}
+        self.rate_limit = RateLimit()
+
+    @property
+    def text(self) -> str:
+        """Everything emitted so far."""
+        return "".join(self.parts)
+
+
+def stream_flow(
+    plan: RequestPlan, config: FlowConfig, state: CallState, progress: StreamProgress
+) -> Generator[Action, Any, None]:
+    """A streamed call: emits text as it arrives; retries only until the first emit."""
+    plan = yield from _fetch_remote(plan, config, state)
+    yield from _rate_gate(config, state)
+    retries = 0
+    while True:
+        outcome = yield Send(plan, stream=True)
+        if isinstance(outcome, Failure):
+            error: DynasparkError = outcome.error()
+            if not outcome.retryable:
+                raise error
+            yield Sleep(_wait_for_error(config, retries, error))
+            retries += 1
+            continue
+        progress.status, progress.headers = outcome.status, outcome.headers
+        progress.rate_limit = state.observe(outcome.headers)
+        if outcome.status >= 400:
+            body = yield from _read_all()
+            yield Discard()
+            raw = body if isinstance(body, bytes) else b""
+            status_error = error_for_status(outcome.status, outcome.headers, raw, now=config.clock())
+            delay = _status_delay(config, retries, outcome.status, outcome.headers)
+            if delay is None:
+                raise _explain_refused_wait(status_error, config)
+            yield Sleep(delay)
+            retries += 1
+            continue
+        finished = yield from _decode_body(outcome.headers, progress)
+        yield Discard()
+        if finished is None:
+            return
+        # Nothing reached the caller yet, so another attempt is safe.
+        yield Sleep(_wait_for_error(config, retries, finished))
+        retries += 1
+
+
+def _decode_body(headers: Mapping[str, str], progress: StreamProgress) -> Generator[Action, Any, DynasparkError | None]:
+    """Emit the body's text. Returns None when complete, or a retryable error when it failed
+    before anything was emitted; raises when it failed after."""
+    decoder = text_decoder_for(headers.get("content-type"))
+    emitted = False
+    while True:
+        piece = yield Read()
+        if isinstance(piece, Failure):
+            if emitted:
+                raise StreamInterruptedError(
+                    f"the stream broke off after {len(decoder.text)} characters: {piece.message}",
+                    partial_text=decoder.text,
+                )
+            if not piece.retryable:
+                raise piece.error()
+            return piece.error()
+        try:
+            chunks = decoder.feed(piece) if piece else decoder.close()
+        except ResponseValidationError as invalid:
+            if emitted or not is_retryable_validation_error(invalid):
+                raise
+            return invalid
+        for chunk in chunks:
+            emitted = True
+            progress.parts.append(chunk)
+            yield Emit(chunk)
+        if not piece:
+            return None

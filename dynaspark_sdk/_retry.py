@@ -1,0 +1,90 @@
+"""When to retry, and how long to wait. Pure functions of what happened; no sleeping here."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
+
+import attrs
+
+__all__ = ["RETRYABLE_STATUSES", "RetryPolicy", "retry_after_seconds"]
+
+#: 408 request timeout, 429 rate limited, and every 5xx (Render's proxy answers 502/503
+#: while the free instance wakes).
+RETRYABLE_STATUSES = frozenset({408, 429})
+
+
+def is_retryable_status(status: int) -> bool:
+    """Whether an error status is worth another attempt."""
+    return status in RETRYABLE_STATUSES or 500 <= status <= 599
+
+
+def retry_after_seconds(headers: Mapping[str, str], *, now: float, status: int) -> float | None:
+    """How long the service asked us to wait: Retry-After (seconds or HTTP date), else, for a
+    429, the time until X-RateLimit-Reset. None when the answer does not say."""
+    value = headers.get("retry-after")
+    if value is not None:
+        value = value.strip()
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            pass
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            when = None
+        if when is not None and when.tzinfo is not None:
+            return max(0.0, when.timestamp() - now)
+    if status == 429:
+        reset = headers.get("x-ratelimit-reset")
+        if reset is not None:
+            try:
+                return max(0.0, float(reset.strip()) - now)
+            except ValueError:
+                return None
+    return None
+
+
+@attrs.frozen
+class RetryPolicy:
+    """Capped exponential backoff with jitter.
+
+    `max_retries` further attempts after the first; the n-th retry waits about
+    `initial_delay * 2**n` (at most `max_delay`), less up to `jitter` of it at random. A wait
+    the service asks for (Retry-After, X-RateLimit-Reset) is honoured when it is at most
+    `max_wait`; a longer one is not waited for: the error is raised at once, saying the wait.
+    """
+
+    max_retries: int = 2
+    initial_delay: float = 0.5
+    max_delay: float = 8.0
+    max_wait: float = 60.0
+    jitter: float = 0.25
+
+    def backoff(self, retry_number: int, rng: random.Random | None = None) -> float:
+        """The wait before retry number `retry_number` (0-based) when the service named none."""
+        base = min(self.max_delay, self.initial_delay * (2.0**retry_number))
+        draw: float = rng.random() if rng is not None else random.random()
+        spread = draw * self.jitter * base
+        return base - spread
+
+    def delay(
+        self,
+        retries_done: int,
+        *,
+        requested: float | None = None,
+        rng: random.Random | None = None,
+    ) -> float | None:
+        """Seconds to wait before the next attempt, or None when no retry should be made.
+
+        `requested` is what the service asked for; beyond `max_wait` it means no retry.
+        """
+        if retries_done >= self.max_retries:
+            return None
+        if requested is not None:
+            if requested > self.max_wait:
+                return None
+            # Never earlier than asked, never much later.
+            return max(requested, 0.0)
+        return self.backoff(retries_done, rng)

@@ -1,0 +1,198 @@
+"""What `Client` and `AsyncClient` share that does no I/O: their settings, how a plan
+becomes httpx arguments, and how an httpx exception becomes a `Failure`."""
+
+from __future__ import annotations
+
+import functools
+import os
+import ssl
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, BinaryIO, Literal
+
+import attrs
+import httpx
+
+from ._errors import InvalidRequestError
+from ._flow import Failure, FlowConfig
+from ._media import DEFAULT_MAX_BYTES
+from ._plans import RequestPlan
+from ._retry import RetryPolicy
+from ._secrets import ApiKey, install_log_redaction, redact
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_TIMEOUT",
+    "Settings",
+    "classify_failure",
+    "make_settings",
+    "override_settings",
+    "shared_ssl_context",
+]
+
+__version__ = "0.1.0"
+
+DEFAULT_BASE_URL = "https://dynaspark.onrender.com"
+
+#: The free instance can take 30-60 s to wake, so reading waits up to 90 s; connecting,
+#: writing and waiting for a pooled connection are bounded more tightly.
+DEFAULT_TIMEOUT = httpx.Timeout(90.0, connect=15.0, write=30.0, pool=30.0)
+
+USER_AGENT = f"dynaspark-sdk/{__version__} (python; httpx/{httpx.__version__})"
+
+TimeoutArg = float | httpx.Timeout | None
+
+
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """One SSL context for every client the SDK builds: loading the CA bundle costs tens of
+    milliseconds, and a context can safely serve many clients."""
+    return httpx.create_ssl_context()
+
+
+@attrs.frozen
+class Settings:
+    """A client's settings, resolved (environment read, values checked)."""
+
+    api_key: ApiKey | None = attrs.field(repr=False)
+    base_url: str
+    timeout: httpx.Timeout
+    retry: RetryPolicy
+    default_headers: Mapping[str, str] = attrs.field(repr=False)
+    max_media_bytes: int
+    on_rate_limit: Literal["wait", "raise"]
+    clock: Callable[[], float] = attrs.field(default=time.time, repr=False)
+
+    @property
+    def flow(self) -> FlowConfig:
+        """The part the flows need."""
+        return FlowConfig(
+            retry=self.retry,
+            on_rate_limit=self.on_rate_limit,
+            max_media_bytes=self.max_media_bytes,
+            clock=self.clock,
+        )
+
+    @property
+    def base_url_bytes(self) -> int:
+        """Length of the base URL, for the URL-length check of GET requests."""
+        return len(self.base_url.encode())
+
+    def request_args(self, plan: RequestPlan, payload: BinaryIO | None) -> dict[str, Any]:
+        """Keyword arguments for `httpx.Client.build_request` for one attempt of `plan`."""
+        kwargs = dict(plan.kwargs(payload))  # plans hand out the same dict on every attempt
+        url: str = kwargs.pop("url")
+        if not url.startswith(("http://", "https://")):
+            url = self.base_url + url
+        headers = {**self.default_headers, **kwargs.pop("headers", {})}
+        return {**kwargs, "url": url, "headers": headers, "timeout": self.timeout}
+
+
+def _timeout(value: TimeoutArg) -> httpx.Timeout:
+    if isinstance(value, httpx.Timeout):
+        return value
+    if value is None:
+        return httpx.Timeout(None)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise InvalidRequestError(f"timeout must be a positive number of seconds or httpx.Timeout, not {value!r}")
+    return httpx.Timeout(float(value))
+
+
+def _base_url(value: str | None) -> str:
+    url = value or os.environ.get("DYNASPARK_BASE_URL") or DEFAULT_BASE_URL
+    if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
+        raise InvalidRequestError(f"base_url must be an http(s) URL, not {url!r}")
+    if "?" in url or "#" in url:
+        raise InvalidRequestError("base_url must not carry a query string or fragment")
+    return url.rstrip("/")
+
+
+def make_settings(
+    *,
+    api_key: str | None,
+    base_url: str | None,
+    timeout: TimeoutArg,
+    max_retries: int,
+    default_headers: Mapping[str, str] | None,
+    max_media_bytes: int | None,
+    on_rate_limit: str,
+    retry_policy: RetryPolicy | None = None,
+    clock: Callable[[], float] | None = None,
+) -> Settings:
+    """Resolve constructor arguments (and the environment) into Settings; bad values raise."""
+    install_log_redaction()
+    key = api_key if api_key is not None else os.environ.get("DYNASPARK_API_KEY")
+    if key is not None and not isinstance(key, str):
+        raise InvalidRequestError(f"api_key must be a string, not {type(key).__name__}")
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise InvalidRequestError(f"max_retries must be a whole number >= 0, not {max_retries!r}")
+    if on_rate_limit not in ("wait", "raise"):
+        raise InvalidRequestError(f"on_rate_limit must be 'wait' or 'raise', not {on_rate_limit!r}")
+    media_cap = DEFAULT_MAX_BYTES if max_media_bytes is None else max_media_bytes
+    if isinstance(media_cap, bool) or not isinstance(media_cap, int) or media_cap <= 0:
+        raise InvalidRequestError(f"max_media_bytes must be a positive whole number, not {media_cap!r}")
+    headers = {"user-agent": USER_AGENT, "accept": "*/*"}
+    for name, value in (default_headers or {}).items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise InvalidRequestError("default_headers must map strings to strings")
+        headers[name.lower()] = value
+    policy = retry_policy or RetryPolicy()
+    policy = attrs.evolve(policy, max_retries=max_retries)
+    return Settings(
+        api_key=ApiKey(key) if key else None,
+        base_url=_base_url(base_url),
+        timeout=_timeout(timeout),
+        retry=policy,
+        default_headers=headers,
+        max_media_bytes=media_cap,
+        on_rate_limit=on_rate_limit,  # type: ignore[arg-type]
+        clock=clock or time.time,
+    )
+
+
+def classify_failure(exc: httpx.HTTPError, *, after_bytes: bool = False) -> Failure:
+    """An httpx exception as a `Failure`, described without URL or key."""
+    detail = redact(str(exc)) or type(exc).__name__
+    message = f"{type(exc).__name__}: {detail}" if detail != type(exc).__name__ else detail
+    if isinstance(exc, httpx.TimeoutException):
+        return Failure("timeout", message, after_bytes)
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.LocalProtocolError):
+        return Failure("fatal", message, after_bytes)
+    return Failure("connection", message, after_bytes)
+
+
+def http_client_args(timeout: httpx.Timeout, proxy: str | None) -> dict[str, Any]:
+    """Arguments for the httpx client a Client builds for itself."""
+    return {
+        "timeout": timeout,
+        "proxy": proxy,
+        "verify": shared_ssl_context(),
+        "limits": httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        "follow_redirects": True,
+        "trust_env": True,
+    }
+
+
+def override_settings(settings: Settings, overrides: Mapping[str, Any]) -> Settings:
+    """Settings with some constructor arguments changed (for `with_options()`)."""
+    allowed = {
+        "api_key", "base_url", "timeout", "max_retries", "default_headers", "max_media_bytes", "on_rate_limit",
+        "retry_policy",
+    }  # fmt: skip
+    unknown = set(overrides) - allowed
+    if unknown:
+        raise TypeError(f"with_options() cannot change {', '.join(sorted(unknown))}")
+    current: dict[str, Any] = {
+        "api_key": settings.api_key.reveal() if settings.api_key is not None else None,
+        "base_url": settings.base_url,
+        "timeout": settings.timeout,
+        "max_retries": settings.retry.max_retries,
+        "default_headers": {k: v for k, v in settings.default_headers.items() if k not in ("user-agent", "accept")},
+        "max_media_bytes": settings.max_media_bytes,
+        "on_rate_limit": settings.on_rate_limit,
+        "retry_policy": settings.retry,
+    }
+    current.update(overrides)
+    if current["api_key"] is None and "api_key" in overrides:
+        current["api_key"] = ""  # an explicit None removes the key, not falls back to the environment
+    return make_settings(**current, clock=settings.clock)

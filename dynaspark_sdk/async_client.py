@@ -1,0 +1,497 @@
+"""`AsyncClient`: the asynchronous shell (asyncio and trio, through anyio). It performs the
+flows' actions with an httpx.AsyncClient; everything else lives in the shared core."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import anyio
+import httpx
+
+from ._answers import parse_image_bytes
+from ._calls import chat_call, image_call, speech_call, status_call, text_call
+from ._conversation import History
+from ._flow import (
+    Answer,
+    CallState,
+    Discard,
+    Emit,
+    Failure,
+    Opened,
+    Read,
+    Send,
+    Sleep,
+    StreamProgress,
+    call_flow,
+    fetch_plan,
+    stream_flow,
+)
+from ._generated import spec_values
+from ._media import ImageUpload
+from ._plans import ImageOptions, MessagesInput, RequestPlan, TextOptions
+from ._rate_limit import RateLimit
+from ._results import AsyncImageResult, AudioResult, ChatResponse, ServiceStatus, TextResponse
+from ._retry import RetryPolicy
+from ._settings import (
+    DEFAULT_TIMEOUT,
+    Settings,
+    TimeoutArg,
+    classify_failure,
+    http_client_args,
+    make_settings,
+    override_settings,
+)
+
+__all__ = ["AsyncClient", "AsyncConversation", "AsyncStream"]
+
+T = TypeVar("T")
+Flow = Generator[Any, Any, T]
+
+
+async def _finish_generators(chunks: AsyncGenerator[bytes, None]) -> None:
+    """Run httpx's chain of body generators to their end once the answer is closed.
+
+    httpx reads a body through nested async generators; closing only the outermost leaves
+    the inner ones suspended, and trio warns (ResourceWarning) when they are collected.
+    After `response.aclose()` the next read ends or fails at once, which finishes every
+    generator in the chain, without reading anything more from the network.
+    """
+    try:
+        async for _ in chunks:
+            pass
+    except Exception:  # the read on a closed answer fails; that is the point
+        pass
+
+
+class _AsyncRunner:
+    """Performs actions with one httpx.AsyncClient; holds at most one open answer."""
+
+    def __init__(self, http: httpx.AsyncClient, settings: Settings) -> None:
+        self._http = http
+        self._settings = settings
+        self._response: httpx.Response | None = None
+        self._chunks: AsyncGenerator[bytes, None] | None = None
+
+    async def perform(self, action: object) -> object:
+        if isinstance(action, Read):
+            return await self._read()
+        if isinstance(action, Send):
+            return await self._send(action)
+        if isinstance(action, Sleep):
+            await anyio.sleep(action.seconds)
+            return None
+        if isinstance(action, Discard):
+            await self.discard()
+            return None
+        raise TypeError(f"unknown action {action!r}")
+
+    async def _send(self, action: Send) -> Answer | Opened | Failure:
+        await self.discard()
+        upload = action.plan.upload
+        payload = upload.open() if isinstance(upload, ImageUpload) else None
+        try:
+            request = self._http.build_request(**self._settings.request_args(action.plan, payload))
+            try:
+                response = await self._http.send(request, stream=True)
+            except httpx.HTTPError as exc:
+                return classify_failure(exc)
+        finally:
+            if payload is not None:
+                payload.close()
+        if action.stream:
+            self._response = response
+            self._chunks = response.aiter_bytes()  # type: ignore[assignment]
+            return Opened(response.status_code, response.headers)
+        try:
+            body = await response.aread()
+        except httpx.HTTPError as exc:
+            return classify_failure(exc, after_bytes=True)
+        finally:
+            await response.aclose()
+        return Answer(response.status_code, response.headers, body)
+
+    async def _read(self) -> bytes | Failure:
+        assert self._chunks is not None, "Read without an open answer"
+        try:
+            return await anext(self._chunks, b"")
+        except httpx.HTTPError as exc:
+            return classify_failure(exc, after_bytes=True)
+
+    async def discard(self) -> None:
+        if self._response is not None:
+            response, chunks = self._response, self._chunks
+            self._response = self._chunks = None
+            # Closing must finish even when the caller is being cancelled, or the
+            # connection would be left half-read in the pool.
+            with anyio.CancelScope(shield=True):
+                await response.aclose()
+                if chunks is not None:
+                    await _finish_generators(chunks)
+
+    async def run(self, flow: Flow[T]) -> T:
+        """Drive a flow that emits nothing to its result."""
+        outcome: object = None
+        try:
+            while True:
+                outcome = await self.perform(flow.send(outcome))
+        except StopIteration as stop:
+            result: T = stop.value
+            return result
+        finally:
+            flow.close()
+            await self.discard()
+
+
+class AsyncStream(AsyncIterator[str]):
+    """Text as it arrives, for `async for`. Also an async context manager; the connection
+    is released however iteration ends. After iteration `.text` holds the whole answer.
+
+        async with client.stream_text("Tell me a story") as stream:
+            async for piece in stream:
+                print(piece, end="", flush=True)
+    """
+
+    def __init__(
+        self,
+        runner: _AsyncRunner,
+        plan: RequestPlan,
+        settings: Settings,
+        state: CallState,
+        on_complete: Callable[[str], None] | None = None,
+    ) -> None:
+        self._runner = runner
+        self._progress = StreamProgress()
+        self._flow: Flow[None] | None = stream_flow(plan, settings.flow, state, self._progress)
+        self._outcome: object = None
+        self._on_complete = on_complete
+        self.model = plan.model
+        self.completed = False
+
+    @property
+    def text(self) -> str:
+        """Everything that has arrived (the whole answer once iteration has finished)."""
+        return self._progress.text
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """The answer's headers (empty before it started)."""
+        return self._progress.headers
+
+    @property
+    def status_code(self) -> int | None:
+        """The answer's status (None before it started)."""
+        return self._progress.status
+
+    @property
+    def rate_limit(self) -> RateLimit:
+        """The answer's rate-limit numbers."""
+        return self._progress.rate_limit
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> str:
+        flow = self._flow
+        if flow is None:
+            raise StopAsyncIteration
+        try:
+            action = flow.send(self._outcome)
+            while not isinstance(action, Emit):
+                self._outcome = await self._runner.perform(action)
+                action = flow.send(self._outcome)
+        except StopIteration:
+            await self._finish()
+            self.completed = True
+            if self._on_complete is not None:
+                self._on_complete(self.text)
+            raise StopAsyncIteration from None
+        except BaseException:
+            await self._finish()
+            raise
+        self._outcome = None
+        return action.text
+
+    async def _finish(self) -> None:
+        flow, self._flow = self._flow, None
+        if flow is not None:
+            flow.close()
+        await self._runner.discard()
+
+    async def aclose(self) -> None:
+        """Stop and release the connection (idempotent)."""
+        await self._finish()
+
+    async def until_done(self) -> str:
+        """Read to the end and return the whole text."""
+        async for _ in self:
+            pass
+        return self.text
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        state = "done" if self.completed else ("closed" if self._flow is None else "open")
+        return f"<AsyncStream {state} model={self.model!r} chars={len(self.text)}>"
+
+
+class AsyncClient:
+    """The asynchronous Dynaspark client, for asyncio and trio.
+
+    One connection pool per client, reused by every call; use `async with` or
+    `await client.aclose()`. Settings are those of `Client`.
+
+        async with AsyncClient() as client:
+            answer = await client.chat("Hello!")
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: TimeoutArg = DEFAULT_TIMEOUT,
+        max_retries: int = 2,
+        proxy: str | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        max_media_bytes: int | None = None,
+        on_rate_limit: str = "wait",
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        settings = make_settings(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+            max_media_bytes=max_media_bytes,
+            on_rate_limit=on_rate_limit,
+            retry_policy=retry_policy,
+        )
+        if http_client is not None and proxy is not None:
+            raise ValueError("give proxy= to your own http_client, not to AsyncClient")
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise TypeError("http_client must be an httpx.AsyncClient (use Client for httpx.Client)")
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(**http_client_args(settings.timeout, proxy))
+        self._settings = settings
+        self._state = CallState()
+        self._closed = False
+
+    @classmethod
+    def _sharing(cls, parent: AsyncClient, settings: Settings) -> AsyncClient:
+        clone = cls.__new__(cls)
+        clone._owns_http = False
+        clone._http = parent._http
+        clone._settings = settings
+        clone._state = parent._state
+        clone._closed = False
+        return clone
+
+    def with_options(self, **overrides: Any) -> AsyncClient:
+        """A client with some settings changed, sharing this one's connection pool."""
+        return AsyncClient._sharing(self, override_settings(self._settings, overrides))
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def aclose(self) -> None:
+        """Close the connection pool (when this client made it). Safe to call twice."""
+        if not self._closed:
+            self._closed = True
+            if self._owns_http:
+                await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        key = "set" if self._settings.api_key is not None else "none"
+        return f"<AsyncClient base_url={self._settings.base_url!r} api_key={key}>"
+
+    @property
+    def base_url(self) -> str:
+        """The service's base URL."""
+        return self._settings.base_url
+
+    @property
+    def rate_limit(self) -> RateLimit:
+        """The last `X-RateLimit-*` numbers the service sent (all None before any answer)."""
+        return self._state.rate_limit
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        """The chat models the spec lists."""
+        return spec_values.CHAT_MODELS
+
+    def _runner(self) -> _AsyncRunner:
+        if self._closed:
+            raise RuntimeError("this AsyncClient is closed")
+        return _AsyncRunner(self._http, self._settings)
+
+    async def _run(self, plan: RequestPlan, parse: Callable[[Answer], T]) -> T:
+        return await self._runner().run(call_flow(plan, parse, self._settings.flow, self._state))
+
+    def _stream(self, plan: RequestPlan, on_complete: Callable[[str], None] | None = None) -> AsyncStream:
+        return AsyncStream(self._runner(), plan, self._settings, self._state, on_complete)
+
+    # ------------------------------------------------------------------ chat
+
+    async def chat(self, messages: MessagesInput, *, model: str | None = None, media: object = None) -> ChatResponse:
+        """Send a prompt or a conversation to the chat endpoint (see `Client.chat`)."""
+        plan, parse = chat_call(self._settings, messages, model=model, media=media)
+        return await self._run(plan, parse)
+
+    def chat_stream(self, messages: MessagesInput, *, model: str | None = None, media: object = None) -> AsyncStream:
+        """Like `chat()`, as an `AsyncStream` of text (no await: the request starts on iteration)."""
+        plan, _ = chat_call(self._settings, messages, model=model, media=media)
+        return self._stream(plan)
+
+    def conversation(
+        self,
+        *,
+        model: str | None = None,
+        system: str | None = None,
+        messages: Sequence[Mapping[str, Any]] | None = None,
+        max_prompt_chars: int | None = None,
+    ) -> AsyncConversation:
+        """A conversation whose history this client keeps (see `Client.conversation`)."""
+        return AsyncConversation(self, model=model, system=system, messages=messages, max_prompt_chars=max_prompt_chars)
+
+    # ------------------------------------------------------------------ public API
+
+    async def generate_text(
+        self,
+        prompt_or_messages: MessagesInput,
+        *,
+        model: str | None = None,
+        system: str | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        presence_penalty: float | None = None,
+        frequency_penalty: float | None = None,
+        seed: int | None = None,
+        json: bool = False,
+        private: bool | None = None,
+        referrer: str | None = None,
+        extra_query: Mapping[str, object] | None = None,
+    ) -> TextResponse:
+        """Generate text with the public API (see `Client.generate_text`)."""
+        options = TextOptions(
+            model, system, temperature, top_p, presence_penalty, frequency_penalty, seed, json, private, referrer,
+            extra_query,
+        )  # fmt: skip
+        plan, parse = text_call(self._settings, prompt_or_messages, options, stream=False)
+        return await self._run(plan, parse)
+
+    def stream_text(
+        self,
+        prompt_or_messages: MessagesInput,
+        *,
+        model: str | None = None,
+        system: str | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        presence_penalty: float | None = None,
+        frequency_penalty: float | None = None,
+        seed: int | None = None,
+        json: bool = False,
+        private: bool | None = None,
+        referrer: str | None = None,
+        extra_query: Mapping[str, object] | None = None,
+    ) -> AsyncStream:
+        """Like `generate_text()` with `stream=true`; an `AsyncStream` of text."""
+        options = TextOptions(
+            model, system, temperature, top_p, presence_penalty, frequency_penalty, seed, json, private, referrer,
+            extra_query,
+        )  # fmt: skip
+        plan, _ = text_call(self._settings, prompt_or_messages, options, stream=True)
+        return self._stream(plan)
+
+    async def generate_image(
+        self,
+        prompt: str,
+        *,
+        width: int | None = None,
+        height: int | None = None,
+        model: str | None = None,
+        nologo: bool | None = None,
+        seed: int | None = None,
+        watermark: str | None = None,
+    ) -> AsyncImageResult:
+        """Generate an image; `await result.download()` / `await result.save(path)`."""
+        plan, parse = image_call(self._settings, prompt, ImageOptions(width, height, model, nologo, seed, watermark))
+        url, used_model, used_seed, headers, rate_limit = await self._run(plan, parse)
+        return AsyncImageResult(
+            url=url,
+            model=used_model,
+            seed=used_seed,
+            headers=headers,
+            rate_limit=rate_limit,
+            fetch=self._download,
+        )
+
+    async def _download(self, url: str) -> bytes:
+        return await self._run(fetch_plan(url), lambda a: parse_image_bytes(a.status, a.headers, a.body))
+
+    async def generate_audio(self, text: str, *, voice: str = spec_values.DEFAULT_VOICE) -> AudioResult:
+        """Speak `text` (MP3) with one of the spec's voices."""
+        plan, parse = speech_call(self._settings, text, voice=voice)
+        return await self._run(plan, parse)
+
+    async def status(self) -> ServiceStatus:
+        """`GET /status`: whether the service is up."""
+        plan, parse = status_call()
+        return await self._run(plan, parse)
+
+
+class AsyncConversation:
+    """`Conversation` for `AsyncClient`: `await chat.send(...)`, `async for` over `chat.stream(...)`."""
+
+    def __init__(
+        self,
+        client: AsyncClient,
+        *,
+        model: str | None,
+        system: str | None,
+        messages: Sequence[Mapping[str, Any]] | None,
+        max_prompt_chars: int | None,
+    ) -> None:
+        self._client = client
+        self.model = model
+        self._history = History(system=system, messages=messages, max_prompt_chars=max_prompt_chars)
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """The history as a plain, JSON-serialisable list."""
+        return self._history.messages
+
+    @property
+    def last_dropped(self) -> int:
+        """How many old messages the last send left out to fit `max_prompt_chars`."""
+        return self._history.last_dropped
+
+    async def send(self, text: str, media: object = None) -> ChatResponse:
+        """Send the next user message; returns the answer and records the exchange."""
+        outgoing, dropped = self._history.outgoing(text)
+        answer = await self._client.chat(outgoing, model=self.model, media=media)
+        self._history.record(text, answer.text, dropped)
+        return answer
+
+    def stream(self, text: str, media: object = None) -> AsyncStream:
+        """Like `send()`, as an `AsyncStream`; the exchange is recorded when it completes."""
+        outgoing, dropped = self._history.outgoing(text)
+        plan, _ = chat_call(self._client._settings, outgoing, model=self.model, media=media)
+        return self._client._stream(plan, lambda reply: self._history.record(text, reply, dropped))

@@ -1,0 +1,511 @@
+"""`Client`: the synchronous shell. It performs the flows' actions with a blocking httpx
+client; everything else (checks, retries, decoding, errors) lives in the shared core."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import httpx
+
+from ._answers import parse_image_bytes
+from ._calls import chat_call, image_call, speech_call, status_call, text_call
+from ._conversation import History
+from ._flow import (
+    Answer,
+    CallState,
+    Discard,
+    Emit,
+    Failure,
+    Opened,
+    Read,
+    Send,
+    Sleep,
+    StreamProgress,
+    call_flow,
+    fetch_plan,
+    stream_flow,
+)
+from ._generated import spec_values
+from ._media import ImageUpload
+from ._plans import ImageOptions, MessagesInput, RequestPlan, TextOptions
+from ._rate_limit import RateLimit
+from ._results import AudioResult, ChatResponse, ImageResult, ServiceStatus, TextResponse
+from ._retry import RetryPolicy
+from ._settings import (
+    DEFAULT_TIMEOUT,
+    Settings,
+    TimeoutArg,
+    classify_failure,
+    http_client_args,
+    make_settings,
+    override_settings,
+)
+
+__all__ = ["Client", "Conversation", "Stream"]
+
+T = TypeVar("T")
+Flow = Generator[Any, Any, T]
+
+
+class _Runner:
+    """Performs actions with one blocking httpx client; holds at most one open answer."""
+
+    def __init__(self, http: httpx.Client, settings: Settings) -> None:
+        self._http = http
+        self._settings = settings
+        self._response: httpx.Response | None = None
+        self._chunks: Generator[bytes, None, None] | None = None
+
+    def perform(self, action: object) -> object:
+        if isinstance(action, Read):
+            return self._read()
+        if isinstance(action, Send):
+            return self._send(action)
+        if isinstance(action, Sleep):
+            time.sleep(action.seconds)
+            return None
+        if isinstance(action, Discard):
+            self.discard()
+            return None
+        raise TypeError(f"unknown action {action!r}")
+
+    def _send(self, action: Send) -> Answer | Opened | Failure:
+        self.discard()
+        upload = action.plan.upload
+        payload = upload.open() if isinstance(upload, ImageUpload) else None
+        try:
+            request = self._http.build_request(**self._settings.request_args(action.plan, payload))
+            try:
+                response = self._http.send(request, stream=True)
+            except httpx.HTTPError as exc:
+                return classify_failure(exc)
+        finally:
+            if payload is not None:
+                payload.close()
+        if action.stream:
+            self._response = response
+            self._chunks = response.iter_bytes()  # type: ignore[assignment]
+            return Opened(response.status_code, response.headers)
+        try:
+            body = response.read()
+        except httpx.HTTPError as exc:
+            return classify_failure(exc, after_bytes=True)
+        finally:
+            response.close()
+        return Answer(response.status_code, response.headers, body)
+
+    def _read(self) -> bytes | Failure:
+        assert self._chunks is not None, "Read without an open answer"
+        try:
+            return next(self._chunks, b"")
+        except httpx.HTTPError as exc:
+            return classify_failure(exc, after_bytes=True)
+
+    def discard(self) -> None:
+        if self._response is not None:
+            response, chunks = self._response, self._chunks
+            self._response = self._chunks = None
+            if chunks is not None:
+                chunks.close()
+            response.close()
+
+    def run(self, flow: Flow[T]) -> T:
+        """Drive a flow that emits nothing to its result."""
+        outcome: object = None
+        try:
+            while True:
+                outcome = self.perform(flow.send(outcome))
+        except StopIteration as stop:
+            result: T = stop.value
+            return result
+        finally:
+            flow.close()
+            self.discard()
+
+
+class Stream(Iterator[str]):
+    """Text as it arrives. An iterator and a context manager; the connection is released
+    however iteration ends (exhausted, broken off, an error, or `close()`).
+
+    After iteration, `.text` holds the whole answer. `.headers`, `.status_code` and
+    `.rate_limit` describe the answer once it has started.
+
+        with client.stream_text("Tell me a story") as stream:
+            for piece in stream:
+                print(piece, end="", flush=True)
+        print(stream.text)
+    """
+
+    def __init__(
+        self,
+        runner: _Runner,
+        plan: RequestPlan,
+        settings: Settings,
+        state: CallState,
+        on_complete: Callable[[str], None] | None = None,
+    ) -> None:
+        self._runner = runner
+        self._progress = StreamProgress()
+        self._flow: Flow[None] | None = stream_flow(plan, settings.flow, state, self._progress)
+        self._outcome: object = None
+        self._on_complete = on_complete
+        self.model = plan.model
+        self.completed = False
+
+    @property
+    def text(self) -> str:
+        """Everything that has arrived (the whole answer once iteration has finished)."""
+        return self._progress.text
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """The answer's headers (empty before it started)."""
+        return self._progress.headers
+
+    @property
+    def status_code(self) -> int | None:
+        """The answer's status (None before it started)."""
+        return self._progress.status
+
+    @property
+    def rate_limit(self) -> RateLimit:
+        """The answer's rate-limit numbers."""
+        return self._progress.rate_limit
+
+    def __iter__(self) -> Self:
+        return self
+
+    def __next__(self) -> str:
+        flow = self._flow
+        if flow is None:
+            raise StopIteration
+        try:
+            action = flow.send(self._outcome)
+            while not isinstance(action, Emit):
+                self._outcome = self._runner.perform(action)
+                action = flow.send(self._outcome)
+        except StopIteration:
+            self._finish()
+            self.completed = True
+            if self._on_complete is not None:
+                self._on_complete(self.text)
+            raise
+        except BaseException:
+            self._finish()
+            raise
+        self._outcome = None
+        return action.text
+
+    def _finish(self) -> None:
+        flow, self._flow = self._flow, None
+        if flow is not None:
+            flow.close()
+        self._runner.discard()
+
+    def close(self) -> None:
+        """Stop and release the connection (idempotent)."""
+        self._finish()
+
+    def until_done(self) -> str:
+        """Read to the end and return the whole text."""
+        for _ in self:
+            pass
+        return self.text
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "done" if self.completed else ("closed" if self._flow is None else "open")
+        return f"<Stream {state} model={self.model!r} chars={len(self.text)}>"
+
+
+class Client:
+    """The synchronous Dynaspark client.
+
+    One connection pool per client, reused by every call; use it as a context manager or
+    call `close()`. Settings default to the environment: `DYNASPARK_API_KEY` (no key is sent
+    when there is none) and `DYNASPARK_BASE_URL`.
+
+        from dynaspark_sdk import Client
+
+        with Client() as client:
+            print(client.chat("Hello!").text)
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: TimeoutArg = DEFAULT_TIMEOUT,
+        max_retries: int = 2,
+        proxy: str | None = None,
+        http_client: httpx.Client | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        max_media_bytes: int | None = None,
+        on_rate_limit: str = "wait",
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
+        settings = make_settings(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+            max_media_bytes=max_media_bytes,
+            on_rate_limit=on_rate_limit,
+            retry_policy=retry_policy,
+        )
+        if http_client is not None and proxy is not None:
+            raise ValueError("give proxy= to your own http_client, not to Client")
+        if http_client is not None and not isinstance(http_client, httpx.Client):
+            raise TypeError("http_client must be an httpx.Client (use AsyncClient for httpx.AsyncClient)")
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(**http_client_args(settings.timeout, proxy))
+        self._settings = settings
+        self._state = CallState()
+        self._closed = False
+
+    @classmethod
+    def _sharing(cls, parent: Client, settings: Settings) -> Client:
+        clone = cls.__new__(cls)
+        clone._owns_http = False
+        clone._http = parent._http
+        clone._settings = settings
+        clone._state = parent._state
+        clone._closed = False
+        return clone
+
+    def with_options(self, **overrides: Any) -> Client:
+        """A client with some settings changed, sharing this one's connection pool.
+
+        Takes the constructor's arguments except `proxy` and `http_client`. Closing the
+        new client does not close the pool; closing this one does.
+        """
+        settings = override_settings(self._settings, overrides)
+        return Client._sharing(self, settings)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def close(self) -> None:
+        """Close the connection pool (when this client made it). Safe to call twice."""
+        if not self._closed:
+            self._closed = True
+            if self._owns_http:
+                self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        key = "set" if self._settings.api_key is not None else "none"
+        return f"<Client base_url={self._settings.base_url!r} api_key={key}>"
+
+    @property
+    def base_url(self) -> str:
+        """The service's base URL."""
+        return self._settings.base_url
+
+    @property
+    def rate_limit(self) -> RateLimit:
+        """The last `X-RateLimit-*` numbers the service sent (all None before any answer)."""
+        return self._state.rate_limit
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        """The chat models the spec lists."""
+        return spec_values.CHAT_MODELS
+
+    def _runner(self) -> _Runner:
+        if self._closed:
+            raise RuntimeError("this Client is closed")
+        return _Runner(self._http, self._settings)
+
+    def _run(self, plan: RequestPlan, parse: Callable[[Answer], T]) -> T:
+        runner = self._runner()
+        return runner.run(call_flow(plan, parse, self._settings.flow, self._state))
+
+    def _stream(self, plan: RequestPlan, on_complete: Callable[[str], None] | None = None) -> Stream:
+        return Stream(self._runner(), plan, self._settings, self._state, on_complete)
+
+    # ------------------------------------------------------------------ chat
+
+    def chat(self, messages: MessagesInput, *, model: str | None = None, media: object = None) -> ChatResponse:
+        """Send a prompt or a conversation to the chat endpoint and return the answer.
+
+        `messages` is a string or a list of {"role", "content"} dicts (content a string or
+        OpenAI-style parts; `image_url` parts become the image). `media` is one image: bytes,
+        a path, an open binary file, a data: URI, an http(s) URL, a PIL image, or
+        (data, filename) pairs as gpt4free takes them.
+        """
+        plan, parse = chat_call(self._settings, messages, model=model, media=media)
+        return self._run(plan, parse)
+
+    def chat_stream(self, messages: MessagesInput, *, model: str | None = None, media: object = None) -> Stream:
+        """Like `chat()`, as a `Stream` of text."""
+        plan, _ = chat_call(self._settings, messages, model=model, media=media)
+        return self._stream(plan)
+
+    def conversation(
+        self,
+        *,
+        model: str | None = None,
+        system: str | None = None,
+        messages: Sequence[Mapping[str, Any]] | None = None,
+        max_prompt_chars: int | None = None,
+    ) -> Conversation:
+        """A conversation whose history this client keeps and folds into each prompt."""
+        return Conversation(self, model=model, system=system, messages=messages, max_prompt_chars=max_prompt_chars)
+
+    # ------------------------------------------------------------------ public API
+
+    def generate_text(
+        self,
+        prompt_or_messages: MessagesInput,
+        *,
+        model: str | None = None,
+        system: str | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        presence_penalty: float | None = None,
+        frequency_penalty: float | None = None,
+        seed: int | None = None,
+        json: bool = False,
+        private: bool | None = None,
+        referrer: str | None = None,
+        extra_query: Mapping[str, object] | None = None,
+    ) -> TextResponse:
+        """Generate text with the public API (`GET /api/generate_response`).
+
+        System messages in a message list go to `system`; the rest is folded as for chat.
+        Every range is checked against the spec before anything is sent.
+        """
+        options = TextOptions(
+            model, system, temperature, top_p, presence_penalty, frequency_penalty, seed, json, private, referrer,
+            extra_query,
+        )  # fmt: skip
+        plan, parse = text_call(self._settings, prompt_or_messages, options, stream=False)
+        return self._run(plan, parse)
+
+    def stream_text(
+        self,
+        prompt_or_messages: MessagesInput,
+        *,
+        model: str | None = None,
+        system: str | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        presence_penalty: float | None = None,
+        frequency_penalty: float | None = None,
+        seed: int | None = None,
+        json: bool = False,
+        private: bool | None = None,
+        referrer: str | None = None,
+        extra_query: Mapping[str, object] | None = None,
+    ) -> Stream:
+        """Like `generate_text()`, sent with `stream=true`; returns a `Stream` of text."""
+        options = TextOptions(
+            model, system, temperature, top_p, presence_penalty, frequency_penalty, seed, json, private, referrer,
+            extra_query,
+        )  # fmt: skip
+        plan, _ = text_call(self._settings, prompt_or_messages, options, stream=True)
+        return self._stream(plan)
+
+    def generate_image(
+        self,
+        prompt: str,
+        *,
+        width: int | None = None,
+        height: int | None = None,
+        model: str | None = None,
+        nologo: bool | None = None,
+        seed: int | None = None,
+        watermark: str | None = None,
+    ) -> ImageResult:
+        """Generate an image (`GET /api/generate_image`); the result can download and save it."""
+        plan, parse = image_call(self._settings, prompt, ImageOptions(width, height, model, nologo, seed, watermark))
+        url, used_model, used_seed, headers, rate_limit = self._run(plan, parse)
+        return ImageResult(
+            url=url,
+            model=used_model,
+            seed=used_seed,
+            headers=headers,
+            rate_limit=rate_limit,
+            fetch=self._download,
+        )
+
+    def _download(self, url: str) -> bytes:
+        return self._run(fetch_plan(url), lambda a: parse_image_bytes(a.status, a.headers, a.body))
+
+    def generate_audio(self, text: str, *, voice: str = spec_values.DEFAULT_VOICE) -> AudioResult:
+        """Speak `text` (MP3) with one of the spec's voices."""
+        plan, parse = speech_call(self._settings, text, voice=voice)
+        return self._run(plan, parse)
+
+    def status(self) -> ServiceStatus:
+        """`GET /status`: whether the service is up."""
+        plan, parse = status_call()
+        return self._run(plan, parse)
+
+
+class Conversation:
+    """A chat whose history the client keeps (the service keeps none).
+
+        chat = client.conversation(system="You are terse.")
+        chat.send("Name a colour.")
+        chat.send("Another one?")        # the first exchange is folded into this prompt
+        saved = json.dumps(chat.messages)
+
+    The assistant's reply joins `messages` only once it is complete; a failed or broken-off
+    call leaves the history as it was.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        *,
+        model: str | None,
+        system: str | None,
+        messages: Sequence[Mapping[str, Any]] | None,
+        max_prompt_chars: int | None,
+    ) -> None:
+        self._client = client
+        self.model = model
+        self._history = History(system=system, messages=messages, max_prompt_chars=max_prompt_chars)
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """The history as a plain, JSON-serialisable list."""
+        return self._history.messages
+
+    @property
+    def last_dropped(self) -> int:
+        """How many old messages the last send left out to fit `max_prompt_chars`."""
+        return self._history.last_dropped
+
+    def send(self, text: str, media: object = None) -> ChatResponse:
+        """Send the next user message; returns the answer and records the exchange."""
+        outgoing, dropped = self._history.outgoing(text)
+        answer = self._client.chat(outgoing, model=self.model, media=media)
+        self._history.record(text, answer.text, dropped)
+        return answer
+
+    def stream(self, text: str, media: object = None) -> Stream:
+        """Like `send()`, as a `Stream`; the exchange is recorded when the stream completes."""
+        outgoing, dropped = self._history.outgoing(text)
+        plan, _ = chat_call(self._client._settings, outgoing, model=self.model, media=media)
+        return self._client._stream(plan, lambda reply: self._history.record(text, reply, dropped))

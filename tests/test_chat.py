@@ -1,0 +1,246 @@
+"""chat(), chat_stream(), conversations and media, for both clients (respx on the wire)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+from conftest import BASE_URL, Dual
+from wire import PNG, form_of, json_answer, multipart_of
+
+from dynaspark_sdk import InvalidRequestError, MediaError, ModelNotSupportedError
+from dynaspark_sdk._generated import spec_values
+
+pytestmark = pytest.mark.anyio
+CHAT = f"{BASE_URL}/generate_response"
+
+
+@pytest.fixture
+def mock() -> Iterator[respx.MockRouter]:
+    with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
+        yield router
+
+
+async def test_chat_sends_the_form_and_returns_the_answer(
+    make_dual: Callable[..., Dual], mock: respx.MockRouter
+) -> None:
+    route = mock.post(CHAT).mock(
+        return_value=json_answer(
+            {"response": "Hi!"},
+            headers={"X-RateLimit-Limit": "100", "X-RateLimit-Remaining": "99", "X-RateLimit-Reset": "7"},
+        )
+    )
+    dual = make_dual()
+    answer = await dual.call("chat", "Hello there")
+    assert answer.text == "Hi!"
+    assert answer.model == "gemini-1.5-flash-8b"  # the default, through its alias
+    assert (answer.rate_limit.limit, answer.rate_limit.remaining, answer.rate_limit.reset) == (100, 99, 7)
+    assert dual.client.rate_limit == answer.rate_limit
+    request = route.calls.last.request
+    assert form_of(request) == {"user_input": "Hello there", "ai_model": "gemini-1.5-flash-8b"}
+    assert request.headers["origin"] == BASE_URL
+    assert request.headers["referer"] == BASE_URL + "/"
+    assert request.headers["x-requested-with"] == "XMLHttpRequest"
+    assert "api_key" not in str(request.url)
+
+
+async def test_history_is_folded_like_gpt4free(make_dual: Callable[..., Dual], mock: respx.MockRouter) -> None:
+    route = mock.post(CHAT).mock(return_value=json_answer({"response": "ok"}))
+    messages = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "   "},
+        {"role": "USER", "content": [{"type": "text", "text": "What is "}, {"type": "text", "text": "2+2?"}]},
+    ]
+    await make_dual().call("chat", messages, model="gemini-2.0-flash-lite")
+    sent = form_of(route.calls.last.request)
+    assert sent["user_input"] == "System: Be brief.\nUser: Hi\nUser: What is 2+2?\nAssistant:"
+    assert sent["ai_model"] == "gemini-2.0-flash-lite"
+
+
+@pytest.mark.parametrize(
+    ("asked", "sent"),
+    [
+        (None, "gemini-1.5-flash-8b"),
+        ("", "gemini-1.5-flash-8b"),
+        ("gemini-2.0-flash", "gemini-2.0-flash-lite"),
+        ("gemini-1.5-flash-8b", "gemini-1.5-flash-8b"),
+    ],
+)
+async def test_model_resolution(
+    make_dual: Callable[..., Dual], mock: respx.MockRouter, asked: str | None, sent: str
+) -> None:
+    route = mock.post(CHAT).mock(return_value=json_answer({"response": "ok"}))
+    answer = await make_dual().call("chat", "hi", model=asked)
+    assert form_of(route.calls.last.request)["ai_model"] == sent
+    assert answer.model == sent
+
+
+async def test_unknown_model_fails_before_any_request(make_dual: Callable[..., Dual], mock: respx.MockRouter) -> None:
+    route = mock.post(CHAT)
+    with pytest.raises(ModelNotSupportedError) as caught:
+        await make_dual().call("chat", "hi", model="gpt-4o")
+    assert isinstance(caught.value, ValueError)
+    for model in spec_values.CHAT_MODELS:
+        assert model in str(caught.value)
+    assert not route.called
+
+
+@pytest.mark.parametrize(
+    "messages",
+    [[], "", "   ", [{"role": "user"}], [{"role": "user", "content": 3}], [{"content": "x"}], 42],
+)
+async def test_bad_messages_fail_before_any_request(
+    make_dual: Callable[..., Dual], mock: respx.MockRouter, messages: object
+) -> None:
+    route = mock.post(CHAT)
+    with pytest.raises(InvalidRequestError):
+        await make_dual().call("chat", messages)
+    assert not route.called
+
+
+async def test_image_goes_as_multipart_with_filename_type_and_a_random_boundary(
+    make_dual: Callable[..., Dual], mock: respx.MockRouter
+) -> None:
+    route = mock.post(CHAT).mock(return_value=json_answer({"response": "a cat"}))
+    # A prompt holding the generator's fixed boundary must not corrupt the body.
+    prompt = "look:\r\n--+++\r\nContent-Disposition: form-data; name=ai_model\r\n\r\nevil\r\n--+++--"
+    await make_dual().call("chat", prompt, media=[(PNG, "cat.png")])
+    request = route.calls.last.request
+    assert "boundary=+++" not in request.headers["content-type"]
+    parts = multipart_of(request)
+    assert parts["user_input"]["value"].decode() == prompt
+    assert parts["ai_model"]["value"] == b"gemini-1.5-flash-8b"
+    assert parts["file"] == {"value": PNG, "filename": "cat.png", "content_type": "image/png"}
+
+
+async def test_image_from_a_path_and_from_an_image_url_part(
+    make_dual: Callable[..., Dual], mock: respx.MockRouter, tmp_path: Path
+) -> None:
+    route = mock.post(CHAT).mock(return_value=json_answer({"response": "ok"}))
+    picture = tmp_path / "photo.png"
+    picture.write_bytes(PNG)
+    dual = make_dual()
+    await dual.call("chat", "what is this?", media=picture)
+    assert multipart_of(route.calls.last.request)["file"]["filename"] == "photo.png"
+
+    data_uri = "data:image/png;base64," + base64.b64encode(PNG).decode()
+    parts = [{"type": "text", "text": "and this?"}, {"type": "image_url", "image_url": {"url": data_uri}}]
+    await dual.call("chat", [{"role": "user", "content": parts}])
+    sent = multipart_of(route.calls.last.request)
+    assert sent["user_input"]["value"] == b"and this?"
+    assert sent["file"]["value"] == PNG
+    assert sent["file"]["content_type"] == "image/png"
+
+
+async def test_an_image_url_is_fetched_through_the_client(
+    make_dual: Callable[..., Dual], mock: respx.MockRouter
+) -> None:
+    picture = mock.get("https://images.example/cat").mock(
+        return_value=httpx.Response(200, content=PNG, headers={"content-type": "image/png"})
+    )
+    route = mock.post(CHAT).mock(return_value=json_answer({"response": "ok"}))
+    await make_dual().call("chat", "describe", media="https://images.example/cat")
+    assert picture.called
+    assert "api_key" not in str(picture.calls.last.request.url)
+    assert multipart_of(route.calls.last.request)["file"]["value"] == PNG
+
+
+async def test_two_images_fail_before_any_request(make_dual: Callable[..., Dual], mock: respx.MockRouter) -> None:
+    route = mock.post(CHAT)
+    with pytest.raises(MediaError, match="one image per request, got 2"):
+        await make_dual().call("chat", "hi", media=[(PNG, "a.png"), (PNG, "b.png")])
+    data_uri = "data:image/png;base64," + base64.b64encode(PNG).decode()
+    parts = [{"type": "text", "text": "and this?"}, {"type": "image_url", "image_url": data_uri}]
+    with_part = [{"role": "user", "content": parts}]
+    with pytest.raises(MediaError, match="got 2"):
+        await make_dual().call("chat", with_part, media=PNG)
+    assert not route.called
+
+
+async def test_not_an_image_fails_before_any_request(
+    make_dual: Callable[..., Dual], mock: respx.MockRouter, tmp_path: Path
+) -> None:
+    route = mock.post(CHAT)
+    with pytest.raises(MediaError):
+        await make_dual().call("chat", "hi", media=b"%PDF-1.7 not an image")
+    with pytest.raises(MediaError, match=r"missing\.png"):
+        await make_dual().call("chat", "hi", media=tmp_path / "missing.png")
+    with pytest.raises(MediaError):
+        await make_dual(max_media_bytes=10).call("chat", "hi", media=PNG)
+    assert not route.called
+
+
+async def test_chat_stream_of_a_json_answer_is_one_chunk(
+    make_dual: Callable[..., Dual], mock: respx.MockRouter
+) -> None:
+    mock.post(CHAT).mock(return_value=json_answer({"response": "whole answer"}))
+    dual = make_dual()
+    stream = dual.client.chat_stream("hi")
+    assert await dual.collect(stream) == ["whole answer"]
+    assert stream.text == "whole answer"
+    assert stream.completed
+
+
+async def test_conversation_folds_previous_turns_and_restores(
+    make_dual: Callable[..., Dual], mock: respx.MockRouter
+) -> None:
+    replies = iter(["Red.", "Blue."])
+    route = mock.post(CHAT).mock(side_effect=lambda request: json_answer({"response": next(replies)}))
+    dual = make_dual()
+    chat = dual.client.conversation(system="Be terse.")
+    await dual.resolve(chat.send("Name a colour."))
+    await dual.resolve(chat.send("Another?"))
+    assert form_of(route.calls[0].request)["user_input"] == "System: Be terse.\nUser: Name a colour.\nAssistant:"
+    assert form_of(route.calls[1].request)["user_input"] == (
+        "System: Be terse.\nUser: Name a colour.\nAssistant: Red.\nUser: Another?\nAssistant:"
+    )
+    saved = json.loads(json.dumps(chat.messages))
+    assert saved[-1] == {"role": "assistant", "content": "Blue."}
+
+    restored = dual.client.conversation(messages=saved)
+    replies = iter(["Green."])
+    await dual.resolve(restored.send("One more?"))
+    assert form_of(route.calls[2].request)["user_input"].startswith("System: Be terse.\nUser: Name a colour.")
+    assert len(restored.messages) == len(saved) + 2
+
+
+async def test_conversation_max_prompt_chars_drops_oldest_turns(
+    make_dual: Callable[..., Dual], mock: respx.MockRouter
+) -> None:
+    route = mock.post(CHAT).mock(return_value=json_answer({"response": "x" * 40}))
+    dual = make_dual()
+    chat = dual.client.conversation(system="S", max_prompt_chars=120)
+    for turn in range(4):
+        await dual.resolve(chat.send(f"question {turn} " + "q" * 20))
+    sent = form_of(route.calls.last.request)["user_input"]
+    assert len(sent) <= 120
+    assert sent.startswith("System: S\n")
+    assert "question 3" in sent  # the newest user message is always there
+    assert "question 0" not in sent
+    assert chat.last_dropped > 0
+    assert len(chat.messages) == 1 + 2 * 4  # the history itself keeps everything
+    with pytest.raises(InvalidRequestError, match="max_prompt_chars"):
+        await dual.resolve(chat.send("z" * 200))
+
+
+async def test_conversation_records_a_streamed_reply_only_when_complete(
+    make_dual: Callable[..., Dual], mock: respx.MockRouter
+) -> None:
+    mock.post(CHAT).mock(return_value=json_answer({"response": "streamed"}))
+    dual = make_dual()
+    chat = dual.client.conversation()
+    stream = chat.stream("hi")
+    assert chat.messages == []
+    assert await dual.collect(stream) == ["streamed"]
+    assert chat.messages == [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "streamed"}]
+
+    mock.post(CHAT).mock(return_value=httpx.Response(400, json={"error": "nope"}))
+    with pytest.raises(Exception, match="nope"):
+        await dual.collect(chat.stream("again"))
+    assert len(chat.messages) == 2

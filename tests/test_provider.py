@@ -1,0 +1,114 @@
+"""The gpt4free drop-in: the seed's example unchanged, the class surface, shared clients."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import respx
+import trio
+from conftest import BASE_URL
+from wire import PNG, form_of, json_answer, multipart_of
+
+from dynaspark_sdk import AsyncClient, Dynaspark, ModelNotSupportedError
+from dynaspark_sdk import provider as provider_module
+
+CHAT = f"{BASE_URL}/generate_response"
+
+
+@pytest.fixture
+def mock(monkeypatch: pytest.MonkeyPatch) -> Iterator[respx.MockRouter]:
+    monkeypatch.setenv("DYNASPARK_BASE_URL", BASE_URL)
+    with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
+        yield router
+
+
+def test_class_surface_matches_gpt4free() -> None:
+    assert Dynaspark.url == "https://dynaspark.onrender.com"
+    assert Dynaspark.api_endpoint == "https://dynaspark.onrender.com/generate_response"
+    assert Dynaspark.working is True
+    assert Dynaspark.needs_auth is False
+    assert Dynaspark.supports_stream is True
+    assert Dynaspark.supports_system_message is False
+    assert Dynaspark.supports_message_history is False
+    assert Dynaspark.default_model == "gemini-1.5-flash"
+    assert Dynaspark.default_vision_model == "gemini-1.5-flash"
+    assert Dynaspark.models == ["gemini-1.5-flash", "gemini-1.5-flash-8b", "gemini-2.0-flash", "gemini-2.0-flash-lite"]
+    assert Dynaspark.vision_models == Dynaspark.models
+    assert Dynaspark.model_aliases == {
+        "gemini-1.5-flash": "gemini-1.5-flash-8b",
+        "gemini-2.0-flash": "gemini-2.0-flash-lite",
+    }
+
+
+def test_get_model() -> None:
+    assert Dynaspark.get_model("") == "gemini-1.5-flash-8b"
+    assert Dynaspark.get_model("gemini-2.0-flash") == "gemini-2.0-flash-lite"
+    assert Dynaspark().get_model("gemini-2.0-flash-lite") == "gemini-2.0-flash-lite"
+    with pytest.raises(ModelNotSupportedError, match=r"gemini-1\.5-flash-8b"):
+        Dynaspark.get_model("claude")
+
+
+def test_the_seed_example_runs_unchanged(mock: respx.MockRouter, capsys: pytest.CaptureFixture[str]) -> None:
+    route = mock.post(CHAT).mock(return_value=json_answer({"response": "Всё отлично!"}))
+
+    # --- the seed document's example, with only its import line changed ---
+    from dynaspark_sdk import Dynaspark
+
+    async def main():  # type: ignore[no-untyped-def]
+        provider = Dynaspark()
+        messages = [
+            {"role": "user", "content": "Привет! Как дела?"},
+        ]
+        async for response in provider.create_async_generator(model="gemini-1.5-flash-8b", messages=messages):
+            print(f"Ответ модели: {response}")
+
+    asyncio.run(main())  # type: ignore[no-untyped-call]
+    # --- end of the seed's example ---
+
+    assert capsys.readouterr().out == "Ответ модели: Всё отлично!\n"
+    assert form_of(route.calls.last.request) == {"user_input": "Привет! Как дела?", "ai_model": "gemini-1.5-flash-8b"}
+
+
+def test_media_as_gpt4free_passes_it(mock: respx.MockRouter) -> None:
+    route = mock.post(CHAT).mock(return_value=json_answer({"response": "a chart"}))
+
+    async def main() -> list[str]:
+        messages = [{"role": "user", "content": "what is it?"}, {"role": "assistant", "content": "?"}]
+        return [
+            piece
+            async for piece in Dynaspark.create_async_generator(
+                "gemini-2.0-flash", messages, proxy=None, media=[(PNG, "chart.png")]
+            )
+        ]
+
+    assert asyncio.run(main()) == ["a chart"]
+    parts = multipart_of(route.calls.last.request)
+    assert parts["user_input"]["value"] == b"User: what is it?\nAssistant: ?\nAssistant:"
+    assert parts["ai_model"]["value"] == b"gemini-2.0-flash-lite"
+    assert parts["file"]["filename"] == "chart.png"
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_one_shared_client_per_loop_closed_when_the_loop_ends(mock: respx.MockRouter, backend: str) -> None:
+    mock.post(CHAT).mock(return_value=json_answer({"response": "ok"}))
+    seen: list[AsyncClient] = []
+
+    async def main() -> None:
+        for _ in range(3):
+            async for _piece in Dynaspark.create_async_generator("", [{"role": "user", "content": "hi"}]):
+                pass
+        loop = provider_module._loop_identity()
+        clients: dict[Any, AsyncClient] = provider_module._shared[loop]
+        assert len(clients) == 1
+        seen.extend(clients.values())
+        assert not seen[0]._closed
+
+    if backend == "asyncio":
+        asyncio.run(main())
+    else:
+        trio.run(main)
+    assert len(seen) == 1
+    assert seen[0]._closed  # the loop's end closed it
