@@ -145,9 +145,7 @@ class ResponseValidationError(DynasparkError):
     `status_code`, `content_type` and `body_excerpt` say what arrived.
     """
 
-    def __init__(
-        self, message: str, *, status_code: int = 200, content_type: str = "", body_excerpt: str = ""
-    ) -> None:
+    def __init__(self, message: str, *, status_code: int = 200, content_type: str = "", body_excerpt: str = "") -> None:
         super().__init__(message)
         self.status_code = status_code
         self.content_type = content_type
