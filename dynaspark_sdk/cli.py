@@ -362,6 +362,14 @@ def _output_path(value: str) -> Path:
     return path
 
 
+def _check_image_file(value: str | None) -> None:
+    """Refuse a missing image file before a session starts, not at every message."""
+    if value is None or value.lower().startswith(("http://", "https://", "data:")):
+        return
+    if not Path(value).expanduser().is_file():
+        raise UsageError(f"no such image file: {value}")
+
+
 def _save(path: Path, data: bytes) -> None:
     try:
         path.write_bytes(data)
@@ -400,8 +408,12 @@ def _chat_session(client: Client, args: argparse.Namespace, out: _Output, *, fir
     from ._errors import DynasparkError
 
     terminal = _stdin_is_terminal()
+    _check_image_file(args.image)
     conversation = client.conversation(model=args.model)
     if terminal:
+        # Line editing and history for input(), where the platform has it.
+        with contextlib.suppress(ImportError):
+            import readline  # noqa: F401
         out.note("Chatting with Dynaspark. /reset forgets the conversation, /exit (or Ctrl-D) quits.")
     worst = EXIT_OK
     pending = [first] if first is not None else []

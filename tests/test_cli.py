@@ -71,17 +71,34 @@ def subprocess_env() -> dict[str, str]:
     return env
 
 
-def run_subprocess(*argv: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dynaspark_sdk", *argv],
-        input=stdin,
-        stdin=None if stdin is not None else subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=subprocess_env(),
-        timeout=30,
-    )
+def run_subprocesses(*runs: tuple[list[str], str | None]) -> list[subprocess.CompletedProcess[str]]:
+    """Run `python -m dynaspark_sdk ARGV` for each (argv, stdin) at once; wait for all."""
+    started = [
+        (
+            argv,
+            stdin,
+            subprocess.Popen(
+                [sys.executable, "-m", "dynaspark_sdk", *argv],
+                stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                encoding="utf-8",
+                env=subprocess_env(),
+            ),
+        )
+        for argv, stdin in runs
+    ]
+    done = []
+    for argv, stdin, process in started:
+        try:
+            out, err = process.communicate(stdin, timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+        done.append(subprocess.CompletedProcess(argv, process.returncode, out, err))
+    return done
 
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -171,6 +188,16 @@ def test_chat_with_a_missing_image_is_exit_2_before_any_request(
     assert run.code == 2
     assert "no such image file" in run.one_error_line()
     assert run.out == ""
+    assert server.emulator.requests == []
+
+
+def test_interactive_chat_with_a_missing_image_stops_before_the_session(
+    capsys: pytest.CaptureFixture[str], server: EmulatorServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("hello\n"))
+    run = run_cli(capsys, "--base-url", server.url, "chat", "-i", "--image", str(tmp_path / "gone.png"))
+    assert run.code == 2
+    assert "no such image file" in run.one_error_line()
     assert server.emulator.requests == []
 
 
@@ -601,45 +628,44 @@ def test_spinner_is_wiped_before_the_first_piece_of_output(
 # --------------------------------------------------------------------------- real subprocesses
 
 
-def test_subprocess_end_to_end(server: EmulatorServer, tmp_path: Path) -> None:
-    done = run_subprocess("--base-url", server.url, "chat", "Привет! Как дела?")
-    assert (done.returncode, done.stderr) == (0, "")
-    assert done.stdout == "[gemini-1.5-flash-8b] You said: Привет! Как дела?\n"
-
-    target = tmp_path / "picture.png"
-    done = run_subprocess("--base-url", server.url, "--json", "image", "dots", "-o", str(target), "--width", "80")
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["path"] == str(target)
-    assert png_size(target.read_bytes()) == (80, 768)
-
-
-def test_subprocess_exit_codes_and_one_line_errors(server: EmulatorServer) -> None:
-    server.emulator.inject(faults.status(500))
-    failed = run_subprocess("--base-url", server.url, "--retries", "0", "--api-key", SECRET, "text", "hi")
-    assert failed.returncode == 1
-    assert failed.stdout == ""
-    assert failed.stderr.startswith(ERROR_PREFIX)
-    assert failed.stderr.count("\n") == 1
-    assert "Traceback" not in failed.stderr
-
-    refused = run_subprocess("--base-url", server.url, "--api-key", SECRET, "text", "hi", "--temperature", "9")
-    assert refused.returncode == 2
-    assert refused.stderr.startswith(ERROR_PREFIX)
-    assert refused.stderr.count("\n") == 1
-    for done in (failed, refused):
-        assert SECRET not in done.stdout + done.stderr
-
-
-def test_subprocess_interactive_chat(server: EmulatorServer) -> None:
-    done = run_subprocess("--base-url", server.url, "chat", "-i", stdin="Name a colour.\nAnother one?\n")
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == [
+def test_subprocesses_answer_one_shot_and_interactive_chats(server: EmulatorServer) -> None:
+    with serve() as session_server:
+        one_shot, session = run_subprocesses(
+            (["--base-url", server.url, "chat", "Привет! Как дела?"], None),
+            (["--base-url", session_server.url, "chat", "-i"], "Name a colour.\nAnother one?\n"),
+        )
+        second = session_server.emulator.requests[1].fields["user_input"]
+    assert (one_shot.returncode, one_shot.stderr) == (0, "")
+    assert one_shot.stdout == "[gemini-1.5-flash-8b] You said: Привет! Как дела?\n"
+    assert (session.returncode, session.stderr) == (0, "")
+    assert session.stdout.splitlines() == [
         "[gemini-1.5-flash-8b] You said: Name a colour.",
         "[gemini-1.5-flash-8b] You said: User: Another one?",
     ]
-    second = server.emulator.requests[1].fields["user_input"]
-    assert second.startswith("User: Name a colour.\nAssistant: [gemini-1.5-flash-8b] You said: Name a colour.\n")
-    assert second.endswith("User: Another one?\nAssistant:")
+    assert second.splitlines() == [
+        "User: Name a colour.",
+        "Assistant: [gemini-1.5-flash-8b] You said: Name a colour.",
+        "User: Another one?",
+        "Assistant:",
+    ]
+
+
+def test_subprocesses_exit_1_and_2_with_one_line_errors(server: EmulatorServer) -> None:
+    server.emulator.inject(faults.status(500))
+    failed, refused = run_subprocesses(
+        (["--base-url", server.url, "--retries", "0", "--api-key", SECRET, "text", "hi"], None),
+        (["--base-url", server.url, "--api-key", SECRET, "text", "hi", "--temperature", "9"], None),
+    )
+    assert (failed.returncode, refused.returncode) == (1, 2)
+    assert "Internal Server Error" in failed.stderr
+    assert "temperature" in refused.stderr
+    for done in (failed, refused):
+        assert done.stdout == ""
+        assert done.stderr.startswith(ERROR_PREFIX)
+        assert done.stderr.count("\n") == 1
+        assert "Traceback" not in done.stderr
+        assert SECRET not in done.stdout + done.stderr
+    assert [request.api_key for request in server.emulator.requests] == [SECRET]
 
 
 def test_serve_fake_runs_until_interrupted() -> None:
