@@ -114,7 +114,12 @@ def _add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> N
         default=default(os.environ.get("DYNASPARK_API_KEY")),
         help="API key (default: $DYNASPARK_API_KEY; none is sent when there is none)",
     )
-    group.add_argument("--proxy", metavar="URL", default=default(None), help="an http(s) or socks proxy")
+    group.add_argument(
+        "--proxy",
+        metavar="URL",
+        default=default(None),
+        help="proxy URL: http://, https:// (socks5:// needs httpx[socks])",
+    )
     group.add_argument(
         "--timeout",
         metavar="SECONDS",
@@ -653,6 +658,9 @@ def _report(exc: BaseException, out: _Output) -> int:
     if isinstance(exc, DynasparkError):
         return out.error(exc.message, exit_code=EXIT_FAILURE, kind=kind)
     if isinstance(exc, ValueError):
+        return out.error(str(exc), exit_code=EXIT_USAGE, kind=kind)
+    if isinstance(exc, ImportError):
+        # An option that needs a package this installation lacks (a socks proxy without socksio).
         return out.error(str(exc), exit_code=EXIT_USAGE, kind=kind)
     return out.error(f"unexpected {kind}: {exc}", exit_code=EXIT_FAILURE, kind=kind)
 
