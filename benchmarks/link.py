@@ -53,34 +53,30 @@ def _optional(module: str) -> Any:
 def _measure_sync(url: str, calls: int, rounds: int) -> dict[str, Measured]:
     from dynaspark_sdk import Client
 
-    dynaspark = _optional("dynaspark")
-    if dynaspark is None:
-        return {}
-    DynaSpark: Any = dynaspark.DynaSpark
-    DynaSpark.BASE_URL = url + "/api/"
-    theirs = DynaSpark()
     with Client(base_url=url) as sdk:
 
         def sdk_text() -> None:
             for _ in range(calls):
                 sdk.generate_text(PROMPT)
 
-        def their_text() -> None:
-            for _ in range(calls):
-                theirs.generate_response(PROMPT)
+        contenders = {"sdk Client.generate_text": sdk_text}
+        dynaspark = _optional("dynaspark")
+        if dynaspark is not None:
+            DynaSpark: Any = dynaspark.DynaSpark
+            DynaSpark.BASE_URL = url + "/api/"
+            theirs = DynaSpark()
 
-        contenders = {"sdk Client.generate_text": sdk_text, "dynaspark generate_response": their_text}
+            def their_text() -> None:
+                for _ in range(calls):
+                    theirs.generate_response(PROMPT)
+
+            contenders["dynaspark generate_response"] = their_text
         return alternate(contenders, calls=calls, rounds=rounds)
 
 
 async def _measure_async(url: str, calls: int, rounds: int) -> dict[str, Measured]:
     from dynaspark_sdk import AsyncClient, Dynaspark
 
-    g4f_providers = _optional("g4f.Provider")
-    if g4f_providers is None:
-        return {}
-    G4FDynaspark: Any = g4f_providers.Dynaspark
-    G4FDynaspark.api_endpoint = url + "/generate_response"
     os.environ["DYNASPARK_BASE_URL"] = url
     async with AsyncClient(base_url=url) as sdk:
 
@@ -93,16 +89,21 @@ async def _measure_async(url: str, calls: int, rounds: int) -> dict[str, Measure
                 async for _piece in Dynaspark.create_async_generator(CHAT_MODEL, MESSAGES):
                     pass
 
-        async def g4f_provider() -> None:
-            for _ in range(calls):
-                async for _piece in G4FDynaspark.create_async_generator(CHAT_MODEL, MESSAGES):
-                    pass
-
         contenders: dict[str, Callable[[], Awaitable[None]]] = {
             "sdk AsyncClient.chat": sdk_chat,
             "sdk Dynaspark provider": sdk_provider,
-            "g4f Dynaspark provider": g4f_provider,
         }
+        g4f_providers = _optional("g4f.Provider")
+        if g4f_providers is not None:
+            G4FDynaspark: Any = g4f_providers.Dynaspark
+            G4FDynaspark.api_endpoint = url + "/generate_response"
+
+            async def g4f_provider() -> None:
+                for _ in range(calls):
+                    async for _piece in G4FDynaspark.create_async_generator(CHAT_MODEL, MESSAGES):
+                        pass
+
+            contenders["g4f Dynaspark provider"] = g4f_provider
         return await alternate_async(contenders, calls=calls, rounds=rounds)
 
 
@@ -118,13 +119,16 @@ def _child(argv: list[str]) -> None:
 
 
 def _row(results: dict[str, Measured], sdk: str, theirs: str, missing: str) -> Row:
-    if sdk not in results or theirs not in results:
-        return Row("2", f"{sdk} vs {theirs}", "-", "-", None, f"<= {GOAL}x", f"skipped ({missing})")
-    ours, baseline = results[sdk], results[theirs]
+    ours = results[sdk]
+    measurement = f"TLS + {LATENCY * 1e3:.0f} ms link: {sdk}"
+    if theirs not in results:
+        value = format_ms(ours.wall_median)
+        return Row("2", measurement, value, "-", None, f"<= {GOAL}x", f"skipped ({missing})")
+    baseline = results[theirs]
     ratio = ours.wall_ratio(baseline)
     return Row(
         target="2",
-        measurement=f"TLS + {LATENCY * 1e3:.0f} ms link: {sdk}",
+        measurement=measurement,
         value=format_ms(ours.wall_median),
         baseline=f"{theirs} {format_ms(baseline.wall_median)}",
         ratio=ratio,
