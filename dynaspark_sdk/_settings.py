@@ -42,6 +42,14 @@ USER_AGENT = f"dynaspark-sdk/{__version__} (python; httpx/{httpx.__version__})"
 
 TimeoutArg = float | httpx.Timeout | None
 
+# The text endpoint answers JSON, an event stream or MP3 depending on its parameters; say
+# which one is expected, for servers (and Prism) that choose by Accept.
+_ACCEPT: dict[str, dict[str, str]] = {
+    "text": {"accept": "text/event-stream, text/plain;q=0.9, application/json;q=0.8"},
+    "audio": {"accept": "audio/mpeg"},
+    "json": {"accept": "application/json"},
+}
+
 
 @functools.cache
 def shared_ssl_context() -> ssl.SSLContext:
@@ -84,7 +92,7 @@ class Settings:
         url: str = kwargs.pop("url")
         if not url.startswith(("http://", "https://")):
             url = self.base_url + url
-        headers = {**self.default_headers, **kwargs.pop("headers", {})}
+        headers = {**self.default_headers, **_ACCEPT.get(plan.expect, {}), **kwargs.pop("headers", {})}
         return {**kwargs, "url": url, "headers": headers, "timeout": self.timeout}
 
 

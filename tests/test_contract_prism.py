@@ -391,7 +391,8 @@ class SdkCall:
     args: tuple[Any, ...] = ()
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     # False where Prism's fabricated answer is one the SDK may refuse: JSON instead of MP3,
-    # or an image_url that is the word "string" (while the spec gives image_url no URL format).
+    # an image_url that is the word "string" (while the spec gives image_url no URL format),
+    # or an event stream whose body is an example string with no event in it.
     must_accept_answer: bool = True
     api_key: str | None = API_KEY
     # Whether an image goes with it (as multipart), and the filename its part must carry.
@@ -469,8 +470,14 @@ def sdk_calls(png_path: Path) -> list[SdkCall]:
         ),
         SdkCall("generate_text, messages with a system prompt", "generate_text", (conversation,), {"system": "Extra."}),
         SdkCall("generate_text, prompt full of URL specials", "generate_text", ("a&b=c?d#e%f+g ü 😀",)),
-        SdkCall("stream_text, defaults", "stream_text", ("Count.",)),
-        SdkCall("stream_text, every option", "stream_text", ("Count.",), {**text_all_low, **text_all_high}),
+        SdkCall("stream_text, defaults", "stream_text", ("Count.",), must_accept_answer=False),
+        SdkCall(
+            "stream_text, every option",
+            "stream_text",
+            ("Count.",),
+            {**text_all_low, **text_all_high},
+            must_accept_answer=False,
+        ),
         SdkCall(
             "generate_image, prompt only, no key",
             "generate_image",
