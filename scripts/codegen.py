@@ -172,9 +172,7 @@ def render(out: Path) -> None:
 
 
 def _files(folder: Path) -> set[str]:
-    return {
-        str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts
-    }
+    return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
 
 
 def differences(expected: Path, actual: Path) -> list[str]:

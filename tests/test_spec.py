@@ -122,9 +122,10 @@ def test_errors_and_rate_limit_headers_on_every_operation(spec: dict[str, Any]) 
         for method, operation in item.items():
             responses = {code: _deref(spec, r) for code, r in operation["responses"].items()}
             ok = responses["200"]
-            assert {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"} <= set(
-                ok["headers"]
-            ), (path, method)
+            assert {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"} <= set(ok["headers"]), (
+                path,
+                method,
+            )
             assert "500" in responses, (path, method)
             for code, response in responses.items():
                 if code.startswith(("4", "5")):
