@@ -31,6 +31,7 @@ from ._flow import (
 from ._generated import spec_values
 from ._media import ImageUpload
 from ._plans import ImageOptions, MessagesInput, RequestPlan, TextOptions
+from ._pools import AsyncPool
 from ._rate_limit import RateLimit
 from ._results import AsyncImageResult, AudioResult, ChatResponse, ServiceStatus, TextResponse
 from ._retry import RetryPolicy
@@ -39,7 +40,6 @@ from ._settings import (
     Settings,
     TimeoutArg,
     classify_failure,
-    http_client_args,
     make_settings,
     override_settings,
 )
@@ -68,8 +68,8 @@ async def _finish_generators(chunks: AsyncGenerator[bytes, None]) -> None:
 class _AsyncRunner:
     """Performs actions with one httpx.AsyncClient; holds at most one open answer."""
 
-    def __init__(self, http: httpx.AsyncClient, settings: Settings) -> None:
-        self._http = http
+    def __init__(self, pool: AsyncPool, settings: Settings) -> None:
+        self._pool = pool
         self._settings = settings
         self._response: httpx.Response | None = None
         self._chunks: AsyncGenerator[bytes, None] | None = None
@@ -90,11 +90,12 @@ class _AsyncRunner:
     async def _send(self, action: Send) -> Answer | Opened | Failure:
         await self.discard()
         upload = action.plan.upload
+        http = await self._pool.http()
         payload = upload.open() if isinstance(upload, ImageUpload) else None
         try:
-            request = self._http.build_request(**self._settings.request_args(action.plan, payload))
+            request = http.build_request(**self._settings.request_args(action.plan, payload))
             try:
-                response = await self._http.send(request, stream=True)
+                response = await http.send(request, stream=True)
             except httpx.HTTPError as exc:
                 return classify_failure(exc)
         finally:
@@ -280,8 +281,8 @@ class AsyncClient:
             raise ValueError("give proxy= to your own http_client, not to AsyncClient")
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise TypeError("http_client must be an httpx.AsyncClient (use Client for httpx.Client)")
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(**http_client_args(settings.timeout, proxy))
+        self._pool = AsyncPool(http_client, timeout=settings.timeout, proxy=proxy)
+        self._owns_pool = True
         self._settings = settings
         self._state = CallState()
         self._closed = False
@@ -289,8 +290,8 @@ class AsyncClient:
     @classmethod
     def _sharing(cls, parent: AsyncClient, settings: Settings) -> AsyncClient:
         clone = cls.__new__(cls)
-        clone._owns_http = False
-        clone._http = parent._http
+        clone._owns_pool = False
+        clone._pool = parent._pool
         clone._settings = settings
         clone._state = parent._state
         clone._closed = False
@@ -306,8 +307,8 @@ class AsyncClient:
         """Close the connection pool (when this client made it). Safe to call twice."""
         if not self._closed:
             self._closed = True
-            if self._owns_http:
-                await self._http.aclose()
+            if self._owns_pool:
+                await self._pool.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -339,7 +340,9 @@ class AsyncClient:
     def _runner(self) -> _AsyncRunner:
         if self._closed:
             raise RuntimeError("this AsyncClient is closed")
-        return _AsyncRunner(self._http, self._settings)
+        if self._pool.closed:
+            raise RuntimeError("the AsyncClient this one was made from with with_options() is closed")
+        return _AsyncRunner(self._pool, self._settings)
 
     async def _run(self, plan: RequestPlan, parse: Callable[[Answer], T]) -> T:
         return await self._runner().run(call_flow(plan, parse, self._settings.flow, self._state))

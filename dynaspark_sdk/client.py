@@ -31,6 +31,7 @@ from ._flow import (
 from ._generated import spec_values
 from ._media import ImageUpload
 from ._plans import ImageOptions, MessagesInput, RequestPlan, TextOptions
+from ._pools import SyncPool
 from ._rate_limit import RateLimit
 from ._results import AudioResult, ChatResponse, ImageResult, ServiceStatus, TextResponse
 from ._retry import RetryPolicy
@@ -39,7 +40,6 @@ from ._settings import (
     Settings,
     TimeoutArg,
     classify_failure,
-    http_client_args,
     make_settings,
     override_settings,
 )
@@ -269,8 +269,8 @@ class Client:
             raise ValueError("give proxy= to your own http_client, not to Client")
         if http_client is not None and not isinstance(http_client, httpx.Client):
             raise TypeError("http_client must be an httpx.Client (use AsyncClient for httpx.AsyncClient)")
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(**http_client_args(settings.timeout, proxy))
+        self._pool = SyncPool(http_client, timeout=settings.timeout, proxy=proxy)
+        self._owns_pool = True
         self._settings = settings
         self._state = CallState()
         self._closed = False
@@ -278,8 +278,8 @@ class Client:
     @classmethod
     def _sharing(cls, parent: Client, settings: Settings) -> Client:
         clone = cls.__new__(cls)
-        clone._owns_http = False
-        clone._http = parent._http
+        clone._owns_pool = False
+        clone._pool = parent._pool
         clone._settings = settings
         clone._state = parent._state
         clone._closed = False
@@ -300,8 +300,8 @@ class Client:
         """Close the connection pool (when this client made it). Safe to call twice."""
         if not self._closed:
             self._closed = True
-            if self._owns_http:
-                self._http.close()
+            if self._owns_pool:
+                self._pool.close()
 
     def __enter__(self) -> Self:
         return self
@@ -333,7 +333,9 @@ class Client:
     def _runner(self) -> _Runner:
         if self._closed:
             raise RuntimeError("this Client is closed")
-        return _Runner(self._http, self._settings)
+        if self._pool.closed:
+            raise RuntimeError("the Client this one was made from with with_options() is closed")
+        return _Runner(self._pool.http, self._settings)
 
     def _run(self, plan: RequestPlan, parse: Callable[[Answer], T]) -> T:
         runner = self._runner()

@@ -11,19 +11,16 @@ The seed document's example runs unchanged apart from its import line:
             print(f"Ответ модели: {response}")
 
 Unlike gpt4free's provider (a new aiohttp session per call), calls share one `AsyncClient`
-per event loop and proxy, so connections are reused; the shared clients are closed when
-their event loop finishes (`asyncio.run()` / `trio.run()` finalise them).
+per base URL and proxy, so connections are reused; each event loop's connections are closed
+when that loop finishes (`asyncio.run()` / `trio.run()` finalise them).
 """
 
 from __future__ import annotations
 
 import os
 import threading
-import weakref
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncIterator
 from typing import Any, ClassVar
-
-import sniffio
 
 from ._generated import spec_values
 from ._plans import resolve_chat_model
@@ -33,50 +30,18 @@ from .async_client import AsyncClient
 __all__ = ["Dynaspark"]
 
 _lock = threading.Lock()
-# event loop (asyncio) or root task (trio) -> {(base_url, proxy): client}
-_shared: weakref.WeakKeyDictionary[object, dict[tuple[str, str | None], AsyncClient]] = weakref.WeakKeyDictionary()
-# Keeps each loop's closer generator alive until the loop finalises it.
-_closers: weakref.WeakKeyDictionary[object, AsyncGenerator[None, None]] = weakref.WeakKeyDictionary()
+# (base_url, proxy) -> the client every call with those settings shares. An AsyncClient
+# keeps one pool per event loop and closes it when that loop ends, so one client serves
+# every loop and thread.
+_shared: dict[tuple[str, str | None], AsyncClient] = {}
 
 
-def _loop_identity() -> object:
-    if sniffio.current_async_library() == "trio":
-        import trio
-
-        return trio.lowlevel.current_root_task()
-    import asyncio
-
-    return asyncio.get_running_loop()
-
-
-async def _close_at_loop_end(
-    clients: dict[tuple[str, str | None], AsyncClient],
-) -> AsyncGenerator[None, None]:
-    """Suspended for the life of the loop; the loop's async-generator finaliser (run by
-    asyncio.run and trio.run at shutdown) closes it, and with it the loop's clients."""
-    try:
-        yield
-    finally:
-        for client in list(clients.values()):
-            await client.aclose()
-        clients.clear()
-
-
-async def _shared_client(base_url: str, proxy: str | None) -> AsyncClient:
-    loop = _loop_identity()
+def _shared_client(base_url: str, proxy: str | None) -> AsyncClient:
     with _lock:
-        clients = _shared.get(loop)
-        fresh = clients is None
-        if clients is None:
-            clients = _shared[loop] = {}
-        client = clients.get((base_url, proxy))
+        client = _shared.get((base_url, proxy))
         if client is None:
-            client = clients[(base_url, proxy)] = AsyncClient(base_url=base_url, proxy=proxy)
-    if fresh:
-        closer = _close_at_loop_end(clients)
-        await anext(closer)
-        _closers[loop] = closer
-    return client
+            client = _shared[(base_url, proxy)] = AsyncClient(base_url=base_url, proxy=proxy)
+        return client
 
 
 class Dynaspark:
@@ -125,7 +90,7 @@ class Dynaspark:
         """
         resolved = cls.get_model(model)
         base_url = os.environ.get("DYNASPARK_BASE_URL") or cls.url
-        client = await _shared_client(base_url.rstrip("/"), proxy)
+        client = _shared_client(base_url.rstrip("/"), proxy)
         overrides: dict[str, Any] = {}
         if kwargs.get("api_key"):
             overrides["api_key"] = kwargs["api_key"]

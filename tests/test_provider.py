@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import respx
@@ -92,7 +91,7 @@ def test_media_as_gpt4free_passes_it(mock: respx.MockRouter) -> None:
 
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
-def test_one_shared_client_per_loop_closed_when_the_loop_ends(mock: respx.MockRouter, backend: str) -> None:
+def test_calls_share_one_client_whose_pool_closes_with_the_loop(mock: respx.MockRouter, backend: str) -> None:
     mock.post(CHAT).mock(return_value=json_answer({"response": "ok"}))
     seen: list[AsyncClient] = []
 
@@ -100,15 +99,14 @@ def test_one_shared_client_per_loop_closed_when_the_loop_ends(mock: respx.MockRo
         for _ in range(3):
             async for _piece in Dynaspark.create_async_generator("", [{"role": "user", "content": "hi"}]):
                 pass
-        loop = provider_module._loop_identity()
-        clients: dict[Any, AsyncClient] = provider_module._shared[loop]
-        assert len(clients) == 1
-        seen.extend(clients.values())
-        assert not seen[0]._closed
+        client = provider_module._shared[(BASE_URL, None)]
+        seen.append(client)
+        assert len(client._pool.pools()) == 1  # one pool for this loop, reused by the three calls
 
-    if backend == "asyncio":
-        asyncio.run(main())
-    else:
-        trio.run(main)
-    assert len(seen) == 1
-    assert seen[0]._closed  # the loop's end closed it
+    for _ in range(2):  # two loops in a row: each gets its own pool, closed at its end
+        if backend == "asyncio":
+            asyncio.run(main())
+        else:
+            trio.run(main)
+        assert seen[-1]._pool.pools() == []
+    assert seen[0] is seen[1]

@@ -1,0 +1,116 @@
+"""Connection pools and their lifetimes: the one piece of the shells that is about resources.
+
+`SyncPool` is the httpx.Client a `Client` and its `with_options()` copies share; it closes
+itself when the last of them is garbage-collected, so an unclosed client leaks nothing.
+
+`AsyncPool` keeps one httpx.AsyncClient per event loop. Connections belong to the loop
+that opened them, so a client used under `asyncio.run()` twice in a row, or from two
+loops, must not hand one loop's connections to another ("Event loop is closed"). Each
+loop's pool is closed inside that loop when it finishes: a suspended async generator
+is left with the loop, and asyncio.run() and trio.run() finalise such generators at
+shutdown. That also covers an AsyncClient that is garbage-collected without `aclose()`.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import AsyncGenerator
+
+import httpx
+import sniffio
+
+from ._settings import http_client_args
+
+__all__ = ["AsyncPool", "SyncPool", "current_loop"]
+
+
+def current_loop() -> object:
+    """The running event loop (asyncio) or the run's root task (trio): what a pool belongs to."""
+    if sniffio.current_async_library() == "trio":
+        import trio
+
+        return trio.lowlevel.current_root_task()
+    import asyncio
+
+    return asyncio.get_running_loop()
+
+
+class SyncPool:
+    """The blocking httpx client behind a Client and its copies."""
+
+    def __init__(self, http: httpx.Client | None, *, timeout: httpx.Timeout, proxy: str | None) -> None:
+        self.owned = http is None
+        self.http = http if http is not None else httpx.Client(**http_client_args(timeout, proxy))
+        self._finalizer = weakref.finalize(self, self.http.close) if self.owned else None
+
+    @property
+    def closed(self) -> bool:
+        """Whether the pool was closed (only pools the SDK made are closed by it)."""
+        return self.http.is_closed
+
+    def close(self) -> None:
+        """Close the pool if the SDK made it; idempotent."""
+        if self._finalizer is not None:
+            self._finalizer()
+
+
+async def _close_when_loop_ends(http: httpx.AsyncClient) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        await http.aclose()
+
+
+# Keeps each loop's closers alive exactly as long as the loop itself.
+_closers: weakref.WeakKeyDictionary[object, list[AsyncGenerator[None, None]]] = weakref.WeakKeyDictionary()
+_closers_lock = threading.Lock()
+
+
+class AsyncPool:
+    """httpx.AsyncClient per event loop behind an AsyncClient and its copies."""
+
+    def __init__(self, http: httpx.AsyncClient | None, *, timeout: httpx.Timeout, proxy: str | None) -> None:
+        self._given = http
+        self._args = http_client_args(timeout, proxy)
+        self._by_loop: weakref.WeakKeyDictionary[object, httpx.AsyncClient] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+        self.closed = False
+
+    @property
+    def owned(self) -> bool:
+        """Whether the SDK made (and so closes) the pools."""
+        return self._given is None
+
+    async def http(self) -> httpx.AsyncClient:
+        """The httpx client for the running event loop."""
+        if self._given is not None:
+            return self._given
+        loop = current_loop()
+        with self._lock:
+            client = self._by_loop.get(loop)
+            fresh = client is None or client.is_closed
+            if fresh:
+                client = self._by_loop[loop] = httpx.AsyncClient(**self._args)
+        assert client is not None
+        if fresh:
+            closer = _close_when_loop_ends(client)
+            await anext(closer)
+            with _closers_lock:
+                _closers.setdefault(loop, []).append(closer)
+        return client
+
+    def pools(self) -> list[httpx.AsyncClient]:
+        """The live per-loop clients (for tests and diagnostics)."""
+        with self._lock:
+            return [client for client in self._by_loop.values() if not client.is_closed]
+
+    async def aclose(self) -> None:
+        """Close the running loop's pool (others close when their loops end); idempotent."""
+        self.closed = True
+        if self._given is not None:
+            return
+        with self._lock:
+            client = self._by_loop.pop(current_loop(), None)
+        if client is not None:
+            await client.aclose()

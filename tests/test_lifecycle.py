@@ -1,0 +1,120 @@
+"""Client lifetimes over real sockets: no "Event loop is closed", no unclosed connections.
+
+Each scenario runs with every warning recorded, garbage is collected inside and after the
+event loop, and the test fails on any ResourceWarning or RuntimeWarning and on any error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import warnings
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any
+
+import pytest
+import trio
+
+from dynaspark_sdk import AsyncClient, Client
+from dynaspark_sdk.testing import Emulator, EmulatorServer, serve
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[EmulatorServer]:
+    with serve(Emulator(rate_limit=10_000)) as running:
+        yield running
+
+
+def run(backend: str, main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    if backend == "asyncio":
+        asyncio.run(main())
+    else:
+        trio.run(main)
+
+
+def no_warnings_from(action: Callable[[], None]) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        action()
+        gc.collect()
+        gc.collect()
+    bad = [w for w in caught if issubclass(w.category, ResourceWarning | RuntimeWarning)]
+    assert not bad, [str(w.message) for w in bad]
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_one_async_client_used_from_two_event_loops_in_a_row(server: EmulatorServer, backend: str) -> None:
+    client = AsyncClient(base_url=server.url)
+    answers: list[str] = []
+
+    async def main() -> None:
+        answers.append((await client.chat("hello")).text)
+        stream = client.stream_text("a b c")
+        answers.append(await stream.until_done())
+
+    def both() -> None:
+        run(backend, main)
+        run(backend, main)
+        assert client._pool.pools() == []  # each loop closed its own connections
+
+    no_warnings_from(both)
+    assert len(answers) == 4
+    assert answers[0] == answers[2]
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_an_async_client_dropped_without_aclose_leaks_nothing(server: EmulatorServer, backend: str) -> None:
+    async def main() -> None:
+        client = AsyncClient(base_url=server.url)
+        await client.chat("hello")
+        del client
+        gc.collect()
+
+    no_warnings_from(lambda: run(backend, main))
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_closing_twice_and_using_after_close(server: EmulatorServer, backend: str) -> None:
+    async def main() -> None:
+        async with AsyncClient(base_url=server.url) as client:
+            await client.status()
+        await client.aclose()
+        with pytest.raises(RuntimeError, match="closed"):
+            await client.status()
+        copy_parent = AsyncClient(base_url=server.url)
+        copy = copy_parent.with_options(max_retries=0)
+        other_copy = copy_parent.with_options(timeout=3)
+        await copy.status()
+        await copy.aclose()  # a copy does not close the pool it shares
+        await copy_parent.status()
+        await copy_parent.aclose()
+        with pytest.raises(RuntimeError, match="with_options"):
+            await other_copy.status()
+
+    no_warnings_from(lambda: run(backend, main))
+
+
+def test_a_sync_client_dropped_without_close_leaks_nothing(server: EmulatorServer) -> None:
+    def action() -> None:
+        client = Client(base_url=server.url)
+        client.chat("hello")
+        stream = client.stream_text("a b c d")
+        next(stream)  # left open on purpose
+        del client, stream
+
+    no_warnings_from(action)
+
+
+def test_sync_close_twice_and_with_options(server: EmulatorServer) -> None:
+    client = Client(base_url=server.url)
+    copy = client.with_options(timeout=3)
+    other_copy = client.with_options(max_retries=0)
+    assert copy.status().ok
+    copy.close()
+    assert client.status().ok
+    client.close()
+    client.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        client.status()
+    with pytest.raises(RuntimeError, match="with_options"):
+        other_copy.status()
