@@ -13,12 +13,12 @@ shutdown. That also covers an AsyncClient that is garbage-collected without `acl
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import weakref
 from collections.abc import AsyncGenerator
 
 import httpx
-import sniffio
 
 from ._settings import http_client_args
 
@@ -27,13 +27,12 @@ __all__ = ["AsyncPool", "SyncPool", "current_loop"]
 
 def current_loop() -> object:
     """The running event loop (asyncio) or the run's root task (trio): what a pool belongs to."""
-    if sniffio.current_async_library() == "trio":
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:  # not asyncio: the only other backend the SDK runs on is trio
         import trio
 
         return trio.lowlevel.current_root_task()
-    import asyncio
-
-    return asyncio.get_running_loop()
 
 
 class SyncPool:
