@@ -13,7 +13,7 @@ shutdown. That also covers an AsyncClient that is garbage-collected without `acl
 
 from __future__ import annotations
 
-import asyncio
+import sys
 import threading
 import weakref
 from collections.abc import AsyncGenerator
@@ -27,12 +27,16 @@ __all__ = ["AsyncPool", "SyncPool", "current_loop"]
 
 def current_loop() -> object:
     """The running event loop (asyncio) or the run's root task (trio): what a pool belongs to."""
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:  # not asyncio: the only other backend the SDK runs on is trio
-        import trio
+    asyncio = sys.modules.get("asyncio")  # no asyncio loop can run before asyncio is imported
+    if asyncio is not None:
+        try:
+            return asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+    # The only other backend the SDK runs on is trio.
+    import trio
 
-        return trio.lowlevel.current_root_task()
+    return trio.lowlevel.current_root_task()
 
 
 class SyncPool:
