@@ -17,6 +17,7 @@ process (no sockets), `serve()` on a real loopback socket. Faults (`faults.statu
 
     with serve(emulator) as server:
         httpx.get(server.url + "/api/generate_response", params={"user_input": "hi"})
+        server.connections.open, server.connections.peak  # client connections now, and at most
 
 The exact, deterministic rules of the answers (texts, token counts, stream events, MP3 and
 PNG bodies, rate limiting) are documented at the top of ``dynaspark_sdk/testing/_emulator.py``.
@@ -30,7 +31,7 @@ from ._emulator import DEFAULT_TEXT_MODEL, Emulator, RecordedRequest, default_se
 from ._forms import UploadedFile
 from ._media import MP3_FRAME_BYTES, MP3_FRAME_HEADER
 from ._plan import BodyStep, Cut, Delay, Reset, ResponsePlan, Send
-from ._server import EmulatorServer, run_forever, serve
+from ._server import ConnectionCount, EmulatorServer, run_forever, serve
 from ._transport import AsyncEmulatorTransport, EmulatorTransport
 from .faults import Fault
 
@@ -40,6 +41,7 @@ __all__ = [
     "MP3_FRAME_HEADER",
     "AsyncEmulatorTransport",
     "BodyStep",
+    "ConnectionCount",
     "Cut",
     "Delay",
     "Emulator",

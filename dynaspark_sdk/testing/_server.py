@@ -26,7 +26,7 @@ import h11
 from ._emulator import Emulator
 from ._plan import Cut, Delay, Reset, ResponsePlan, Send, json_plan
 
-__all__ = ["EmulatorServer", "run_forever", "serve"]
+__all__ = ["ConnectionCount", "EmulatorServer", "run_forever", "serve"]
 
 logger = logging.getLogger("dynaspark_sdk.testing")
 
@@ -55,10 +55,60 @@ def _reason(status: int) -> bytes:
         return b""
 
 
+class ConnectionCount:
+    """How many client connections a server holds open, the most it held at once, and how many it
+    accepted. Thread-safe: the server's loop counts, tests read from their own threads.
+
+    A connection counts as open from its accept until the server has finished with it: for a
+    keep-alive connection, until the client closes it (or the server stops).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open = 0
+        self._peak = 0
+        self._accepted = 0
+
+    def opened(self) -> None:
+        """A connection was accepted."""
+        with self._lock:
+            self._open += 1
+            self._accepted += 1
+            self._peak = max(self._peak, self._open)
+
+    def closed(self) -> None:
+        """The server finished with a connection."""
+        with self._lock:
+            self._open -= 1
+
+    @property
+    def open(self) -> int:
+        """Connections open now."""
+        with self._lock:
+            return self._open
+
+    @property
+    def peak(self) -> int:
+        """The most connections open at once since the start or the last `reset_peak()`."""
+        with self._lock:
+            return self._peak
+
+    @property
+    def accepted(self) -> int:
+        """Connections accepted since the start."""
+        with self._lock:
+            return self._accepted
+
+    def reset_peak(self) -> None:
+        """Start measuring the peak afresh, from the connections open now."""
+        with self._lock:
+            self._peak = self._open
+
+
 class _Http11Server:
     """Serves one emulator over HTTP/1.1 on the running event loop."""
 
-    def __init__(self, emulator: Emulator) -> None:
+    def __init__(self, emulator: Emulator, connections: ConnectionCount | None = None) -> None:
         self.emulator = emulator
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -66,6 +116,7 @@ class _Http11Server:
         # every connection not yet closed, including those closing gracefully.
         self._transports: weakref.WeakSet[asyncio.WriteTransport] = weakref.WeakSet()
         self._closing = False
+        self.connections = connections if connections is not None else ConnectionCount()
 
     async def start(self, host: str, port: int) -> int:
         self._server = await asyncio.start_server(self._connection, host, port, backlog=_BACKLOG)
@@ -92,6 +143,7 @@ class _Http11Server:
         if task is not None:
             self._tasks.add(task)
         self._transports.add(writer.transport)
+        self.connections.opened()
         sock = writer.get_extra_info("socket")
         if sock is not None:
             with contextlib.suppress(OSError):
@@ -108,6 +160,7 @@ class _Http11Server:
         except Exception:
             logger.exception("emulator server: unexpected error on a connection")
         finally:
+            self.connections.closed()
             if task is not None:
                 self._tasks.discard(task)
             if self._closing:
@@ -221,6 +274,8 @@ class EmulatorServer:
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
+        self.connections = ConnectionCount()
+        """Open, peak and accepted client connections (see `ConnectionCount`)."""
 
     @property
     def url(self) -> str:
@@ -271,7 +326,7 @@ class EmulatorServer:
                 logger.exception("emulator server stopped on an error")
 
     async def _main(self) -> None:
-        server = _Http11Server(self.emulator)
+        server = _Http11Server(self.emulator, self.connections)
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         try:
