@@ -349,14 +349,16 @@ def _decode_body(headers: Mapping[str, str], progress: StreamProgress) -> Genera
     while True:
         piece = yield Read()
         if isinstance(piece, Failure):
-            if emitted:
-                raise StreamInterruptedError(
-                    f"the stream broke off after {len(decoder.text)} characters: {piece.message}",
-                    partial_text=decoder.text,
-                )
-            if not piece.retryable:
-                raise piece.error()
-            return piece.error()
+            # The answer had begun, so this is a stream broken off, whether or not text had been
+            # emitted yet (a JSON answer emits only once whole): the last attempt must say so,
+            # not pass for a connection that never answered.
+            interrupted = StreamInterruptedError(
+                f"the stream broke off after {len(decoder.text)} characters: {piece.message}",
+                partial_text=decoder.text,
+            )
+            if emitted or not piece.retryable:
+                raise interrupted
+            return interrupted
         try:
             chunks = decoder.feed(piece) if piece else decoder.close()
         except ResponseValidationError as invalid:
