@@ -233,4 +233,8 @@ def parse_status(status: int, headers: Mapping[str, str], body: bytes) -> tuple[
 
 def is_retryable_validation_error(error: DynasparkError) -> bool:
     """An HTML page at 200 is Render's proxy talking while the service wakes: worth a retry."""
-    return isinstance(error, ResponseValidationError) and error.content_type == "text/html"
+    # Stream decoders keep the whole header value ("text/html; charset=utf-8"), answers' parsers
+    # the bare media type: compare media types, or streams never retry the waking page.
+    if not isinstance(error, ResponseValidationError):
+        return False
+    return media_type({"content-type": error.content_type}) == "text/html"
