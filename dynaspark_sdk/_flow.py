@@ -349,6 +349,10 @@ def _decode_body(headers: Mapping[str, str], progress: StreamProgress) -> Genera
     while True:
         piece = yield Read()
         if isinstance(piece, Failure):
+            if decoder.done:
+                # [DONE] had arrived, and the decoder ignores whatever follows it: only the end
+                # of the HTTP body broke, not the answer.
+                return None
             # The answer had begun, so this is a stream broken off, whether or not text had been
             # emitted yet (a JSON answer emits only once whole): the last attempt must say so,
             # not pass for a connection that never answered.
