@@ -342,9 +342,21 @@ async def test_stream_text_cut_anywhere_raises_with_exactly_the_text_that_arrive
     assert type(error) is StreamInterruptedError
     expected = "".join(word + " " for word in STREAM_WORDS[:after_events])
     if after_events == len(STREAM_WORDS):
-        expected = expected[:-1]  # the last word has no space after it
+        expected = expected[:-1]  # the last word has no space after it; only [DONE] was missing
     assert error.partial_text == "".join(pieces) == expected
     assert len(emulator.requests) == (1 if pieces else 3)
+
+
+@CLIENTS
+async def test_a_stream_cut_after_done_is_complete(
+    make_dual: Callable[..., Dual], server: EmulatorServer, emulator: Emulator
+) -> None:
+    client = make_dual(base_url=server.url, max_retries=0, timeout=TIMEOUT).client
+    # Every event, [DONE] included, then the connection closes without ending the chunked body.
+    emulator.inject(faults.cut_stream(after_events=len(STREAM_WORDS) + 1))
+    pieces: list[str] = []
+    assert await perform(client, "stream_text", pieces=pieces) == full_answer("stream_text")
+    assert len(pieces) == len(STREAM_WORDS)
 
 
 @CLIENTS
