@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 from conftest import BASE_URL, Dual
-from hypothesis import HealthCheck, currently_in_test_context, event, given, note, settings
+from hypothesis import HealthCheck, Phase, currently_in_test_context, event, given, note, settings
 from hypothesis import strategies as st
 from wire import JPEG, PNG, form_of, query_of
 
@@ -57,8 +57,10 @@ T = TypeVar("T")
 
 # The fixtures these tests take (client_kind, anyio_backend, server) hold no per-example state.
 FUZZ = settings(
-    max_examples=75,
+    max_examples=60,
     deadline=None,
+    # Without the "explain" phase: under the anyio plugin it cannot point at our code, and it is slow.
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 TEXT_RULES = spec_values.PARAMETERS["generate_text"]
@@ -876,10 +878,15 @@ async def test_integers_python_cannot_print_are_refused_before_sending(
     assert_refused_before_sending(await call(client_kind, method, "hi", **kwargs))
 
 
-async def test_a_seed_of_4300_digits_is_sent_exactly(client_kind: str, anyio_backend: str) -> None:
-    seed = 10**4299
+async def test_a_seed_of_4300_digits_is_sent_exactly_or_refused_as_the_spec_says(
+    client_kind: str, anyio_backend: str
+) -> None:
+    seed = 10**4299  # as long as Python prints an int by default
     outcome = await call(client_kind, "generate_text", "hi", seed=seed)
-    assert_query_is(assert_sent_once(outcome), TEXT_RULES, {"user_input": "hi", "seed": seed})
+    if fits(TEXT_RULES["seed"], seed):
+        assert_query_is(assert_sent_once(outcome), TEXT_RULES, {"user_input": "hi", "seed": seed})
+    else:
+        assert_refused_before_sending(outcome)
 
 
 @pytest.mark.parametrize("extra_query", [["x"], "x=1", 7, ("x", "1")])
