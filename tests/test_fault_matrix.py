@@ -298,19 +298,6 @@ async def test_with_retries_each_fault_is_recovered_or_raised_at_once(
 
 
 @CLIENTS
-@pytest.mark.parametrize("case", [case for case in CASES if case.recovered], ids=lambda case: case.name)
-async def test_a_fault_that_outlasts_the_retries_raises_its_typed_error(
-    make_dual: Callable[..., Dual], server: EmulatorServer, emulator: Emulator, case: FaultCase
-) -> None:
-    client = make_dual(base_url=server.url, max_retries=2, retry_policy=FAST, timeout=case.timeout).client
-    for operation in sorted(case.recovered & set(case.operations)):
-        emulator.clear_requests()
-        emulator.inject(case.make(), times=3)
-        check_error(await failure_of(client, operation), case, operation)
-        assert len(emulator.requests) == 3
-
-
-@CLIENTS
 async def test_a_slow_stream_within_the_timeout_completes(
     make_dual: Callable[..., Dual], server: EmulatorServer, emulator: Emulator
 ) -> None:
@@ -390,7 +377,6 @@ ROTATION: list[tuple[Callable[[], Fault], str]] = [
     (faults.missing_response, "generate_text"),
 ]
 FAILURES = 1000
-KEEP_ALIVE_LIMIT = 20  # the SDK's httpx max_keepalive_connections
 
 
 @CLIENTS
@@ -413,7 +399,8 @@ async def test_a_thousand_failures_in_a_row_do_not_exhaust_the_pool(
             error = await failure_of(client, operation)
         kinds[type(error).__name__] += 1
         if number % 50 == 0:
-            assert pooled_connections(client) <= KEEP_ALIVE_LIMIT
+            # One call at a time: one connection in use, perhaps one closed and not yet pruned.
+            assert pooled_connections(client) <= 2
     assert sum(kinds.values()) == FAILURES
     assert set(kinds) == {
         "InternalServerError",

@@ -64,8 +64,8 @@ def fresh_server(server: EmulatorServer) -> EmulatorServer:
 
 
 def prompt_of(number: int) -> str:
-    """The prompt of stream number `number`."""
-    return f"prompt number {number}"
+    """The prompt of stream number `number` (short: the answer streams one event per word)."""
+    return f"p{number}"
 
 
 async def stream_all(client: AsyncClient, count: int) -> dict[int, str]:
