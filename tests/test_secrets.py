@@ -32,11 +32,13 @@ from dynaspark_sdk import (
     AuthenticationError,
     BadRequestError,
     Client,
+    Dynaspark,
     DynasparkError,
     InternalServerError,
     RetryPolicy,
     StreamInterruptedError,
 )
+from dynaspark_sdk import provider as provider_module
 from dynaspark_sdk.cli import main
 from dynaspark_sdk.testing import Emulator, EmulatorServer, faults, serve
 
@@ -252,6 +254,36 @@ async def test_failures_show_the_key_nowhere(
     exposure.add("client repr", repr(client))
     exposure.add("copy repr", repr(nowhere))
     assert "api_key=[REDACTED]" in exposure.log_text
+
+
+@pytest.mark.anyio
+async def test_the_provider_shows_the_key_nowhere(
+    server: EmulatorServer, emulator: Emulator, exposure: Exposure, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The chat endpoint takes no key, so the provider's key stays in the process: it must not
+    # surface through the client copy it makes, its errors or the logs either.
+    monkeypatch.setenv("DYNASPARK_BASE_URL", server.url)
+    monkeypatch.setattr(provider_module, "_shared", {})
+    messages = [{"role": "user", "content": "hi"}]
+
+    async def ask(**kwargs: Any) -> list[str]:
+        with anyio.fail_after(HANG_GUARD_SECONDS):
+            return [piece async for piece in Dynaspark.create_async_generator("", messages, **kwargs)]
+
+    assert (await ask(api_key=KEY))[-1].endswith("You said: hi")
+    # Errors that are not retried, so the provider's own (slow) retry policy does not wait.
+    emulator.inject(faults.status(400, error=f"bad request: api_key={KEY}"))
+    with pytest.raises(BadRequestError) as caught:
+        await ask(api_key=KEY)
+    exposure.add_error("provider 400", caught.value)
+    emulator.inject(faults.slow_stream(1.0))
+    with pytest.raises(StreamInterruptedError) as stalled:
+        await ask(api_key=KEY, timeout=SHORT_TIMEOUT)
+    exposure.add_error("provider stalled", stalled.value)
+    for shared in provider_module._shared.values():
+        exposure.add("provider client", repr(shared))
+        exposure.add("provider copy", repr(shared.with_options(api_key=KEY)))
+    exposure.add("recorded requests", repr(emulator.requests))
 
 
 # --------------------------------------------------------------------------- the CLI
