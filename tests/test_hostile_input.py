@@ -835,6 +835,7 @@ LONE_SURROGATE = "a\ud800b"
 SURROGATE_CALLS: list[tuple[str, tuple[object, ...], dict[str, object]]] = [
     ("chat", (LONE_SURROGATE,), {}),
     ("chat", (LONE_SURROGATE,), {"media": PNG}),
+    ("chat", ("hi",), {"media": (PNG, "picture\udc80.png")}),
     ("chat", ([{"role": "user\udfff", "content": "x"}, {"role": "assistant", "content": "y"}],), {}),
     ("chat", ([{"role": "user", "content": [{"type": "text", "text": LONE_SURROGATE}]}],), {}),
     ("chat_stream", (LONE_SURROGATE,), {}),
