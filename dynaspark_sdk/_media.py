@@ -475,6 +475,13 @@ def _media_items(media: object) -> list[tuple[object, str | None]]:
 
 def _prepare_one(data: object, filename: str | None, max_bytes: int) -> ImageUpload | RemoteImage:
     filename = filename or None
+    if filename is not None:
+        try:
+            filename.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise MediaError(
+                f"the image's filename holds a lone surrogate at position {error.start}, which cannot be sent"
+            ) from None
     if data is None:
         raise MediaError("a (data, filename) pair has no data (None)")
     if isinstance(data, bytes | bytearray | memoryview):

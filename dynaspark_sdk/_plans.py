@@ -28,6 +28,7 @@ __all__ = [
     "MessagesInput",
     "RequestPlan",
     "check_parameter",
+    "check_utf8",
     "plan_chat",
     "plan_image",
     "plan_speech",
@@ -85,19 +86,40 @@ def check_parameter(operation: str, name: str, value: object) -> None:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise InvalidRequestError(f"{shown} must be a number, not {type(value).__name__}")
         if rule.type == "integer" and not isinstance(value, int):
-            raise InvalidRequestError(f"{shown} must be a whole number, not {value!r}")
+            raise InvalidRequestError(f"{shown} must be a whole number, not {_repr(value)}")
         if isinstance(value, float) and not math.isfinite(value):
-            raise InvalidRequestError(f"{shown} must be a finite number, not {value!r}")
+            raise InvalidRequestError(f"{shown} must be a finite number, not {_repr(value)}")
         low, high = rule.minimum, rule.maximum
         if (low is not None and value < low) or (high is not None and value > high):
-            raise InvalidRequestError(f"{shown} must be between {_num(low)} and {_num(high)}, not {value!r}")
+            raise InvalidRequestError(f"{shown} must be between {_num(low)} and {_num(high)}, not {_repr(value)}")
         return
     if not isinstance(value, str):
         raise InvalidRequestError(f"{shown} must be a string, not {type(value).__name__}")
+    check_utf8(shown, value)
     if rule.min_length is not None and len(value) < rule.min_length:
         raise InvalidRequestError(f"{shown} must not be empty")
     if rule.enum is not None and value not in rule.enum:
         raise InvalidRequestError(f"{shown} must be one of {', '.join(rule.enum)}; got {value!r}")
+
+
+def check_utf8(what: str, text: str) -> None:
+    """Raise InvalidRequestError when `text` cannot go on the wire as UTF-8 (a lone surrogate)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise InvalidRequestError(
+            f"{what} holds a lone surrogate (U+{ord(text[error.start]):04X}) at position {error.start},"
+            " which cannot be sent as UTF-8"
+        ) from None
+
+
+def _repr(value: object) -> str:
+    """A short repr for error messages; Python refuses to print integers of over 4300 digits."""
+    try:
+        shown = repr(value)
+    except ValueError:
+        return "an integer too long to print"
+    return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
 def _show(name: str) -> str:
@@ -297,16 +319,24 @@ def plan_text(
 def _merge_extra_query(params: dict[str, Any], extra: Mapping[str, object] | None) -> None:
     if extra is None:
         return
+    if not isinstance(extra, Mapping):
+        raise InvalidRequestError(f"extra_query must be a mapping of names to values, not {type(extra).__name__}")
     for name, value in extra.items():
         if not isinstance(name, str) or not name:
-            raise InvalidRequestError(f"extra_query names must be non-empty strings, got {name!r}")
+            raise InvalidRequestError(f"extra_query names must be non-empty strings, got {_repr(name)}")
+        check_utf8("an extra_query name", name)
         if name in params or name == "api_key":
             raise InvalidRequestError(f"extra_query cannot override {name!r}; use the argument of that name")
         if not isinstance(value, str | int | float | bool):
             raise InvalidRequestError(
                 f"extra_query[{name!r}] must be a string, number or bool, not {type(value).__name__}"
             )
-        params[name] = _wire(value)
+        try:
+            wire = _wire(value)
+        except ValueError:
+            raise InvalidRequestError(f"extra_query[{name!r}] is an integer too long to send") from None
+        check_utf8(f"extra_query[{name!r}]", wire)
+        params[name] = wire
 
 
 def plan_speech(text: str, *, voice: str, api_key: ApiKey | None, base_url_bytes: int) -> RequestPlan:

@@ -66,7 +66,7 @@ PARAMETERS: Final[Mapping[str, Mapping[str, Rule]]] = {
         "system": Rule(type="string", required=False),
         "stream": Rule(type="boolean", required=False),
         "private": Rule(type="boolean", required=False),
-        "seed": Rule(type="integer", required=False),
+        "seed": Rule(type="integer", required=False, minimum=-9223372036854775808, maximum=9223372036854775807),
         "referrer": Rule(type="string", required=False),
         "voice": Rule(
             type="string", required=False, default="alloy", enum=("alloy", "echo", "fable", "onyx", "nova", "shimmer")
@@ -79,7 +79,7 @@ PARAMETERS: Final[Mapping[str, Mapping[str, Rule]]] = {
         "height": Rule(type="integer", required=False, minimum=64, maximum=2048, default=768),
         "model": Rule(type="string", required=False, default="flux", enum=("flux", "turbo", "gptimage")),
         "nologo": Rule(type="boolean", required=False),
-        "seed": Rule(type="integer", required=False),
+        "seed": Rule(type="integer", required=False, minimum=-9223372036854775808, maximum=9223372036854775807),
         "wm": Rule(type="string", required=False),
     },
     "status": {},

@@ -59,7 +59,10 @@ def _convert(label: str, rule: Rule, raw: str, secret: bool) -> Value:
     if rule.type == "integer":
         if not _INTEGER.fullmatch(raw):
             raise ParameterError(f"{label} must be an integer, not {shown}")
-        value = int(raw)
+        try:
+            value = int(raw)
+        except ValueError:  # more digits than Python converts
+            raise ParameterError(f"{label} is too long an integer") from None
     elif rule.type == "number":
         try:
             value = float(raw)

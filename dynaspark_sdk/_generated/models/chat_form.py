@@ -5,7 +5,6 @@ from io import BytesIO
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
 from .. import types
 from ..models.chat_model import ChatModel
@@ -29,7 +28,6 @@ class ChatForm:
     user_input: str
     ai_model: ChatModel
     file: File | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         user_input = self.user_input
@@ -41,7 +39,7 @@ class ChatForm:
             file = self.file.to_tuple()
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "user_input": user_input,
@@ -62,9 +60,6 @@ class ChatForm:
 
         if not isinstance(self.file, Unset):
             files.append(("file", self.file.to_tuple()))
-
-        for prop_name, prop in self.additional_properties.items():
-            files.append((prop_name, (None, str(prop).encode(), "text/plain")))
 
         return files
 
@@ -88,21 +83,4 @@ class ChatForm:
             file=file,
         )
 
-        chat_form.additional_properties = d
         return chat_form
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties

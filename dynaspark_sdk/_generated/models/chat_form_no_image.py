@@ -4,7 +4,6 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
 from ..models.chat_model import ChatModel
 
@@ -23,7 +22,6 @@ class ChatFormNoImage:
 
     user_input: str
     ai_model: ChatModel
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         user_input = self.user_input
@@ -31,7 +29,7 @@ class ChatFormNoImage:
         ai_model = self.ai_model.value
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "user_input": user_input,
@@ -53,21 +51,4 @@ class ChatFormNoImage:
             ai_model=ai_model,
         )
 
-        chat_form_no_image.additional_properties = d
         return chat_form_no_image
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
