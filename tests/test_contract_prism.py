@@ -348,10 +348,23 @@ def form_fields(exchange: Exchange) -> dict[str, str | None]:
     return dict.fromkeys(name for name, _ in parse_qsl(exchange.body.decode(), keep_blank_values=True))
 
 
+def prism_cannot_mock_an_event_stream(exchange: Exchange) -> bool:
+    """The spec describes one server-sent event as an object (as OpenAPI tools read an event
+    stream's schema before 3.2's itemSchema); Prism validates the request (with --errors a
+    violation would be a 422) and then cannot serialise an object example as text, and says so
+    with a 500 of its own. That answer is about Prism's mocking, not about the request."""
+    return (
+        exchange.status == 500
+        and ("stream", "true") in exchange.query
+        and "NO_COMPLEX_OBJECT_TEXT" in exchange.answer_excerpt
+        and not exchange.headers.get("sl-violations")
+    )
+
+
 def violations_in(exchange: Exchange) -> list[str]:
     """Why Prism (or this test, for what Prism does not check) says the request broke the spec."""
     found: list[str] = []
-    if exchange.status != 200:
+    if exchange.status != 200 and not prism_cannot_mock_an_event_stream(exchange):
         found.append(f"Prism answered {exchange.status}: {exchange.answer_excerpt}")
     reported = exchange.headers.get("sl-violations")
     if reported:
