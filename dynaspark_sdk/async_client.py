@@ -12,7 +12,6 @@ import httpx
 
 from ._answers import parse_image_bytes
 from ._calls import chat_call, image_call, speech_call, status_call, text_call
-from ._conversation import History
 from ._flow import (
     Answer,
     CallState,
@@ -23,16 +22,13 @@ from ._flow import (
     Read,
     Send,
     Sleep,
-    StreamProgress,
     call_flow,
     fetch_plan,
-    stream_flow,
 )
 from ._generated import spec_values
 from ._media import ImageUpload
 from ._plans import ImageOptions, MessagesInput, RequestPlan, TextOptions
 from ._pools import AsyncPool
-from ._rate_limit import RateLimit
 from ._results import AsyncImageResult, AudioResult, ChatResponse, ServiceStatus, TextResponse
 from ._retry import RetryPolicy
 from ._settings import (
@@ -43,6 +39,7 @@ from ._settings import (
     make_settings,
     override_settings,
 )
+from ._shells import ClientView, ConversationState, StreamState
 
 __all__ = ["AsyncClient", "AsyncConversation", "AsyncStream"]
 
@@ -145,7 +142,7 @@ class _AsyncRunner:
             await self.discard()
 
 
-class AsyncStream(AsyncIterator[str]):
+class AsyncStream(StreamState, AsyncIterator[str]):
     """Text as it arrives, for `async for`. Also an async context manager; the connection
     is released however iteration ends. After iteration `.text` holds the whole answer.
 
@@ -162,33 +159,8 @@ class AsyncStream(AsyncIterator[str]):
         state: CallState,
         on_complete: Callable[[str], None] | None = None,
     ) -> None:
+        super().__init__(plan, settings, state, on_complete)
         self._runner = runner
-        self._progress = StreamProgress()
-        self._flow: Flow[None] | None = stream_flow(plan, settings.flow, state, self._progress)
-        self._outcome: object = None
-        self._on_complete = on_complete
-        self.model = plan.model
-        self.completed = False
-
-    @property
-    def text(self) -> str:
-        """Everything that has arrived (the whole answer once iteration has finished)."""
-        return self._progress.text
-
-    @property
-    def headers(self) -> Mapping[str, str]:
-        """The answer's headers (empty before it started)."""
-        return self._progress.headers
-
-    @property
-    def status_code(self) -> int | None:
-        """The answer's status (None before it started)."""
-        return self._progress.status
-
-    @property
-    def rate_limit(self) -> RateLimit:
-        """The answer's rate-limit numbers."""
-        return self._progress.rate_limit
 
     def __aiter__(self) -> Self:
         return self
@@ -204,9 +176,7 @@ class AsyncStream(AsyncIterator[str]):
                 action = flow.send(self._outcome)
         except StopIteration:
             await self._finish()
-            self.completed = True
-            if self._on_complete is not None:
-                self._on_complete(self.text)
+            self._completed()
             raise StopAsyncIteration from None
         except BaseException:
             await self._finish()
@@ -215,9 +185,7 @@ class AsyncStream(AsyncIterator[str]):
         return action.text
 
     async def _finish(self) -> None:
-        flow, self._flow = self._flow, None
-        if flow is not None:
-            flow.close()
+        self._detach_flow()
         await self._runner.discard()
 
     async def aclose(self) -> None:
@@ -238,12 +206,8 @@ class AsyncStream(AsyncIterator[str]):
     ) -> None:
         await self.aclose()
 
-    def __repr__(self) -> str:
-        state = "done" if self.completed else ("closed" if self._flow is None else "open")
-        return f"<AsyncStream {state} model={self.model!r} chars={len(self.text)}>"
 
-
-class AsyncClient:
+class AsyncClient(ClientView):
     """The asynchronous Dynaspark client, for asyncio and trio.
 
     One connection pool per client, reused by every call; use `async with` or
@@ -318,30 +282,8 @@ class AsyncClient:
     ) -> None:
         await self.aclose()
 
-    def __repr__(self) -> str:
-        key = "set" if self._settings.api_key is not None else "none"
-        return f"<AsyncClient base_url={self._settings.base_url!r} api_key={key}>"
-
-    @property
-    def base_url(self) -> str:
-        """The service's base URL."""
-        return self._settings.base_url
-
-    @property
-    def rate_limit(self) -> RateLimit:
-        """The last `X-RateLimit-*` numbers the service sent (all None before any answer)."""
-        return self._state.rate_limit
-
-    @property
-    def models(self) -> tuple[str, ...]:
-        """The chat models the spec lists."""
-        return spec_values.CHAT_MODELS
-
     def _runner(self) -> _AsyncRunner:
-        if self._closed:
-            raise RuntimeError("this AsyncClient is closed")
-        if self._pool.closed:
-            raise RuntimeError("the AsyncClient this one was made from with with_options() is closed")
+        self._check_usable(self._pool.closed)
         return _AsyncRunner(self._pool, self._settings)
 
     async def _run(self, plan: RequestPlan, parse: Callable[[Answer], T]) -> T:
@@ -460,7 +402,7 @@ class AsyncClient:
         return await self._run(plan, parse)
 
 
-class AsyncConversation:
+class AsyncConversation(ConversationState):
     """`Conversation` for `AsyncClient`: `await chat.send(...)`, `async for` over `chat.stream(...)`."""
 
     def __init__(
@@ -472,19 +414,8 @@ class AsyncConversation:
         messages: Sequence[Mapping[str, Any]] | None,
         max_prompt_chars: int | None,
     ) -> None:
+        super().__init__(model=model, system=system, messages=messages, max_prompt_chars=max_prompt_chars)
         self._client = client
-        self.model = model
-        self._history = History(system=system, messages=messages, max_prompt_chars=max_prompt_chars)
-
-    @property
-    def messages(self) -> list[dict[str, Any]]:
-        """The history as a plain, JSON-serialisable list."""
-        return self._history.messages
-
-    @property
-    def last_dropped(self) -> int:
-        """How many old messages the last send left out to fit `max_prompt_chars`."""
-        return self._history.last_dropped
 
     async def send(self, text: str, media: object = None) -> ChatResponse:
         """Send the next user message; returns the answer and records the exchange."""

@@ -1,0 +1,126 @@
+"""What the sync and async shells share beyond the flows: the state a stream exposes, the
+read-only face of a client, and a conversation's bookkeeping. Nothing here does I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Mapping, Sequence
+from typing import Any
+
+from ._conversation import History
+from ._flow import CallState, StreamProgress, stream_flow
+from ._generated import spec_values
+from ._plans import RequestPlan
+from ._rate_limit import RateLimit
+from ._settings import Settings
+
+__all__ = ["ClientView", "ConversationState", "StreamState"]
+
+
+class StreamState:
+    """The flow behind a stream and what it has handed over so far."""
+
+    def __init__(
+        self,
+        plan: RequestPlan,
+        settings: Settings,
+        state: CallState,
+        on_complete: Callable[[str], None] | None,
+    ) -> None:
+        self._progress = StreamProgress()
+        self._flow: Generator[Any, Any, None] | None = stream_flow(plan, settings.flow, state, self._progress)
+        self._outcome: object = None
+        self._on_complete = on_complete
+        self.model = plan.model
+        self.completed = False
+
+    @property
+    def text(self) -> str:
+        """Everything that has arrived (the whole answer once iteration has finished)."""
+        return self._progress.text
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """The answer's headers (empty before it started)."""
+        return self._progress.headers
+
+    @property
+    def status_code(self) -> int | None:
+        """The answer's status (None before it started)."""
+        return self._progress.status
+
+    @property
+    def rate_limit(self) -> RateLimit:
+        """The answer's rate-limit numbers."""
+        return self._progress.rate_limit
+
+    def _detach_flow(self) -> None:
+        flow, self._flow = self._flow, None
+        if flow is not None:
+            flow.close()
+
+    def _completed(self) -> None:
+        self.completed = True
+        if self._on_complete is not None:
+            self._on_complete(self.text)
+
+    def __repr__(self) -> str:
+        state = "done" if self.completed else ("closed" if self._flow is None else "open")
+        return f"<{type(self).__name__} {state} model={self.model!r} chars={len(self.text)}>"
+
+
+class ClientView:
+    """The read-only face both clients share."""
+
+    _settings: Settings
+    _state: CallState
+    _closed: bool
+
+    @property
+    def base_url(self) -> str:
+        """The service's base URL."""
+        return self._settings.base_url
+
+    @property
+    def rate_limit(self) -> RateLimit:
+        """The last `X-RateLimit-*` numbers the service sent (all None before any answer)."""
+        return self._state.rate_limit
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        """The chat models the spec lists."""
+        return spec_values.CHAT_MODELS
+
+    def _check_usable(self, pool_closed: bool) -> None:
+        if self._closed:
+            raise RuntimeError(f"this {type(self).__name__} is closed")
+        if pool_closed:
+            raise RuntimeError(f"the {type(self).__name__} this one was made from with with_options() is closed")
+
+    def __repr__(self) -> str:
+        key = "set" if self._settings.api_key is not None else "none"
+        return f"<{type(self).__name__} base_url={self._settings.base_url!r} api_key={key}>"
+
+
+class ConversationState:
+    """A conversation's model and history (see `Conversation`)."""
+
+    def __init__(
+        self,
+        *,
+        model: str | None,
+        system: str | None,
+        messages: Sequence[Mapping[str, Any]] | None,
+        max_prompt_chars: int | None,
+    ) -> None:
+        self.model = model
+        self._history = History(system=system, messages=messages, max_prompt_chars=max_prompt_chars)
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """The history as a plain, JSON-serialisable list."""
+        return self._history.messages
+
+    @property
+    def last_dropped(self) -> int:
+        """How many old messages the last send left out to fit `max_prompt_chars`."""
+        return self._history.last_dropped
