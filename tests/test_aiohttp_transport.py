@@ -72,6 +72,15 @@ async def test_stream_text_yields_each_event(client: AsyncClient) -> None:
 
 
 @pytest.mark.anyio
+async def test_a_stream_left_early_does_not_spoil_the_next_call(client: AsyncClient) -> None:
+    async with client.stream_text("one two three four five") as stream:
+        first = await anext(stream)
+
+    assert first == "[openai] "
+    assert (await client.generate_text("next")).text == "[openai] You said: next"
+
+
+@pytest.mark.anyio
 async def test_error_status_becomes_the_sdk_error(client: AsyncClient, server: EmulatorServer) -> None:
     server.emulator.inject(faults.status(401, error="invalid API key"))
 
