@@ -229,7 +229,7 @@ def test_interactive_chat_folds_the_history_and_resets(
     assert run.code == 0
     assert run.out.splitlines() == [
         "[gemini-2.0-flash-lite] You said: Name a colour.",
-        "[gemini-2.0-flash-lite] You said: User: Another one?",  # the emulator quotes the folded prompt's last line
+        "[gemini-2.0-flash-lite] You said: Another one?",  # the emulator quotes the newest user line
         "[gemini-2.0-flash-lite] You said: Fresh start",
     ]
     sent = [request.fields["user_input"] for request in server.emulator.requests]
@@ -640,7 +640,7 @@ def test_subprocesses_answer_one_shot_and_interactive_chats(server: EmulatorServ
     assert (session.returncode, session.stderr) == (0, "")
     assert session.stdout.splitlines() == [
         "[gemini-1.5-flash-8b] You said: Name a colour.",
-        "[gemini-1.5-flash-8b] You said: User: Another one?",
+        "[gemini-1.5-flash-8b] You said: Another one?",
     ]
     assert second.splitlines() == [
         "User: Name a colour.",

@@ -126,5 +126,5 @@ async def test_image_speech_status_and_conversation(dual: Dual, emulator: Emulat
     chat = dual.client.conversation()
     await dual.resolve(chat.send("first"))
     second = await dual.resolve(chat.send("second"))
-    assert second.text.endswith("You said: User: second")
+    assert second.text.endswith("You said: second")
     assert emulator.requests[-1].fields["user_input"].startswith("User: first\nAssistant: [")

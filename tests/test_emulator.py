@@ -144,7 +144,7 @@ def test_chat_quotes_the_last_turn_of_a_folded_history(mode: str) -> None:
     prompt = "User: hi\nAssistant: hello\nUser: how are you?\nAssistant:"
     with sync_http(Emulator(), mode) as http:
         response = http.post(CHAT, data={"user_input": prompt, "ai_model": "gemini-1.5-flash"})
-    assert response.json()["response"] == "[gemini-1.5-flash] You said: User: how are you?"
+    assert response.json()["response"] == "[gemini-1.5-flash] You said: how are you?"
 
 
 @pytest.mark.parametrize(

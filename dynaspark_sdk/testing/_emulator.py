@@ -3,7 +3,8 @@
 How it answers (deterministic: no randomness, nothing but the request and the clock):
 
 *Echo line.* Every text answer quotes the prompt's last line that is neither blank nor just
-``Assistant:`` (the trailer gpt4free-style history folding appends), trimmed and cut to
+``Assistant:`` (the trailer gpt4free-style history folding appends), trimmed, without the
+``User: `` label folding puts before it when the prompt has several such lines, and cut to
 200 characters; the whole prompt trimmed if there is no such line.
 
 ``POST /generate_response``
@@ -184,6 +185,9 @@ def echo_line(prompt: str) -> str:
     lines = [line.strip() for line in prompt.splitlines()]
     candidates = [line for line in lines if line and line != "Assistant:"]
     line = candidates[-1] if candidates else prompt.strip()
+    if len(candidates) > 1 and line.startswith("User: "):
+        # A folded conversation: quote what the user said, not the role label gpt4free added.
+        line = line.removeprefix("User: ").strip() or line
     return line if len(line) <= ECHO_CHARS else line[: ECHO_CHARS - 1] + "…"
 
 
