@@ -120,8 +120,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     `verify`: True (the default CA bundle), False, or an `ssl.SSLContext`. `max_connections`
     caps the open connections (0 for no cap), `keepalive_expiry` is how long an idle one is
     kept. Or give your own `session` (then its settings apply and closing the transport
-    leaves it open). The session is made on the first request, on that request's event loop;
-    `aclose()` (done by `httpx.AsyncClient.aclose()`) closes it.
+    leaves it open). The session is made on the first request, on that request's event loop,
+    and is tied to that loop as every aiohttp session is: use one transport (and the httpx
+    client around it) within one event loop. `aclose()` (done by `httpx.AsyncClient.aclose()`)
+    closes it.
     """
 
     def __init__(
