@@ -1,0 +1,1 @@
+"""The benchmarks behind BENCHMARKS.md: `scripts/bench` runs `python -m benchmarks`."""
