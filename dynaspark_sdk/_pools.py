@@ -18,11 +18,16 @@ import threading
 import weakref
 from collections.abc import AsyncGenerator
 
+import anyio
 import httpx
 
+from ._errors import InvalidRequestError
 from ._settings import http_client_args
 
-__all__ = ["AsyncPool", "SyncPool", "current_loop"]
+__all__ = ["DEFAULT_MAX_CONCURRENCY", "AsyncPool", "SyncPool", "check_max_concurrency", "current_loop"]
+
+#: The service serves at most 10 requests at once (its documentation says so).
+DEFAULT_MAX_CONCURRENCY = 10
 
 
 def current_loop() -> object:
@@ -39,13 +44,37 @@ def current_loop() -> object:
     return trio.lowlevel.current_root_task()
 
 
-class SyncPool:
-    """The blocking httpx client behind a Client and its copies."""
+def check_max_concurrency(value: object) -> int | None:
+    """`max_concurrency` checked: a positive whole number, or None for no limit."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidRequestError(f"max_concurrency must be a positive whole number or None, not {value!r}")
+    return value
 
-    def __init__(self, http: httpx.Client | None, *, timeout: httpx.Timeout, proxy: str | None) -> None:
+
+class SyncPool:
+    """The blocking httpx client behind a Client and its copies, and its request slots.
+
+    At most `max_concurrency` plain (non-streamed) requests are in flight at once: the
+    service serves 10 at a time, and httpcore's pool spends its time scanning connections
+    when hundreds of requests queue in it, so waiting here is faster than waiting there.
+    """
+
+    def __init__(
+        self,
+        http: httpx.Client | None,
+        *,
+        timeout: httpx.Timeout,
+        proxy: str | None,
+        max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
+    ) -> None:
         self.owned = http is None
         self.http = http if http is not None else httpx.Client(**http_client_args(timeout, proxy))
         self._finalizer = weakref.finalize(self, self.http.close) if self.owned else None
+        limit = check_max_concurrency(max_concurrency)
+        self.slots = threading.BoundedSemaphore(limit) if limit is not None else None
+        self.max_concurrency = limit
 
     @property
     def closed(self) -> bool:
@@ -71,14 +100,35 @@ _closers_lock = threading.Lock()
 
 
 class AsyncPool:
-    """httpx.AsyncClient per event loop behind an AsyncClient and its copies."""
+    """httpx.AsyncClient per event loop behind an AsyncClient and its copies, and the
+    request slots of each loop (see `SyncPool` for why there are slots)."""
 
-    def __init__(self, http: httpx.AsyncClient | None, *, timeout: httpx.Timeout, proxy: str | None) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient | None,
+        *,
+        timeout: httpx.Timeout,
+        proxy: str | None,
+        max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
+    ) -> None:
         self._given = http
         self._args = http_client_args(timeout, proxy)
         self._by_loop: weakref.WeakKeyDictionary[object, httpx.AsyncClient] = weakref.WeakKeyDictionary()
+        self._slots_by_loop: weakref.WeakKeyDictionary[object, anyio.Semaphore] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
+        self.max_concurrency = check_max_concurrency(max_concurrency)
         self.closed = False
+
+    def slots(self) -> anyio.Semaphore | None:
+        """The running loop's request slots (None without a limit)."""
+        if self.max_concurrency is None:
+            return None
+        loop = current_loop()
+        with self._lock:
+            slots = self._slots_by_loop.get(loop)
+            if slots is None:
+                slots = self._slots_by_loop[loop] = anyio.Semaphore(self.max_concurrency)
+            return slots
 
     @property
     def owned(self) -> bool:

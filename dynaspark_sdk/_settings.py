@@ -28,6 +28,7 @@ __all__ = [
     "make_settings",
     "override_settings",
     "shared_ssl_context",
+    "slot_wait_failure",
 ]
 
 __version__ = "0.1.0"
@@ -204,3 +205,11 @@ def override_settings(settings: Settings, overrides: Mapping[str, Any]) -> Setti
     if current["api_key"] is None and "api_key" in overrides:
         current["api_key"] = ""  # an explicit None removes the key, not falls back to the environment
     return make_settings(**current, clock=settings.clock)
+
+
+def slot_wait_failure(waited: float | None, max_concurrency: int | None) -> Failure:
+    """The failure of a request that found no free slot within the pool timeout."""
+    return Failure(
+        "timeout",
+        f"waited {waited or 0:.0f} s for one of the {max_concurrency} request slots (max_concurrency)",
+    )

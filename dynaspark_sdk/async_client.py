@@ -3,6 +3,7 @@ flows' actions with an httpx.AsyncClient; everything else lives in the shared co
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -28,7 +29,7 @@ from ._flow import (
 from ._generated import spec_values
 from ._media import ImageUpload
 from ._plans import ImageOptions, MessagesInput, RequestPlan, TextOptions
-from ._pools import AsyncPool
+from ._pools import DEFAULT_MAX_CONCURRENCY, AsyncPool
 from ._results import AsyncImageResult, AudioResult, ChatResponse, ServiceStatus, TextResponse
 from ._retry import RetryPolicy
 from ._settings import (
@@ -38,6 +39,7 @@ from ._settings import (
     classify_failure,
     make_settings,
     override_settings,
+    slot_wait_failure,
 )
 from ._shells import ClientView, ConversationState, StreamState
 
@@ -86,6 +88,20 @@ class _AsyncRunner:
 
     async def _send(self, action: Send) -> Answer | Opened | Failure:
         await self.discard()
+        slots = None if action.stream else self._pool.slots()  # a stream could hold its slot for minutes
+        if slots is None:
+            return await self._exchange(action)
+        wait = self._settings.timeout.pool
+        with anyio.move_on_after(wait if wait is not None else math.inf) as waiting:
+            await slots.acquire()
+        if waiting.cancelled_caught:
+            return slot_wait_failure(wait, self._pool.max_concurrency)
+        try:
+            return await self._exchange(action)
+        finally:
+            slots.release()
+
+    async def _exchange(self, action: Send) -> Answer | Opened | Failure:
         upload = action.plan.upload
         http = await self._pool.http()
         payload = upload.open() if isinstance(upload, ImageUpload) else None
@@ -230,6 +246,7 @@ class AsyncClient(ClientView):
         max_media_bytes: int | None = None,
         on_rate_limit: str = "wait",
         retry_policy: RetryPolicy | None = None,
+        max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
     ) -> None:
         settings = make_settings(
             api_key=api_key,
@@ -245,7 +262,7 @@ class AsyncClient(ClientView):
             raise ValueError("give proxy= to your own http_client, not to AsyncClient")
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise TypeError("http_client must be an httpx.AsyncClient (use Client for httpx.Client)")
-        self._pool = AsyncPool(http_client, timeout=settings.timeout, proxy=proxy)
+        self._pool = AsyncPool(http_client, timeout=settings.timeout, proxy=proxy, max_concurrency=max_concurrency)
         self._owns_pool = True
         self._settings = settings
         self._state = CallState()

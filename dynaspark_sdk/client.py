@@ -28,7 +28,7 @@ from ._flow import (
 from ._generated import spec_values
 from ._media import ImageUpload
 from ._plans import ImageOptions, MessagesInput, RequestPlan, TextOptions
-from ._pools import SyncPool
+from ._pools import DEFAULT_MAX_CONCURRENCY, SyncPool
 from ._results import AudioResult, ChatResponse, ImageResult, ServiceStatus, TextResponse
 from ._retry import RetryPolicy
 from ._settings import (
@@ -38,6 +38,7 @@ from ._settings import (
     classify_failure,
     make_settings,
     override_settings,
+    slot_wait_failure,
 )
 from ._shells import ClientView, ConversationState, StreamState
 
@@ -50,8 +51,10 @@ Flow = Generator[Any, Any, T]
 class _Runner:
     """Performs actions with one blocking httpx client; holds at most one open answer."""
 
-    def __init__(self, http: httpx.Client, settings: Settings) -> None:
-        self._http = http
+    def __init__(self, pool: SyncPool, settings: Settings) -> None:
+        self._http = pool.http
+        self._slots = pool.slots
+        self._max_concurrency = pool.max_concurrency
         self._settings = settings
         self._response: httpx.Response | None = None
         self._chunks: Generator[bytes, None, None] | None = None
@@ -71,6 +74,17 @@ class _Runner:
 
     def _send(self, action: Send) -> Answer | Opened | Failure:
         self.discard()
+        if action.stream or self._slots is None:  # a stream could hold its slot for minutes
+            return self._exchange(action)
+        wait = self._settings.timeout.pool
+        if not self._slots.acquire(timeout=wait):
+            return slot_wait_failure(wait, self._max_concurrency)
+        try:
+            return self._exchange(action)
+        finally:
+            self._slots.release()
+
+    def _exchange(self, action: Send) -> Answer | Opened | Failure:
         upload = action.plan.upload
         payload = upload.open() if isinstance(upload, ImageUpload) else None
         try:
@@ -218,6 +232,7 @@ class Client(ClientView):
         max_media_bytes: int | None = None,
         on_rate_limit: str = "wait",
         retry_policy: RetryPolicy | None = None,
+        max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
     ) -> None:
         settings = make_settings(
             api_key=api_key,
@@ -233,7 +248,7 @@ class Client(ClientView):
             raise ValueError("give proxy= to your own http_client, not to Client")
         if http_client is not None and not isinstance(http_client, httpx.Client):
             raise TypeError("http_client must be an httpx.Client (use AsyncClient for httpx.AsyncClient)")
-        self._pool = SyncPool(http_client, timeout=settings.timeout, proxy=proxy)
+        self._pool = SyncPool(http_client, timeout=settings.timeout, proxy=proxy, max_concurrency=max_concurrency)
         self._owns_pool = True
         self._settings = settings
         self._state = CallState()
@@ -277,7 +292,7 @@ class Client(ClientView):
 
     def _runner(self) -> _Runner:
         self._check_usable(self._pool.closed)
-        return _Runner(self._pool.http, self._settings)
+        return _Runner(self._pool, self._settings)
 
     def _run(self, plan: RequestPlan, parse: Callable[[Answer], T]) -> T:
         runner = self._runner()
