@@ -32,8 +32,8 @@ Call = tuple[RequestPlan, Callable[[Answer], T]]
 
 
 def _meta(answer: Answer) -> dict[str, Any]:
-    headers = dict(answer.headers)
-    return {"headers": headers, "rate_limit": RateLimit.from_headers(answer.headers)}
+    # httpx's Headers: a case-insensitive mapping, kept as it came rather than copied.
+    return {"headers": answer.headers, "rate_limit": RateLimit.from_headers(answer.headers)}
 
 
 def chat_call(settings: Settings, messages: MessagesInput, *, model: str | None, media: object) -> Call[ChatResponse]:

@@ -145,7 +145,13 @@ def _key(api_key: ApiKey | None) -> str | Unset:
 
 
 def _check_url_length(path: str, params: Mapping[str, Any], base_url_bytes: int) -> None:
-    query = urlencode({k: _wire(v) for k, v in params.items()})
+    texts = [(k, _wire(v)) for k, v in params.items()]
+    # A character percent-encodes to at most 12 bytes (4 UTF-8 bytes, "%XX" each): most
+    # requests are short enough to skip encoding the query just to measure it.
+    worst = base_url_bytes + len(path) + 1 + sum(12 * (len(k) + len(v)) + 2 for k, v in texts)
+    if worst <= MAX_URL_BYTES:
+        return
+    query = urlencode(texts)
     size = base_url_bytes + len(path) + 1 + len(query)
     if size > MAX_URL_BYTES:
         raise InvalidRequestError(
