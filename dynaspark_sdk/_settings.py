@@ -4,6 +4,7 @@ becomes httpx arguments, and how an httpx exception becomes a `Failure`."""
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import ssl
 import time
@@ -24,6 +25,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_TIMEOUT",
     "Settings",
+    "check_proxy",
     "classify_failure",
     "make_settings",
     "override_settings",
@@ -213,3 +215,21 @@ def slot_wait_failure(waited: float | None, max_concurrency: int | None) -> Fail
         "timeout",
         f"waited {waited or 0:.0f} s for one of the {max_concurrency} request slots (max_concurrency)",
     )
+
+
+def check_proxy(proxy: object) -> str | None:
+    """`proxy` checked: None, or an http(s):// or socks5(h):// URL (socks needs httpx[socks])."""
+    if proxy is None:
+        return None
+    if not isinstance(proxy, str):
+        raise InvalidRequestError(f"proxy must be a URL string, not {type(proxy).__name__}")
+    scheme = proxy.split("://", 1)[0].lower() if "://" in proxy else ""
+    if scheme not in ("http", "https", "socks5", "socks5h"):
+        raise InvalidRequestError("proxy must be an http://, https:// or socks5:// URL")
+    if scheme.startswith("socks") and importlib.util.find_spec("socksio") is None:
+        raise InvalidRequestError("a socks5 proxy needs httpx's socks support: pip install 'httpx[socks]'")
+    try:
+        httpx.URL(proxy)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        raise InvalidRequestError("proxy is not a valid URL") from None
+    return proxy

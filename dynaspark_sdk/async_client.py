@@ -36,6 +36,7 @@ from ._settings import (
     DEFAULT_TIMEOUT,
     Settings,
     TimeoutArg,
+    check_proxy,
     classify_failure,
     make_settings,
     override_settings,
@@ -258,6 +259,7 @@ class AsyncClient(ClientView):
             on_rate_limit=on_rate_limit,
             retry_policy=retry_policy,
         )
+        proxy = check_proxy(proxy)
         if http_client is not None and proxy is not None:
             raise ValueError("give proxy= to your own http_client, not to AsyncClient")
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 from ._generated import spec_values
 from ._plans import resolve_chat_model
-from ._settings import DEFAULT_BASE_URL
+from ._settings import DEFAULT_BASE_URL, check_proxy
 from .async_client import AsyncClient
 
 __all__ = ["Dynaspark"]
@@ -89,6 +89,7 @@ class Dynaspark:
         `api_key` and `timeout` are used.
         """
         resolved = cls.get_model(model)
+        proxy = check_proxy(proxy)
         base_url = os.environ.get("DYNASPARK_BASE_URL") or cls.url
         client = _shared_client(base_url.rstrip("/"), proxy)
         overrides: dict[str, Any] = {}
