@@ -43,7 +43,7 @@ async def test_async_client_keeps_at_most_max_concurrency_requests_in_flight(
     if limit is None:
         assert server.connections.peak > 3  # the control: without a limit they do overlap
     else:
-        assert server.connections.peak == limit
+        assert 2 <= server.connections.peak <= limit
 
 
 @pytest.mark.parametrize("limit", [3, None])
@@ -68,7 +68,7 @@ def test_sync_client_shared_by_threads_keeps_the_limit(server: EmulatorServer, l
     if limit is None:
         assert server.connections.peak > 3  # the control: without a limit they do overlap
     else:
-        assert server.connections.peak == limit
+        assert 2 <= server.connections.peak <= limit
 
 
 @pytest.mark.anyio
