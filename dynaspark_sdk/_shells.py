@@ -4,16 +4,16 @@ read-only face of a client, and a conversation's bookkeeping. Nothing here does 
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Mapping, Sequence
-from typing import Any
+from typing import Any, Self
 
 from ._conversation import History
 from ._flow import CallState, StreamProgress, stream_flow
 from ._generated import spec_values
 from ._plans import RequestPlan
 from ._rate_limit import RateLimit
-from ._settings import Settings
+from ._settings import Settings, check_proxy, override_settings
 
-__all__ = ["ClientView", "ConversationState", "StreamState"]
+__all__ = ["ClientView", "ConversationState", "StreamState", "checked_transport_args"]
 
 
 class StreamState:
@@ -69,11 +69,34 @@ class StreamState:
 
 
 class ClientView:
-    """The read-only face both clients share."""
+    """What both clients share apart from I/O: settings, state, their pool's ownership."""
 
     _settings: Settings
     _state: CallState
     _closed: bool
+    _owns_pool: bool
+    _pool: object
+
+    def _start(self, pool: object, settings: Settings) -> None:
+        self._pool = pool
+        self._owns_pool = True
+        self._settings = settings
+        self._state = CallState()
+        self._closed = False
+
+    def with_options(self, **overrides: Any) -> Self:
+        """A client with some settings changed, sharing this one's connection pool and rate-limit
+        state.
+
+        Takes the constructor's arguments except `proxy`, `http_client` and `max_concurrency`
+        (they belong to the pool). Closing the new client does not close the pool; closing
+        this one does.
+        """
+        clone = type(self).__new__(type(self))
+        clone._start(self._pool, override_settings(self._settings, overrides))
+        clone._owns_pool = False
+        clone._state = self._state
+        return clone
 
     @property
     def base_url(self) -> str:
@@ -124,3 +147,13 @@ class ConversationState:
     def last_dropped(self) -> int:
         """How many old messages the last send left out to fit `max_prompt_chars`."""
         return self._history.last_dropped
+
+
+def checked_transport_args(http_client: object, expected: type, proxy: object, client_name: str) -> str | None:
+    """The proxy to build a pool with, after checking it against a user-supplied http client."""
+    checked = check_proxy(proxy)
+    if http_client is not None and checked is not None:
+        raise ValueError(f"give proxy= to your own http_client, not to {client_name}")
+    if http_client is not None and not isinstance(http_client, expected):
+        raise TypeError(f"http_client must be an {expected.__module__}.{expected.__qualname__} for {client_name}")
+    return checked

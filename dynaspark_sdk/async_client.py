@@ -36,13 +36,11 @@ from ._settings import (
     DEFAULT_TIMEOUT,
     Settings,
     TimeoutArg,
-    check_proxy,
     classify_failure,
     make_settings,
-    override_settings,
     slot_wait_failure,
 )
-from ._shells import ClientView, ConversationState, StreamState
+from ._shells import ClientView, ConversationState, StreamState, checked_transport_args
 
 __all__ = ["AsyncClient", "AsyncConversation", "AsyncStream"]
 
@@ -259,30 +257,11 @@ class AsyncClient(ClientView):
             on_rate_limit=on_rate_limit,
             retry_policy=retry_policy,
         )
-        proxy = check_proxy(proxy)
-        if http_client is not None and proxy is not None:
-            raise ValueError("give proxy= to your own http_client, not to AsyncClient")
-        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
-            raise TypeError("http_client must be an httpx.AsyncClient (use Client for httpx.Client)")
-        self._pool = AsyncPool(http_client, timeout=settings.timeout, proxy=proxy, max_concurrency=max_concurrency)
-        self._owns_pool = True
-        self._settings = settings
-        self._state = CallState()
-        self._closed = False
-
-    @classmethod
-    def _sharing(cls, parent: AsyncClient, settings: Settings) -> AsyncClient:
-        clone = cls.__new__(cls)
-        clone._owns_pool = False
-        clone._pool = parent._pool
-        clone._settings = settings
-        clone._state = parent._state
-        clone._closed = False
-        return clone
-
-    def with_options(self, **overrides: Any) -> AsyncClient:
-        """A client with some settings changed, sharing this one's connection pool."""
-        return AsyncClient._sharing(self, override_settings(self._settings, overrides))
+        proxy = checked_transport_args(http_client, httpx.AsyncClient, proxy, "AsyncClient")
+        self._pool: AsyncPool = AsyncPool(
+            http_client, timeout=settings.timeout, proxy=proxy, max_concurrency=max_concurrency
+        )
+        self._start(self._pool, settings)
 
     # ------------------------------------------------------------------ lifecycle
 

@@ -35,13 +35,11 @@ from ._settings import (
     DEFAULT_TIMEOUT,
     Settings,
     TimeoutArg,
-    check_proxy,
     classify_failure,
     make_settings,
-    override_settings,
     slot_wait_failure,
 )
-from ._shells import ClientView, ConversationState, StreamState
+from ._shells import ClientView, ConversationState, StreamState, checked_transport_args
 
 __all__ = ["Client", "Conversation", "Stream"]
 
@@ -245,35 +243,11 @@ class Client(ClientView):
             on_rate_limit=on_rate_limit,
             retry_policy=retry_policy,
         )
-        proxy = check_proxy(proxy)
-        if http_client is not None and proxy is not None:
-            raise ValueError("give proxy= to your own http_client, not to Client")
-        if http_client is not None and not isinstance(http_client, httpx.Client):
-            raise TypeError("http_client must be an httpx.Client (use AsyncClient for httpx.AsyncClient)")
-        self._pool = SyncPool(http_client, timeout=settings.timeout, proxy=proxy, max_concurrency=max_concurrency)
-        self._owns_pool = True
-        self._settings = settings
-        self._state = CallState()
-        self._closed = False
-
-    @classmethod
-    def _sharing(cls, parent: Client, settings: Settings) -> Client:
-        clone = cls.__new__(cls)
-        clone._owns_pool = False
-        clone._pool = parent._pool
-        clone._settings = settings
-        clone._state = parent._state
-        clone._closed = False
-        return clone
-
-    def with_options(self, **overrides: Any) -> Client:
-        """A client with some settings changed, sharing this one's connection pool.
-
-        Takes the constructor's arguments except `proxy` and `http_client`. Closing the
-        new client does not close the pool; closing this one does.
-        """
-        settings = override_settings(self._settings, overrides)
-        return Client._sharing(self, settings)
+        proxy = checked_transport_args(http_client, httpx.Client, proxy, "Client")
+        self._pool: SyncPool = SyncPool(
+            http_client, timeout=settings.timeout, proxy=proxy, max_concurrency=max_concurrency
+        )
+        self._start(self._pool, settings)
 
     # ------------------------------------------------------------------ lifecycle
 

@@ -118,3 +118,14 @@ def test_sync_close_twice_and_with_options(server: EmulatorServer) -> None:
         client.status()
     with pytest.raises(RuntimeError, match="with_options"):
         other_copy.status()
+
+
+def test_a_client_refuses_the_wrong_kind_of_http_client_and_a_proxy_beside_one() -> None:
+    import httpx
+
+    with pytest.raises(TypeError, match=r"httpx\.Client"):
+        Client(http_client=httpx.AsyncClient())  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"httpx\.AsyncClient"):
+        AsyncClient(http_client=httpx.Client())  # type: ignore[arg-type]
+    with httpx.Client() as http, pytest.raises(ValueError, match="your own http_client"):
+        Client(http_client=http, proxy="http://proxy.local:3128")
