@@ -14,6 +14,7 @@ from typing import Any, BinaryIO, Literal
 import attrs
 import httpx
 
+from . import __version__
 from ._errors import InvalidRequestError
 from ._flow import Failure, FlowConfig
 from ._media import DEFAULT_MAX_BYTES
@@ -32,8 +33,6 @@ __all__ = [
     "shared_ssl_context",
     "slot_wait_failure",
 ]
-
-__version__ = "0.1.0"
 
 DEFAULT_BASE_URL = "https://dynaspark.onrender.com"
 
