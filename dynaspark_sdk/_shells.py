@@ -109,6 +109,15 @@ class ClientView:
         return self._state.rate_limit
 
     @property
+    def chat_path(self) -> str:
+        """The path chat goes to next: the pinned one (the `chat_path` option), else the one that
+        last answered, else the newest known (`spec_values.CHAT_PATHS[0]`)."""
+        settings = self._settings
+        if settings.chat_path is not None:
+            return settings.chat_path
+        return self._state.answering_path(settings.base_url, "chat") or spec_values.CHAT_PATHS[0]
+
+    @property
     def models(self) -> tuple[str, ...]:
         """The chat models the spec lists."""
         return spec_values.CHAT_MODELS

@@ -229,6 +229,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         help="seconds between a stream's events (default 0)",
     )
+    serve_fake.add_argument(
+        "--chat-path",
+        metavar="PATH",
+        action="append",
+        help="serve chat only at PATH (repeat for several; default: every path the spec knows, newest first)",
+    )
 
     demo = command("demo", _cmd_demo, "Run the SDK end to end against a local emulator: offline, in a few seconds.")
     demo.add_argument(
@@ -605,7 +611,11 @@ def _cmd_models(args: argparse.Namespace, out: _Output) -> int:
 def _cmd_serve_fake(args: argparse.Namespace, out: _Output) -> int:
     from .testing import Emulator, run_forever
 
-    emulator = Emulator(stream_delay=args.stream_delay)
+    try:
+        paths = {"chat_paths": args.chat_path} if args.chat_path else {}
+        emulator = Emulator(stream_delay=args.stream_delay, **paths)
+    except ValueError as exc:
+        raise UsageError(f"--chat-path: {exc}") from None
 
     def ready(url: str) -> None:
         if out.json:

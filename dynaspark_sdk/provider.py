@@ -49,7 +49,8 @@ class Dynaspark:
 
     url: ClassVar[str] = DEFAULT_BASE_URL
     login_url: ClassVar[str | None] = None
-    api_endpoint: ClassVar[str] = f"{DEFAULT_BASE_URL}/generate_response"
+    # The chat URL in use: the newest known path until a call learns which one answers.
+    api_endpoint: ClassVar[str] = f"{DEFAULT_BASE_URL}{spec_values.CHAT_PATHS[0]}"
     working: ClassVar[bool] = True
     needs_auth: ClassVar[bool] = False
     use_nodriver: ClassVar[bool] = False
@@ -99,6 +100,9 @@ class Dynaspark:
             overrides["timeout"] = kwargs["timeout"]
         if overrides:
             client = client.with_options(**overrides)
-        async with client.chat_stream(messages, model=resolved, media=media) as stream:
-            async for piece in stream:
-                yield piece
+        try:
+            async with client.chat_stream(messages, model=resolved, media=media) as stream:
+                async for piece in stream:
+                    yield piece
+        finally:
+            cls.api_endpoint = f"{client.base_url}{client.chat_path}"

@@ -46,7 +46,7 @@ from dynaspark_sdk.testing import (
 BASE_URL = "http://dynaspark.test"
 TEXT = "/api/generate_response"
 IMAGE = "/api/generate_image"
-CHAT = "/generate_response"
+CHAT = "/dsai_fuck_u_spammer"
 
 PNG_BYTES = b"\x89PNG\r\n\x1a\n" + bytes(64)
 JPEG_BYTES = b"\xff\xd8\xff\xe0" + bytes(64)

@@ -5,8 +5,11 @@ from .chat_form import ChatForm
 from .chat_form_no_image import ChatFormNoImage
 from .chat_model import ChatModel
 from .error import Error
+from .error_detail import ErrorDetail
+from .error_detail_details import ErrorDetailDetails
 from .image_answer import ImageAnswer
 from .image_model import ImageModel
+from .nested_error import NestedError
 from .status_answer import StatusAnswer
 from .text_answer import TextAnswer
 from .usage import Usage
@@ -18,8 +21,11 @@ __all__ = (
     "ChatFormNoImage",
     "ChatModel",
     "Error",
+    "ErrorDetail",
+    "ErrorDetailDetails",
     "ImageAnswer",
     "ImageModel",
+    "NestedError",
     "StatusAnswer",
     "TextAnswer",
     "Usage",
