@@ -109,6 +109,12 @@ class ClientView:
         return self._state.rate_limit
 
     @property
+    def chat_paths(self) -> tuple[str, ...]:
+        """Every path the chat endpoint is known at, newest first (from the spec). `chat_path`
+        is the one in use; `with_options(chat_path=p)` sends chat to one of them only."""
+        return spec_values.CHAT_PATHS
+
+    @property
     def chat_path(self) -> str:
         """The path chat goes to next: the pinned one (the `chat_path` option), else the one that
         last answered, else the newest known (`spec_values.CHAT_PATHS[0]`)."""

@@ -692,3 +692,33 @@ def test_serve_fake_runs_until_interrupted() -> None:
     assert process.returncode == 0
     assert "Traceback" not in err
     assert "stopped after 1 requests" in err
+
+
+def test_serve_fake_refuses_a_bad_chat_path(capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(capsys, "serve-fake", "--port", "0", "--chat-path", "generate_response")
+    assert run.code == 2
+    assert "--chat-path" in run.one_error_line()
+
+
+def test_serve_fake_serves_chat_only_at_the_chosen_path() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dynaspark_sdk", "serve-fake", "--port", "0", "--chat-path", "/generate_response"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=subprocess_env(),
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().split()[-1]
+        fields = {"user_input": "ping", "ai_model": "gemini-2.0-flash-lite"}
+        old = httpx.post(url + "/generate_response", data=fields, trust_env=False)
+        new = httpx.post(url + "/dsai_fuck_u_spammer", data=fields, trust_env=False)
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert old.json() == {"response": "[gemini-2.0-flash-lite] You said: ping"}
+    assert new.status_code == 404

@@ -234,7 +234,7 @@ class Emulator:
         self._faults: collections.deque[_QueuedFault] = collections.deque()
         self._windows: dict[str | None, _Window] = {}
         self._images: dict[str, _ImageSpec] = {}
-        self.chat_paths = tuple(chat_paths)
+        self.chat_paths = chat_paths
 
     @property
     def chat_paths(self) -> tuple[str, ...]:
