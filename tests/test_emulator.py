@@ -489,9 +489,7 @@ def test_unknown_paths_image_ids_and_methods(mode: str) -> None:
         (["/chat/v3"], {"/chat/v3"}),  # a move nobody has seen yet
     ],
 )
-def test_chat_is_served_at_the_chosen_paths_only(
-    mode: str, chat_paths: list[str] | None, answering: set[str]
-) -> None:
+def test_chat_is_served_at_the_chosen_paths_only(mode: str, chat_paths: list[str] | None, answering: set[str]) -> None:
     emulator = Emulator() if chat_paths is None else Emulator(chat_paths=chat_paths)
     assert emulator.chat_paths == (spec_values.CHAT_PATHS if chat_paths is None else tuple(chat_paths))
     fields = {"user_input": "hi", "ai_model": "gemini-2.0-flash-lite"}
