@@ -3,6 +3,7 @@ against the emulator served on a loopback socket."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -668,9 +669,11 @@ def test_subprocesses_exit_1_and_2_with_one_line_errors(server: EmulatorServer) 
     assert [request.api_key for request in server.emulator.requests] == [SECRET]
 
 
-def test_serve_fake_runs_until_interrupted() -> None:
+@contextlib.contextmanager
+def serve_fake(*options: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """`dynaspark serve-fake --port 0 OPTIONS` as a subprocess: (process, its first stdout line)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "dynaspark_sdk", "serve-fake", "--port", "0", "--stream-delay", "0"],
+        [sys.executable, "-m", "dynaspark_sdk", "serve-fake", "--port", "0", *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -678,17 +681,21 @@ def test_serve_fake_runs_until_interrupted() -> None:
     )
     try:
         assert process.stdout is not None
-        first = process.stdout.readline()
+        yield process, process.stdout.readline()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def test_serve_fake_runs_until_interrupted() -> None:
+    with serve_fake("--stream-delay", "0") as (process, first):
         assert first.startswith("Dynaspark emulator listening on http://127.0.0.1:")
         url = first.split()[-1]
         answer = httpx.get(url + "/api/generate_response", params={"user_input": "ping"}, trust_env=False)
         assert answer.json()["response"] == "[openai] You said: ping"
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=10)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
     assert process.returncode == 0
     assert "Traceback" not in err
     assert "stopped after 1 requests" in err
@@ -701,24 +708,10 @@ def test_serve_fake_refuses_a_bad_chat_path(capsys: pytest.CaptureFixture[str]) 
 
 
 def test_serve_fake_serves_chat_only_at_the_chosen_path() -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dynaspark_sdk", "serve-fake", "--port", "0", "--chat-path", "/generate_response"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=subprocess_env(),
-    )
-    try:
-        assert process.stdout is not None
-        url = process.stdout.readline().split()[-1]
+    with serve_fake("--chat-path", "/generate_response") as (_, first):
+        url = first.split()[-1]
         fields = {"user_input": "ping", "ai_model": "gemini-2.0-flash-lite"}
         old = httpx.post(url + "/generate_response", data=fields, trust_env=False)
         new = httpx.post(url + "/dsai_fuck_u_spammer", data=fields, trust_env=False)
-        process.send_signal(signal.SIGINT)
-        process.communicate(timeout=10)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
     assert old.json() == {"response": "[gemini-2.0-flash-lite] You said: ping"}
     assert new.status_code == 404
