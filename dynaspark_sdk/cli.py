@@ -171,7 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     chat = command(
         "chat",
         _cmd_chat,
-        "Chat (POST /generate_response): one answer for PROMPT or piped stdin, else an interactive session.",
+        "Chat (POST /dsai_fuck_u_spammer, falling back to /generate_response): one answer for PROMPT or piped"
+        " stdin, else an interactive session.",
     )
     chat.add_argument("prompt", nargs="?", metavar="PROMPT", help="the message ('-' reads stdin)")
     chat.add_argument("--model", help="a chat model or alias (see `dynaspark models`)")
