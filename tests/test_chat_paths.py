@@ -153,6 +153,18 @@ async def test_other_errors_do_not_switch_paths(dual: Callable[..., Dual], serve
     assert chat_posts(server.emulator) == [NEW, NEW, NEW]
 
 
+async def test_retries_after_the_fallback_stay_on_the_path_that_answers(
+    dual: Callable[..., Dual], server: EmulatorServer
+) -> None:
+    server.emulator.chat_paths = [OLD]
+    server.emulator.inject(faults.status(503), path=OLD)
+    client = dual(max_retries=2)
+    assert (await client.call("chat", "hi")).text == ANSWER
+    # One probe of the newer path, then a 503 at the previous one retried there: no second probe.
+    assert chat_posts(server.emulator) == [NEW, OLD, OLD]
+    assert client.client.chat_path == OLD
+
+
 # --------------------------------------------------------------------------- pinning
 
 
