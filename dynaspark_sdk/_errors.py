@@ -18,6 +18,7 @@ No message, repr or attribute of these ever holds the API key or a URL's query s
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from ._rate_limit import RateLimit
 
@@ -50,14 +51,30 @@ def excerpt(body: bytes | str, limit: int = EXCERPT_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _rebuild(cls: type[DynasparkError], args: tuple[Any, ...], state: dict[str, Any]) -> DynasparkError:
+    """Unpickle an error without calling its `__init__` (whose keyword-only arguments pickle
+    cannot pass): the same class, `args` and attributes."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
 class DynasparkError(Exception):
-    """Base class of every error the SDK raises."""
+    """Base class of every error the SDK raises.
+
+    Every error survives `pickle` and `copy.deepcopy` with its class, message and attributes,
+    so one raised in a `ProcessPoolExecutor` worker reaches the parent intact.
+    """
 
     message: str
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r})"
