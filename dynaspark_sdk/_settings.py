@@ -122,7 +122,7 @@ def make_settings(
     api_key: str | None,
     base_url: str | None,
     timeout: TimeoutArg,
-    max_retries: int,
+    max_retries: int | None,
     default_headers: Mapping[str, str] | None,
     max_media_bytes: int | None,
     on_rate_limit: str,
@@ -134,8 +134,13 @@ def make_settings(
     key = api_key if api_key is not None else os.environ.get("DYNASPARK_API_KEY")
     if key is not None and not isinstance(key, str):
         raise InvalidRequestError(f"api_key must be a string, not {type(key).__name__}")
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise InvalidRequestError(f"max_retries must be a whole number >= 0, not {max_retries!r}")
+    if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
+        raise InvalidRequestError(f"retry_policy must be a RetryPolicy, not {type(retry_policy).__name__}")
+    policy = retry_policy or RetryPolicy()
+    # An explicit max_retries= wins over the policy's; without one, the policy's stands.
+    retries = policy.max_retries if max_retries is None else max_retries
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise InvalidRequestError(f"max_retries must be a whole number >= 0, not {retries!r}")
     if on_rate_limit not in ("wait", "raise"):
         raise InvalidRequestError(f"on_rate_limit must be 'wait' or 'raise', not {on_rate_limit!r}")
     media_cap = DEFAULT_MAX_BYTES if max_media_bytes is None else max_media_bytes
@@ -146,8 +151,7 @@ def make_settings(
         if not isinstance(name, str) or not isinstance(value, str):
             raise InvalidRequestError("default_headers must map strings to strings")
         headers[name.lower()] = value
-    policy = retry_policy or RetryPolicy()
-    policy = attrs.evolve(policy, max_retries=max_retries)
+    policy = attrs.evolve(policy, max_retries=retries)
     return Settings(
         api_key=ApiKey(key) if key else None,
         base_url=_base_url(base_url),
@@ -203,6 +207,8 @@ def override_settings(settings: Settings, overrides: Mapping[str, Any]) -> Setti
         "retry_policy": settings.retry,
     }
     current.update(overrides)
+    if "retry_policy" in overrides and "max_retries" not in overrides:
+        current["max_retries"] = None  # the new policy's own max_retries, not the old one's
     if current["api_key"] is None and "api_key" in overrides:
         current["api_key"] = ""  # an explicit None removes the key, not falls back to the environment
     return make_settings(**current, clock=settings.clock)

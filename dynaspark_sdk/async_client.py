@@ -238,7 +238,7 @@ class AsyncClient(ClientView):
         api_key: str | None = None,
         base_url: str | None = None,
         timeout: TimeoutArg = DEFAULT_TIMEOUT,
-        max_retries: int = 2,
+        max_retries: int | None = None,
         proxy: str | None = None,
         http_client: httpx.AsyncClient | None = None,
         default_headers: Mapping[str, str] | None = None,

@@ -224,7 +224,7 @@ class Client(ClientView):
         api_key: str | None = None,
         base_url: str | None = None,
         timeout: TimeoutArg = DEFAULT_TIMEOUT,
-        max_retries: int = 2,
+        max_retries: int | None = None,
         proxy: str | None = None,
         http_client: httpx.Client | None = None,
         default_headers: Mapping[str, str] | None = None,
