@@ -50,6 +50,7 @@ _ACCEPT: dict[str, dict[str, str]] = {
     "text": {"accept": "text/event-stream, text/plain;q=0.9, application/json;q=0.8"},
     "audio": {"accept": "audio/mpeg"},
     "json": {"accept": "application/json"},
+    "image": {"accept": "image/*"},
 }
 
 
@@ -92,9 +93,14 @@ class Settings:
         """Keyword arguments for `httpx.Client.build_request` for one attempt of `plan`."""
         kwargs = dict(plan.kwargs(payload))  # plans hand out the same dict on every attempt
         url: str = kwargs.pop("url")
-        if not url.startswith(("http://", "https://")):
+        if url.startswith(("http://", "https://")):
+            # An absolute URL is not the service (an image to download or to send): the user's
+            # headers (an Authorization, an org id) stay with the service.
+            base_headers: Mapping[str, str] = {"user-agent": USER_AGENT}
+        else:
             url = self.base_url + url
-        headers = {**self.default_headers, **_ACCEPT.get(plan.expect, {}), **kwargs.pop("headers", {})}
+            base_headers = self.default_headers
+        headers = {**base_headers, **_ACCEPT.get(plan.expect, {}), **kwargs.pop("headers", {})}
         return {**kwargs, "url": url, "headers": headers, "timeout": self.timeout}
 
 
