@@ -10,7 +10,8 @@
     │   ├── BadRequestError (400), AuthenticationError (401), PermissionDeniedError (403),
     │   │   NotFoundError (404), RateLimitError (429), InternalServerError (5xx)
     ├── ResponseValidationError: the answer breaks the spec (HTML page, bad JSON, ...)
-    └── StreamInterruptedError: a stream ended before it was complete
+    ├── StreamInterruptedError: a stream ended before it was complete
+    └── ClientClosedError (also a RuntimeError): the client (or its pool) was closed
 
 No message, repr or attribute of these ever holds the API key or a URL's query string.
 """
@@ -28,6 +29,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "DynasparkError",
     "InternalServerError",
     "InvalidRequestError",
@@ -175,3 +177,8 @@ class StreamInterruptedError(DynasparkError):
     def __init__(self, message: str, *, partial_text: str = "") -> None:
         super().__init__(message)
         self.partial_text = partial_text
+
+
+class ClientClosedError(DynasparkError, RuntimeError):
+    """The client was closed (or the one it was made from with `with_options()`), so it can send
+    nothing more: a new call, or a stream made before the close and read after it."""

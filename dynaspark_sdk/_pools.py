@@ -117,7 +117,12 @@ class AsyncPool:
         self._slots_by_loop: weakref.WeakKeyDictionary[object, anyio.Semaphore] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
         self.max_concurrency = check_max_concurrency(max_concurrency)
-        self.closed = False
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """Whether the pool was closed (or the user's own http client it wraps)."""
+        return self._closed or (self._given is not None and self._given.is_closed)
 
     def slots(self) -> anyio.Semaphore | None:
         """The running loop's request slots (None without a limit)."""
@@ -160,7 +165,7 @@ class AsyncPool:
 
     async def aclose(self) -> None:
         """Close the running loop's pool (others close when their loops end); idempotent."""
-        self.closed = True
+        self._closed = True
         if self._given is not None:
             return
         with self._lock:

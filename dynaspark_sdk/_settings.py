@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+import re
 import ssl
 import time
 from collections.abc import Callable, Mapping
@@ -123,6 +124,27 @@ def _base_url(value: str | None) -> str:
     return url.rstrip("/")
 
 
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_FIELD_VALUE = re.compile(r"[\t\x20-\x7e]*")
+
+
+def _check_header(name: str, value: str) -> None:
+    """A header HTTP/1.1 can carry: a token for a name, printable ASCII (and tabs) for a value.
+
+    httpx would otherwise fail at send time, with a UnicodeEncodeError or h11's
+    LocalProtocolError; a CR or LF could also smuggle a header of its own.
+    """
+    if not _TOKEN.fullmatch(name):
+        raise InvalidRequestError(f"default_headers: {name!r} is not a valid header name")
+    if not _FIELD_VALUE.fullmatch(value):
+        bad = next(char for char in value if not _FIELD_VALUE.fullmatch(char))
+        what = "a line break" if bad in "\r\n" else f"U+{ord(bad):04X}"
+        # The value itself is not shown: it may well be a token.
+        raise InvalidRequestError(
+            f"default_headers: the value of {name!r} holds {what}; header values must be printable ASCII"
+        )
+
+
 def make_settings(
     *,
     api_key: str | None,
@@ -156,6 +178,7 @@ def make_settings(
     for name, value in (default_headers or {}).items():
         if not isinstance(name, str) or not isinstance(value, str):
             raise InvalidRequestError("default_headers must map strings to strings")
+        _check_header(name, value)
         headers[name.lower()] = value
     policy = attrs.evolve(policy, max_retries=retries)
     return Settings(

@@ -9,6 +9,7 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any, Self
 
 from ._conversation import History
+from ._errors import ClientClosedError, InvalidRequestError
 from ._flow import CallState, StreamProgress, stream_flow
 from ._generated import spec_values
 from ._plans import RequestPlan
@@ -139,9 +140,11 @@ class ClientView:
 
     def _check_usable(self, pool_closed: bool) -> None:
         if self._closed:
-            raise RuntimeError(f"this {type(self).__name__} is closed")
+            raise ClientClosedError(f"this {type(self).__name__} is closed")
         if pool_closed:
-            raise RuntimeError(f"the {type(self).__name__} this one was made from with with_options() is closed")
+            if self._owns_pool:
+                raise ClientClosedError(f"the http_client of this {type(self).__name__} is closed")
+            raise ClientClosedError(f"the {type(self).__name__} this one was made from with with_options() is closed")
 
     def __repr__(self) -> str:
         key = "set" if self._settings.api_key is not None else "none"
@@ -177,7 +180,7 @@ def checked_transport_args(http_client: object, expected: type, proxy: object, c
     """The proxy to build a pool with, after checking it against a user-supplied http client."""
     checked = check_proxy(proxy)
     if http_client is not None and checked is not None:
-        raise ValueError(f"give proxy= to your own http_client, not to {client_name}")
+        raise InvalidRequestError(f"give proxy= to your own http_client, not to {client_name}")
     if http_client is not None and not isinstance(http_client, expected):
         raise TypeError(f"http_client must be an {expected.__module__}.{expected.__qualname__} for {client_name}")
     return checked

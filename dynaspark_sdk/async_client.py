@@ -66,7 +66,8 @@ async def _finish_generators(chunks: AsyncGenerator[bytes, None]) -> None:
 class _AsyncRunner:
     """Performs actions with one httpx.AsyncClient; holds at most one open answer."""
 
-    def __init__(self, pool: AsyncPool, settings: Settings) -> None:
+    def __init__(self, pool: AsyncPool, settings: Settings, ensure_open: Callable[[], None]) -> None:
+        self._ensure_open = ensure_open
         self._pool = pool
         self._settings = settings
         self._response: httpx.Response | None = None
@@ -87,6 +88,7 @@ class _AsyncRunner:
 
     async def _send(self, action: Send) -> Answer | Opened | Failure:
         await self.discard()
+        self._ensure_open()  # a stream made before its client was closed, read after
         slots = None if action.stream else self._pool.slots()  # a stream could hold its slot for minutes
         if slots is None:
             return await self._exchange(action)
@@ -281,8 +283,11 @@ class AsyncClient(ClientView):
         await self.aclose()
 
     def _runner(self) -> _AsyncRunner:
+        self._ensure_open()
+        return _AsyncRunner(self._pool, self._settings, self._ensure_open)
+
+    def _ensure_open(self) -> None:
         self._check_usable(self._pool.closed)
-        return _AsyncRunner(self._pool, self._settings)
 
     async def _run(self, plan: RequestPlan, parse: Callable[[Answer], T]) -> T:
         return await self._runner().run(call_flow(plan, parse, self._settings.flow, self._state))

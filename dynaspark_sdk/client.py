@@ -50,7 +50,8 @@ Flow = Generator[Any, Any, T]
 class _Runner:
     """Performs actions with one blocking httpx client; holds at most one open answer."""
 
-    def __init__(self, pool: SyncPool, settings: Settings) -> None:
+    def __init__(self, pool: SyncPool, settings: Settings, ensure_open: Callable[[], None]) -> None:
+        self._ensure_open = ensure_open
         self._http = pool.http
         self._slots = pool.slots
         self._max_concurrency = pool.max_concurrency
@@ -73,6 +74,7 @@ class _Runner:
 
     def _send(self, action: Send) -> Answer | Opened | Failure:
         self.discard()
+        self._ensure_open()  # a stream made before its client was closed, read after
         if action.stream or self._slots is None:  # a stream could hold its slot for minutes
             return self._exchange(action)
         wait = self._settings.timeout.pool
@@ -267,8 +269,11 @@ class Client(ClientView):
         self.close()
 
     def _runner(self) -> _Runner:
+        self._ensure_open()
+        return _Runner(self._pool, self._settings, self._ensure_open)
+
+    def _ensure_open(self) -> None:
         self._check_usable(self._pool.closed)
-        return _Runner(self._pool, self._settings)
 
     def _run(self, plan: RequestPlan, parse: Callable[[Answer], T]) -> T:
         runner = self._runner()

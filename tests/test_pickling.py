@@ -25,6 +25,7 @@ from dynaspark_sdk import (
     AuthenticationError,
     BadRequestError,
     ChatResponse,
+    ClientClosedError,
     DynasparkError,
     ImageResult,
     InternalServerError,
@@ -71,6 +72,7 @@ ERRORS: list[DynasparkError] = [
     InternalServerError("overloaded", **STATUS_KWARGS),
     ResponseValidationError("html page", status_code=502, content_type="text/html", body_excerpt="<html>"),
     StreamInterruptedError("broke off", partial_text="half an ans"),
+    ClientClosedError("this Client is closed"),
 ]
 
 
