@@ -24,10 +24,24 @@ import httpx
 from ._errors import InvalidRequestError
 from ._settings import http_client_args
 
-__all__ = ["DEFAULT_MAX_CONCURRENCY", "AsyncPool", "SyncPool", "check_max_concurrency", "current_loop"]
+__all__ = [
+    "DEFAULT_MAX_CONCURRENCY",
+    "DEFAULT_SLOT_TIMEOUT",
+    "AsyncPool",
+    "SyncPool",
+    "check_max_concurrency",
+    "check_slot_timeout",
+    "current_loop",
+]
 
 #: The service serves at most 10 requests at once (its documentation says so).
 DEFAULT_MAX_CONCURRENCY = 10
+
+#: How long a request may wait for one of the request slots. Waiting for a slot is waiting for
+#: other requests to finish, each bounded by its own timeout, so it is not the request's own
+#: timeout: a batch of thousands of short calls queues for minutes. Ten minutes lets such a
+#: batch finish, and still turns a queue stuck behind hung requests into an APITimeoutError.
+DEFAULT_SLOT_TIMEOUT = 600.0
 
 
 def current_loop() -> object:
@@ -42,6 +56,15 @@ def current_loop() -> object:
     import trio
 
     return trio.lowlevel.current_root_task()
+
+
+def check_slot_timeout(value: object) -> float | None:
+    """`slot_timeout` checked: a positive number of seconds, or None to wait as long as it takes."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0 or value == float("inf"):
+        raise InvalidRequestError(f"slot_timeout must be a positive number of seconds or None, not {value!r}")
+    return float(value)
 
 
 def check_max_concurrency(value: object) -> int | None:
@@ -59,6 +82,7 @@ class SyncPool:
     At most `max_concurrency` plain (non-streamed) requests are in flight at once: the
     service serves 10 at a time, and httpcore's pool spends its time scanning connections
     when hundreds of requests queue in it, so waiting here is faster than waiting there.
+    A request waits up to `slot_timeout` seconds for a slot (see DEFAULT_SLOT_TIMEOUT).
     """
 
     def __init__(
@@ -68,7 +92,9 @@ class SyncPool:
         timeout: httpx.Timeout,
         proxy: str | None,
         max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
+        slot_timeout: float | None = DEFAULT_SLOT_TIMEOUT,
     ) -> None:
+        self.slot_timeout = check_slot_timeout(slot_timeout)
         self.owned = http is None
         self.http = http if http is not None else httpx.Client(**http_client_args(timeout, proxy))
         self._finalizer = weakref.finalize(self, self.http.close) if self.owned else None
@@ -110,7 +136,9 @@ class AsyncPool:
         timeout: httpx.Timeout,
         proxy: str | None,
         max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
+        slot_timeout: float | None = DEFAULT_SLOT_TIMEOUT,
     ) -> None:
+        self.slot_timeout = check_slot_timeout(slot_timeout)
         self._given = http
         self._args = http_client_args(timeout, proxy)
         self._by_loop: weakref.WeakKeyDictionary[object, httpx.AsyncClient] = weakref.WeakKeyDictionary()

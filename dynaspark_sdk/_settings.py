@@ -244,10 +244,10 @@ def override_settings(settings: Settings, overrides: Mapping[str, Any]) -> Setti
 
 
 def slot_wait_failure(waited: float | None, max_concurrency: int | None) -> Failure:
-    """The failure of a request that found no free slot within the pool timeout."""
+    """The failure of a request that found no free slot within `slot_timeout`."""
     return Failure(
         "timeout",
-        f"waited {waited or 0:.0f} s for one of the {max_concurrency} request slots (max_concurrency)",
+        f"waited {waited or 0:.0f} s (slot_timeout) for one of the {max_concurrency} request slots (max_concurrency)",
     )
 
 

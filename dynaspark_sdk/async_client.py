@@ -29,7 +29,7 @@ from ._flow import (
 from ._generated import spec_values
 from ._media import ImageUpload
 from ._plans import ImageOptions, MessagesInput, RequestPlan, TextOptions
-from ._pools import DEFAULT_MAX_CONCURRENCY, AsyncPool
+from ._pools import DEFAULT_MAX_CONCURRENCY, DEFAULT_SLOT_TIMEOUT, AsyncPool
 from ._results import AsyncImageResult, AudioResult, ChatResponse, ServiceStatus, TextResponse
 from ._retry import RetryPolicy
 from ._settings import (
@@ -92,7 +92,7 @@ class _AsyncRunner:
         slots = None if action.stream else self._pool.slots()  # a stream could hold its slot for minutes
         if slots is None:
             return await self._exchange(action)
-        wait = self._settings.timeout.pool
+        wait = self._pool.slot_timeout
         with anyio.move_on_after(wait if wait is not None else math.inf) as waiting:
             await slots.acquire()
         if waiting.cancelled_caught:
@@ -248,6 +248,7 @@ class AsyncClient(ClientView):
         on_rate_limit: str = "wait",
         retry_policy: RetryPolicy | None = None,
         max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
+        slot_timeout: float | None = DEFAULT_SLOT_TIMEOUT,
     ) -> None:
         settings = make_settings(
             api_key=api_key,
@@ -261,7 +262,11 @@ class AsyncClient(ClientView):
         )
         proxy = checked_transport_args(http_client, httpx.AsyncClient, proxy, "AsyncClient")
         self._pool: AsyncPool = AsyncPool(
-            http_client, timeout=settings.timeout, proxy=proxy, max_concurrency=max_concurrency
+            http_client,
+            timeout=settings.timeout,
+            proxy=proxy,
+            max_concurrency=max_concurrency,
+            slot_timeout=slot_timeout,
         )
         self._start(self._pool, settings)
 

@@ -28,7 +28,7 @@ from ._flow import (
 from ._generated import spec_values
 from ._media import ImageUpload
 from ._plans import ImageOptions, MessagesInput, RequestPlan, TextOptions
-from ._pools import DEFAULT_MAX_CONCURRENCY, SyncPool
+from ._pools import DEFAULT_MAX_CONCURRENCY, DEFAULT_SLOT_TIMEOUT, SyncPool
 from ._results import AudioResult, ChatResponse, ImageResult, ServiceStatus, TextResponse
 from ._retry import RetryPolicy
 from ._settings import (
@@ -55,6 +55,7 @@ class _Runner:
         self._http = pool.http
         self._slots = pool.slots
         self._max_concurrency = pool.max_concurrency
+        self._slot_timeout = pool.slot_timeout
         self._settings = settings
         self._response: httpx.Response | None = None
         self._chunks: Generator[bytes, None, None] | None = None
@@ -77,7 +78,7 @@ class _Runner:
         self._ensure_open()  # a stream made before its client was closed, read after
         if action.stream or self._slots is None:  # a stream could hold its slot for minutes
             return self._exchange(action)
-        wait = self._settings.timeout.pool
+        wait = self._slot_timeout
         if not self._slots.acquire(timeout=wait):
             return slot_wait_failure(wait, self._max_concurrency)
         try:
@@ -234,6 +235,7 @@ class Client(ClientView):
         on_rate_limit: str = "wait",
         retry_policy: RetryPolicy | None = None,
         max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
+        slot_timeout: float | None = DEFAULT_SLOT_TIMEOUT,
     ) -> None:
         settings = make_settings(
             api_key=api_key,
@@ -247,7 +249,11 @@ class Client(ClientView):
         )
         proxy = checked_transport_args(http_client, httpx.Client, proxy, "Client")
         self._pool: SyncPool = SyncPool(
-            http_client, timeout=settings.timeout, proxy=proxy, max_concurrency=max_concurrency
+            http_client,
+            timeout=settings.timeout,
+            proxy=proxy,
+            max_concurrency=max_concurrency,
+            slot_timeout=slot_timeout,
         )
         self._start(self._pool, settings)
 
