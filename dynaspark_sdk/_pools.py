@@ -3,6 +3,11 @@
 `SyncPool` is the httpx.Client a `Client` and its `with_options()` copies share; it closes
 itself when the last of them is garbage-collected, so an unclosed client leaks nothing.
 
+Both survive `os.fork()`: in the child, a pool the SDK made starts afresh (new connections,
+new request slots) and leaves the parent's connections alone, untouched and unclosed, since
+the parent still uses those sockets. (httpx and openai-python share them: interleaved
+requests and hangs.) An `http_client` of the user's own is the user's to renew.
+
 `AsyncPool` keeps one httpx.AsyncClient per event loop. Connections belong to the loop
 that opened them, so a client used under `asyncio.run()` twice in a row, or from two
 loops, must not hand one loop's connections to another ("Event loop is closed"). Each
@@ -13,6 +18,7 @@ shutdown. That also covers an AsyncClient that is garbage-collected without `acl
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import weakref
@@ -96,11 +102,26 @@ class SyncPool:
     ) -> None:
         self.slot_timeout = check_slot_timeout(slot_timeout)
         self.owned = http is None
-        self.http = http if http is not None else httpx.Client(**http_client_args(timeout, proxy))
+        self._args = http_client_args(timeout, proxy)
+        self.http = http if http is not None else httpx.Client(**self._args)
         self._finalizer = weakref.finalize(self, self.http.close) if self.owned else None
         limit = check_max_concurrency(max_concurrency)
         self.slots = threading.BoundedSemaphore(limit) if limit is not None else None
         self.max_concurrency = limit
+        _live_pools.add(self)
+
+    def _renew_in_child(self) -> None:
+        """After a fork: fresh slots (a parent's thread may have held some) and, for a pool the
+        SDK made and not yet closed, a fresh httpx client."""
+        if self.max_concurrency is not None:
+            self.slots = threading.BoundedSemaphore(self.max_concurrency)
+        if not self.owned or self.http.is_closed:
+            return
+        assert self._finalizer is not None
+        self._finalizer.detach()
+        _inherited.append(self.http)
+        self.http = httpx.Client(**self._args)
+        self._finalizer = weakref.finalize(self, self.http.close)
 
     @property
     def closed(self) -> bool:
@@ -146,6 +167,14 @@ class AsyncPool:
         self._lock = threading.Lock()
         self.max_concurrency = check_max_concurrency(max_concurrency)
         self._closed = False
+        _live_pools.add(self)
+
+    def _renew_in_child(self) -> None:
+        """After a fork: forget the parent's per-loop clients and slots (kept, never closed)."""
+        self._lock = threading.Lock()
+        _inherited.extend(self._by_loop.values())
+        self._by_loop = weakref.WeakKeyDictionary()
+        self._slots_by_loop = weakref.WeakKeyDictionary()
 
     @property
     def closed(self) -> bool:
@@ -200,3 +229,21 @@ class AsyncPool:
             client = self._by_loop.pop(current_loop(), None)
         if client is not None:
             await client.aclose()
+
+
+# Every pool alive in this process, to renew in a forked child.
+_live_pools: weakref.WeakSet[SyncPool | AsyncPool] = weakref.WeakSet()
+# The parent's httpx clients, as a child inherited them. Kept referenced so that nothing in the
+# child closes them (or warns about them): their sockets are the parent's too.
+_inherited: list[httpx.Client | httpx.AsyncClient] = []
+
+
+def _renew_pools_in_child() -> None:
+    global _closers_lock
+    _closers_lock = threading.Lock()
+    for pool in list(_live_pools):
+        pool._renew_in_child()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which cannot fork
+    os.register_at_fork(after_in_child=_renew_pools_in_child)
