@@ -10,7 +10,7 @@ import base64
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import attrs
 
@@ -164,6 +164,13 @@ class ImageResult:
         fields = {"url": self.url, "model": self.model, "seed": self.seed, "headers": dict(self.headers.items())}
         return (_rebuild_image, (type(self), {**fields, "rate_limit": self.rate_limit}))
 
+    def __copy__(self) -> Self:
+        return self  # immutable
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
+        # A copy in this process keeps downloading through the same client.
+        return attrs.evolve(self, headers=dict(self.headers.items()))
+
 
 @attrs.frozen
 class AsyncImageResult:
@@ -195,6 +202,13 @@ class AsyncImageResult:
         # The download function belongs to a client, which does not pickle.
         fields = {"url": self.url, "model": self.model, "seed": self.seed, "headers": dict(self.headers.items())}
         return (_rebuild_image, (type(self), {**fields, "rate_limit": self.rate_limit}))
+
+    def __copy__(self) -> Self:
+        return self  # immutable
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
+        # A copy in this process keeps downloading through the same client.
+        return attrs.evolve(self, headers=dict(self.headers.items()))
 
 
 @attrs.frozen

@@ -175,9 +175,14 @@ async def test_results_pickle_and_turn_into_json(make_dual: Callable[..., Dual],
     assert status.to_dict()["ok"] is True
     assert status.to_dict()["details"] == {"status": "ok", "uptime": 5}
 
-    # An unpickled image result still downloads (through a client of its own).
+    # A deep copy downloads through the same client; an unpickled one through a client of its own.
+    deep = copy.deepcopy(image)
+    assert await dual.resolve(deep.download()) == PNG
     copied_image = pickle.loads(pickle.dumps(image))
     assert isinstance(copied_image, ImageResult if dual.kind == "sync" else AsyncImageResult)
+    await dual.close()
+    with pytest.raises(ClientClosedError):
+        await dual.resolve(deep.download())
     assert await dual.resolve(copied_image.download()) == PNG
 
 
