@@ -131,8 +131,36 @@ class AudioResult:
         }
 
 
+class _ImageFields:
+    """What both image results share: their dict form, and how they copy and pickle."""
+
+    __slots__ = ()
+    url: str
+    model: str | None
+    seed: int | None
+    headers: Mapping[str, str]
+    rate_limit: RateLimit
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a JSON-ready dict."""
+        return {"url": self.url, "model": self.model, "seed": self.seed, **_meta(self.headers, self.rate_limit)}
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The download function belongs to a client, which does not pickle.
+        fields = {"url": self.url, "model": self.model, "seed": self.seed, "headers": dict(self.headers.items())}
+        return (_rebuild_image, (type(self), {**fields, "rate_limit": self.rate_limit}))
+
+    def __copy__(self) -> Self:
+        return self  # immutable
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
+        # A copy in this process keeps downloading through the same client.
+        copied: Self = attrs.evolve(self, headers=dict(self.headers.items()))  # type: ignore[misc]
+        return copied
+
+
 @attrs.frozen
-class ImageResult:
+class ImageResult(_ImageFields):
     """An image from `generate_image()`: its `url` (valid 24 hours), `model` and `seed`.
 
     `download()` fetches it through the same client (checking that an image arrived);
@@ -155,25 +183,9 @@ class ImageResult:
         """Download the image and write it to `path`."""
         return _write(path, self.download())
 
-    def to_dict(self) -> dict[str, Any]:
-        """The fields as a JSON-ready dict."""
-        return {"url": self.url, "model": self.model, "seed": self.seed, **_meta(self.headers, self.rate_limit)}
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # The download function belongs to a client, which does not pickle.
-        fields = {"url": self.url, "model": self.model, "seed": self.seed, "headers": dict(self.headers.items())}
-        return (_rebuild_image, (type(self), {**fields, "rate_limit": self.rate_limit}))
-
-    def __copy__(self) -> Self:
-        return self  # immutable
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
-        # A copy in this process keeps downloading through the same client.
-        return attrs.evolve(self, headers=dict(self.headers.items()))
-
 
 @attrs.frozen
-class AsyncImageResult:
+class AsyncImageResult(_ImageFields):
     """`ImageResult` for `AsyncClient`: `await result.download()`, `await result.save(path)`.
 
     An unpickled result downloads through a short-lived default `AsyncClient`.
@@ -193,22 +205,6 @@ class AsyncImageResult:
     async def save(self, path: str | os.PathLike[str]) -> Path:
         """Download the image and write it to `path`."""
         return _write(path, await self.download())
-
-    def to_dict(self) -> dict[str, Any]:
-        """The fields as a JSON-ready dict."""
-        return {"url": self.url, "model": self.model, "seed": self.seed, **_meta(self.headers, self.rate_limit)}
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # The download function belongs to a client, which does not pickle.
-        fields = {"url": self.url, "model": self.model, "seed": self.seed, "headers": dict(self.headers.items())}
-        return (_rebuild_image, (type(self), {**fields, "rate_limit": self.rate_limit}))
-
-    def __copy__(self) -> Self:
-        return self  # immutable
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
-        # A copy in this process keeps downloading through the same client.
-        return attrs.evolve(self, headers=dict(self.headers.items()))
 
 
 @attrs.frozen
