@@ -161,7 +161,7 @@ class AsyncPool:
     ) -> None:
         self.slot_timeout = check_slot_timeout(slot_timeout)
         self._given = http
-        self._args = http_client_args(timeout, proxy)
+        self._args = http_client_args(timeout, proxy, asynchronous=True)
         self._by_loop: weakref.WeakKeyDictionary[object, httpx.AsyncClient] = weakref.WeakKeyDictionary()
         self._slots_by_loop: weakref.WeakKeyDictionary[object, anyio.Semaphore] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()

@@ -102,7 +102,37 @@ class Settings:
             url = self.base_url + url
             base_headers = self.default_headers
         headers = {**base_headers, **_ACCEPT.get(plan.expect, {}), **kwargs.pop("headers", {})}
-        return {**kwargs, "url": url, "headers": headers, "timeout": self.timeout}
+        args = {**kwargs, "url": url, "headers": headers, "timeout": self.timeout}
+        user_headers = tuple(name for name in base_headers if name not in ("user-agent", "accept"))
+        if user_headers:
+            args["extensions"] = {_STAY_HOME: (_origin(httpx.URL(self.base_url)), user_headers)}
+        return args
+
+
+# A request extension: the service's origin and the names of the user's headers, which a
+# redirect to another origin must not carry (httpx itself drops only Authorization).
+_STAY_HOME = "dynaspark_user_headers"
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    default_port = {"http": 80, "https": 443}.get(url.scheme)
+    return url.scheme, url.host, url.port if url.port is not None else default_port
+
+
+def keep_user_headers_home(request: httpx.Request) -> None:
+    """Request hook: a redirect away from the service's origin drops the user's headers."""
+    home = request.extensions.get(_STAY_HOME)
+    if home is None:
+        return
+    origin, names = home
+    if _origin(request.url) != origin:
+        for name in names:
+            request.headers.pop(name, None)
+
+
+async def keep_user_headers_home_async(request: httpx.Request) -> None:
+    """`keep_user_headers_home` for an httpx.AsyncClient."""
+    keep_user_headers_home(request)
 
 
 def _timeout(value: TimeoutArg) -> httpx.Timeout:
@@ -204,9 +234,11 @@ def classify_failure(exc: httpx.HTTPError, *, after_bytes: bool = False) -> Fail
     return Failure("connection", message, after_bytes)
 
 
-def http_client_args(timeout: httpx.Timeout, proxy: str | None) -> dict[str, Any]:
+def http_client_args(timeout: httpx.Timeout, proxy: str | None, *, asynchronous: bool = False) -> dict[str, Any]:
     """Arguments for the httpx client a Client builds for itself."""
+    hook = keep_user_headers_home_async if asynchronous else keep_user_headers_home
     return {
+        "event_hooks": {"request": [hook]},
         "timeout": timeout,
         "proxy": proxy,
         "verify": shared_ssl_context(),

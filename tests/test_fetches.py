@@ -156,3 +156,27 @@ async def test_a_media_fetch_failing_in_a_stream_is_a_media_error(
         MediaError, match=r"^cannot fetch the image at URL https://images.example/lighthouse.png: HTTP 404$"
     ):
         await dual.collect(dual.client.chat_stream("describe", media=PICTURE))
+
+
+async def test_a_redirect_away_from_the_service_drops_the_users_headers(
+    make_dual: Callable[..., Dual], mock: respx.MockRouter
+) -> None:
+    moved = "https://elsewhere.example/api/generate_response"
+    mock.get(TEXT).mock(return_value=httpx.Response(302, headers={"location": moved}))
+    elsewhere = mock.get(moved).mock(return_value=json_answer({"response": "hi"}))
+    dual = make_dual(default_headers=USER_HEADERS)
+    assert (await dual.call("generate_text", "hi")).text == "hi"
+    request = elsewhere.calls.last.request
+    for name in USER_HEADERS:
+        assert name not in request.headers
+    assert request.headers["user-agent"].startswith("dynaspark-sdk/")
+
+
+async def test_a_redirect_within_the_service_keeps_the_users_headers(
+    make_dual: Callable[..., Dual], mock: respx.MockRouter
+) -> None:
+    moved = f"{BASE_URL}/api/v2/generate_response"
+    mock.get(TEXT).mock(return_value=httpx.Response(307, headers={"location": moved}))
+    same_origin = mock.get(moved).mock(return_value=json_answer({"response": "hi"}))
+    await make_dual(default_headers=USER_HEADERS).call("generate_text", "hi")
+    assert_the_users_headers(same_origin.calls.last.request)
