@@ -135,25 +135,6 @@ async def keep_user_headers_home_async(request: httpx.Request) -> None:
     keep_user_headers_home(request)
 
 
-def _timeout(value: TimeoutArg) -> httpx.Timeout:
-    if isinstance(value, httpx.Timeout):
-        return value
-    if value is None:
-        return httpx.Timeout(None)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise InvalidRequestError(f"timeout must be a positive number of seconds or httpx.Timeout, not {value!r}")
-    return httpx.Timeout(float(value))
-
-
-def _base_url(value: str | None) -> str:
-    url = value or os.environ.get("DYNASPARK_BASE_URL") or DEFAULT_BASE_URL
-    if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
-        raise InvalidRequestError(f"base_url must be an http(s) URL, not {url!r}")
-    if "?" in url or "#" in url:
-        raise InvalidRequestError("base_url must not carry a query string or fragment")
-    return url.rstrip("/")
-
-
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _FIELD_VALUE = re.compile(r"[\t\x20-\x7e]*")
 
@@ -173,6 +154,25 @@ def _check_header(name: str, value: str) -> None:
         raise InvalidRequestError(
             f"default_headers: the value of {name!r} holds {what}; header values must be printable ASCII"
         )
+
+
+def _timeout(value: TimeoutArg) -> httpx.Timeout:
+    if isinstance(value, httpx.Timeout):
+        return value
+    if value is None:
+        return httpx.Timeout(None)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise InvalidRequestError(f"timeout must be a positive number of seconds or httpx.Timeout, not {value!r}")
+    return httpx.Timeout(float(value))
+
+
+def _base_url(value: str | None) -> str:
+    url = value or os.environ.get("DYNASPARK_BASE_URL") or DEFAULT_BASE_URL
+    if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
+        raise InvalidRequestError(f"base_url must be an http(s) URL, not {url!r}")
+    if "?" in url or "#" in url:
+        raise InvalidRequestError("base_url must not carry a query string or fragment")
+    return url.rstrip("/")
 
 
 def make_settings(
