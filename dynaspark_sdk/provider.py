@@ -37,14 +37,6 @@ _lock = threading.Lock()
 _shared: dict[tuple[str, str | None], AsyncClient] = {}
 
 
-def _shared_client(base_url: str, proxy: str | None) -> AsyncClient:
-    with _lock:
-        client = _shared.get((base_url, proxy))
-        if client is None:
-            client = _shared[(base_url, proxy)] = AsyncClient(base_url=base_url, proxy=proxy)
-        return client
-
-
 def _media_or_images(media: Any, images: Any) -> Any:
     """gpt4free's older `images=` keyword, taken like `media=`; both at once is refused."""
     if images is None or (isinstance(images, list | tuple) and not images):
@@ -52,6 +44,14 @@ def _media_or_images(media: Any, images: Any) -> Any:
     if media is not None and not (isinstance(media, list | tuple) and not media):
         raise InvalidRequestError("give the image as media= or as images=, not both")
     return images
+
+
+def _shared_client(base_url: str, proxy: str | None) -> AsyncClient:
+    with _lock:
+        client = _shared.get((base_url, proxy))
+        if client is None:
+            client = _shared[(base_url, proxy)] = AsyncClient(base_url=base_url, proxy=proxy)
+        return client
 
 
 class Dynaspark:
