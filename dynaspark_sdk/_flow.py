@@ -231,6 +231,8 @@ def _fetch_remote(plan: RequestPlan, config: FlowConfig, state: CallState) -> Ge
             f"cannot fetch the image at URL {redact_url(upload.url)}: HTTP {failed.status_code}"
             + (f" ({failed.error})" if failed.error else "")
         ) from None
+    except APIConnectionError as failed:
+        raise MediaError(f"cannot fetch the image at URL {redact_url(upload.url)}: {failed.message}") from None
     return plan.with_upload(upload.to_upload(body, max_bytes=config.max_media_bytes))
 
 

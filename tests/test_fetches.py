@@ -180,3 +180,19 @@ async def test_a_redirect_within_the_service_keeps_the_users_headers(
     same_origin = mock.get(moved).mock(return_value=json_answer({"response": "hi"}))
     await make_dual(default_headers=USER_HEADERS).call("generate_text", "hi")
     assert_the_users_headers(same_origin.calls.last.request)
+
+
+async def test_a_media_url_that_cannot_be_reached_is_a_media_error(
+    make_dual: Callable[..., Dual], mock: respx.MockRouter
+) -> None:
+    url = "https://unreachable.example/cat.png?token=SECRET"
+    picture = mock.get(url).mock(side_effect=httpx.ConnectError("connection refused"))
+    chat = mock.post(CHAT)
+    with pytest.raises(
+        MediaError, match=r"^cannot fetch the image at URL https://unreachable.example/cat.png: "
+    ) as caught:
+        await make_dual(retry_policy=FAST).call("chat", "describe", media=url)
+    assert "connection refused" in str(caught.value)
+    assert "SECRET" not in str(caught.value)
+    assert picture.call_count == 3  # retried like any connection failure
+    assert not chat.called
