@@ -3,8 +3,6 @@ read-only face of a client, and a conversation's bookkeeping. Nothing here does 
 
 from __future__ import annotations
 
-import hashlib
-import threading
 from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any, Self
 
@@ -14,10 +12,9 @@ from ._flow import CallState, StreamProgress, stream_flow
 from ._generated import spec_values
 from ._plans import RequestPlan
 from ._rate_limit import RateLimit
-from ._secrets import ApiKey
 from ._settings import Settings, check_proxy, override_settings
 
-__all__ = ["ClientView", "ConversationState", "KeyedCallStates", "StreamState", "checked_transport_args"]
+__all__ = ["ClientView", "ConversationState", "StreamState", "checked_transport_args"]
 
 
 class StreamState:
@@ -72,41 +69,25 @@ class StreamState:
         return f"<{type(self).__name__} {state} model={self.model!r} chars={len(self.text)}>"
 
 
-class KeyedCallStates:
-    """The rate-limit state of each API key that a client and its `with_options()` copies use:
-    one key's used-up window says nothing about another key's."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._by_key: dict[str, CallState] = {}
-
-    def for_key(self, key: ApiKey | None) -> CallState:
-        """The state of `key` (None: no key), made on first use."""
-        # A digest, so the map holds no key in the clear.
-        name = hashlib.sha256(key.reveal().encode()).hexdigest() if key is not None else ""
-        with self._lock:
-            state = self._by_key.get(name)
-            if state is None:
-                state = self._by_key[name] = CallState()
-            return state
-
-
 class ClientView:
     """What both clients share apart from I/O: settings, state, their pool's ownership."""
 
     _settings: Settings
-    _states: KeyedCallStates
+    # The rate-limit state of each API key (by fingerprint, "" for none) that this client and its
+    # with_options() copies use: one key's used-up window says nothing about another key's.
+    _states: dict[str, CallState]
     _state: CallState
     _closed: bool
     _owns_pool: bool
     _pool: object
 
-    def _start(self, pool: object, settings: Settings, states: KeyedCallStates | None = None) -> None:
+    def _start(self, pool: object, settings: Settings, states: dict[str, CallState] | None = None) -> None:
         self._pool = pool
         self._owns_pool = True
         self._settings = settings
-        self._states = states if states is not None else KeyedCallStates()
-        self._state = self._states.for_key(settings.api_key)
+        self._states = states if states is not None else {}
+        key = settings.api_key.fingerprint() if settings.api_key is not None else ""
+        self._state = self._states.setdefault(key, CallState())  # atomic: copies may be made in threads
         self._closed = False
 
     def with_options(self, **overrides: Any) -> Self:
