@@ -37,7 +37,7 @@ __all__ = [
     "resolve_chat_model",
 ]
 
-Expect = Literal["json", "text", "audio"]
+Expect = Literal["json", "text", "audio", "image"]
 MessagesInput = str | Sequence[Mapping[str, Any]]
 
 #: Longest URL the SDK will send. ASSUMPTION: the service sits behind Render's proxy, and

@@ -7,6 +7,7 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any, Self
 
 from ._conversation import History
+from ._errors import ClientClosedError, InvalidRequestError
 from ._flow import CallState, StreamProgress, stream_flow
 from ._generated import spec_values
 from ._plans import RequestPlan
@@ -72,30 +73,34 @@ class ClientView:
     """What both clients share apart from I/O: settings, state, their pool's ownership."""
 
     _settings: Settings
+    # The rate-limit state of each API key (by fingerprint, "" for none) that this client and its
+    # with_options() copies use: one key's used-up window says nothing about another key's.
+    _states: dict[str, CallState]
     _state: CallState
     _closed: bool
     _owns_pool: bool
     _pool: object
 
-    def _start(self, pool: object, settings: Settings) -> None:
+    def _start(self, pool: object, settings: Settings, states: dict[str, CallState] | None = None) -> None:
         self._pool = pool
         self._owns_pool = True
         self._settings = settings
-        self._state = CallState()
+        self._states = states if states is not None else {}
+        key = settings.api_key.fingerprint() if settings.api_key is not None else ""
+        self._state = self._states.setdefault(key, CallState())  # atomic: copies may be made in threads
         self._closed = False
 
     def with_options(self, **overrides: Any) -> Self:
         """A client with some settings changed, sharing this one's connection pool and rate-limit
-        state.
+        state (the state of its own API key: another key starts with a fresh window).
 
         Takes the constructor's arguments except `proxy`, `http_client` and `max_concurrency`
         (they belong to the pool). Closing the new client does not close the pool; closing
         this one does.
         """
         clone = type(self).__new__(type(self))
-        clone._start(self._pool, override_settings(self._settings, overrides))
+        clone._start(self._pool, override_settings(self._settings, overrides), self._states)
         clone._owns_pool = False
-        clone._state = self._state
         return clone
 
     @property
@@ -105,7 +110,8 @@ class ClientView:
 
     @property
     def rate_limit(self) -> RateLimit:
-        """The last `X-RateLimit-*` numbers the service sent (all None before any answer)."""
+        """The last `X-RateLimit-*` numbers the service sent for this client's API key (all
+        None before any answer)."""
         return self._state.rate_limit
 
     @property
@@ -115,9 +121,11 @@ class ClientView:
 
     def _check_usable(self, pool_closed: bool) -> None:
         if self._closed:
-            raise RuntimeError(f"this {type(self).__name__} is closed")
+            raise ClientClosedError(f"this {type(self).__name__} is closed")
         if pool_closed:
-            raise RuntimeError(f"the {type(self).__name__} this one was made from with with_options() is closed")
+            if self._owns_pool:
+                raise ClientClosedError(f"the http_client of this {type(self).__name__} is closed")
+            raise ClientClosedError(f"the {type(self).__name__} this one was made from with with_options() is closed")
 
     def __repr__(self) -> str:
         key = "set" if self._settings.api_key is not None else "none"
@@ -153,7 +161,7 @@ def checked_transport_args(http_client: object, expected: type, proxy: object, c
     """The proxy to build a pool with, after checking it against a user-supplied http client."""
     checked = check_proxy(proxy)
     if http_client is not None and checked is not None:
-        raise ValueError(f"give proxy= to your own http_client, not to {client_name}")
+        raise InvalidRequestError(f"give proxy= to your own http_client, not to {client_name}")
     if http_client is not None and not isinstance(http_client, expected):
         raise TypeError(f"http_client must be an {expected.__module__}.{expected.__qualname__} for {client_name}")
     return checked

@@ -290,15 +290,18 @@ class Said:
 
 def reference_messages(messages: object) -> list[Said] | None:
     """The messages, or None when the SDK must refuse them: a string, or a non-empty list or tuple
-    of {"role": non-blank str, "content": str | parts} with no other key; parts are
-    {"type": "text", "text": str} or {"type": "image_url", "image_url": str | {"url": str}}."""
+    of {"role": non-blank str, "content": str | parts} with no other key but a str "name"; parts
+    are {"type": "text", "text": str} or {"type": "image_url", "image_url": str | {"url": str}}
+    (with a str "detail" allowed beside "url"). "name" and "detail" are not sent."""
     if isinstance(messages, str):
         return [Said("user", messages)]
     if not isinstance(messages, list | tuple) or not messages:
         return None
     said: list[Said] = []
     for message in messages:
-        if not isinstance(message, dict) or set(message) != {"role", "content"}:
+        if not isinstance(message, dict) or set(message) - {"name"} != {"role", "content"}:
+            return None
+        if not isinstance(message.get("name", ""), str):
             return None
         role, content = message["role"], message["content"]
         if not isinstance(role, str) or not role.strip():
@@ -316,7 +319,9 @@ def reference_messages(messages: object) -> list[Said] | None:
                 text += part["text"]
             elif part.get("type") == "image_url" and set(part) == {"type", "image_url"}:
                 url = part["image_url"]
-                if isinstance(url, dict) and set(url) == {"url"}:
+                if isinstance(url, dict) and set(url) - {"detail"} == {"url"}:
+                    if not isinstance(url.get("detail", ""), str):
+                        return None
                     url = url["url"]
                 if not isinstance(url, str):
                     return None
@@ -584,7 +589,11 @@ ROLES = or_anything(
     )
 )
 IMAGE_URL = st.sampled_from(list(IMAGE_URLS))
-IMAGE_URL_VALUE = or_anything(IMAGE_URL, IMAGE_URL.map(lambda url: {"url": url})).filter(
+IMAGE_URL_VALUE = or_anything(
+    IMAGE_URL,
+    IMAGE_URL.map(lambda url: {"url": url}),
+    st.builds(lambda url, detail: {"url": url, "detail": detail}, IMAGE_URL, st.sampled_from(["low", "high", 5])),
+).filter(
     # The client would fetch an http(s) URL: test_chat covers those.
     lambda value: not (isinstance(value, str) and value[:8].lower().startswith(("http:", "https:")))
 )
@@ -600,7 +609,7 @@ CONTENT = or_anything(HOSTILE_TEXT, PARTS, PARTS.map(tuple))
 MESSAGE = mostly(
     st.fixed_dictionaries({"role": ROLES, "content": CONTENT}),
     st.one_of(
-        st.fixed_dictionaries({"role": ROLES, "content": CONTENT, "name": st.text(max_size=3)}),
+        st.fixed_dictionaries({"role": ROLES, "content": CONTENT, "name": or_anything(st.text(max_size=3))}),
         st.fixed_dictionaries({"content": CONTENT}),
         st.fixed_dictionaries({"role": ROLES}),
         ANY_VALUE,
