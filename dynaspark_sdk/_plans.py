@@ -169,16 +169,21 @@ def _wire(value: object) -> str:
 # --------------------------------------------------------------------------- models
 
 
-def resolve_chat_model(model: str | None) -> str:
+def resolve_chat_model(model: str | None, *, resolve_alias: bool = True) -> str:
     """gpt4free's rule: empty -> the default; an alias -> its target; unknown -> an error.
+
+    With `resolve_alias=False` a listed name is kept as given (the default too).
 
     >>> resolve_chat_model("gemini-2.0-flash")
     'gemini-2.0-flash-lite'
     """
     if model is not None and not isinstance(model, str):
         raise ModelNotSupportedError(f"model must be a string, not {type(model).__name__}")
+    if not isinstance(resolve_alias, bool):
+        raise InvalidRequestError(f"resolve_alias must be True or False, not {type(resolve_alias).__name__}")
     name = model or spec_values.DEFAULT_CHAT_MODEL
-    name = spec_values.CHAT_MODEL_ALIASES.get(name, name)
+    if resolve_alias:
+        name = spec_values.CHAT_MODEL_ALIASES.get(name, name)
     if name not in spec_values.CHAT_MODELS:
         aliases = ", ".join(f"{a} -> {t}" for a, t in spec_values.CHAT_MODEL_ALIASES.items())
         raise ModelNotSupportedError(
@@ -206,6 +211,7 @@ def plan_chat(
     media: object,
     max_media_bytes: int,
     origin: str,
+    resolve_alias: bool = True,
 ) -> RequestPlan:
     """POST /generate_response: history folded into `user_input`, at most one image.
 
@@ -215,7 +221,7 @@ def plan_chat(
     from ._generated.api.chat import chat as chat_api
     from ._generated.models import ChatForm, ChatFormNoImage, ChatModel
 
-    resolved = resolve_chat_model(model)
+    resolved = resolve_chat_model(model, resolve_alias=resolve_alias)
     normalized = normalize_messages(messages)
     user_input = _prompt(fold_history(normalized), "chat")
     from_parts = image_urls(normalized)

@@ -81,6 +81,25 @@ async def test_model_resolution(
     assert answer.model == sent
 
 
+@pytest.mark.parametrize(
+    ("asked", "sent"),
+    [(None, "gemini-1.5-flash"), ("", "gemini-1.5-flash"), ("gemini-2.0-flash", "gemini-2.0-flash")],
+)
+async def test_resolve_alias_false_sends_a_listed_name_as_given(
+    make_dual: Callable[..., Dual], mock: respx.MockRouter, asked: str | None, sent: str
+) -> None:
+    route = mock.post(CHAT).mock(return_value=json_answer({"response": "ok"}))
+    dual = make_dual()
+    answer = await dual.call("chat", "hi", model=asked, resolve_alias=False)
+    assert form_of(route.calls.last.request)["ai_model"] == sent
+    assert answer.model == sent
+    await dual.collect(dual.client.chat_stream("hi", model=asked, resolve_alias=False))
+    assert form_of(route.calls.last.request)["ai_model"] == sent
+    with pytest.raises(ModelNotSupportedError):
+        await dual.call("chat", "hi", model="gpt-4o", resolve_alias=False)
+    assert route.call_count == 2
+
+
 async def test_unknown_model_fails_before_any_request(make_dual: Callable[..., Dual], mock: respx.MockRouter) -> None:
     route = mock.post(CHAT)
     with pytest.raises(ModelNotSupportedError) as caught:
