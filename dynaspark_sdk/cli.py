@@ -59,6 +59,10 @@ class UsageError(Exception):
     """Bad command-line usage: reported on one line, exit status 2."""
 
 
+class StdoutError(Exception):
+    """stdout cannot take a result (a full disk, say): reported on stderr only, exit status 1."""
+
+
 class _Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are raised, so `main` can report them on one line."""
 
@@ -257,6 +261,8 @@ class _Output:
         self._secret: str | None = key or None
         # Whether the last thing written to stdout left the line open (a stream cut short).
         self._open_line = False
+        # Whether a write to stdout failed: then nothing more is written there.
+        self._stdout_failed = False
 
     def clean(self, text: str, *, strict: bool = False) -> str:
         """`text` without the API key or any `api_key=` query value.
@@ -275,8 +281,15 @@ class _Output:
     def write(self, text: str) -> None:
         """Write a piece of a result to stdout now (streams: no newline, flushed)."""
         if text:
-            self.stdout.write(self.clean(text))
-            self.stdout.flush()
+            try:
+                self.stdout.write(self.clean(text))
+                self.stdout.flush()
+            except BrokenPipeError:
+                raise  # the reader went away (`| head`): main() ends quietly
+            except (OSError, ValueError) as exc:
+                self._stdout_failed = True
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                raise StdoutError(f"cannot write to stdout: {reason}") from None
             self._open_line = not text.endswith("\n")
 
     def line(self, text: str = "") -> None:
@@ -298,12 +311,14 @@ class _Output:
         self.stderr.flush()
 
     def error(self, message: str, *, exit_code: int, kind: str, extra: dict[str, Any] | None = None) -> int:
-        """Report an error: one line on stderr (and a JSON object on stdout with --json)."""
-        self.end_line()
+        """Report an error: one line on stderr (and a JSON object on stdout with --json, unless
+        stdout is what failed)."""
+        if not self._stdout_failed:
+            self.end_line()
         single = " ".join(self.clean(message, strict=True).split()) or kind
         self.stderr.write(f"{PROG}: error: {single}\n")
         self.stderr.flush()
-        if self.json:
+        if self.json and not self._stdout_failed:
             self.emit_json({"error": {"type": kind, "message": single, "exit_code": exit_code, **(extra or {})}})
         return exit_code
 
@@ -651,6 +666,10 @@ def _report(exc: BaseException, out: _Output) -> int:
     kind = type(exc).__name__
     if isinstance(exc, UsageError):
         return out.error(str(exc), exit_code=EXIT_USAGE, kind="UsageError")
+    if isinstance(exc, StdoutError):
+        # The interpreter's last flush of stdout would fail again, with a traceback.
+        _silence_broken_pipe()
+        return out.error(str(exc), exit_code=EXIT_FAILURE, kind="StdoutError")
     if isinstance(exc, InvalidRequestError):
         return out.error(exc.message, exit_code=EXIT_USAGE, kind=kind)
     if isinstance(exc, APIStatusError):

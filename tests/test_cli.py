@@ -668,6 +668,27 @@ def test_subprocesses_exit_1_and_2_with_one_line_errors(server: EmulatorServer) 
     assert [request.api_key for request in server.emulator.requests] == [SECRET]
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [["--json", "chat", "hi"], ["chat", "hi"], ["text", "hi"], ["--json", "text", "hi"], ["models"]],
+    ids=" ".join,
+)
+def test_a_failing_stdout_is_one_error_line_and_exit_1(server: EmulatorServer, argv: list[str]) -> None:
+    # /dev/full takes the open but fails every write with ENOSPC, as a full disk does.
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "dynaspark_sdk", "--base-url", server.url, *argv],
+            stdin=subprocess.DEVNULL,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=subprocess_env(),
+            timeout=30,
+        )
+    assert done.returncode == 1
+    assert done.stderr == f"{ERROR_PREFIX}cannot write to stdout: No space left on device\n"
+
+
 def test_serve_fake_runs_until_interrupted() -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "dynaspark_sdk", "serve-fake", "--port", "0", "--stream-delay", "0"],
