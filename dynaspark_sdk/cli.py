@@ -434,7 +434,9 @@ def _chat_session(client: Client, args: argparse.Namespace, out: _Output, *, fir
         # Line editing and history for input(), where the platform has it.
         with contextlib.suppress(ImportError):
             import readline  # noqa: F401
-        out.note("Chatting with Dynaspark. /reset forgets the conversation, /exit (or Ctrl-D) quits.")
+        out.note(
+            "Chatting with Dynaspark. /reset forgets the conversation, /exit (or Ctrl-D) quits; Ctrl-C clears the line."
+        )
     worst = EXIT_OK
     pending = [first] if first is not None else []
     while True:
@@ -447,6 +449,12 @@ def _chat_session(client: Client, args: argparse.Namespace, out: _Output, *, fir
                 if terminal:
                     out.note("")
                 break
+            except KeyboardInterrupt:
+                if not terminal:
+                    raise
+                # As in Python's REPL: Ctrl-C at the prompt drops the line, the session goes on.
+                out.note("")
+                continue
         text = line.strip()
         if not text:
             continue

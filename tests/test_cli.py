@@ -3,6 +3,7 @@ against the emulator served on a loopback socket."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -520,6 +521,95 @@ def test_interrupt_is_exit_130(
     run = run_cli(capsys, "--base-url", server.url, "chat", "-i")
     assert run.code == 130
     assert run.err == "dynaspark: interrupted\n"
+
+
+class Terminal:
+    """`python -m dynaspark_sdk ARGV` on a pseudo-terminal: its controlling terminal, so the
+    line discipline turns ^C into SIGINT and ^D into end of input, as for a person."""
+
+    def __init__(self, *argv: str) -> None:
+        import pty
+
+        env = subprocess_env()
+        env["TERM"] = "dumb"  # readline: no escape sequences in what is read back
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:  # the child
+            os.execve(sys.executable, [sys.executable, "-m", "dynaspark_sdk", *argv], env)
+        self.seen = b""
+        self.matched = 0  # where the last expected text ended
+
+    def expect(self, wanted: bytes, timeout: float = 20.0) -> None:
+        """Read until `wanted` appears after the last text expected."""
+        import select
+
+        while (found := self.seen.find(wanted, self.matched)) < 0:
+            ready, _, _ = select.select([self.fd], [], [], timeout)
+            assert ready, f"no {wanted!r} within {timeout} s; seen: {self.seen!r}"
+            try:
+                chunk = os.read(self.fd, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                chunk = b""
+            assert chunk, f"the terminal closed before {wanted!r}; seen: {self.seen!r}"
+            self.seen += chunk
+        self.matched = found + len(wanted)
+
+    def send(self, data: bytes) -> None:
+        os.write(self.fd, data)
+
+    def wait(self, timeout: float = 20.0) -> int:
+        """The exit status, reading the terminal dry meanwhile."""
+        import select
+
+        while True:
+            ready, _, _ = select.select([self.fd], [], [], timeout)
+            assert ready, f"the command did not end; seen: {self.seen!r}"
+            try:
+                chunk = os.read(self.fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            self.seen += chunk
+        _, status = os.waitpid(self.pid, 0)
+        os.close(self.fd)
+        return os.waitstatus_to_exitcode(status)
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+
+
+def test_interactive_chat_on_a_terminal_survives_ctrl_c_and_leaves_on_ctrl_d(server: EmulatorServer) -> None:
+    terminal = Terminal("--base-url", server.url, "chat", "-i")
+    try:
+        terminal.expect(b"you> ")
+        terminal.send(b"half a line")
+        terminal.send(b"\x03")  # Ctrl-C: the line is dropped, the session goes on
+        terminal.expect(b"you> ")
+        terminal.send(b"Name a colour.\r")
+        terminal.expect(b"You said: Name a colour.")
+        terminal.expect(b"you> ")
+        terminal.send(b"\x04")  # Ctrl-D at an empty prompt: the session ends
+        code = terminal.wait()
+    finally:
+        terminal.kill()
+    assert code == 0
+    assert b"Traceback" not in terminal.seen
+    assert b"interrupted" not in terminal.seen
+    assert [request.fields["user_input"] for request in server.emulator.requests] == ["Name a colour."]
+
+
+def test_interactive_chat_on_a_terminal_leaves_on_exit(server: EmulatorServer) -> None:
+    terminal = Terminal("--base-url", server.url, "chat", "-i")
+    try:
+        terminal.expect(b"you> ")
+        terminal.send(b"/exit\r")
+        code = terminal.wait()
+    finally:
+        terminal.kill()
+    assert code == 0
+    assert server.emulator.requests == []
 
 
 # --------------------------------------------------------------------------- spinner
