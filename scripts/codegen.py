@@ -48,8 +48,27 @@ def _resolve(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
+def _boolean_spellings(spec: dict[str, Any], schema: dict[str, Any]) -> tuple[str, ...] | None:
+    """For a boolean that may also be spelled as strings (`anyOf: [boolean, string enum]`),
+    every spelling the spec accepts; None for any other schema."""
+    members = [_resolve(spec, member) for member in schema.get("anyOf", [])]
+    if not any(member.get("type") == "boolean" for member in members):
+        return None
+    spellings = ["true", "false"]
+    for member in members:
+        if member.get("type") != "boolean":
+            if member.get("type") != "string" or "enum" not in member:
+                raise SystemExit(f"a boolean's other spellings must be a string enum, not {member}")
+            spellings.extend(member["enum"])
+    return tuple(spellings)
+
+
 def _rule(spec: dict[str, Any], schema: dict[str, Any], required: bool) -> dict[str, Any]:
     schema = _resolve(spec, schema)
+    spellings = _boolean_spellings(spec, schema)
+    if spellings is not None:
+        # Rule.enum of a boolean: the query spellings it accepts.
+        return {"type": "boolean", "required": required, "enum": spellings}
     rule: dict[str, Any] = {"type": schema.get("type", "string"), "required": required}
     for key, name in (
         ("minimum", "minimum"),
@@ -111,6 +130,7 @@ def spec_values_source(spec: dict[str, Any]) -> str:
         "    min_length: int | None = None",
         "    default: object = None",
         "    enum: tuple[str, ...] | None = None",
+        '    """The allowed values; for a boolean, the spellings a query may use."""',
         "",
         "",
         f"CHAT_MODELS: Final[tuple[str, ...]] = {tuple(chat_model['enum'])!r}",
