@@ -144,7 +144,11 @@ def _key(api_key: ApiKey | None) -> str | Unset:
     return api_key.reveal() if api_key is not None else UNSET
 
 
-def _check_url_length(path: str, params: Mapping[str, Any], base_url_bytes: int) -> None:
+#: The advice a too-long text prompt gets; the CLI names its own command instead.
+LONG_PROMPT_ADVICE = "chat() sends long prompts in a POST body"
+
+
+def _check_url_length(path: str, params: Mapping[str, Any], base_url_bytes: int, *, advice: str | None = None) -> None:
     texts = [(k, _wire(v)) for k, v in params.items()]
     # A character percent-encodes to at most 12 bytes (4 UTF-8 bytes, "%XX" each): most
     # requests are short enough to skip encoding the query just to measure it.
@@ -156,7 +160,7 @@ def _check_url_length(path: str, params: Mapping[str, Any], base_url_bytes: int)
     if size > MAX_URL_BYTES:
         raise InvalidRequestError(
             f"the request URL would be {size} bytes, over the {MAX_URL_BYTES}-byte limit of a GET "
-            "request; shorten the prompt (chat() sends long prompts in a POST body)"
+            "request; shorten the prompt" + (f" ({advice})" if advice else "")
         )
 
 
@@ -270,11 +274,14 @@ class TextOptions:
     extra_query: Mapping[str, object] | None = None
 
 
-def text_prompt(prompt_or_messages: MessagesInput, system: str | None) -> tuple[str, str | None]:
-    """(user_input, system) for the public text endpoint: system messages become `system`."""
+def text_prompt(
+    prompt_or_messages: MessagesInput, system: str | None, method: str = "generate_text"
+) -> tuple[str, str | None]:
+    """(user_input, system) for the public text endpoint: system messages become `system`.
+    `method` is the caller's name, for error messages."""
     normalized = normalize_messages(prompt_or_messages)
     if image_urls(normalized):
-        raise InvalidRequestError("generate_text takes no images; send images with chat()")
+        raise InvalidRequestError(f"{method} takes no images; send images with chat()")
     from_messages, rest = split_system(normalized)
     if system is not None and not isinstance(system, str):
         raise InvalidRequestError(f"system must be a string, not {type(system).__name__}")
@@ -296,7 +303,7 @@ def plan_text(
     """GET /api/generate_response, as JSON or (stream=True) as server-sent events."""
     from ._generated.api.public import generate_text as text_api
 
-    user_input, system = text_prompt(prompt_or_messages, options.system)
+    user_input, system = text_prompt(prompt_or_messages, options.system, "stream_text" if stream else "generate_text")
     _prompt(user_input, "generate_text")
     op = "generate_text"
     if options.model == spec_values.AUDIO_MODEL:
@@ -319,7 +326,7 @@ def plan_text(
         referrer=_optional(op, "referrer", options.referrer),
     )
     _merge_extra_query(kwargs["params"], options.extra_query)
-    _check_url_length(kwargs["url"], kwargs["params"], base_url_bytes)
+    _check_url_length(kwargs["url"], kwargs["params"], base_url_bytes, advice=LONG_PROMPT_ADVICE)
     return RequestPlan(
         operation=op,
         expect="text" if stream else "json",

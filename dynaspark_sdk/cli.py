@@ -679,7 +679,11 @@ def _report(exc: BaseException, out: _Output) -> int:
         _silence_broken_pipe()
         return out.error(str(exc), exit_code=EXIT_FAILURE, kind="StdoutError")
     if isinstance(exc, InvalidRequestError):
-        return out.error(exc.message, exit_code=EXIT_USAGE, kind=kind)
+        from ._plans import LONG_PROMPT_ADVICE
+
+        # The SDK's advice names its Python method; here the user is at a shell.
+        message = exc.message.replace(LONG_PROMPT_ADVICE, "`dynaspark chat` sends long prompts in a POST body")
+        return out.error(message, exit_code=EXIT_USAGE, kind=kind)
     if isinstance(exc, APIStatusError):
         return out.error(exc.message, exit_code=EXIT_FAILURE, kind=kind, extra={"status_code": exc.status_code})
     if isinstance(exc, DynasparkError):

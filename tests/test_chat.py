@@ -263,3 +263,38 @@ async def test_conversation_records_a_streamed_reply_only_when_complete(
     with pytest.raises(Exception, match="nope"):
         await dual.collect(chat.stream("again"))
     assert len(chat.messages) == 2
+
+
+@pytest.mark.parametrize("message", [5, None, ["hi"], b"hi"], ids=repr)
+async def test_a_conversation_message_that_is_not_a_string_is_refused_as_such(
+    make_dual: Callable[..., Dual], mock: respx.MockRouter, message: object
+) -> None:
+    route = mock.post(CHAT)
+    dual = make_dual()
+    conversation = dual.client.conversation()
+    expected = rf"^the message must be a string, not {type(message).__name__}$"
+    with pytest.raises(InvalidRequestError, match=expected):
+        await dual.resolve(conversation.send(message))
+    with pytest.raises(InvalidRequestError, match=expected):
+        await dual.collect(conversation.stream(message))
+    with pytest.raises(InvalidRequestError, match=r"^the message is empty$"):
+        await dual.resolve(conversation.send("  "))
+    assert not route.called
+    assert conversation.messages == []
+
+
+@pytest.mark.parametrize("method", ["generate_text", "stream_text"])
+async def test_a_text_call_given_an_image_names_the_method_called(
+    make_dual: Callable[..., Dual], mock: respx.MockRouter, method: str
+) -> None:
+    route = mock.get(f"{BASE_URL}/api/generate_response")
+    parts = [{"type": "text", "text": "and this?"}, {"type": "image_url", "image_url": {"url": "https://x.test/a.png"}}]
+    dual = make_dual()
+
+    async def attempt() -> None:
+        result = getattr(dual.client, method)([{"role": "user", "content": parts}])
+        await (dual.collect(result) if method == "stream_text" else dual.resolve(result))
+
+    with pytest.raises(InvalidRequestError, match=rf"^{method} takes no images; send images with chat\(\)$"):
+        await attempt()
+    assert not route.called

@@ -331,6 +331,23 @@ def test_text_out_of_range_temperature_is_exit_2_before_any_request(
     assert server.emulator.requests == []
 
 
+@pytest.mark.parametrize("command", ["text", "speak"])
+def test_a_prompt_too_long_for_a_get_is_exit_2_with_advice_for_the_shell(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, command: str
+) -> None:
+    from dynaspark_sdk._plans import MAX_URL_BYTES
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("word " * MAX_URL_BYTES))
+    extra = ["-o", str(tmp_path / "x.mp3")] if command == "speak" else []
+    run = run_cli(capsys, "--base-url", "http://127.0.0.1:9", command, "-", *extra)
+    assert run.code == 2
+    message = run.one_error_line()
+    assert f"over the {MAX_URL_BYTES}-byte limit" in message
+    assert "()" not in message  # no Python method named at the shell
+    if command == "text":
+        assert "`dynaspark chat` sends long prompts in a POST body" in message
+
+
 def test_text_non_numeric_temperature_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     run = run_cli(capsys, "text", "hi", "--temperature", "warm")
     assert run.code == 2
@@ -585,6 +602,7 @@ def test_interactive_chat_on_a_terminal_survives_ctrl_c_and_leaves_on_ctrl_d(ser
     try:
         terminal.expect(b"you> ")
         terminal.send(b"half a line")
+        terminal.expect(b"half a line")  # echoed: the prompt is reading
         terminal.send(b"\x03")  # Ctrl-C: the line is dropped, the session goes on
         terminal.expect(b"you> ")
         terminal.send(b"Name a colour.\r")
