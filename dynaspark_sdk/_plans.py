@@ -336,6 +336,7 @@ def plan_text(
 
 
 def _merge_extra_query(params: dict[str, Any], extra: Mapping[str, object] | None) -> None:
+    """Add `extra` to the query: names the spec does not know, never one of its (checked) parameters."""
     if extra is None:
         return
     if not isinstance(extra, Mapping):
@@ -344,8 +345,11 @@ def _merge_extra_query(params: dict[str, Any], extra: Mapping[str, object] | Non
         if not isinstance(name, str) or not name:
             raise InvalidRequestError(f"extra_query names must be non-empty strings, got {_repr(name)}")
         check_utf8("an extra_query name", name)
-        if name in params or name == "api_key":
-            raise InvalidRequestError(f"extra_query cannot override {name!r}; use the argument of that name")
+        if name in params or name in spec_values.PARAMETERS["generate_text"]:
+            # Even when not given: an unchecked extra_query value must not stand in for a checked one.
+            raise InvalidRequestError(
+                f"extra_query cannot set {name!r}, a parameter the SDK checks; use the argument of that name"
+            )
         if not isinstance(value, str | int | float | bool):
             raise InvalidRequestError(
                 f"extra_query[{name!r}] must be a string, number or bool, not {type(value).__name__}"

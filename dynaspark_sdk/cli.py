@@ -540,6 +540,7 @@ def _cmd_image(args: argparse.Namespace, out: _Output) -> int:
         with out.spinner("downloading the image"):
             data = result.download()
     _save(path, data)
+    _check_image_extension(path, data, out)
     if out.json:
         out.emit_json(
             {
@@ -555,6 +556,31 @@ def _cmd_image(args: argparse.Namespace, out: _Output) -> int:
         out.line(f"saved {path} ({len(data)} bytes, model {result.model}, seed {result.seed})")
         out.line(f"url: {result.url} (valid for 24 hours)")
     return EXIT_OK
+
+
+# What each image format may be called.
+_IMAGE_SUFFIXES = {
+    "image/png": (".png",),
+    "image/jpeg": (".jpg", ".jpeg", ".jpe", ".jfif"),
+    "image/gif": (".gif",),
+    "image/webp": (".webp",),
+}
+
+
+def _check_image_extension(path: Path, data: bytes, out: _Output) -> None:
+    """Warn (on stderr) when the file's extension names another format than the bytes hold:
+    the image is saved as it came, never converted."""
+    from ._media import detect_image_type
+
+    kind = detect_image_type(data[:16])
+    suffix = path.suffix.lower()
+    if kind is None or not suffix or suffix in _IMAGE_SUFFIXES[kind]:
+        return
+    name = kind.removeprefix("image/").upper()
+    out.note(
+        f"{PROG}: warning: {path} holds a {name} image, saved as it came (not converted);"
+        f" name it {path.stem}{_IMAGE_SUFFIXES[kind][0]} to match"
+    )
 
 
 def _cmd_speak(args: argparse.Namespace, out: _Output) -> int:

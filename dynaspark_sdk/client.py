@@ -333,7 +333,9 @@ class Client(ClientView):
         """Generate text with the public API (`GET /api/generate_response`).
 
         System messages in a message list go to `system`; the rest is folded as for chat.
-        Every range is checked against the spec before anything is sent.
+        Every range is checked against the spec before anything is sent. `extra_query` adds
+        parameters the spec does not list; one it lists (`model`, `temperature`, ...) is
+        refused, given or not, since only its argument is checked.
         """
         options = TextOptions(
             model, system, temperature, top_p, presence_penalty, frequency_penalty, seed, json, private, referrer,

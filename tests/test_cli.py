@@ -392,6 +392,26 @@ def test_image_is_saved(capsys: pytest.CaptureFixture[str], server: EmulatorServ
     }
 
 
+@pytest.mark.parametrize(
+    ("name", "warned"),
+    [("x.gif", True), ("x.JPG", True), ("x.webp", True), ("x.png", False), ("x.PNG", False), ("x", False)],
+)
+def test_image_warns_when_the_extension_names_another_format(
+    capsys: pytest.CaptureFixture[str], server: EmulatorServer, tmp_path: Path, name: str, warned: bool
+) -> None:
+    target = tmp_path / name
+    run = run_cli(capsys, "--base-url", server.url, "image", "a fox", "-o", str(target), "--width", "64")
+    assert run.code == 0
+    assert target.read_bytes().startswith(b"\x89PNG")  # saved as it came, never converted
+    if warned:
+        assert run.err == (
+            f"dynaspark: warning: {target} holds a PNG image, saved as it came (not converted);"
+            f" name it {target.stem}.png to match\n"
+        )
+    else:
+        assert run.err == ""
+
+
 def test_image_json(capsys: pytest.CaptureFixture[str], server: EmulatorServer, tmp_path: Path) -> None:
     target = tmp_path / "out.png"
     run = run_cli(capsys, "--json", "--base-url", server.url, "image", "dots", "-o", str(target), "--width", "64")
