@@ -73,7 +73,7 @@ def text_call(
         text, model, usage = parse_text_fields(answer.status, answer.headers, answer.body)
         return TextResponse(
             text=text,
-            model=model if model is not None else options.model,
+            model=model if model is not None else plan.model,
             usage=Usage(**usage) if usage is not None else None,
             **_meta(answer),
         )

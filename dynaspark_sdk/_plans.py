@@ -330,7 +330,8 @@ def plan_text(
     return RequestPlan(
         operation=op,
         expect="text" if stream else "json",
-        model=options.model,
+        # What the service uses when no model is named (an assumption of the spec).
+        model=options.model if options.model is not None else spec_values.DEFAULT_TEXT_MODEL,
         make=lambda _payload, _image: kwargs,
     )
 

@@ -30,8 +30,14 @@ class StreamState:
         self._flow: Generator[Any, Any, None] | None = stream_flow(plan, settings.flow, state, self._progress)
         self._outcome: object = None
         self._on_complete = on_complete
-        self.model = plan.model
+        self._planned_model = plan.model
         self.completed = False
+
+    @property
+    def model(self) -> str | None:
+        """The model: the one the stream's events name, else the one asked for (the model a
+        chat alias resolved to; for `stream_text` without one, the default the spec assumes)."""
+        return self._progress.model or self._planned_model
 
     @property
     def text(self) -> str:

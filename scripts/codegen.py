@@ -94,6 +94,7 @@ def spec_values_source(spec: dict[str, Any]) -> str:
     chat_model = schemas["ChatModel"]
     parameters: dict[str, dict[str, dict[str, Any]]] = {}
     audio_model = None
+    default_text_model = None
     for path_item in spec["paths"].values():
         for operation in path_item.values():
             rules: dict[str, dict[str, Any]] = {}
@@ -101,6 +102,7 @@ def spec_values_source(spec: dict[str, Any]) -> str:
                 param = _resolve(spec, param)
                 rules[param["name"]] = _rule(spec, param["schema"], param.get("required", False))
                 audio_model = param.get("x-audio-model", audio_model)
+                default_text_model = param.get("x-default-model", default_text_model)
             body = operation.get("requestBody", {}).get("content", {})
             for media in body.values():
                 form = _resolve(spec, media["schema"])
@@ -142,6 +144,7 @@ def spec_values_source(spec: dict[str, Any]) -> str:
         f"VOICES: Final[tuple[str, ...]] = {tuple(schemas['Voice']['enum'])!r}",
         f"DEFAULT_VOICE: Final = {schemas['Voice']['default']!r}",
         f"AUDIO_MODEL: Final = {audio_model!r}",
+        f"DEFAULT_TEXT_MODEL: Final = {default_text_model!r}",
         f"MAX_IMAGE_BYTES: Final = {max_image_bytes!r}",
         "",
         "# operationId -> parameter or form-field name -> rule",

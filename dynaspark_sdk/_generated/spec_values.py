@@ -42,6 +42,7 @@ DEFAULT_IMAGE_MODEL: Final = "flux"
 VOICES: Final[tuple[str, ...]] = ("alloy", "echo", "fable", "onyx", "nova", "shimmer")
 DEFAULT_VOICE: Final = "alloy"
 AUDIO_MODEL: Final = "openai-audio"
+DEFAULT_TEXT_MODEL: Final = "openai"
 MAX_IMAGE_BYTES: Final = 20000000
 
 # operationId -> parameter or form-field name -> rule
