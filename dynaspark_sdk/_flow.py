@@ -312,6 +312,8 @@ class StreamProgress:
         self.status: int | None = None
         self.headers: Mapping[str, str] = {}
         self.rate_limit = RateLimit()
+        # The model the stream says answered, when its events name one.
+        self.model: str | None = None
 
     @property
     def text(self) -> str:
@@ -385,6 +387,7 @@ def _decode_body(headers: Mapping[str, str], progress: StreamProgress) -> Genera
             if emitted or not is_retryable_validation_error(invalid):
                 raise
             return invalid
+        progress.model = decoder.model or progress.model
         for chunk in chunks:
             emitted = True
             progress.parts.append(chunk)

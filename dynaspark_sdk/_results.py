@@ -28,7 +28,7 @@ __all__ = [
 
 
 def _write(path: str | os.PathLike[str], data: bytes) -> Path:
-    target = Path(path)
+    target = Path(path).expanduser()  # "~/x.png" is the user's home, as in a shell
     target.write_bytes(data)
     return target
 

@@ -3,8 +3,9 @@ read-only face of a client, and a conversation's bookkeeping. Nothing here does 
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Generator, Mapping, Sequence
-from typing import Any, Self
+from typing import Any, Final, Self
 
 from ._conversation import History
 from ._errors import ClientClosedError, InvalidRequestError
@@ -12,7 +13,8 @@ from ._flow import CallState, StreamProgress, stream_flow
 from ._generated import spec_values
 from ._plans import RequestPlan
 from ._rate_limit import RateLimit
-from ._settings import Settings, check_proxy, override_settings
+from ._retry import RetryPolicy
+from ._settings import Settings, TimeoutArg, check_proxy, override_settings
 
 __all__ = ["ClientView", "ConversationState", "StreamState", "checked_transport_args"]
 
@@ -31,8 +33,14 @@ class StreamState:
         self._flow: Generator[Any, Any, None] | None = stream_flow(plan, settings.flow, state, self._progress)
         self._outcome: object = None
         self._on_complete = on_complete
-        self.model = plan.model
+        self._planned_model = plan.model
         self.completed = False
+
+    @property
+    def model(self) -> str | None:
+        """The model: the one the stream's events name, else the one asked for (the model a
+        chat alias resolved to; for `stream_text` without one, the default the spec assumes)."""
+        return self._progress.model or self._planned_model
 
     @property
     def text(self) -> str:
@@ -69,6 +77,18 @@ class StreamState:
         return f"<{type(self).__name__} {state} model={self.model!r} chars={len(self.text)}>"
 
 
+class _Keep(enum.Enum):
+    """with_options()'s default: the setting is kept (None is a value there: no key, no timeout)."""
+
+    KEEP = "KEEP"
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP: Final = _Keep.KEEP
+
+
 class ClientView:
     """What both clients share apart from I/O: settings, state, their pool's ownership."""
 
@@ -90,14 +110,37 @@ class ClientView:
         self._state = self._states.setdefault(key, CallState())  # atomic: copies may be made in threads
         self._closed = False
 
-    def with_options(self, **overrides: Any) -> Self:
+    def with_options(
+        self,
+        *,
+        api_key: str | _Keep | None = KEEP,
+        base_url: str | _Keep | None = KEEP,
+        timeout: TimeoutArg | _Keep = KEEP,
+        max_retries: int | _Keep = KEEP,
+        default_headers: Mapping[str, str] | _Keep | None = KEEP,
+        max_media_bytes: int | _Keep | None = KEEP,
+        on_rate_limit: str | _Keep = KEEP,
+        retry_policy: RetryPolicy | _Keep | None = KEEP,
+    ) -> Self:
         """A client with some settings changed, sharing this one's connection pool and rate-limit
         state (the state of its own API key: another key starts with a fresh window).
 
         Takes the constructor's arguments except `proxy`, `http_client` and `max_concurrency`
-        (they belong to the pool). Closing the new client does not close the pool; closing
-        this one does.
+        (they belong to the pool); an argument not given keeps this client's setting, and
+        `api_key=None` removes the key. Closing the new client does not close the pool;
+        closing this one does.
         """
+        given = {
+            "api_key": api_key,
+            "base_url": base_url,
+            "timeout": timeout,
+            "max_retries": max_retries,
+            "default_headers": default_headers,
+            "max_media_bytes": max_media_bytes,
+            "on_rate_limit": on_rate_limit,
+            "retry_policy": retry_policy,
+        }
+        overrides = {name: value for name, value in given.items() if value is not KEEP}
         clone = type(self).__new__(type(self))
         clone._start(self._pool, override_settings(self._settings, overrides), self._states)
         clone._owns_pool = False

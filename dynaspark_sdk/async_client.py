@@ -302,14 +302,18 @@ class AsyncClient(ClientView):
 
     # ------------------------------------------------------------------ chat
 
-    async def chat(self, messages: MessagesInput, *, model: str | None = None, media: object = None) -> ChatResponse:
+    async def chat(
+        self, messages: MessagesInput, *, model: str | None = None, media: object = None, resolve_alias: bool = True
+    ) -> ChatResponse:
         """Send a prompt or a conversation to the chat endpoint (see `Client.chat`)."""
-        plan, parse = chat_call(self._settings, messages, model=model, media=media)
+        plan, parse = chat_call(self._settings, messages, model=model, media=media, resolve_alias=resolve_alias)
         return await self._run(plan, parse)
 
-    def chat_stream(self, messages: MessagesInput, *, model: str | None = None, media: object = None) -> AsyncStream:
+    def chat_stream(
+        self, messages: MessagesInput, *, model: str | None = None, media: object = None, resolve_alias: bool = True
+    ) -> AsyncStream:
         """Like `chat()`, as an `AsyncStream` of text (no await: the request starts on iteration)."""
-        plan, _ = chat_call(self._settings, messages, model=model, media=media)
+        plan, _ = chat_call(self._settings, messages, model=model, media=media, resolve_alias=resolve_alias)
         return self._stream(plan)
 
     def conversation(

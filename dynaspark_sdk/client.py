@@ -290,20 +290,26 @@ class Client(ClientView):
 
     # ------------------------------------------------------------------ chat
 
-    def chat(self, messages: MessagesInput, *, model: str | None = None, media: object = None) -> ChatResponse:
+    def chat(
+        self, messages: MessagesInput, *, model: str | None = None, media: object = None, resolve_alias: bool = True
+    ) -> ChatResponse:
         """Send a prompt or a conversation to the chat endpoint and return the answer.
 
         `messages` is a string or a list of {"role", "content"} dicts (content a string or
         OpenAI-style parts; `image_url` parts become the image). `media` is one image: bytes,
         a path, an open binary file, a data: URI, an http(s) URL, a PIL image, or
-        (data, filename) pairs as gpt4free takes them.
+        (data, filename) pairs as gpt4free takes them. `model` (default: the spec's default)
+        goes out as its alias target unless `resolve_alias=False`, which sends a listed
+        name exactly as given.
         """
-        plan, parse = chat_call(self._settings, messages, model=model, media=media)
+        plan, parse = chat_call(self._settings, messages, model=model, media=media, resolve_alias=resolve_alias)
         return self._run(plan, parse)
 
-    def chat_stream(self, messages: MessagesInput, *, model: str | None = None, media: object = None) -> Stream:
+    def chat_stream(
+        self, messages: MessagesInput, *, model: str | None = None, media: object = None, resolve_alias: bool = True
+    ) -> Stream:
         """Like `chat()`, as a `Stream` of text."""
-        plan, _ = chat_call(self._settings, messages, model=model, media=media)
+        plan, _ = chat_call(self._settings, messages, model=model, media=media, resolve_alias=resolve_alias)
         return self._stream(plan)
 
     def conversation(
@@ -338,7 +344,9 @@ class Client(ClientView):
         """Generate text with the public API (`GET /api/generate_response`).
 
         System messages in a message list go to `system`; the rest is folded as for chat.
-        Every range is checked against the spec before anything is sent.
+        Every range is checked against the spec before anything is sent. `extra_query` adds
+        parameters the spec does not list; one it lists (`model`, `temperature`, ...) is
+        refused, given or not, since only its argument is checked.
         """
         options = TextOptions(
             model, system, temperature, top_p, presence_penalty, frequency_penalty, seed, json, private, referrer,

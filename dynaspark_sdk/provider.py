@@ -74,7 +74,11 @@ class Dynaspark:
 
     @classmethod
     def get_model(cls, model: str | None = None, **kwargs: Any) -> str:
-        """gpt4free's model resolution: default, then aliases, then an error naming the models."""
+        """gpt4free's model resolution: an empty name is `default_model` as it stands (no alias
+        lookup, as gpt4free did it); a name is looked up in the aliases; an unknown name is an
+        error naming the models."""
+        if not model:
+            return cls.default_model
         return resolve_chat_model(model)
 
     @classmethod
@@ -111,6 +115,7 @@ class Dynaspark:
             overrides["timeout"] = kwargs["timeout"]
         if overrides:
             client = client.with_options(**overrides)
-        async with client.chat_stream(messages, model=resolved, media=media) as stream:
+        # `resolved` is what goes on the wire: an empty name sends the default unresolved.
+        async with client.chat_stream(messages, model=resolved, media=media, resolve_alias=False) as stream:
             async for piece in stream:
                 yield piece

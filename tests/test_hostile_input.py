@@ -770,7 +770,9 @@ async def test_audio_sends_exactly_what_was_given_or_refuses_before_sending(
     assert outcome.result.voice == chosen
 
 
-EXTRA_NAMES = or_anything(mostly(HOSTILE_TEXT, st.sampled_from(["user_input", "api_key", "model", "x", ""])))
+EXTRA_NAMES = or_anything(
+    mostly(HOSTILE_TEXT, st.sampled_from(["user_input", "api_key", "model", "temperature", "stream", "x", ""]))
+)
 
 
 def _hashable(value: object) -> bool:
@@ -805,7 +807,8 @@ async def test_extra_query_is_sent_exactly_or_refused_before_sending(
         isinstance(extra_query, dict)
         and all(
             isinstance(name, str)
-            and name not in ("", "user_input", "api_key")
+            and name != ""
+            and name not in spec_values.PARAMETERS["generate_text"]  # checked parameters are not overridden
             and encodable(name)
             and isinstance(value, str | int | float)  # bool is an int
             and (not isinstance(value, str) or encodable(value))
@@ -897,6 +900,20 @@ async def test_a_seed_of_4300_digits_is_sent_exactly_or_refused_as_the_spec_says
         assert_query_is(assert_sent_once(outcome), TEXT_RULES, {"user_input": "hi", "seed": seed})
     else:
         assert_refused_before_sending(outcome)
+
+
+@pytest.mark.parametrize("name", list(spec_values.PARAMETERS["generate_text"]))
+@pytest.mark.parametrize("method", ["generate_text", "stream_text"])
+async def test_extra_query_never_sets_a_parameter_the_sdk_checks(
+    client_kind: str, anyio_backend: str, method: str, name: str
+) -> None:
+    # Given or not as an argument: `model` from extra_query would skip the model's checks.
+    outcome = await call(client_kind, method, "hi", extra_query={name: "3"})
+    assert_refused_before_sending(outcome)
+    assert f"extra_query cannot set {name!r}" in str(outcome.error)
+    # A name the spec does not list goes out (the emulator, holding to the spec, refuses it).
+    [sent] = (await call(client_kind, method, "hi", extra_query={"unlisted": "3"})).requests
+    assert query_of(sent)["unlisted"] == "3"
 
 
 @pytest.mark.parametrize("extra_query", [["x"], "x=1", 7, ("x", "1")])
@@ -1032,7 +1049,8 @@ async def test_a_prompt_of_several_mb_is_refused_clearly_by_the_get_endpoints(
     assert_refused_before_sending(outcome)
     message = str(outcome.error)
     assert str(MAX_URL_BYTES) in message
-    assert "chat()" in message
+    # chat() takes long prompts, but makes neither images nor speech.
+    assert ("chat() sends long prompts" in message) == (method in ("generate_text", "stream_text"))
     assert len(message) < 500  # says what is wrong without quoting megabytes of prompt
 
 
