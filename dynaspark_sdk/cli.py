@@ -59,6 +59,10 @@ class UsageError(Exception):
     """Bad command-line usage: reported on one line, exit status 2."""
 
 
+class StdoutError(Exception):
+    """stdout cannot take a result (a full disk, say): reported on stderr only, exit status 1."""
+
+
 class _Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are raised, so `main` can report them on one line."""
 
@@ -264,6 +268,8 @@ class _Output:
         self._secret: str | None = key or None
         # Whether the last thing written to stdout left the line open (a stream cut short).
         self._open_line = False
+        # Whether a write to stdout failed: then nothing more is written there.
+        self._stdout_failed = False
 
     def clean(self, text: str, *, strict: bool = False) -> str:
         """`text` without the API key or any `api_key=` query value.
@@ -282,8 +288,15 @@ class _Output:
     def write(self, text: str) -> None:
         """Write a piece of a result to stdout now (streams: no newline, flushed)."""
         if text:
-            self.stdout.write(self.clean(text))
-            self.stdout.flush()
+            try:
+                self.stdout.write(self.clean(text))
+                self.stdout.flush()
+            except BrokenPipeError:
+                raise  # the reader went away (`| head`): main() ends quietly
+            except (OSError, ValueError) as exc:
+                self._stdout_failed = True
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                raise StdoutError(f"cannot write to stdout: {reason}") from None
             self._open_line = not text.endswith("\n")
 
     def line(self, text: str = "") -> None:
@@ -305,12 +318,14 @@ class _Output:
         self.stderr.flush()
 
     def error(self, message: str, *, exit_code: int, kind: str, extra: dict[str, Any] | None = None) -> int:
-        """Report an error: one line on stderr (and a JSON object on stdout with --json)."""
-        self.end_line()
+        """Report an error: one line on stderr (and a JSON object on stdout with --json, unless
+        stdout is what failed)."""
+        if not self._stdout_failed:
+            self.end_line()
         single = " ".join(self.clean(message, strict=True).split()) or kind
         self.stderr.write(f"{PROG}: error: {single}\n")
         self.stderr.flush()
-        if self.json:
+        if self.json and not self._stdout_failed:
             self.emit_json({"error": {"type": kind, "message": single, "exit_code": exit_code, **(extra or {})}})
         return exit_code
 
@@ -426,7 +441,9 @@ def _chat_session(client: Client, args: argparse.Namespace, out: _Output, *, fir
         # Line editing and history for input(), where the platform has it.
         with contextlib.suppress(ImportError):
             import readline  # noqa: F401
-        out.note("Chatting with Dynaspark. /reset forgets the conversation, /exit (or Ctrl-D) quits.")
+        out.note(
+            "Chatting with Dynaspark. /reset forgets the conversation, /exit (or Ctrl-D) quits; Ctrl-C clears the line."
+        )
     worst = EXIT_OK
     pending = [first] if first is not None else []
     while True:
@@ -439,6 +456,12 @@ def _chat_session(client: Client, args: argparse.Namespace, out: _Output, *, fir
                 if terminal:
                     out.note("")
                 break
+            except KeyboardInterrupt:
+                if not terminal:
+                    raise
+                # As in Python's REPL: Ctrl-C at the prompt drops the line, the session goes on.
+                out.note("")
+                continue
         text = line.strip()
         if not text:
             continue
@@ -524,6 +547,7 @@ def _cmd_image(args: argparse.Namespace, out: _Output) -> int:
         with out.spinner("downloading the image"):
             data = result.download()
     _save(path, data)
+    _check_image_extension(path, data, out)
     if out.json:
         out.emit_json(
             {
@@ -539,6 +563,31 @@ def _cmd_image(args: argparse.Namespace, out: _Output) -> int:
         out.line(f"saved {path} ({len(data)} bytes, model {result.model}, seed {result.seed})")
         out.line(f"url: {result.url} (valid for 24 hours)")
     return EXIT_OK
+
+
+# What each image format may be called.
+_IMAGE_SUFFIXES = {
+    "image/png": (".png",),
+    "image/jpeg": (".jpg", ".jpeg", ".jpe", ".jfif"),
+    "image/gif": (".gif",),
+    "image/webp": (".webp",),
+}
+
+
+def _check_image_extension(path: Path, data: bytes, out: _Output) -> None:
+    """Warn (on stderr) when the file's extension names another format than the bytes hold:
+    the image is saved as it came, never converted."""
+    from ._media import detect_image_type
+
+    kind = detect_image_type(data[:16])
+    suffix = path.suffix.lower()
+    if kind is None or not suffix or suffix in _IMAGE_SUFFIXES[kind]:
+        return
+    name = kind.removeprefix("image/").upper()
+    out.note(
+        f"{PROG}: warning: {path} holds a {name} image, saved as it came (not converted);"
+        f" name it {path.stem}{_IMAGE_SUFFIXES[kind][0]} to match"
+    )
 
 
 def _cmd_speak(args: argparse.Namespace, out: _Output) -> int:
@@ -662,8 +711,16 @@ def _report(exc: BaseException, out: _Output) -> int:
     kind = type(exc).__name__
     if isinstance(exc, UsageError):
         return out.error(str(exc), exit_code=EXIT_USAGE, kind="UsageError")
+    if isinstance(exc, StdoutError):
+        # The interpreter's last flush of stdout would fail again, with a traceback.
+        _silence_broken_pipe()
+        return out.error(str(exc), exit_code=EXIT_FAILURE, kind="StdoutError")
     if isinstance(exc, InvalidRequestError):
-        return out.error(exc.message, exit_code=EXIT_USAGE, kind=kind)
+        from ._plans import LONG_PROMPT_ADVICE
+
+        # The SDK's advice names its Python method; here the user is at a shell.
+        message = exc.message.replace(LONG_PROMPT_ADVICE, "`dynaspark chat` sends long prompts in a POST body")
+        return out.error(message, exit_code=EXIT_USAGE, kind=kind)
     if isinstance(exc, APIStatusError):
         return out.error(exc.message, exit_code=EXIT_FAILURE, kind=kind, extra={"status_code": exc.status_code})
     if isinstance(exc, DynasparkError):

@@ -22,6 +22,7 @@ import threading
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
+from ._errors import InvalidRequestError
 from ._generated import spec_values
 from ._plans import resolve_chat_model
 from ._settings import DEFAULT_BASE_URL, check_proxy
@@ -34,6 +35,15 @@ _lock = threading.Lock()
 # keeps one pool per event loop and closes it when that loop ends, so one client serves
 # every loop and thread.
 _shared: dict[tuple[str, str | None], AsyncClient] = {}
+
+
+def _media_or_images(media: Any, images: Any) -> Any:
+    """gpt4free's older `images=` keyword, taken like `media=`; both at once is refused."""
+    if images is None or (isinstance(images, list | tuple) and not images):
+        return media
+    if media is not None and not (isinstance(media, list | tuple) and not media):
+        raise InvalidRequestError("give the image as media= or as images=, not both")
+    return images
 
 
 def _shared_client(base_url: str, proxy: str | None) -> AsyncClient:
@@ -65,7 +75,11 @@ class Dynaspark:
 
     @classmethod
     def get_model(cls, model: str | None = None, **kwargs: Any) -> str:
-        """gpt4free's model resolution: default, then aliases, then an error naming the models."""
+        """gpt4free's model resolution: an empty name is `default_model` as it stands (no alias
+        lookup, as gpt4free did it); a name is looked up in the aliases; an unknown name is an
+        error naming the models."""
+        if not model:
+            return cls.default_model
         return resolve_chat_model(model)
 
     @classmethod
@@ -85,11 +99,13 @@ class Dynaspark:
         """Ask the chat endpoint and yield the answer's text as it arrives.
 
         `messages` are folded into one prompt as gpt4free did; `media` takes gpt4free's
-        list of (data, filename) pairs (one image per request). Other keyword arguments
-        that gpt4free's framework passes (stream, timeout, ...) are accepted; only
-        `api_key` and `timeout` are used.
+        list of (data, filename) pairs (one image per request), and so does `images`, the
+        name older gpt4free releases pass it under. Other keyword arguments that gpt4free's
+        framework passes (stream, timeout, ...) are accepted; only `api_key` and `timeout`
+        are used.
         """
         resolved = cls.get_model(model)
+        media = _media_or_images(media, kwargs.get("images"))
         proxy = check_proxy(proxy)
         base_url = os.environ.get("DYNASPARK_BASE_URL") or cls.url
         client = _shared_client(base_url.rstrip("/"), proxy)
@@ -100,8 +116,9 @@ class Dynaspark:
             overrides["timeout"] = kwargs["timeout"]
         if overrides:
             client = client.with_options(**overrides)
+        # `resolved` is what goes on the wire: an empty name sends the default unresolved.
         try:
-            async with client.chat_stream(messages, model=resolved, media=media) as stream:
+            async with client.chat_stream(messages, model=resolved, media=media, resolve_alias=False) as stream:
                 async for piece in stream:
                     yield piece
         finally:

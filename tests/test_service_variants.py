@@ -60,7 +60,7 @@ async def test_a_text_plain_answer_honours_its_charset(make_dual: Callable[..., 
     )
     result = await make_dual().call("generate_text", "Coffee?")
     assert result.text == "café"
-    assert result.model is None
+    assert result.model == "openai"  # none asked, none named: the default the spec assumes
 
 
 async def test_a_text_plain_answer_that_is_the_json_answer_is_read_as_json(

@@ -10,6 +10,7 @@ from .error_detail_details import ErrorDetailDetails
 from .image_answer import ImageAnswer
 from .image_model import ImageModel
 from .nested_error import NestedError
+from .query_boolean_type_1 import QueryBooleanType1
 from .status_answer import StatusAnswer
 from .text_answer import TextAnswer
 from .usage import Usage
@@ -26,6 +27,7 @@ __all__ = (
     "ImageAnswer",
     "ImageModel",
     "NestedError",
+    "QueryBooleanType1",
     "StatusAnswer",
     "TextAnswer",
     "Usage",
