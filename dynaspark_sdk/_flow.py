@@ -139,12 +139,16 @@ class Failure:
 
 class CallState:
     """What a client remembers between calls: the last rate-limit numbers seen, and which
-    path of a moved endpoint answered last."""
+    path of a moved endpoint answered last.
 
-    def __init__(self) -> None:
+    The rate-limit numbers are one API key's; `paths` (which path answers, by base URL and
+    operation) may be shared by the states of several keys, as it is a fact of the service.
+    """
+
+    def __init__(self, paths: dict[tuple[str, str], str] | None = None) -> None:
         self._lock = threading.Lock()
         self._rate_limit = RateLimit()
-        self._paths: dict[tuple[str, str], str] = {}
+        self._paths: dict[tuple[str, str], str] = paths if paths is not None else {}
 
     def answering_path(self, base_url: str, operation: str) -> str | None:
         """The path of `operation` that last answered at `base_url` (None before any)."""

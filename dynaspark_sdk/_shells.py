@@ -97,17 +97,28 @@ class ClientView:
     # with_options() copies use: one key's used-up window says nothing about another key's.
     _states: dict[str, CallState]
     _state: CallState
+    # Which path of a moved endpoint answers (see `CallState`): shared by every key's state, as
+    # the service answers at the same path whichever key asks.
+    _paths: dict[tuple[str, str], str]
     _closed: bool
     _owns_pool: bool
     _pool: object
 
-    def _start(self, pool: object, settings: Settings, states: dict[str, CallState] | None = None) -> None:
+    def _start(
+        self,
+        pool: object,
+        settings: Settings,
+        states: dict[str, CallState] | None = None,
+        paths: dict[tuple[str, str], str] | None = None,
+    ) -> None:
         self._pool = pool
         self._owns_pool = True
         self._settings = settings
         self._states = states if states is not None else {}
+        self._paths = paths if paths is not None else {}
         key = settings.api_key.fingerprint() if settings.api_key is not None else ""
-        self._state = self._states.setdefault(key, CallState())  # atomic: copies may be made in threads
+        # atomic: copies may be made in threads
+        self._state = self._states.setdefault(key, CallState(self._paths))
         self._closed = False
 
     def with_options(
@@ -144,7 +155,7 @@ class ClientView:
         }
         overrides = {name: value for name, value in given.items() if value is not KEEP}
         clone = type(self).__new__(type(self))
-        clone._start(self._pool, override_settings(self._settings, overrides), self._states)
+        clone._start(self._pool, override_settings(self._settings, overrides), self._states, self._paths)
         clone._owns_pool = False
         return clone
 

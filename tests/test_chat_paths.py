@@ -110,11 +110,19 @@ async def test_the_client_moves_forward_again_when_the_newer_path_starts_answeri
     assert client.client.chat_path == NEW
 
 
-async def test_with_options_shares_what_the_client_learnt(dual: Callable[..., Dual], server: EmulatorServer) -> None:
+@pytest.mark.parametrize(
+    "options",
+    # Another API key has a rate-limit window of its own, but the same service and paths.
+    [{"max_retries": 0}, {"api_key": "another-key"}],
+    ids=["same-key", "another-key"],
+)
+async def test_with_options_shares_what_the_client_learnt(
+    dual: Callable[..., Dual], server: EmulatorServer, options: dict[str, Any]
+) -> None:
     server.emulator.chat_paths = [OLD]
     client = dual()
     await client.call("chat", "hi")
-    other = Dual(client.kind, client.client.with_options(max_retries=0))
+    other = Dual(client.kind, client.client.with_options(**options))
     await other.call("chat", "hi")
     assert chat_posts(server.emulator) == [NEW, OLD, OLD]
 
