@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -249,6 +250,25 @@ def test_sync_calls_from_a_script_and_from_inside_a_running_loop(server: Emulato
     assert _open_loops() == loops
     assert threading.active_count() == threads
     assert list(provider_module._shared_sync) == [(server.url, None)]
+
+
+# --------------------------------------------------------------------------- README
+
+
+def test_the_readme_example_runs(server: EmulatorServer, emulator: Emulator, tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    (block,) = [block for block in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "from g4f" in block]
+    script = tmp_path / "example.py"
+    script.write_text(block, encoding="utf-8")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DYNASPARK_")}
+    env |= {"DYNASPARK_BASE_URL": server.url, "NO_PROXY": "127.0.0.1,localhost"}
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    answer = _answer("gemini-2.0-flash-lite", "Hello!")
+    assert result.stdout == f"{answer}\n{answer}\n"
+    assert len(emulator.requests) == 2
 
 
 # --------------------------------------------------------------------------- the bytes on the wire (respx)
