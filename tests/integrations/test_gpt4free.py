@@ -249,7 +249,7 @@ def test_sync_calls_from_a_script_and_from_inside_a_running_loop(server: Emulato
     assert server.connections.accepted - accepted <= 1
     assert _open_loops() == loops
     assert threading.active_count() == threads
-    assert list(provider_module._shared_sync) == [(server.url, None)]
+    assert [key for key in provider_module._shared_sync if key[0] == server.url] == [(server.url, None)]
 
 
 # --------------------------------------------------------------------------- README
