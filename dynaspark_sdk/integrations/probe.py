@@ -320,6 +320,8 @@ class _Recorder(httpx.BaseTransport):
             response = self._inner.handle_request(request)
             try:
                 raw = b"".join(response.iter_raw())
+            except httpx.StreamConsumed:  # an answer made whole in memory (httpx.MockTransport)
+                raw = response.content
             finally:
                 response.close()
         except httpx.HTTPError as exc:
