@@ -802,9 +802,10 @@ def _assumptions(checker: _Checker, spec: Mapping[str, Any], image_model: Any) -
             status_row = verdict_of(path, "chat" if path != chat_paths(spec)[0] else "chat with image", "status")
             if status_row is not None:
                 found = status_row[0], f"{path} answers" if status_row[0] == "confirmed" else status_row[1]
-        elif pointer.startswith("/components/schemas/Error"):
+        elif pointer.startswith("/components/schemas/") and "Error" in pointer.split("/")[3] and "reset" not in lower:
+            # The error body's shape (the reset time inside it is not something one bad request shows).
             claim = next((r for r in checker.rows if r.check.startswith('error {"code"')), None)
-            if claim is not None and claim.verdict in ("confirmed", "contradicted") and "details" not in pointer:
+            if claim is not None and claim.verdict in ("confirmed", "contradicted"):
                 found = claim.verdict, claim.detail
         verdict, detail = found or ("not checked", "the probe has no request that shows it")
         checker.add(location, "ASSUMED", _first_words(paragraph), verdict, detail)
@@ -820,7 +821,13 @@ def _location(pointer: str) -> str:
 
 
 def _first_words(paragraph: str) -> str:
-    text = paragraph.split("ASSUMED", 1)[1]
-    text = re.sub(r"^\s*(\([^)]*\))?\s*:?\s*", "", text)
-    text = re.sub(r"[`\"]", "", text)
+    """The assumption in a few words: the sentence that holds the marker, without it."""
+    sentences = re.split(r"(?<=\.)\s+", paragraph)
+    sentence = next(s for s in sentences if "ASSUMED" in s)
+    head, _, tail = sentence.partition("ASSUMED")
+    if head.strip(" (") == "":
+        text = re.sub(r"^\s*(\([^)]*\))?\s*:?\s*", "", tail)
+    else:
+        text = re.sub(r"\s*\(ASSUMED[^)]*\)", "", sentence).replace("ASSUMED:", "").replace("ASSUMED", "")
+    text = re.sub(r"[`\"]", "", " ".join(text.split()))
     return text if len(text) <= 48 else text[:45].rsplit(" ", 1)[0] + "..."
