@@ -729,7 +729,7 @@ def _check_error_shape(checker: _Checker, spec: Mapping[str, Any], exchange: Exc
         if nested is None
         else "the error is an object"
         if nested
-        else f"the error is a {type(value['error']).__name__}",
+        else f"the error is {_kind(value['error'])}",
     )
 
 
