@@ -341,6 +341,18 @@ def test_retries_count_against_the_budget() -> None:
     assert any(row.verdict == "not checked" and "budget" in row.detail for row in report.rows)
 
 
+def test_an_answer_that_echoes_the_key_does_not_show_it() -> None:
+    def echo(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(400, text=f"bad request: {request.url}")
+
+    report = probe(base_url="http://dynaspark.test", api_key=SECRET, transport=httpx.MockTransport(echo))
+    bad = [row for row in report.rows if row.operation == "bad request" and row.check == "error body"]
+    assert bad[0].detail.startswith("not JSON: bad request: http://dynaspark.test/api/generate_image?")
+    assert "&api_key=[REDAC" in bad[0].detail  # hidden before the detail was cut short
+    assert "sk-probe" not in bad[0].detail
+    assert SECRET not in json.dumps(report.to_dict())
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

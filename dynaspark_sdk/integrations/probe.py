@@ -295,6 +295,7 @@ class Exchange:
     headers: httpx.Headers = attrs.field(factory=httpx.Headers)
     body: bytes = b""
     error: str | None = None
+    secret: str | None = attrs.field(default=None, repr=False)
 
     @property
     def content_type(self) -> str:
@@ -306,15 +307,16 @@ class Exchange:
 class _Recorder(httpx.BaseTransport):
     """Counts, caps and records every request, keeping each answer's body whole."""
 
-    def __init__(self, inner: httpx.BaseTransport, budget: int) -> None:
+    def __init__(self, inner: httpx.BaseTransport, budget: int, secret: str | None) -> None:
         self._inner = inner
         self.budget = budget
+        self._secret = secret
         self.exchanges: list[Exchange] = []
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if len(self.exchanges) >= self.budget:
             raise BudgetSpentError(f"the probe's budget of {self.budget} requests is spent")
-        exchange = Exchange(request.method, request.url.path)
+        exchange = Exchange(request.method, request.url.path, secret=self._secret)
         self.exchanges.append(exchange)
         try:
             response = self._inner.handle_request(request)
@@ -483,8 +485,16 @@ def _payload_kind(data: str) -> str:
 
 
 def _snippet(exchange: Exchange) -> str:
-    text = exchange.body[:120].decode("utf-8", errors="replace")
-    return " ".join(text.split()) or "(empty body)"
+    text = exchange.body[:400].decode("utf-8", errors="replace")
+    # An answer may quote the request, key included: hide it before cutting the text short.
+    text = _API_KEY_VALUE.sub(r"\1[REDACTED]", text)
+    if exchange.secret:
+        text = text.replace(exchange.secret, "[REDACTED]")
+    text = " ".join(text.split())
+    return (text if len(text) <= 120 else text[:117] + "...") or "(empty body)"
+
+
+_API_KEY_VALUE = re.compile(r"(api_key(?:=|%3D|\"\s*:\s*\"))[^&\s\"]*", re.IGNORECASE)
 
 
 def _model_names(value: Any) -> list[str] | None:
@@ -540,7 +550,7 @@ def probe(
     spec = load_spec()
     key = api_key if api_key is not None else os.environ.get("DYNASPARK_API_KEY") or None
     limits = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout) if timeout else _DEFAULT_TIMEOUT
-    recorder = _Recorder(transport or httpx.HTTPTransport(proxy=proxy), MAX_REQUESTS)
+    recorder = _Recorder(transport or httpx.HTTPTransport(proxy=proxy), MAX_REQUESTS, key)
     checker = _Checker(spec)
     http = httpx.Client(transport=recorder, timeout=limits)
     try:
@@ -554,7 +564,10 @@ def probe(
         )
         with client:
             _run(client, http, recorder, checker, spec, key)
-        return ProbeReport(client.base_url, tuple(checker.rows), len(recorder.exchanges))
+        rows = tuple(checker.rows)
+        if key:  # an answer that echoes the request (an error page quoting the URL) must not show the key
+            rows = tuple(attrs.evolve(row, detail=row.detail.replace(key, "[REDACTED]")) for row in rows)
+        return ProbeReport(client.base_url, rows, len(recorder.exchanges))
     finally:
         http.close()
 
