@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 import httpx
@@ -26,8 +27,10 @@ _HOP_BY_HOP = {"connection", "content-length", "content-encoding", "transfer-enc
 
 
 @pytest.fixture(autouse=True)
-def _no_key_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("DYNASPARK_API_KEY", raising=False)  # the probe's target is always given
+def _loopback_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DYNASPARK_API_KEY", raising=False)  # the tests give the probe its target
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")  # the probe, like the CLI, honours proxy variables
+    monkeypatch.delenv("no_proxy", raising=False)
 
 
 @attrs.define
@@ -77,7 +80,9 @@ class AlteringProxy:
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def _forward(self, handler: BaseHTTPRequestHandler) -> None:
-        path, _, query = handler.path.partition("?")
+        # A proxy's request names the whole URL (absolute form); a server's only the path.
+        target = urlsplit(handler.path)
+        path, query = target.path, target.query
         self.requests.append((handler.command, path))
         length = int(handler.headers.get("content-length") or 0)
         body = handler.rfile.read(length) if length else b""
@@ -178,6 +183,17 @@ def test_the_emulator_matches_the_spec(capsys: pytest.CaptureFixture[str], upstr
     chats = [r for r in emulator.requests if r.path == OLDER_CHAT]
     assert len(chats) == 2
     assert [len(r.files) for r in chats] == [1, 0]
+
+
+def test_global_options_apply(capsys: pytest.CaptureFixture[str], upstream: str) -> None:
+    # --proxy: every request goes through the proxy to a base URL that does not resolve.
+    with proxied(upstream) as proxy:
+        code, out, err = run_probe(
+            capsys, "--base-url", "http://dynaspark.invalid", "--proxy", proxy.url, "--timeout", "20", "probe"
+        )
+    assert code == 0, out + err
+    assert len(proxy.requests) == MAX_REQUESTS
+    assert out.splitlines()[-1].startswith("probe of http://dynaspark.invalid: 10 of 10 requests spent")
 
 
 def test_json_output_and_the_key_stays_hidden(

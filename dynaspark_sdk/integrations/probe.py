@@ -304,38 +304,37 @@ class Exchange:
         return value.split(";")[0].strip().lower()
 
 
-class _Recorder(httpx.BaseTransport):
-    """Counts, caps and records every request, keeping each answer's body whole."""
+class _Recorder:
+    """httpx event hooks that count, cap and record every request, reading each answer whole
+    (the SDK then reads it from memory, streams included)."""
 
-    def __init__(self, inner: httpx.BaseTransport, budget: int, secret: str | None) -> None:
-        self._inner = inner
+    def __init__(self, budget: int, secret: str | None) -> None:
         self.budget = budget
         self._secret = secret
         self.exchanges: list[Exchange] = []
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def on_request(self, request: httpx.Request) -> None:
         if len(self.exchanges) >= self.budget:
             raise BudgetSpentError(f"the probe's budget of {self.budget} requests is spent")
-        exchange = Exchange(request.method, request.url.path, secret=self._secret)
-        self.exchanges.append(exchange)
-        try:
-            response = self._inner.handle_request(request)
-            try:
-                raw = b"".join(response.iter_raw())
-            except httpx.StreamConsumed:  # an answer made whole in memory (httpx.MockTransport)
-                raw = response.content
-            finally:
-                response.close()
-        except httpx.HTTPError as exc:
-            exchange.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            raise
-        # The body as it came (still encoded); httpx decodes it for whoever reads the answer.
-        answer = httpx.Response(response.status_code, headers=response.headers, content=raw, request=request)
-        exchange.status, exchange.headers, exchange.body = response.status_code, response.headers, answer.read()
-        return answer
+        self.exchanges.append(Exchange(request.method, request.url.path, secret=self._secret))
 
-    def close(self) -> None:
-        self._inner.close()
+    def on_response(self, response: httpx.Response) -> None:
+        exchange = self.exchanges[-1]
+        exchange.status, exchange.headers = response.status_code, response.headers
+        try:
+            exchange.body = response.read()
+        except httpx.HTTPError as exc:
+            exchange.status, exchange.error = None, _error_text(exc)
+            raise
+
+    def failed(self, before: int, error: str) -> None:
+        """Note why the request sent after `before` others got no answer."""
+        if len(self.exchanges) > before and self.exchanges[-1].status is None:
+            self.exchanges[-1].error = self.exchanges[-1].error or error
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 # --------------------------------------------------------------------------- checks
@@ -550,9 +549,14 @@ def probe(
     spec = load_spec()
     key = api_key if api_key is not None else os.environ.get("DYNASPARK_API_KEY") or None
     limits = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout) if timeout else _DEFAULT_TIMEOUT
-    recorder = _Recorder(transport or httpx.HTTPTransport(proxy=proxy), MAX_REQUESTS, key)
+    recorder = _Recorder(MAX_REQUESTS, key)
     checker = _Checker(spec)
-    http = httpx.Client(transport=recorder, timeout=limits)
+    http = httpx.Client(
+        transport=transport,
+        proxy=None if transport is not None else proxy,
+        timeout=limits,
+        event_hooks={"request": [recorder.on_request], "response": [recorder.on_response]},
+    )
     try:
         client = Client(
             base_url=base_url,
@@ -592,7 +596,8 @@ def _run(
             checker.add(path, operation, "sdk", "not checked", str(exc))
             return None
         except DynasparkError as exc:
-            checker.add(path, operation, "sdk", "failed", f"{type(exc).__name__}: {exc}")
+            recorder.failed(before, _error_text(exc))
+            checker.add(path, operation, "sdk", "failed", _error_text(exc))
         else:
             checker.add(path, operation, "sdk", "ok", _describe(result))
         return recorder.exchanges[-1] if len(recorder.exchanges) > before else None
@@ -603,8 +608,8 @@ def _run(
             http.request(method, base + path, **kwargs)
         except BudgetSpentError:
             return None
-        except httpx.HTTPError:
-            pass  # recorded with its error
+        except httpx.HTTPError as exc:
+            recorder.failed(before, _error_text(exc))
         return recorder.exchanges[-1] if len(recorder.exchanges) > before else None
 
     # 1. status
