@@ -341,6 +341,21 @@ def test_no_service_is_a_failure_within_the_budget(capsys: pytest.CaptureFixture
     assert "10 of 10 requests spent; " in out.splitlines()[-1]
 
 
+def test_a_server_error_is_a_failure_not_drift(capsys: pytest.CaptureFixture[str], upstream: str) -> None:
+    def waking(method: str, path: str, answer: Answer) -> None:
+        if path == "/api/generate_image":
+            answer.status, answer.headers, answer.body = 503, {"content-type": "text/html"}, b"<html>waking</html>"
+
+    with proxied(upstream, waking) as proxy:
+        code, out, _ = run_probe(capsys, "--base-url", proxy.url, "probe")
+    assert code == 1
+    assert row_line(out, "/api/generate_image", "image", "status", "failed") == (
+        "503, the spec says 200: <html>waking</html>"
+    )
+    # The bad request went to the same path: its 503 is no verdict on the error shape either.
+    assert row_line(out, "/api/generate_image", "bad request", "status", "failed")
+
+
 def test_retries_count_against_the_budget() -> None:
     sent: list[str] = []
 
