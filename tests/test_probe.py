@@ -185,6 +185,20 @@ def test_the_emulator_matches_the_spec(capsys: pytest.CaptureFixture[str], upstr
     assert [len(r.files) for r in chats] == [1, 0]
 
 
+def test_the_emulator_directly(capsys: pytest.CaptureFixture[str], upstream: str) -> None:
+    # No proxy: the probe finds exactly the chat paths the emulator serves, and nothing else.
+    form = {"user_input": "hi", "ai_model": "gemini-1.5-flash"}
+    served = [path for path in (NEWER_CHAT, OLDER_CHAT) if httpx.post(upstream + path, data=form).status_code == 200]
+    code, out, _ = run_probe(capsys, "--base-url", upstream, "probe")
+    assert row_line(out, f"{NEWER_CHAT} or {OLDER_CHAT}", "chat", "which path answers", "ok") == (
+        ", ".join(served) + ("" if len(served) == 2 else " only")
+    )
+    problems = [line for line in out.splitlines() if re.search(r"\s(drift|failed)\s", line)]
+    missing = [path for path in (NEWER_CHAT, OLDER_CHAT) if path not in served]
+    assert [line.split()[0] for line in problems] == missing
+    assert code == (0 if not missing else 1)
+
+
 def test_global_options_apply(capsys: pytest.CaptureFixture[str], upstream: str) -> None:
     # --proxy: every request goes through the proxy to a base URL that does not resolve.
     with proxied(upstream) as proxy:
