@@ -352,7 +352,12 @@ def test_no_service_is_a_failure_within_the_budget(capsys: pytest.CaptureFixture
     code, out, _ = run_probe(capsys, "--base-url", url, "probe")
     assert code == 1
     assert row_line(out, "/status", "status", "sdk", "failed").startswith("APIConnectionError: ")
-    assert "10 of 10 requests spent; " in out.splitlines()[-1]
+    assert row_line(out, url, "probe", "stopped", "failed") == (
+        "the service did not answer; the other checks were not run"
+    )
+    assert out.splitlines()[-1] == (
+        f"probe of {url}: 1 of 10 requests spent; 0 drift, 3 failed: the service does not match the spec"
+    )
 
 
 def test_a_server_error_is_a_failure_not_drift(capsys: pytest.CaptureFixture[str], upstream: str) -> None:

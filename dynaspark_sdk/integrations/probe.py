@@ -615,6 +615,11 @@ def _run(
     # 1. status
     exchange = sdk_call("/status", "status", client.status)
     checker.answer(exchange, "status", method="get", path="/status", body="json")
+    if exchange is not None and exchange.status is None:
+        # Nothing answered at all (refused, unreachable, timed out): the other nine would only
+        # wait out the same fate, up to a timeout each.
+        checker.add(base, "probe", "stopped", "failed", "the service did not answer; the other checks were not run")
+        return
 
     # 2-3. chat: one request on each known path, the image form on the newest.
     chat_model = spec_default_chat_model(spec)
