@@ -17,12 +17,15 @@ import httpx
 import pytest
 
 from dynaspark_sdk.cli import main
-from dynaspark_sdk.integrations.probe import MAX_REQUESTS, load_spec, probe, schema_problems
+from dynaspark_sdk.integrations.probe import MAX_REQUESTS, chat_paths, load_spec, probe, schema_problems
 from dynaspark_sdk.testing import Emulator, serve
 
 SECRET = "sk-probe-secret-0123456789"
 NEWER_CHAT = "/dsai_fuck_u_spammer"
 OLDER_CHAT = "/generate_response"
+# The spec's chat path (the probe sends it the image form) and the other one it tries.
+PRIMARY, PREVIOUS = chat_paths(load_spec())
+WHICH = f"{PRIMARY} or {PREVIOUS}"
 _HOP_BY_HOP = {"connection", "content-length", "content-encoding", "transfer-encoding", "keep-alive"}
 
 
@@ -163,11 +166,9 @@ def test_the_emulator_matches_the_spec(capsys: pytest.CaptureFixture[str], upstr
     assert len(proxy.requests) == MAX_REQUESTS == 10
     assert not re.search(r"\s(drift|failed)\s", out), out
     # Each operation was checked, and both chat paths answered.
-    assert row_line(out, NEWER_CHAT, "chat with image", "body", "ok") == 'fits the spec: "response"'
-    assert row_line(out, OLDER_CHAT, "chat", "body", "ok") == 'fits the spec: "response"'
-    assert row_line(out, f"{NEWER_CHAT} or {OLDER_CHAT}", "chat", "which path answers", "ok") == (
-        f"{NEWER_CHAT}, {OLDER_CHAT}"
-    )
+    assert row_line(out, PRIMARY, "chat with image", "body", "ok") == 'fits the spec: "response"'
+    assert row_line(out, PREVIOUS, "chat", "body", "ok") == 'fits the spec: "response"'
+    assert row_line(out, WHICH, "chat", "which path answers", "ok") == f"{PRIMARY}, {PREVIOUS}"
     assert row_line(out, "/api/generate_response", "text streamed", "stream", "ok").endswith("then data: [DONE]")
     assert row_line(out, "/api/generate_response", "speech", "body", "ok").startswith("MP3, ")
     assert row_line(out, "/api/generate_image", "image", "rate-limit headers", "ok").startswith("limit 100, ")
@@ -186,17 +187,16 @@ def test_the_emulator_matches_the_spec(capsys: pytest.CaptureFixture[str], upstr
 
 
 def test_the_emulator_directly(capsys: pytest.CaptureFixture[str], upstream: str) -> None:
-    # No proxy: the probe finds exactly the chat paths the emulator serves, and nothing else.
+    # No proxy: no drift, and the probe finds exactly the chat paths the emulator serves.
     form = {"user_input": "hi", "ai_model": "gemini-1.5-flash"}
-    served = [path for path in (NEWER_CHAT, OLDER_CHAT) if httpx.post(upstream + path, data=form).status_code == 200]
-    code, out, _ = run_probe(capsys, "--base-url", upstream, "probe")
-    assert row_line(out, f"{NEWER_CHAT} or {OLDER_CHAT}", "chat", "which path answers", "ok") == (
+    served = [path for path in (PRIMARY, PREVIOUS) if httpx.post(upstream + path, data=form).status_code == 200]
+    code, out, err = run_probe(capsys, "--base-url", upstream, "probe")
+    assert code == 0, out + err
+    assert row_line(out, WHICH, "chat", "which path answers", "ok") == (
         ", ".join(served) + ("" if len(served) == 2 else " only")
     )
-    problems = [line for line in out.splitlines() if re.search(r"\s(drift|failed)\s", line)]
-    missing = [path for path in (NEWER_CHAT, OLDER_CHAT) if path not in served]
-    assert [line.split()[0] for line in problems] == missing
-    assert code == (0 if not missing else 1)
+    absent = [line.split()[0] for line in out.splitlines() if re.match(r"^/\S+\s+chat\s+status\s+absent\s", line)]
+    assert absent == [path for path in (PRIMARY, PREVIOUS) if path not in served]
 
 
 def test_global_options_apply(capsys: pytest.CaptureFixture[str], upstream: str) -> None:
@@ -233,7 +233,7 @@ def test_json_output_and_the_key_stays_hidden(
 
 
 def _rename_response(method: str, path: str, answer: Answer) -> None:
-    if path == OLDER_CHAT and answer.status == 200:
+    if path == PRIMARY and answer.status == 200:
         body = answer.json()
         answer.set_json({"answer": body.pop("response"), **body})
 
@@ -268,7 +268,7 @@ def _gone(gone_path: str) -> Alteration:
     [
         pytest.param(
             _rename_response,
-            (OLDER_CHAT, "chat", "body"),
+            (PRIMARY, "chat with image", "body"),
             'JSON answer has no "response" (has "answer")',
             id="renamed-field",
         ),
@@ -291,16 +291,10 @@ def _gone(gone_path: str) -> Alteration:
             id="stream-without-done",
         ),
         pytest.param(
-            _gone(NEWER_CHAT),
-            (NEWER_CHAT, "chat with image", "status"),
-            f"404: nothing answers POST {NEWER_CHAT}, the spec says 200",
-            id="newer-chat-path-404",
-        ),
-        pytest.param(
-            _gone(OLDER_CHAT),
-            (OLDER_CHAT, "chat", "status"),
-            f"404: nothing answers POST {OLDER_CHAT}, the spec says 200",
-            id="older-chat-path-404",
+            _gone(PRIMARY),
+            (PRIMARY, "chat with image", "status"),
+            f"404: nothing answers POST {PRIMARY}, the spec says 200",
+            id="chat-path-404",
         ),
     ],
 )
@@ -315,21 +309,29 @@ def test_drift_is_reported_on_its_row(
     assert len(proxy.requests) <= MAX_REQUESTS
 
 
-def test_one_chat_path_gone_says_which_answers(capsys: pytest.CaptureFixture[str], upstream: str) -> None:
-    with proxied(upstream, _gone(NEWER_CHAT)) as proxy:
+def test_the_chat_path_gone_says_which_answers(capsys: pytest.CaptureFixture[str], upstream: str) -> None:
+    with proxied(upstream, _gone(PRIMARY)) as proxy:
         code, out, _ = run_probe(capsys, "--base-url", proxy.url, "--json", "probe")
     assert code == 1
     rows = json.loads(out)["rows"]
     which = [r for r in rows if r["check"] == "which path answers"]
     assert which == [
         {
-            "path": f"{NEWER_CHAT} or {OLDER_CHAT}",
+            "path": WHICH,
             "operation": "chat",
             "check": "which path answers",
             "verdict": "ok",
-            "detail": f"{OLDER_CHAT} only",
+            "detail": f"{PREVIOUS} only",
         }
     ]
+
+
+def test_the_previous_chat_path_gone_is_absent_not_drift(capsys: pytest.CaptureFixture[str], upstream: str) -> None:
+    with proxied(upstream, _gone(PREVIOUS)) as proxy:
+        code, out, err = run_probe(capsys, "--base-url", proxy.url, "probe")
+    assert code == 0, out + err
+    assert row_line(out, PREVIOUS, "chat", "status", "absent") == f"404: nothing answers POST {PREVIOUS} any more"
+    assert row_line(out, WHICH, "chat", "which path answers", "ok") == f"{PRIMARY} only"
 
 
 def test_a_stream_without_done_also_fails_the_sdk(capsys: pytest.CaptureFixture[str], upstream: str) -> None:

@@ -15,10 +15,11 @@ operation and check; a row whose verdict is "drift" or "failed" makes the exit s
 The ten requests:
 
 1. `GET /status`
-2. chat with an image (multipart) on the newest chat path, `/dsai_fuck_u_spammer`
-3. chat without an image (url-encoded) on its predecessor, `/generate_response`
-   (two chat paths are known; the budget has room for one request on each, so each form
-   is tried on one path and both paths are tried: which one answers is reported)
+2. chat with an image (multipart) on the spec's chat path
+3. chat without an image (url-encoded) on the other known chat path: `/dsai_fuck_u_spammer`
+   (gpt4free from 0.5.2.3) and `/generate_response` (before) are both tried, one request
+   each, and which one answers is reported; the one the spec does not name as the chat
+   operation's path not answering is "absent", not drift
 4. `GET /api/generate_response` (text; its content type tests the docs' text/plain claim)
 5. the same with `stream=true`
 6. `GET /api/generate_image` without a model (tests the spec's default model)
@@ -66,8 +67,8 @@ class Row:
 
     `verdict` is "ok", "drift" (the answer differs from the spec), "failed" (no usable
     answer: a connection error, a 5xx, a rate limit), "confirmed" / "contradicted" (an ASSUMED
-    part of the spec or a claim of the service's docs), "absent" (a claimed endpoint that does
-    not answer) or "not checked".
+    part of the spec or a claim of the service's docs), "absent" (a claimed endpoint, or a chat
+    path the service used before, that does not answer) or "not checked".
     """
 
     path: str
@@ -153,13 +154,20 @@ def _resolve(spec: Mapping[str, Any], node: Any) -> Any:
 
 
 def chat_paths(spec: Mapping[str, Any]) -> tuple[str, ...]:
-    """Every chat path the spec or gpt4f's history knows, newest first."""
-    found: list[str] = []
+    """The chat paths to try: the spec's chat operation's path first, then the paths it had
+    before (its `x-previous-paths`, other chat operations such as `chat_previous`, and those
+    gpt4free used that the spec does not list)."""
+    primary: list[str] = []
+    previous: list[str] = []
     for path, item in spec.get("paths", {}).items():
         operation = item.get("post") or {}
-        if str(operation.get("operationId", "")).startswith("chat"):
-            found.extend([path, *operation.get("x-previous-paths", [])])
-    return tuple(dict.fromkeys([*KNOWN_CHAT_PATHS, *found]))
+        operation_id = str(operation.get("operationId", ""))
+        if operation_id == "chat":
+            primary.append(path)
+            previous.extend(operation.get("x-previous-paths", []))
+        elif operation_id.startswith("chat"):
+            previous.append(path)
+    return tuple(dict.fromkeys([*primary, *previous, *KNOWN_CHAT_PATHS]))
 
 
 def _operation(spec: Mapping[str, Any], path: str, method: str) -> Mapping[str, Any]:
@@ -359,10 +367,12 @@ class _Checker:
         path: str,
         body: str,
         content_types: Sequence[str] | None = None,
+        may_be_absent: bool = False,
     ) -> bool:
         """Rows for one answer that the spec says should be a 200; True when it was one.
 
-        `body` is "json", "stream" or "audio": how the body is checked.
+        `body` is "json", "stream" or "audio": how the body is checked. With `may_be_absent`
+        (a chat path the service used before) a 404 or 405 is "absent", not drift.
         """
         if exchange is None or exchange.status is None:
             detail = exchange.error if exchange is not None and exchange.error else "no answer"
@@ -372,7 +382,9 @@ class _Checker:
         if exchange.status != 200:
             # A rate limit or a server error (Render's 502/503 while it wakes) says nothing of drift.
             verdict = "failed" if exchange.status == 429 or exchange.status >= 500 else "drift"
-            if exchange.status in (404, 405):
+            if exchange.status in (404, 405) and may_be_absent:
+                verdict, detail = "absent", f"{exchange.status}: nothing answers {method.upper()} {path} any more"
+            elif exchange.status in (404, 405):
                 detail = f"{exchange.status}: nothing answers {method.upper()} {path}, the spec says 200"
             else:
                 detail = f"{exchange.status}, the spec says 200: {_snippet(exchange)}"
@@ -621,7 +633,7 @@ def _run(
         checker.add(base, "probe", "stopped", "failed", "the service did not answer; the other checks were not run")
         return
 
-    # 2-3. chat: one request on each known path, the image form on the newest.
+    # 2-3. chat: one request on each known path, the image form on the spec's.
     chat_model = spec_default_chat_model(spec)
     answering: list[str] = []
     paths = chat_paths(spec)
@@ -637,7 +649,7 @@ def _run(
             operation = "chat"
         if exchange is None:
             checker.add(path, operation, "status", "not checked", "the probe's request budget is spent")
-        elif checker.answer(exchange, operation, method="post", path=path, body="json"):
+        elif checker.answer(exchange, operation, method="post", path=path, body="json", may_be_absent=index > 0):
             answering.append(path)
     checker.add(
         " or ".join(paths),
@@ -804,7 +816,7 @@ def _assumptions(checker: _Checker, spec: Mapping[str, Any], image_model: Any) -
             if row.path == path and row.operation == operation and row.check == check:
                 if row.verdict == "ok":
                     return "confirmed", row.detail
-                if row.verdict == "drift":
+                if row.verdict in ("drift", "absent"):
                     return "contradicted", row.detail
                 return None
         return None
