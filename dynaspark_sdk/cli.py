@@ -241,6 +241,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve chat only at PATH (repeat for several; default: every path the spec knows, newest first)",
     )
 
+    command(
+        "probe",
+        _cmd_probe,
+        "Check the service against the spec: at most 10 requests, one row per operation and check; exit 1 on drift.",
+    )
+
     demo = command("demo", _cmd_demo, "Run the SDK end to end against a local emulator: offline, in a few seconds.")
     demo.add_argument(
         "--output-dir", metavar="DIR", help="where to save the demo's image and MP3 (default: a new temporary folder)"
@@ -701,6 +707,25 @@ def _cmd_demo(args: argparse.Namespace, out: _Output) -> int:
     return EXIT_OK
 
 
+def _cmd_probe(args: argparse.Namespace, out: _Output) -> int:
+    from .integrations.probe import probe
+
+    with out.spinner("probing Dynaspark"):
+        report = probe(
+            base_url=args.base_url,
+            api_key=args.api_key or None,
+            proxy=args.proxy,
+            timeout=args.timeout,
+            max_retries=args.retries or 0,
+        )
+    if out.json:
+        out.emit_json(report.to_dict())
+    else:
+        for line in report.lines():
+            out.line(line)
+    return EXIT_OK if report.ok else EXIT_FAILURE
+
+
 # --------------------------------------------------------------------------- errors and main
 
 
@@ -796,7 +821,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = _Output(args, stdout, stderr)
     if args.command is None:
         return out.error(
-            "choose a command: chat, text, image, speak, status, models, serve-fake, demo (see 'dynaspark --help')",
+            "choose a command: chat, text, image, speak, status, models, probe, serve-fake, demo"
+            " (see 'dynaspark --help')",
             exit_code=EXIT_USAGE,
             kind="UsageError",
         )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import filecmp
+import json
 import os
 import shutil
 import subprocess
@@ -184,6 +185,9 @@ def render(out: Path) -> None:
         )
         spec = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
         (raw / "spec_values.py").write_text(spec_values_source(spec), encoding="utf-8")
+        # The whole spec as JSON, for code that checks answers at run time (`dynaspark probe`)
+        # without a YAML parser.
+        (raw / "openapi.json").write_text(json.dumps(spec, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         _run(
             BIN / "ruff",
             "check",

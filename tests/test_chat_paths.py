@@ -236,19 +236,24 @@ def test_the_switch_is_logged_at_debug_only(server: EmulatorServer, caplog: pyte
     [((NEW, OLD), NEW, [NEW, NEW]), ((NEW,), NEW, [NEW, NEW]), ((OLD,), OLD, [NEW, OLD, OLD])],
     ids=["both", "only-new", "only-old"],
 )
+@pytest.mark.parametrize("entry", ["create_async_generator", "create_completion"])
 async def test_the_provider_follows_and_reports_the_path_in_api_endpoint(
     server: EmulatorServer,
     monkeypatch: pytest.MonkeyPatch,
     served: tuple[str, ...],
     endpoint_path: str,
     expected_posts: list[str],
+    entry: str,
 ) -> None:
     server.emulator.chat_paths = served
     monkeypatch.setenv("DYNASPARK_BASE_URL", server.url)
     monkeypatch.setattr(Dynaspark, "api_endpoint", Dynaspark.api_endpoint)  # restored afterwards
     messages = [{"role": "user", "content": "hi"}]
     for _ in range(2):
-        pieces = [piece async for piece in Dynaspark.create_async_generator("gemini-1.5-flash-8b", messages)]
+        if entry == "create_completion":  # gpt4free's sync entry point, on a sync Client
+            pieces = list(Dynaspark.create_completion("gemini-1.5-flash-8b", messages))
+        else:
+            pieces = [piece async for piece in Dynaspark.create_async_generator("gemini-1.5-flash-8b", messages)]
         assert "".join(pieces) == ANSWER
     assert chat_posts(server.emulator) == expected_posts
     assert Dynaspark.api_endpoint == f"{server.url}{endpoint_path}"
