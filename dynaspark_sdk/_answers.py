@@ -7,9 +7,11 @@ fields or raises one of the SDK's errors. The shells never look at a body themse
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from typing import Any
 
+from ._chunks import text_decoder_for
 from ._errors import (
     APIStatusError,
     AuthenticationError,
@@ -23,9 +25,8 @@ from ._errors import (
     excerpt,
 )
 from ._media import detect_image_type
-from ._rate_limit import RateLimit
-from ._retry import retry_after_seconds
 from ._secrets import redact
+from ._service_errors import error_in_answer, service_error_in, typed_error
 
 __all__ = [
     "error_for_status",
@@ -54,46 +55,28 @@ def media_type(headers: Mapping[str, str]) -> str:
 
 
 def _service_error_text(body: bytes) -> str | None:
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    if isinstance(data, dict):
-        error = data.get("error")
-        if isinstance(error, str):
-            return error
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return str(error["message"])
-    return None
+    found = service_error_in(body)
+    return found.text if found is not None else None
 
 
 def error_for_status(status: int, headers: Mapping[str, str], body: bytes, *, now: float) -> APIStatusError:
-    """The typed error for an error status (4xx/5xx)."""
-    service_text = _service_error_text(body)
-    snippet = redact(excerpt(body))
-    kind = media_type(headers)
-    if service_text is not None:
-        detail = redact(service_text)
-    elif kind == "text/html":
-        detail = f"an HTML page instead of the service's answer (the host may be waking up): {snippet}"
+    """The typed error for an error status (4xx/5xx), with the body's error text and code."""
+    found = service_error_in(body)
+    if found is not None:
+        detail = found.detail
+    elif media_type(headers) == "text/html":
+        detail = f"an HTML page instead of the service's answer (the host may be waking up): {redact(excerpt(body))}"
     else:
-        detail = snippet or "(empty body)"
+        detail = redact(excerpt(body)) or "(empty body)"
     cls = _STATUS_ERRORS.get(status, InternalServerError if status >= 500 else APIStatusError)
-    message = f"{status}: {detail}"
-    rate_limit = RateLimit.from_headers(headers)
-    common: dict[str, Any] = {
-        "status_code": status,
-        "error": redact(service_text) if service_text is not None else None,
-        "body_excerpt": snippet,
-        "headers": dict(headers),
-        "rate_limit": rate_limit,
-    }
-    if cls is RateLimitError:
-        wait = retry_after_seconds(headers, now=now, status=status)
-        if wait is not None:
-            message += f" (retry after {wait:.0f} s)"
-        return RateLimitError(message, retry_after=wait, **common)
-    return cls(message, **common)
+    return typed_error(cls, f"{status}: {detail}", status=status, headers=headers, body=body, found=found, now=now)
+
+
+def _error_in_answer(status: int, headers: Mapping[str, str], body: bytes) -> APIStatusError | None:
+    found = service_error_in(body)
+    if found is None:
+        return None
+    return error_in_answer(found, status=status, headers=headers, body=body, now=time.time())
 
 
 def json_answer(status: int, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
@@ -119,8 +102,7 @@ def json_answer(status: int, headers: Mapping[str, str], body: bytes) -> dict[st
     if not isinstance(data, dict):
         raise invalid("the answer is JSON but not an object")
     if "error" in data and "response" not in data and "image_url" not in data:
-        text = _service_error_text(body) or "unknown error"
-        raise invalid(f"the service answered with an error: {redact(text)}")
+        raise _error_in_answer(status, headers, body) or invalid("the answer holds an empty error")
     return data
 
 
@@ -150,7 +132,13 @@ def _optional_int(value: object) -> int | None:
 def parse_text_fields(
     status: int, headers: Mapping[str, str], body: bytes
 ) -> tuple[str, str | None, dict[str, int] | None]:
-    """(text, model, usage) of a public text answer."""
+    """(text, model, usage) of a public text answer.
+
+    A `text/plain` answer (the docs' default without `json=true`) is the text itself, as the
+    service's own client takes it, unless it is a mislabelled JSON answer or error object.
+    """
+    if media_type(headers) == "text/plain" and not _is_answer_object(body):
+        return _plain_text(headers, body), None, None
     data = json_answer(status, headers, body)
     text = _required_string(data, "response", status, headers)
     model = data.get("model") if isinstance(data.get("model"), str) else None
@@ -161,6 +149,24 @@ def parse_text_fields(
         if all(v is not None for v in counts.values()):
             usage = {k: v for k, v in counts.items() if v is not None}
     return text, model, usage
+
+
+def _is_answer_object(body: bytes) -> bool:
+    """Whether a body is a JSON object holding "response" or "error"."""
+    if not body.lstrip().startswith(b"{"):
+        return False
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and ("response" in data or "error" in data)
+
+
+def _plain_text(headers: Mapping[str, str], body: bytes) -> str:
+    decoder = text_decoder_for(headers.get("content-type"))
+    decoder.feed(body)
+    decoder.close()
+    return decoder.text
 
 
 def parse_image_fields(status: int, headers: Mapping[str, str], body: bytes) -> tuple[str, str | None, int | None]:
@@ -200,15 +206,9 @@ def parse_audio(status: int, headers: Mapping[str, str], body: bytes) -> tuple[b
     """(data, content_type) of a speech answer; junk never passes as audio."""
     kind = media_type(headers)
     if not kind.startswith("audio/") or not body or (kind == "audio/mpeg" and not _looks_like_mp3(body)):
-        if kind in ("application/json", "text/plain"):
-            text = _service_error_text(body)
-            if text is not None:
-                raise ResponseValidationError(
-                    f"expected audio, the service answered with an error: {redact(text)}",
-                    status_code=status,
-                    content_type=kind,
-                    body_excerpt=redact(excerpt(body)),
-                )
+        refused = _error_in_answer(status, headers, body) if kind in ("application/json", "text/plain") else None
+        if refused is not None:
+            raise refused
         raise ResponseValidationError(
             f"expected MP3 audio, got {kind or 'no content type'} ({len(body)} bytes): {redact(excerpt(body))}",
             status_code=status,

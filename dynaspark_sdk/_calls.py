@@ -39,13 +39,14 @@ def _meta(answer: Answer) -> dict[str, Any]:
 def chat_call(
     settings: Settings, messages: MessagesInput, *, model: str | None, media: object, resolve_alias: bool = True
 ) -> Call[ChatResponse]:
-    """POST /generate_response."""
+    """POST to the chat endpoint (its newest path first, see `RequestPlan.paths`)."""
     plan = plan_chat(
         messages,
         model=model,
         media=media,
         max_media_bytes=settings.max_media_bytes,
         origin=settings.base_url,
+        chat_path=settings.chat_path,
         resolve_alias=resolve_alias,
     )
     sent_model = plan.model or ""

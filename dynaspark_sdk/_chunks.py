@@ -30,9 +30,11 @@ from __future__ import annotations
 
 import codecs
 import json
+import time
 from typing import Any, Protocol
 
-from ._errors import ResponseValidationError, StreamInterruptedError, excerpt
+from ._errors import APIStatusError, ResponseValidationError, StreamInterruptedError, excerpt
+from ._service_errors import error_in_answer, read_service_error
 from ._sse import ServerSentEvent, SSEDecoder
 
 __all__ = [
@@ -182,7 +184,7 @@ def _answer_from_json(body: bytes, content_type: str) -> str:
         return response
     error = value.get("error")
     if error is not None:
-        raise invalid(f"the service answered with an error: {_error_text(error)}")
+        raise _refusal(error, content_type, body)
     if "response" not in value:
         keys = ", ".join(repr(key) for key in list(value)[:10]) or "none"
         raise invalid(f'the answer\'s JSON object has no "response" (its keys: {keys})')
@@ -191,6 +193,13 @@ def _answer_from_json(body: bytes, content_type: str) -> str:
 
 def _json_type_name(value: object) -> str:
     return _JSON_TYPE_NAMES.get(type(value), "a number")
+
+
+def _refusal(error: object, content_type: str, body: bytes) -> APIStatusError:
+    # A text answer is decoded only when its status was not an error, so this is a 2xx (the
+    # decoders are not told which one; 200 is by far the likeliest).
+    headers = {"content-type": content_type} if content_type else {}
+    return error_in_answer(read_service_error(error), status=200, headers=headers, body=body, now=time.time())
 
 
 def _error_text(error: object) -> str:
@@ -500,8 +509,5 @@ class UntypedAnswerDecoder(_ChunkAccumulator):
         if isinstance(response, str):
             return response
         if "response" not in value and value.get("error") is not None:
-            raise ResponseValidationError(
-                f"the service answered with an error: {_error_text(value['error'])}",
-                body_excerpt=excerpt(body),
-            )
+            raise _refusal(value["error"], "", body)
         return None

@@ -105,8 +105,11 @@ class APITimeoutError(APIConnectionError):
 class APIStatusError(DynasparkError):
     """The service answered with an error status (4xx or 5xx).
 
-    Attributes: `status_code`; `error` (the service's `{"error": ...}` text, if any);
+    Attributes: `status_code`; `error` (the service's `{"error": ...}` text, if any); `code`
+    (the error's code, when its body is `{"error": {"code": ..., "message": ...}}`);
     `body_excerpt`; `headers`; `rate_limit` (the `X-RateLimit-*` numbers of the answer).
+
+    A 2xx answer whose JSON holds an `"error"` raises one of these too, with that 2xx status.
     """
 
     def __init__(
@@ -118,10 +121,12 @@ class APIStatusError(DynasparkError):
         body_excerpt: str = "",
         headers: Mapping[str, str] | None = None,
         rate_limit: RateLimit | None = None,
+        code: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.error = error
+        self.code = code
         self.body_excerpt = body_excerpt
         self.headers: Mapping[str, str] = dict(headers or {})
         self.rate_limit = rate_limit if rate_limit is not None else RateLimit()

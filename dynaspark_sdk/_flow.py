@@ -8,6 +8,7 @@ stream decoding therefore live here, in one place, and are tested through both s
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Generator, Mapping
 from typing import Any, Literal, TypeVar
@@ -46,6 +47,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+logger = logging.getLogger("dynaspark_sdk")
 
 
 # --------------------------------------------------------------------------- actions
@@ -135,11 +138,26 @@ class Failure:
 
 
 class CallState:
-    """What a client remembers between calls: the last rate-limit numbers seen."""
+    """What a client remembers between calls: the last rate-limit numbers seen, and which
+    path of a moved endpoint answered last.
 
-    def __init__(self) -> None:
+    The rate-limit numbers are one API key's; `paths` (which path answers, by base URL and
+    operation) may be shared by the states of several keys, as it is a fact of the service.
+    """
+
+    def __init__(self, paths: dict[tuple[str, str], str] | None = None) -> None:
         self._lock = threading.Lock()
         self._rate_limit = RateLimit()
+        self._paths: dict[tuple[str, str], str] = paths if paths is not None else {}
+
+    def answering_path(self, base_url: str, operation: str) -> str | None:
+        """The path of `operation` that last answered at `base_url` (None before any)."""
+        return self._paths.get((base_url, operation))
+
+    def path_answered(self, base_url: str, operation: str, path: str) -> None:
+        """Remember that `operation` answers at `path`."""
+        with self._lock:
+            self._paths[(base_url, operation)] = path
 
     @property
     def rate_limit(self) -> RateLimit:
@@ -169,6 +187,7 @@ class FlowConfig:
     on_rate_limit: Literal["wait", "raise"]
     max_media_bytes: int
     clock: Callable[[], float]
+    base_url: str = ""
 
 
 # --------------------------------------------------------------------------- pieces
@@ -212,10 +231,13 @@ def _wait_for_error(config: FlowConfig, retries: int, error: DynasparkError, req
     return delay
 
 
-def _status_delay(config: FlowConfig, retries: int, status: int, headers: Mapping[str, str]) -> float | None:
-    if not is_retryable_status(status):
+def _status_delay(config: FlowConfig, retries: int, error: APIStatusError, headers: Mapping[str, str]) -> float | None:
+    if not is_retryable_status(error.status_code):
         return None
-    requested = retry_after_seconds(headers, now=config.clock(), status=status)
+    # A 429's wait also reads the body's reset_time; other statuses only Retry-After.
+    requested = error.retry_after if isinstance(error, RateLimitError) else None
+    if requested is None:
+        requested = retry_after_seconds(headers, now=config.clock(), status=error.status_code)
     return config.retry.delay(retries, requested=requested)
 
 
@@ -247,6 +269,63 @@ def fetch_plan(url: str) -> RequestPlan:
     )
 
 
+#: What a moved endpoint answers at its old address (or a path that never existed).
+MOVED_STATUSES = frozenset({404, 405})
+
+
+class _Route:
+    """Which of a plan's paths one call goes to.
+
+    A plan with several `paths` (the chat endpoint, newest first) goes to the path that last
+    answered for this client, else the newest. When that path answers 404 or 405 the call
+    tries the next one, once (no second probe per call), and the client remembers whichever
+    path answers: a client that fell back to the previous path moves forward again the same
+    way when that one starts answering 404 or 405. A plan with one path is sent as it is.
+    """
+
+    def __init__(self, plan: RequestPlan, config: FlowConfig, state: CallState) -> None:
+        self._config, self._state = config, state
+        self._first_status: int | None = None
+        if len(plan.paths) > 1:
+            remembered = state.answering_path(config.base_url, plan.operation)
+            plan = plan.at(remembered if remembered in plan.paths else plan.paths[0])
+        self.plan = plan
+
+    def switch(self, status: int) -> bool:
+        """After an answer of `status`: whether to send again at the next path (now `self.plan`)."""
+        plan = self.plan
+        if status not in MOVED_STATUSES or self._first_status is not None or len(plan.paths) < 2 or plan.path is None:
+            return False
+        self._first_status = status
+        paths = plan.paths
+        following = paths[(paths.index(plan.path) + 1) % len(paths)]
+        logger.debug("%s: %s answered %d; trying %s", plan.operation, plan.path, status, following)
+        self.plan = plan.at(following)
+        return True
+
+    def answered(self, status: int) -> None:
+        """Remember the path when it answered as the endpoint (not 404/405, not a 5xx)."""
+        plan = self.plan
+        if len(plan.paths) < 2 or plan.path is None or status in MOVED_STATUSES or status >= 500:
+            return
+        key = (self._config.base_url, plan.operation)
+        if self._state.answering_path(*key) != plan.path:
+            if self._first_status is not None:
+                logger.debug("%s: now sent to %s", plan.operation, plan.path)
+            self._state.path_answered(*key, plan.path)
+
+    def explain(self, error: APIStatusError) -> APIStatusError:
+        """A 404/405 after the switch says that both paths were tried."""
+        if self._first_status is None or error.status_code not in MOVED_STATUSES:
+            return error
+        error.message = (
+            f"{error.message} (the {self.plan.operation} endpoint was not found at any of its paths:"
+            f" {', '.join(self.plan.paths)})"
+        )
+        error.args = (error.message,)
+        return error
+
+
 # --------------------------------------------------------------------------- flows
 
 
@@ -265,9 +344,10 @@ def call_flow(
     if api_call:
         yield from _rate_gate(config, state)
     plan = yield from _fetch_remote(plan, config, state)
+    route = _Route(plan, config, state)
     retries = 0
     while True:
-        outcome = yield Send(plan)
+        outcome = yield Send(route.plan)
         if isinstance(outcome, Failure):
             error: DynasparkError = outcome.error()
             if not outcome.retryable:
@@ -276,11 +356,14 @@ def call_flow(
         else:
             if api_call:
                 state.observe(outcome.headers)
+            if route.switch(outcome.status):
+                continue
+            route.answered(outcome.status)
             if outcome.status >= 400:
                 status_error = error_for_status(outcome.status, outcome.headers, outcome.body, now=config.clock())
-                delay_or_none = _status_delay(config, retries, outcome.status, outcome.headers)
+                delay_or_none = _status_delay(config, retries, status_error, outcome.headers)
                 if delay_or_none is None:
-                    raise _explain_refused_wait(status_error, config)
+                    raise route.explain(_explain_refused_wait(status_error, config))
                 delay = delay_or_none
             else:
                 try:
@@ -327,9 +410,10 @@ def stream_flow(
     """A streamed call: emits text as it arrives; retries only until the first emit."""
     yield from _rate_gate(config, state)
     plan = yield from _fetch_remote(plan, config, state)
+    route = _Route(plan, config, state)
     retries = 0
     while True:
-        outcome = yield Send(plan, stream=True)
+        outcome = yield Send(route.plan, stream=True)
         if isinstance(outcome, Failure):
             error: DynasparkError = outcome.error()
             if not outcome.retryable:
@@ -343,13 +427,17 @@ def stream_flow(
             body = yield from _read_all()
             yield Discard()
             raw = body if isinstance(body, bytes) else b""
+            if route.switch(outcome.status):
+                continue
+            route.answered(outcome.status)
             status_error = error_for_status(outcome.status, outcome.headers, raw, now=config.clock())
-            delay = _status_delay(config, retries, outcome.status, outcome.headers)
+            delay = _status_delay(config, retries, status_error, outcome.headers)
             if delay is None:
-                raise _explain_refused_wait(status_error, config)
+                raise route.explain(_explain_refused_wait(status_error, config))
             yield Sleep(delay)
             retries += 1
             continue
+        route.answered(outcome.status)
         finished = yield from _decode_body(outcome.headers, progress)
         yield Discard()
         if finished is None:

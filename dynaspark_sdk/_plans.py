@@ -27,6 +27,7 @@ __all__ = [
     "Expect",
     "MessagesInput",
     "RequestPlan",
+    "check_chat_path",
     "check_parameter",
     "check_utf8",
     "plan_chat",
@@ -52,6 +53,9 @@ class RequestPlan:
     `kwargs(payload)` gives the keyword arguments of `httpx.Client.build_request`, with
     `payload` the freshly opened upload (or None when the request has none). `make` gets
     the payload and the plan's upload (which `with_upload` may have replaced).
+
+    `paths` are the URL paths the operation can be found at, newest first, when it has moved
+    (chat); the flow picks one with `at(path)`. Empty for an operation with one fixed path.
     """
 
     operation: str
@@ -61,10 +65,17 @@ class RequestPlan:
         alias="make", repr=False
     )
     upload: ImageUpload | RemoteImage | None = None
+    paths: tuple[str, ...] = ()
+    path: str | None = None
 
     def kwargs(self, payload: BinaryIO | None = None) -> dict[str, Any]:
         """`build_request` keyword arguments for one attempt."""
-        return self._make(payload, self.upload)
+        made = self._make(payload, self.upload)
+        return made if self.path is None else {**made, "url": self.path}
+
+    def at(self, path: str) -> RequestPlan:
+        """The same plan sent to `path` (one of `paths`)."""
+        return attrs.evolve(self, path=path)
 
     def with_upload(self, upload: ImageUpload) -> RequestPlan:
         """The same plan with a fetched remote image in place of its URL."""
@@ -215,12 +226,15 @@ def plan_chat(
     media: object,
     max_media_bytes: int,
     origin: str,
+    chat_path: str | None = None,
     resolve_alias: bool = True,
 ) -> RequestPlan:
-    """POST /generate_response: history folded into `user_input`, at most one image.
+    """POST to the chat endpoint: history folded into `user_input`, at most one image.
 
     `origin` is the service's base URL: like the web page (and gpt4free's provider), the
-    request carries `origin`, `referer` and `x-requested-with` headers.
+    request carries `origin`, `referer` and `x-requested-with` headers. The plan lists the
+    endpoint's paths, newest first (`spec_values.CHAT_PATHS`), or only `chat_path` when the
+    client pins one.
     """
     from ._generated.api.chat import chat as chat_api
     from ._generated.models import ChatForm, ChatFormNoImage, ChatModel
@@ -254,7 +268,25 @@ def plan_chat(
         kwargs["headers"].update(page_headers)
         return kwargs
 
-    return RequestPlan(operation="chat", expect="json", model=resolved, make=make, upload=upload)
+    paths = (chat_path,) if chat_path is not None else spec_values.CHAT_PATHS
+    return RequestPlan(
+        operation="chat", expect="json", model=resolved, make=make, upload=upload, paths=paths, path=paths[0]
+    )
+
+
+def check_chat_path(value: object) -> str | None:
+    """A `chat_path` client option checked: None (follow the service), or a path such as
+    "/generate_response" to pin the chat endpoint to."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidRequestError(f"chat_path must be a path string or None, not {type(value).__name__}")
+    if not value.startswith("/") or value.startswith("//") or any(c in value for c in "?#\\ \t\r\n"):
+        raise InvalidRequestError(
+            f"chat_path must be a path on the service such as {spec_values.CHAT_PATHS[-1]!r}, not {_repr(value)}"
+        )
+    check_utf8("chat_path", value)
+    return value
 
 
 @attrs.frozen

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 import attrs
 
-__all__ = ["RETRYABLE_STATUSES", "RetryPolicy", "retry_after_seconds"]
+__all__ = ["RETRYABLE_STATUSES", "RetryPolicy", "retry_after_seconds", "seconds_until_reset_time"]
 
 #: 408 request timeout, 429 rate limited, and every 5xx (Render's proxy answers 502/503
 #: while the free instance wakes).
@@ -44,6 +46,36 @@ def retry_after_seconds(headers: Mapping[str, str], *, now: float, status: int) 
             except ValueError:
                 return None
     return None
+
+
+def seconds_until_reset_time(value: object, *, now: float) -> float | None:
+    """The wait until an error body's `reset_time` (None when it cannot be read).
+
+    ASSUMED forms (the service's docs show the field, never its format): a Unix time in
+    seconds, or in milliseconds (a JavaScript `Date.now()`, told apart by being past 10^11),
+    as a number or a numeric string; or an ISO 8601 date (UTC unless it says otherwise).
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            number = float(text)
+        except ValueError:
+            try:
+                when = datetime.fromisoformat(text)
+            except ValueError:
+                return None
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            return max(0.0, when.timestamp() - now)
+    else:
+        number = float(value)
+    if not math.isfinite(number) or number < 0:
+        return None
+    if number > 1e11:
+        number /= 1000.0
+    return max(0.0, number - now)
 
 
 @attrs.frozen

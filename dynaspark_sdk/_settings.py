@@ -19,7 +19,7 @@ from . import __version__
 from ._errors import InvalidRequestError
 from ._flow import Failure, FlowConfig
 from ._media import DEFAULT_MAX_BYTES
-from ._plans import RequestPlan
+from ._plans import RequestPlan, check_chat_path
 from ._retry import RetryPolicy
 from ._secrets import ApiKey, install_log_redaction, redact
 
@@ -74,6 +74,7 @@ class Settings:
     max_media_bytes: int
     on_rate_limit: Literal["wait", "raise"]
     clock: Callable[[], float] = attrs.field(default=time.time, repr=False)
+    chat_path: str | None = None
 
     @property
     def flow(self) -> FlowConfig:
@@ -83,6 +84,7 @@ class Settings:
             on_rate_limit=self.on_rate_limit,
             max_media_bytes=self.max_media_bytes,
             clock=self.clock,
+            base_url=self.base_url,
         )
 
     @property
@@ -175,6 +177,10 @@ def _base_url(value: str | None) -> str:
     return url.rstrip("/")
 
 
+def _env_chat_path() -> str | None:
+    return os.environ.get("DYNASPARK_CHAT_PATH") or None
+
+
 def make_settings(
     *,
     api_key: str | None,
@@ -186,6 +192,7 @@ def make_settings(
     on_rate_limit: str,
     retry_policy: RetryPolicy | None = None,
     clock: Callable[[], float] | None = None,
+    chat_path: str | None = None,
 ) -> Settings:
     """Resolve constructor arguments (and the environment) into Settings; bad values raise."""
     install_log_redaction()
@@ -220,6 +227,7 @@ def make_settings(
         max_media_bytes=media_cap,
         on_rate_limit=on_rate_limit,  # type: ignore[arg-type]
         clock=clock or time.time,
+        chat_path=check_chat_path(chat_path if chat_path is not None else _env_chat_path()),
     )
 
 
@@ -252,7 +260,7 @@ def override_settings(settings: Settings, overrides: Mapping[str, Any]) -> Setti
     """Settings with some constructor arguments changed (for `with_options()`)."""
     allowed = {
         "api_key", "base_url", "timeout", "max_retries", "default_headers", "max_media_bytes", "on_rate_limit",
-        "retry_policy",
+        "retry_policy", "chat_path",
     }  # fmt: skip
     unknown = set(overrides) - allowed
     if unknown:
@@ -266,6 +274,7 @@ def override_settings(settings: Settings, overrides: Mapping[str, Any]) -> Setti
         "max_media_bytes": settings.max_media_bytes,
         "on_rate_limit": settings.on_rate_limit,
         "retry_policy": settings.retry,
+        "chat_path": settings.chat_path,
     }
     current.update(overrides)
     if "retry_policy" in overrides and "max_retries" not in overrides:

@@ -97,17 +97,28 @@ class ClientView:
     # with_options() copies use: one key's used-up window says nothing about another key's.
     _states: dict[str, CallState]
     _state: CallState
+    # Which path of a moved endpoint answers (see `CallState`): shared by every key's state, as
+    # the service answers at the same path whichever key asks.
+    _paths: dict[tuple[str, str], str]
     _closed: bool
     _owns_pool: bool
     _pool: object
 
-    def _start(self, pool: object, settings: Settings, states: dict[str, CallState] | None = None) -> None:
+    def _start(
+        self,
+        pool: object,
+        settings: Settings,
+        states: dict[str, CallState] | None = None,
+        paths: dict[tuple[str, str], str] | None = None,
+    ) -> None:
         self._pool = pool
         self._owns_pool = True
         self._settings = settings
         self._states = states if states is not None else {}
+        self._paths = paths if paths is not None else {}
         key = settings.api_key.fingerprint() if settings.api_key is not None else ""
-        self._state = self._states.setdefault(key, CallState())  # atomic: copies may be made in threads
+        # atomic: copies may be made in threads
+        self._state = self._states.setdefault(key, CallState(self._paths))
         self._closed = False
 
     def with_options(
@@ -121,6 +132,7 @@ class ClientView:
         max_media_bytes: int | _Keep | None = KEEP,
         on_rate_limit: str | _Keep = KEEP,
         retry_policy: RetryPolicy | _Keep | None = KEEP,
+        chat_path: str | _Keep | None = KEEP,
     ) -> Self:
         """A client with some settings changed, sharing this one's connection pool and rate-limit
         state (the state of its own API key: another key starts with a fresh window).
@@ -139,10 +151,11 @@ class ClientView:
             "max_media_bytes": max_media_bytes,
             "on_rate_limit": on_rate_limit,
             "retry_policy": retry_policy,
+            "chat_path": chat_path,
         }
         overrides = {name: value for name, value in given.items() if value is not KEEP}
         clone = type(self).__new__(type(self))
-        clone._start(self._pool, override_settings(self._settings, overrides), self._states)
+        clone._start(self._pool, override_settings(self._settings, overrides), self._states, self._paths)
         clone._owns_pool = False
         return clone
 
@@ -156,6 +169,21 @@ class ClientView:
         """The last `X-RateLimit-*` numbers the service sent for this client's API key (all
         None before any answer)."""
         return self._state.rate_limit
+
+    @property
+    def chat_paths(self) -> tuple[str, ...]:
+        """Every path the chat endpoint is known at, newest first (from the spec). `chat_path`
+        is the one in use; `with_options(chat_path=p)` sends chat to one of them only."""
+        return spec_values.CHAT_PATHS
+
+    @property
+    def chat_path(self) -> str:
+        """The path chat goes to next: the pinned one (the `chat_path` option), else the one that
+        last answered, else the newest known (`spec_values.CHAT_PATHS[0]`)."""
+        settings = self._settings
+        if settings.chat_path is not None:
+            return settings.chat_path
+        return self._state.answering_path(settings.base_url, "chat") or spec_values.CHAT_PATHS[0]
 
     @property
     def models(self) -> tuple[str, ...]:

@@ -249,6 +249,7 @@ class AsyncClient(ClientView):
         retry_policy: RetryPolicy | None = None,
         max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
         slot_timeout: float | None = DEFAULT_SLOT_TIMEOUT,
+        chat_path: str | None = None,
     ) -> None:
         settings = make_settings(
             api_key=api_key,
@@ -259,6 +260,7 @@ class AsyncClient(ClientView):
             max_media_bytes=max_media_bytes,
             on_rate_limit=on_rate_limit,
             retry_policy=retry_policy,
+            chat_path=chat_path,
         )
         proxy = checked_transport_args(http_client, httpx.AsyncClient, proxy, "AsyncClient")
         self._pool: AsyncPool = AsyncPool(

@@ -175,7 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     chat = command(
         "chat",
         _cmd_chat,
-        "Chat (POST /generate_response): one answer for PROMPT or piped stdin, else an interactive session.",
+        "Chat (POST /dsai_fuck_u_spammer, falling back to /generate_response): one answer for PROMPT or piped"
+        " stdin, else an interactive session.",
     )
     chat.add_argument("prompt", nargs="?", metavar="PROMPT", help="the message ('-' reads stdin)")
     chat.add_argument("--model", help="a chat model or alias (see `dynaspark models`)")
@@ -232,6 +233,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=_non_negative_float,
         default=0.0,
         help="seconds between a stream's events (default 0)",
+    )
+    serve_fake.add_argument(
+        "--chat-path",
+        metavar="PATH",
+        action="append",
+        help="serve chat only at PATH (repeat for several; default: every path the spec knows, newest first)",
     )
 
     command(
@@ -660,7 +667,11 @@ def _cmd_models(args: argparse.Namespace, out: _Output) -> int:
 def _cmd_serve_fake(args: argparse.Namespace, out: _Output) -> int:
     from .testing import Emulator, run_forever
 
-    emulator = Emulator(stream_delay=args.stream_delay)
+    try:
+        paths = {"chat_paths": args.chat_path} if args.chat_path else {}
+        emulator = Emulator(stream_delay=args.stream_delay, **paths)
+    except ValueError as exc:
+        raise UsageError(f"--chat-path: {exc}") from None
 
     def ready(url: str) -> None:
         if out.json:

@@ -215,6 +215,10 @@ class Client(ClientView):
     call `close()`. Settings default to the environment: `DYNASPARK_API_KEY` (no key is sent
     when there is none) and `DYNASPARK_BASE_URL`.
 
+    Chat goes to the endpoint's newest known path; when the service answers 404 or 405 there,
+    the client tries the previous path once and keeps using whichever answers (see
+    `chat_path`). `chat_path="/generate_response"` (or any path) pins it instead.
+
         from dynaspark_sdk import Client
 
         with Client() as client:
@@ -236,6 +240,7 @@ class Client(ClientView):
         retry_policy: RetryPolicy | None = None,
         max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
         slot_timeout: float | None = DEFAULT_SLOT_TIMEOUT,
+        chat_path: str | None = None,
     ) -> None:
         settings = make_settings(
             api_key=api_key,
@@ -246,6 +251,7 @@ class Client(ClientView):
             max_media_bytes=max_media_bytes,
             on_rate_limit=on_rate_limit,
             retry_policy=retry_policy,
+            chat_path=chat_path,
         )
         proxy = checked_transport_args(http_client, httpx.Client, proxy, "Client")
         self._pool: SyncPool = SyncPool(

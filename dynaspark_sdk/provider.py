@@ -106,7 +106,8 @@ class Dynaspark:
 
     url: ClassVar[str] = DEFAULT_BASE_URL
     login_url: ClassVar[str | None] = None
-    api_endpoint: ClassVar[str] = f"{DEFAULT_BASE_URL}/generate_response"
+    # The chat URL in use: the newest known path until a call learns which one answers.
+    api_endpoint: ClassVar[str] = f"{DEFAULT_BASE_URL}{spec_values.CHAT_PATHS[0]}"
     working: ClassVar[bool] = True
     needs_auth: ClassVar[bool] = False
     use_nodriver: ClassVar[bool] = False
@@ -161,9 +162,12 @@ class Dynaspark:
         if call.overrides:
             client = client.with_options(**call.overrides)
         # `call.model` is what goes on the wire: an empty name sends the default unresolved.
-        async with client.chat_stream(messages, model=call.model, media=call.media, resolve_alias=False) as stream:
-            async for piece in stream:
-                yield piece
+        try:
+            async with client.chat_stream(messages, model=call.model, media=call.media, resolve_alias=False) as stream:
+                async for piece in stream:
+                    yield piece
+        finally:
+            cls.api_endpoint = f"{client.base_url}{client.chat_path}"
 
     @classmethod
     def create_completion(
@@ -185,8 +189,11 @@ class Dynaspark:
         client = _shared_sync_client(call.base_url, call.proxy)
         if call.overrides:
             client = client.with_options(**call.overrides)
-        with client.chat_stream(messages, model=call.model, media=call.media, resolve_alias=False) as answer:
-            yield from answer
+        try:
+            with client.chat_stream(messages, model=call.model, media=call.media, resolve_alias=False) as answer:
+                yield from answer
+        finally:
+            cls.api_endpoint = f"{client.base_url}{client.chat_path}"
 
     @classmethod
     def get_create_function(cls) -> Callable[..., Iterator[str]]:

@@ -96,8 +96,11 @@ def spec_values_source(spec: dict[str, Any]) -> str:
     parameters: dict[str, dict[str, dict[str, Any]]] = {}
     audio_model = None
     default_text_model = None
-    for path_item in spec["paths"].values():
+    chat_paths: tuple[str, ...] = ()
+    for path, path_item in spec["paths"].items():
         for operation in path_item.values():
+            if operation["operationId"] == "chat":
+                chat_paths = (path, *operation.get("x-previous-paths", []))
             rules: dict[str, dict[str, Any]] = {}
             for param in operation.get("parameters", []):
                 param = _resolve(spec, param)
@@ -147,6 +150,8 @@ def spec_values_source(spec: dict[str, Any]) -> str:
         f"AUDIO_MODEL: Final = {audio_model!r}",
         f"DEFAULT_TEXT_MODEL: Final = {default_text_model!r}",
         f"MAX_IMAGE_BYTES: Final = {max_image_bytes!r}",
+        "# The chat endpoint's path, then the paths it had before (newest first).",
+        f"CHAT_PATHS: Final[tuple[str, ...]] = {chat_paths!r}",
         "",
         "# operationId -> parameter or form-field name -> rule",
         "PARAMETERS: Final[Mapping[str, Mapping[str, Rule]]] = {",

@@ -17,7 +17,7 @@ from dynaspark_sdk import InvalidRequestError, MediaError, ModelNotSupportedErro
 from dynaspark_sdk._generated import spec_values
 
 pytestmark = pytest.mark.anyio
-CHAT = f"{BASE_URL}/generate_response"
+CHAT = f"{BASE_URL}/dsai_fuck_u_spammer"
 
 
 @pytest.fixture

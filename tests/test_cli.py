@@ -817,9 +817,11 @@ def test_a_failing_stdout_is_one_error_line_and_exit_1(server: EmulatorServer, a
     assert done.stderr == f"{ERROR_PREFIX}cannot write to stdout: No space left on device\n"
 
 
-def test_serve_fake_runs_until_interrupted() -> None:
+@contextlib.contextmanager
+def serve_fake(*options: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """`dynaspark serve-fake --port 0 OPTIONS` as a subprocess: (process, its first stdout line)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "dynaspark_sdk", "serve-fake", "--port", "0", "--stream-delay", "0"],
+        [sys.executable, "-m", "dynaspark_sdk", "serve-fake", "--port", "0", *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -827,17 +829,37 @@ def test_serve_fake_runs_until_interrupted() -> None:
     )
     try:
         assert process.stdout is not None
-        first = process.stdout.readline()
+        yield process, process.stdout.readline()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def test_serve_fake_runs_until_interrupted() -> None:
+    with serve_fake("--stream-delay", "0") as (process, first):
         assert first.startswith("Dynaspark emulator listening on http://127.0.0.1:")
         url = first.split()[-1]
         answer = httpx.get(url + "/api/generate_response", params={"user_input": "ping"}, trust_env=False)
         assert answer.json()["response"] == "[openai] You said: ping"
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=10)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
     assert process.returncode == 0
     assert "Traceback" not in err
     assert "stopped after 1 requests" in err
+
+
+def test_serve_fake_refuses_a_bad_chat_path(capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(capsys, "serve-fake", "--port", "0", "--chat-path", "generate_response")
+    assert run.code == 2
+    assert "--chat-path" in run.one_error_line()
+
+
+def test_serve_fake_serves_chat_only_at_the_chosen_path() -> None:
+    with serve_fake("--chat-path", "/generate_response") as (_, first):
+        url = first.split()[-1]
+        fields = {"user_input": "ping", "ai_model": "gemini-2.0-flash-lite"}
+        old = httpx.post(url + "/generate_response", data=fields, trust_env=False)
+        new = httpx.post(url + "/dsai_fuck_u_spammer", data=fields, trust_env=False)
+    assert old.json() == {"response": "[gemini-2.0-flash-lite] You said: ping"}
+    assert new.status_code == 404

@@ -62,8 +62,8 @@ MARKER_PATH = "/__contract-marker/"
 
 # What each SDK method must send: its HTTP method and path.
 ROUTES: Mapping[str, tuple[str, str]] = {
-    "chat": ("POST", "/generate_response"),
-    "chat_stream": ("POST", "/generate_response"),
+    "chat": ("POST", "/dsai_fuck_u_spammer"),
+    "chat_stream": ("POST", "/dsai_fuck_u_spammer"),
     "generate_text": ("GET", "/api/generate_response"),
     "stream_text": ("GET", "/api/generate_response"),
     "generate_audio": ("GET", "/api/generate_response"),
@@ -104,7 +104,7 @@ def spec_query_names(spec: Mapping[str, Any], path: str) -> set[str]:
 
 def spec_chat_body(spec: Mapping[str, Any], media_type: str) -> Mapping[str, Any]:
     """The chat request body's media-type object (`schema`, `encoding`) for `media_type`."""
-    content: Mapping[str, Any] = spec["paths"]["/generate_response"]["post"]["requestBody"]["content"]
+    content: Mapping[str, Any] = spec["paths"]["/dsai_fuck_u_spammer"]["post"]["requestBody"]["content"]
     body: Mapping[str, Any] = content[media_type]
     return body
 
@@ -612,7 +612,7 @@ def assert_contract_kept(reports: Sequence[CallReport], log_lines: Sequence[str]
         declared = spec_query_names(spec, path)
         assert sent == declared, f"{path}: never sent {declared - sent}, not in the spec {sent - declared}"
     for media_type in (FORM, MULTIPART):
-        chats = [e for e in exchanges if e.path == "/generate_response" and e.content_type.startswith(media_type)]
+        chats = [e for e in exchanges if e.path == ROUTES["chat"][1] and e.content_type.startswith(media_type)]
         assert chats, f"no chat request sent as {media_type}"
         sent_fields = {name for e in chats for name in form_fields(e)}
         declared = spec_form_fields(spec, media_type)
@@ -700,7 +700,7 @@ BAD_REQUESTS = [
     ),
     pytest.param(
         "POST",
-        "/generate_response",
+        "/dsai_fuck_u_spammer",
         {"data": {"user_input": "Hi", "ai_model": "gpt-5"}},
         "request.body.ai_model",
         id="chat-model-not-in-enum",

@@ -68,7 +68,7 @@ def test_demo_output_and_files(capsys: pytest.CaptureFixture[str], tmp_path: Pat
     assert f"    lighthouse.png: {len(png)} bytes (PNG 320x200)" in lines
     assert f"    hello.mp3: {len(mp3)} bytes (MP3)" in lines
     assert "  the emulator received 7 requests:" in lines
-    assert "    3 x POST /generate_response" in lines
+    assert "    3 x POST /dsai_fuck_u_spammer" in lines
 
 
 def test_demo_restores_the_environment(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -97,7 +97,7 @@ def test_demo_json_summary(capsys: pytest.CaptureFixture[str], tmp_path: Path) -
         "GET /api/generate_image": 1,
         "GET /api/generate_response": 2,
         "GET /images/<id>.png": 1,
-        "POST /generate_response": 3,
+        "POST /dsai_fuck_u_spammer": 3,
     }
     assert summary["request_count"] == 7
     assert [Path(saved["path"]).name for saved in summary["files"]] == ["lighthouse.png", "hello.mp3"]

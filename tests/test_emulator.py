@@ -46,7 +46,7 @@ from dynaspark_sdk.testing import (
 BASE_URL = "http://dynaspark.test"
 TEXT = "/api/generate_response"
 IMAGE = "/api/generate_image"
-CHAT = "/generate_response"
+CHAT = "/dsai_fuck_u_spammer"
 
 PNG_BYTES = b"\x89PNG\r\n\x1a\n" + bytes(64)
 JPEG_BYTES = b"\xff\xd8\xff\xe0" + bytes(64)
@@ -503,6 +503,64 @@ def test_unknown_paths_image_ids_and_methods(mode: str) -> None:
     assert wrong_method_too.status_code == 405 and wrong_method_too.headers["allow"] == "GET"
     for response in (missing, no_image, wrong_method):
         assert "x-ratelimit-limit" in response.headers
+
+
+@pytest.mark.parametrize(
+    ("chat_paths", "answering"),
+    [
+        (None, {"/dsai_fuck_u_spammer", "/generate_response"}),
+        (["/generate_response"], {"/generate_response"}),
+        (["/dsai_fuck_u_spammer"], {"/dsai_fuck_u_spammer"}),
+        ([], set()),
+        (["/chat/v3"], {"/chat/v3"}),  # a move nobody has seen yet
+    ],
+)
+def test_chat_is_served_at_the_chosen_paths_only(mode: str, chat_paths: list[str] | None, answering: set[str]) -> None:
+    emulator = Emulator() if chat_paths is None else Emulator(chat_paths=chat_paths)
+    assert emulator.chat_paths == (spec_values.CHAT_PATHS if chat_paths is None else tuple(chat_paths))
+    fields = {"user_input": "hi", "ai_model": "gemini-2.0-flash-lite"}
+    with sync_http(emulator, mode) as http:
+        answers = {path: http.post(path, data=fields) for path in {*spec_values.CHAT_PATHS, "/chat/v3"}}
+    for path, answer in answers.items():
+        if path in answering:
+            assert answer.status_code == 200
+            assert answer.json() == {"response": "[gemini-2.0-flash-lite] You said: hi"}
+        else:
+            assert answer.status_code == 404
+            assert answer.json() == {"error": "not found"}
+    assert [r.path for r in emulator.requests] == list(answers)
+
+
+def test_chat_paths_can_change_while_serving() -> None:
+    emulator = Emulator(chat_paths=["/generate_response"])
+    fields = {"user_input": "hi", "ai_model": "gemini-2.0-flash-lite"}
+    with serve(emulator) as server, httpx.Client(base_url=server.url, trust_env=False) as http:
+        assert http.post("/dsai_fuck_u_spammer", data=fields).status_code == 404
+        emulator.chat_paths = ["/dsai_fuck_u_spammer"]
+        assert http.post("/dsai_fuck_u_spammer", data=fields).status_code == 200
+        assert http.post("/generate_response", data=fields).status_code == 404
+        # A GET to a chat path is a known path with another method.
+        assert http.get("/dsai_fuck_u_spammer").headers["allow"] == "POST"
+
+
+@pytest.mark.parametrize(
+    ("paths", "error"),
+    [
+        ("/generate_response", TypeError),
+        (["generate_response"], ValueError),
+        (["/chat?x=1"], ValueError),
+        (["/api/generate_response"], ValueError),
+        (["/status"], ValueError),
+        ([42], ValueError),
+    ],
+)
+def test_chat_paths_are_checked(paths: Any, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        Emulator(chat_paths=paths)
+    emulator = Emulator()
+    with pytest.raises(error):
+        emulator.chat_paths = paths
+    assert emulator.chat_paths == spec_values.CHAT_PATHS
 
 
 # -- keys and limits -----------------------------------------------------------------------------

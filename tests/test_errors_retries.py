@@ -28,7 +28,7 @@ from dynaspark_sdk import (
 )
 
 pytestmark = pytest.mark.anyio
-CHAT = f"{BASE_URL}/generate_response"
+CHAT = f"{BASE_URL}/dsai_fuck_u_spammer"
 TEXT = f"{BASE_URL}/api/generate_response"
 FAST = RetryPolicy(initial_delay=0.001, max_delay=0.01, max_wait=5)
 
@@ -55,6 +55,8 @@ async def test_status_errors_are_typed(
     make_dual: Callable[..., Dual], mock: respx.MockRouter, status: int, error_class: type[APIStatusError]
 ) -> None:
     mock.post(CHAT).mock(return_value=json_answer({"error": "the reason"}, status=status))
+    # A 404 at the chat path makes the client try the previous one: the same answer there.
+    mock.post(f"{BASE_URL}/generate_response").mock(return_value=json_answer({"error": "the reason"}, status=status))
     with pytest.raises(error_class) as caught:
         await make_dual(max_retries=0).call("chat", "hi")
     assert type(caught.value) is error_class

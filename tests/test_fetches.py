@@ -17,7 +17,7 @@ from wire import PNG, json_answer, multipart_of, query_of
 from dynaspark_sdk import MediaError, RateLimitError, RetryPolicy
 
 pytestmark = pytest.mark.anyio
-CHAT = f"{BASE_URL}/generate_response"
+CHAT = f"{BASE_URL}/dsai_fuck_u_spammer"
 TEXT = f"{BASE_URL}/api/generate_response"
 IMAGE = f"{BASE_URL}/api/generate_image"
 PICTURE = "https://images.example/lighthouse.png"

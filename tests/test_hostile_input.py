@@ -691,7 +691,7 @@ async def test_chat_sends_exactly_what_was_given_or_refuses_before_sending(
         return
     prompt, ai_model, picture = expected
     request = assert_sent_once(outcome)
-    assert (request.method, request.url.path) == ("POST", "/generate_response")
+    assert (request.method, request.url.path) == ("POST", "/dsai_fuck_u_spammer")
     answer = f"[{ai_model}] You said: {echo_line(prompt)}"
     if picture is None:
         assert form_of(request) == {"user_input": prompt, "ai_model": ai_model}

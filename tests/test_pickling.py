@@ -42,7 +42,7 @@ from dynaspark_sdk import (
 )
 
 pytestmark = pytest.mark.anyio
-CHAT = f"{BASE_URL}/generate_response"
+CHAT = f"{BASE_URL}/dsai_fuck_u_spammer"
 TEXT = f"{BASE_URL}/api/generate_response"
 IMAGE = f"{BASE_URL}/api/generate_image"
 PICTURE = "https://images.example/lighthouse.png"
@@ -51,7 +51,8 @@ RATE = {"x-ratelimit-limit": "100", "x-ratelimit-remaining": "7", "x-ratelimit-r
 STATUS_KWARGS: dict[str, Any] = {
     "status_code": 503,
     "error": "overloaded",
-    "body_excerpt": '{"error": "overloaded"}',
+    "code": "overloaded",
+    "body_excerpt": '{"error": {"code": "overloaded", "message": "overloaded"}}',
     "headers": {"retry-after": "3"},
     "rate_limit": RateLimit(limit=100, remaining=0, reset=1900000000),
 }

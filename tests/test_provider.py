@@ -13,8 +13,9 @@ from wire import PNG, form_of, json_answer, multipart_of
 
 from dynaspark_sdk import AsyncClient, Dynaspark, ModelNotSupportedError
 from dynaspark_sdk import provider as provider_module
+from dynaspark_sdk._generated import spec_values
 
-CHAT = f"{BASE_URL}/generate_response"
+CHAT = f"{BASE_URL}/dsai_fuck_u_spammer"
 
 
 @pytest.fixture
@@ -26,7 +27,8 @@ def mock(monkeypatch: pytest.MonkeyPatch) -> Iterator[respx.MockRouter]:
 
 def test_class_surface_matches_gpt4free() -> None:
     assert Dynaspark.url == "https://dynaspark.onrender.com"
-    assert Dynaspark.api_endpoint == "https://dynaspark.onrender.com/generate_response"
+    # The chat URL in use (the newest path until a call learns otherwise; see test_chat_paths.py).
+    assert Dynaspark.api_endpoint.endswith(spec_values.CHAT_PATHS)
     assert Dynaspark.working is True
     assert Dynaspark.needs_auth is False
     assert Dynaspark.supports_stream is True

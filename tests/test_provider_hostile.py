@@ -58,7 +58,7 @@ proxies = st.one_of(
 def router(monkeypatch: pytest.MonkeyPatch) -> Iterator[respx.MockRouter]:
     monkeypatch.setenv("DYNASPARK_BASE_URL", BASE)
     with respx.mock(assert_all_called=False) as mock:
-        mock.post(f"{BASE}/generate_response").mock(return_value=httpx.Response(200, json={"response": "ok"}))
+        mock.post(f"{BASE}/dsai_fuck_u_spammer").mock(return_value=httpx.Response(200, json={"response": "ok"}))
         yield mock
 
 

@@ -17,7 +17,7 @@ from dynaspark_sdk import Dynaspark, RateLimitError
 from dynaspark_sdk import provider as provider_module
 
 pytestmark = pytest.mark.anyio
-CHAT = f"{BASE_URL}/generate_response"
+CHAT = f"{BASE_URL}/dsai_fuck_u_spammer"
 TEXT = f"{BASE_URL}/api/generate_response"
 
 

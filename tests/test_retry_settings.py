@@ -12,7 +12,7 @@ from wire import json_answer
 from dynaspark_sdk import InternalServerError, InvalidRequestError, RetryPolicy
 
 pytestmark = pytest.mark.anyio
-CHAT = f"{BASE_URL}/generate_response"
+CHAT = f"{BASE_URL}/dsai_fuck_u_spammer"
 
 
 def fast(max_retries: int) -> RetryPolicy:

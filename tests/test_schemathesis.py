@@ -76,7 +76,7 @@ def session() -> Iterator[requests.Session]:
 def _breaks_the_chat_form(case: schemathesis.Case[Any]) -> bool:
     """Whether a chat body lacks a valid user_input or ai_model, which the spec requires."""
     body = case.body
-    if case.operation.path != "/generate_response" or not isinstance(body, dict):
+    if case.operation.path not in spec_values.CHAT_PATHS or not isinstance(body, dict):
         return False
     prompt, model = body.get("user_input"), body.get("ai_model")
     return not (isinstance(prompt, str) and prompt and model in spec_values.CHAT_MODELS)
@@ -160,16 +160,17 @@ def test_audio_answers_conform_to_the_spec(
     assert len(response.content) == MP3_FRAME_BYTES * len(spoken)
 
 
+@pytest.mark.parametrize("path", spec_values.CHAT_PATHS)
 @pytest.mark.parametrize(
     ("content_type", "data"), [(content_type, head + bytes(8)) for content_type, head in IMAGE_SIGNATURES.items()]
 )
 def test_chat_with_each_image_type_conforms_to_the_spec(
-    server: EmulatorServer, session: requests.Session, content_type: str, data: bytes
+    server: EmulatorServer, session: requests.Session, content_type: str, data: bytes, path: str
 ) -> None:
     response = call_and_validate(
         server,
         session,
-        "/generate_response",
+        path,
         "POST",
         body={"user_input": "what is this?", "ai_model": "gemini-2.0-flash", "file": data},
         media_type="multipart/form-data",

@@ -54,18 +54,27 @@ def test_validator_rejects_a_broken_copy(tmp_path: Path, spec: dict[str, Any]) -
 
 def test_every_endpoint_of_the_service_document_is_described(spec: dict[str, Any]) -> None:
     assert set(spec["paths"]) == {
+        "/dsai_fuck_u_spammer",
         "/generate_response",
         "/api/generate_response",
         "/api/generate_image",
         "/status",
     }
-    chat_body = spec["paths"]["/generate_response"]["post"]["requestBody"]["content"]
+    chat = spec["paths"]["/dsai_fuck_u_spammer"]["post"]
+    previous = spec["paths"]["/generate_response"]["post"]
+    assert chat["x-previous-paths"] == ["/generate_response"]
+    assert previous["deprecated"] is True
+    assert "ASSUMED" in chat["description"]
+    # The move changed nothing but the path.
+    assert previous["requestBody"] == chat["requestBody"]
+    assert previous["responses"] == chat["responses"]
+    chat_body = chat["requestBody"]["content"]
     assert set(chat_body) == {"multipart/form-data", "application/x-www-form-urlencoded"}
     multipart = _deref(spec, chat_body["multipart/form-data"]["schema"])
     assert set(multipart["properties"]) == {"user_input", "ai_model", "file"}
     assert multipart["properties"]["file"]["format"] == "binary"
     text_ok = spec["paths"]["/api/generate_response"]["get"]["responses"]["200"]["content"]
-    assert set(text_ok) == {"application/json", "text/event-stream", "audio/mpeg"}
+    assert set(text_ok) == {"application/json", "text/event-stream", "text/plain", "audio/mpeg"}
 
 
 def test_chat_models_aliases_and_default(spec: dict[str, Any]) -> None:

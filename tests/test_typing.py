@@ -22,7 +22,8 @@ client.with_options(timout=5)  # line 6: a misspelt setting
 fast = client.with_options(timeout=httpx.Timeout(5.0), max_retries=0, api_key=None, retry_policy=RetryPolicy())
 reveal_type(fast)  # line 8
 AsyncClient().with_options(max_retries="2")  # line 9: the wrong type
-reveal_type(AsyncClient().with_options(base_url="http://127.0.0.1:1", default_headers={"x-a": "b"}))  # line 10
+copy = AsyncClient().with_options(base_url="http://127.0.0.1:1", default_headers={"x-a": "b"}, chat_path="/api")
+reveal_type(copy)  # line 11
 """
 
 
@@ -47,4 +48,4 @@ def test_with_options_is_checked_like_the_constructor(tmp_path: Path) -> None:
     assert 'Unexpected keyword argument "timout"' in errors[6]
     assert 'Argument "max_retries"' in errors[9] and 'incompatible type "str"' in errors[9]
     assert 'note: Revealed type is "dynaspark_sdk.client.Client"' in found[8]
-    assert 'note: Revealed type is "dynaspark_sdk.async_client.AsyncClient"' in found[10]
+    assert 'note: Revealed type is "dynaspark_sdk.async_client.AsyncClient"' in found[11]

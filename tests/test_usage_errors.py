@@ -26,7 +26,7 @@ def mock() -> Iterator[respx.MockRouter]:
                 200, headers={"content-type": "text/event-stream"}, content=sse(openai_chunk("hi"), "[DONE]")
             )
         )
-        router.post(f"{BASE_URL}/generate_response").mock(return_value=json_answer({"response": "ok"}))
+        router.post(f"{BASE_URL}/dsai_fuck_u_spammer").mock(return_value=json_answer({"response": "ok"}))
         yield router
 
 

@@ -44,10 +44,21 @@ DEFAULT_VOICE: Final = "alloy"
 AUDIO_MODEL: Final = "openai-audio"
 DEFAULT_TEXT_MODEL: Final = "openai"
 MAX_IMAGE_BYTES: Final = 20000000
+# The chat endpoint's path, then the paths it had before (newest first).
+CHAT_PATHS: Final[tuple[str, ...]] = ("/dsai_fuck_u_spammer", "/generate_response")
 
 # operationId -> parameter or form-field name -> rule
 PARAMETERS: Final[Mapping[str, Mapping[str, Rule]]] = {
     "chat": {
+        "user_input": Rule(type="string", required=True, min_length=1),
+        "ai_model": Rule(
+            type="string",
+            required=True,
+            default="gemini-1.5-flash",
+            enum=("gemini-1.5-flash", "gemini-1.5-flash-8b", "gemini-2.0-flash", "gemini-2.0-flash-lite"),
+        ),
+    },
+    "chat_previous": {
         "user_input": Rule(type="string", required=True, min_length=1),
         "ai_model": Rule(
             type="string",

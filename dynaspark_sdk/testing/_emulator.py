@@ -7,11 +7,13 @@ How it answers (deterministic: no randomness, nothing but the request and the cl
 ``User: `` label folding puts before it when the prompt has several such lines, and cut to
 200 characters; the whole prompt trimmed if there is no such line.
 
-``POST /generate_response``
-    Form (url-encoded or multipart): ``user_input`` (non-empty), ``ai_model`` (one of
-    ``spec_values.CHAT_MODELS``), optionally one ``file`` part with a filename, an image
-    content type that its first bytes confirm (jpeg, png, gif, webp), at most
-    ``spec_values.MAX_IMAGE_BYTES``. Other fields are refused. Answer:
+``POST /dsai_fuck_u_spammer`` and ``POST /generate_response`` (the chat endpoint)
+    Served at every path of ``chat_paths`` (default ``spec_values.CHAT_PATHS``: the newer
+    path and the one it replaced); a chat path left out answers 404 like any unknown path,
+    which is how the service looks when it has moved. Form (url-encoded or multipart):
+    ``user_input`` (non-empty), ``ai_model`` (one of ``spec_values.CHAT_MODELS``), optionally
+    one ``file`` part with a filename, an image content type that its first bytes confirm
+    (jpeg, png, gif, webp), at most ``spec_values.MAX_IMAGE_BYTES``. Other fields are refused. Answer:
     ``{"response": "[<ai_model>] You said: <echo line>"}``, plus
     ``" (with a <n>-byte <type> image)"`` when a file came.
 
@@ -170,12 +172,11 @@ class _ImageSpec:
 
 
 _ROUTES: dict[str, str] = {
-    "/generate_response": "POST",
     "/api/generate_response": "GET",
     "/api/generate_image": "GET",
     "/status": "GET",
 }
-_COUNTED = frozenset({"/generate_response", "/api/generate_response", "/api/generate_image"})
+_COUNTED = frozenset({"/api/generate_response", "/api/generate_image"})
 _IMAGE_PATH = re.compile(r"/images/([0-9a-f]{24})\.png")
 _WORD = re.compile(r"\S+\s*")
 _CHAT_FIELDS = spec_values.PARAMETERS["chat"]
@@ -217,6 +218,7 @@ class Emulator:
         rejected_keys: Iterable[str] = frozenset(),
         clock: Callable[[], float] = time.time,
         stream_delay: float = 0.0,
+        chat_paths: Iterable[str] = spec_values.CHAT_PATHS,
     ) -> None:
         if rate_limit < 0:
             raise ValueError("rate_limit must be >= 0")
@@ -233,6 +235,31 @@ class Emulator:
         self._faults: collections.deque[_QueuedFault] = collections.deque()
         self._windows: dict[str | None, _Window] = {}
         self._images: dict[str, _ImageSpec] = {}
+        self.chat_paths = chat_paths
+
+    @property
+    def chat_paths(self) -> tuple[str, ...]:
+        """The paths chat is served at (default: all of `spec_values.CHAT_PATHS`, the newer
+        path and the one it replaced). Give one to play a service that answers only there,
+        none for one whose chat endpoint is gone; change it at any time::
+
+            emulator = Emulator(chat_paths=["/generate_response"])  # the service before the move
+            emulator.chat_paths = ["/dsai_fuck_u_spammer"]           # ... and after it
+        """
+        return self._chat_paths
+
+    @chat_paths.setter
+    def chat_paths(self, paths: Iterable[str]) -> None:
+        if isinstance(paths, str):
+            raise TypeError("chat_paths must be a list of paths, not one string")
+        checked = tuple(paths)
+        for path in checked:
+            if not isinstance(path, str) or not path.startswith("/") or "?" in path:
+                raise ValueError(f"a chat path must be a string starting with '/', not {path!r}")
+            if path in _ROUTES or _IMAGE_PATH.fullmatch(path):
+                raise ValueError(f"{path} already serves another endpoint")
+        with self._lock:
+            self._chat_paths = checked
 
     def __repr__(self) -> str:
         return f"Emulator(rate_limit={self.rate_limit}, window_seconds={self.window_seconds})"
@@ -368,7 +395,8 @@ class Emulator:
     def _answer(self, record: RecordedRequest, form_error: str | None, key: str | None, scheme: str) -> ResponsePlan:
         path, method = record.path, record.method
         image = _IMAGE_PATH.fullmatch(path)
-        allowed = "GET" if image else _ROUTES.get(path)
+        chat = path in self._chat_paths
+        allowed = "GET" if image else "POST" if chat else _ROUTES.get(path)
         if allowed is None:
             return json_plan(404, {"error": "not found"}, self._rate_headers(key, counted=False))
         if method != allowed:
@@ -376,7 +404,7 @@ class Emulator:
             return json_plan(405, {"error": f"method {method} not allowed; use {allowed}"}, headers)
         if key is not None and key in self.rejected_keys:
             return json_plan(401, {"error": "invalid API key"}, self._rate_headers(key, counted=False))
-        counted = path in _COUNTED
+        counted = chat or path in _COUNTED
         if counted and self._limit_reached(key):
             headers = self._rate_headers(key, counted=False, retry_after=True)
             return json_plan(429, {"error": "rate limit exceeded; try again later"}, headers)
@@ -386,7 +414,7 @@ class Emulator:
                 return self._image_file(image.group(1), service_headers)
             if path == "/status":
                 return json_plan(200, {"status": "ok", "emulator": True}, service_headers)
-            if path == "/generate_response":
+            if chat:
                 return self._chat(record, form_error, service_headers)
             if path == "/api/generate_image":
                 return self._generate_image(record, scheme, service_headers)

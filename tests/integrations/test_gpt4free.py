@@ -282,7 +282,7 @@ def mock(monkeypatch: pytest.MonkeyPatch) -> Iterator[respx.MockRouter]:
 
 
 def test_the_wire_through_gpt4free(mock: respx.MockRouter) -> None:
-    route = mock.post(f"{BASE_URL}/generate_response").mock(return_value=json_answer({"response": "fine"}))
+    route = mock.post(f"{BASE_URL}/dsai_fuck_u_spammer").mock(return_value=json_answer({"response": "fine"}))
     text = g4f.ChatCompletion.create(model="", provider=Dynaspark, messages=HISTORY)
     assert text == "fine"
     assert form_of(route.calls.last.request) == {

@@ -5,8 +5,11 @@ from .chat_form import ChatForm
 from .chat_form_no_image import ChatFormNoImage
 from .chat_model import ChatModel
 from .error import Error
+from .error_detail import ErrorDetail
+from .error_detail_details import ErrorDetailDetails
 from .image_answer import ImageAnswer
 from .image_model import ImageModel
+from .nested_error import NestedError
 from .query_boolean_type_1 import QueryBooleanType1
 from .status_answer import StatusAnswer
 from .text_answer import TextAnswer
@@ -19,8 +22,11 @@ __all__ = (
     "ChatFormNoImage",
     "ChatModel",
     "Error",
+    "ErrorDetail",
+    "ErrorDetailDetails",
     "ImageAnswer",
     "ImageModel",
+    "NestedError",
     "QueryBooleanType1",
     "StatusAnswer",
     "TextAnswer",

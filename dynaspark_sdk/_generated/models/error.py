@@ -11,9 +11,12 @@ T = TypeVar("T", bound="Error")
 
 @_attrs_define
 class Error:
-    """
-    Attributes:
-        error (str): What went wrong.
+    """The README's error shape. The service's docs show `NestedError` instead (ASSUMED: never
+    seen on the wire); clients read both. A 2xx JSON answer holding `error` is an error
+    too, as the service's own client treats it.
+
+        Attributes:
+            error (str): What went wrong.
     """
 
     error: str

@@ -20,7 +20,7 @@ def _get_kwargs(
 
     _kwargs: dict[str, Any] = {
         "method": "post",
-        "url": "/generate_response",
+        "url": "/dsai_fuck_u_spammer",
     }
 
     if isinstance(body, ChatForm):
@@ -87,6 +87,13 @@ def sync_detailed(
     folded into `user_input` by the caller. gpt4free sent the form url-encoded when no
     image was attached and as multipart with one; the service reads both the same way.
 
+    The chat endpoint moved here from `/generate_response` (see `x-previous-paths`):
+    gpt4free's provider posted to `/generate_response` until 0.5.2.2 and to this path from
+    0.5.2.3 (2025-05-12, "to prevent spam detection") until the provider was removed.
+    Fields, headers and the answer did not change. ASSUMED: the live service answers here;
+    which of the two paths it answers today is unknown, so clients try this path first
+    and fall back to the previous one on 404 or 405.
+
     Args:
         body (ChatForm):
         body (ChatFormNoImage):
@@ -121,6 +128,13 @@ def sync(
     folded into `user_input` by the caller. gpt4free sent the form url-encoded when no
     image was attached and as multipart with one; the service reads both the same way.
 
+    The chat endpoint moved here from `/generate_response` (see `x-previous-paths`):
+    gpt4free's provider posted to `/generate_response` until 0.5.2.2 and to this path from
+    0.5.2.3 (2025-05-12, "to prevent spam detection") until the provider was removed.
+    Fields, headers and the answer did not change. ASSUMED: the live service answers here;
+    which of the two paths it answers today is unknown, so clients try this path first
+    and fall back to the previous one on 404 or 405.
+
     Args:
         body (ChatForm):
         body (ChatFormNoImage):
@@ -149,6 +163,13 @@ async def asyncio_detailed(
      The service keeps no history and takes no system prompt: the whole conversation is
     folded into `user_input` by the caller. gpt4free sent the form url-encoded when no
     image was attached and as multipart with one; the service reads both the same way.
+
+    The chat endpoint moved here from `/generate_response` (see `x-previous-paths`):
+    gpt4free's provider posted to `/generate_response` until 0.5.2.2 and to this path from
+    0.5.2.3 (2025-05-12, "to prevent spam detection") until the provider was removed.
+    Fields, headers and the answer did not change. ASSUMED: the live service answers here;
+    which of the two paths it answers today is unknown, so clients try this path first
+    and fall back to the previous one on 404 or 405.
 
     Args:
         body (ChatForm):
@@ -181,6 +202,13 @@ async def asyncio(
      The service keeps no history and takes no system prompt: the whole conversation is
     folded into `user_input` by the caller. gpt4free sent the form url-encoded when no
     image was attached and as multipart with one; the service reads both the same way.
+
+    The chat endpoint moved here from `/generate_response` (see `x-previous-paths`):
+    gpt4free's provider posted to `/generate_response` until 0.5.2.2 and to this path from
+    0.5.2.3 (2025-05-12, "to prevent spam detection") until the provider was removed.
+    Fields, headers and the answer did not change. ASSUMED: the live service answers here;
+    which of the two paths it answers today is unknown, so clients try this path first
+    and fall back to the previous one on 404 or 405.
 
     Args:
         body (ChatForm):
