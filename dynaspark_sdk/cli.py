@@ -234,6 +234,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--output-dir", metavar="DIR", help="where to save the demo's image and MP3 (default: a new temporary folder)"
     )
+    gateway = command(
+        "gateway", _cmd_gateway, "Serve an OpenAI-compatible API (/v1) over Dynaspark until Ctrl-C (the gateway extra)."
+    )
+    gateway.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    gateway.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0 picks a free one)")
+    gateway.add_argument(
+        "--gateway-key",
+        metavar="KEY",
+        default=os.environ.get("DYNASPARK_GATEWAY_KEY"),
+        help="require 'Authorization: Bearer KEY' (default: $DYNASPARK_GATEWAY_KEY; none: no check)",
+    )
     # Last, so each command's usage line shows its own arguments first.
     for sub in made:
         _add_global_options(sub, suppress=True)
@@ -639,6 +650,12 @@ def _cmd_demo(args: argparse.Namespace, out: _Output) -> int:
     if out.json:
         out.emit_json(summary.as_json())
     return EXIT_OK
+
+
+def _cmd_gateway(args: argparse.Namespace, out: _Output) -> int:
+    from .integrations.gateway._command import run
+
+    return run(args, out)
 
 
 # --------------------------------------------------------------------------- errors and main
