@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import socket
 from typing import Any, Protocol
 
 from dynaspark_sdk import AsyncClient
@@ -39,29 +38,6 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _bind(host: str, port: int) -> socket.socket:
-    """A listening socket on host:port (port 0: a free one), as uvicorn would open it."""
-    family, kind, proto, _, address = socket.getaddrinfo(
-        host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-    )[0]
-    sock = socket.socket(family, kind, proto)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-        sock.listen(2048)
-    except BaseException:
-        sock.close()
-        raise
-    sock.set_inheritable(True)
-    return sock
-
-
-def _url(sock: socket.socket) -> str:
-    host, port = sock.getsockname()[:2]
-    shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}/v1"
-
-
 def upstream_client(args: argparse.Namespace) -> AsyncClient:
     """The upstream client, from the global options as the other commands read them."""
     options: dict[str, Any] = {"api_key": args.api_key or None, "base_url": args.base_url, "proxy": args.proxy}
@@ -77,16 +53,17 @@ def run(args: argparse.Namespace, out: Console) -> int:
     import uvicorn
 
     from ._app import create_app
+    from ._serving import bind, url_of
 
     client = upstream_client(args)
     gateway_key: str | None = args.gateway_key or None
     try:
-        sock = _bind(args.host, args.port)
+        sock = bind(args.host, args.port)
     except OSError as exc:
         return out.error(
             f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", exit_code=1, kind="OSError"
         )
-    url = _url(sock)
+    url = url_of(sock)
     requests = 0
 
     def log(line: str) -> None:
