@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -82,14 +85,15 @@ def gateway(upstream: EmulatorServer) -> Iterator[Gateway]:
     client = AsyncClient(
         base_url=upstream.url, max_retries=0, retry_policy=FAST, timeout=httpx.Timeout(10.0, read=SHORT_READ)
     )
-    with serve_in_thread(create_app(client, log=lines.append)) as url:
-        yield Gateway(url, lines)
+    with serve_in_thread(create_app(client, log=lines.append)) as running:
+        yield Gateway(running.url, lines)
 
 
 @pytest.fixture(scope="module")
 def keyed_gateway(upstream: EmulatorServer) -> Iterator[str]:
-    with serve_in_thread(create_app(AsyncClient(base_url=upstream.url), gateway_key=KEY, log=lambda _: None)) as url:
-        yield url
+    app = create_app(AsyncClient(base_url=upstream.url), gateway_key=KEY, log=lambda _: None)
+    with serve_in_thread(app) as running:
+        yield running.url
 
 
 @pytest.fixture
@@ -552,10 +556,10 @@ async def test_retries_of_the_upstream_client_recover_before_the_client_sees_any
     upstream: EmulatorServer, emulator: Emulator
 ) -> None:
     client = AsyncClient(base_url=upstream.url, max_retries=2, retry_policy=FAST)
-    with serve_in_thread(create_app(client, log=lambda _: None)) as url:
+    with serve_in_thread(create_app(client, log=lambda _: None)) as running:
         emulator.inject(faults.status(503))
         emulator.inject(faults.reset())
-        async with openai.AsyncOpenAI(base_url=url, api_key="unused", max_retries=0) as oai:
+        async with openai.AsyncOpenAI(base_url=running.url, api_key="unused", max_retries=0) as oai:
             answer = await oai.chat.completions.create(model="gemini-1.5-flash", messages=user("again"))
     assert answer.choices[0].message.content == "[gemini-1.5-flash-8b] You said: again"
     assert len(emulator.requests) == 3
@@ -589,8 +593,8 @@ async def test_one_log_line_per_request_without_any_key(upstream: EmulatorServer
     lines: list[str] = []
     secret = "sk-upstream-secret-42"
     client = AsyncClient(base_url=upstream.url, api_key=secret, max_retries=0)
-    with serve_in_thread(create_app(client, gateway_key=KEY, log=lines.append)) as url:
-        async with openai.AsyncOpenAI(base_url=url, api_key=KEY, max_retries=0) as oai:
+    with serve_in_thread(create_app(client, gateway_key=KEY, log=lines.append)) as running:
+        async with openai.AsyncOpenAI(base_url=running.url, api_key=KEY, max_retries=0) as oai:
             await oai.chat.completions.create(model="text/openai", messages=user("hi"))
             with pytest.raises(openai.NotFoundError):
                 await oai.chat.completions.create(model="nope", messages=user("hi"))
@@ -614,3 +618,132 @@ def test_importing_the_sdk_or_its_cli_help_loads_no_starlette_or_uvicorn() -> No
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------- `dynaspark gateway`
+
+SECRET = "sk-upstream-very-secret-0123456789"
+
+
+def start_gateway(upstream_url: str, *options: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DYNASPARK_", "OPENAI_"))}
+    environment.update({"NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"})
+    environment["PYTHONIOENCODING"] = "utf-8"
+    environment.update(env or {})
+    argv = [sys.executable, "-m", "dynaspark_sdk", "--base-url", upstream_url, "--api-key", SECRET, "--retries", "0"]
+    return subprocess.Popen(
+        [*argv, "gateway", "--port", "0", *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+    )
+
+
+def served_url(process: subprocess.Popen[str]) -> str:
+    assert process.stdout is not None
+    first = process.stdout.readline()
+    assert first.startswith("Dynaspark gateway serving http://"), first
+    return first.split()[3]
+
+
+def interrupt(process: subprocess.Popen[str]) -> tuple[str, str]:
+    """Ctrl-C, then what the process wrote (it must end by itself)."""
+    process.send_signal(signal.SIGINT)
+    try:
+        return process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def test_the_command_serves_logs_a_line_per_request_and_exits_0_on_ctrl_c(
+    upstream: EmulatorServer, emulator: Emulator
+) -> None:
+    process = start_gateway(upstream.url)
+    try:
+        url = served_url(process)
+        assert url.startswith("http://127.0.0.1:") and url.endswith("/v1")
+        with openai.OpenAI(base_url=url, api_key="anything", max_retries=0) as oai:
+            answer = oai.chat.completions.create(model="text/openai", messages=user("ping"))
+            with pytest.raises(openai.NotFoundError):
+                oai.chat.completions.create(model="gpt-4o", messages=user("ping"))
+    finally:
+        out, err = interrupt(process)
+    assert process.returncode == 0, err
+    assert answer.choices[0].message.content == "[openai] You said: ping"
+    assert emulator.requests[-1].api_key == SECRET  # the global options configure the upstream client
+    lines = err.splitlines()
+    assert any(line.startswith("POST /v1/chat/completions 200 ") and line.endswith(" ms") for line in lines)
+    assert any(line.startswith("POST /v1/chat/completions 404 ") for line in lines)
+    assert "stopped after 2 requests" in err
+    assert "warning" not in err
+    assert SECRET not in out + err
+    assert "Traceback" not in err
+
+
+def test_ctrl_c_lets_a_stream_in_flight_finish(upstream: EmulatorServer, emulator: Emulator) -> None:
+    process = start_gateway(upstream.url)
+    try:
+        url = served_url(process)
+        emulator.inject(faults.slow_stream(0.2))
+        with openai.OpenAI(base_url=url, api_key="anything", max_retries=0) as oai:
+            stream = oai.chat.completions.create(model="text/openai", messages=user("w1 w2"), stream=True)
+            with stream:
+                chunks = [next(stream)]
+                process.send_signal(signal.SIGINT)  # while the stream is under way
+                chunks.extend(stream)
+    finally:
+        _, err = interrupt(process)
+    assert process.returncode == 0, err
+    assert content_of(chunks) == "[openai] You said: w1 w2"
+    assert chunks[-1].choices[0].finish_reason == "stop"
+
+
+def test_a_public_bind_without_a_gateway_key_warns(upstream: EmulatorServer) -> None:
+    process = start_gateway(upstream.url, "--host", "0.0.0.0")
+    try:
+        served_url(process)
+    finally:
+        _, err = interrupt(process)
+    assert process.returncode == 0
+    assert "warning: listening on 0.0.0.0 without --gateway-key" in err
+
+
+def test_a_gateway_key_from_the_environment_is_required_and_never_shown(upstream: EmulatorServer) -> None:
+    process = start_gateway(upstream.url, "--host", "0.0.0.0", env={"DYNASPARK_GATEWAY_KEY": KEY})
+    try:
+        url = served_url(process).replace("0.0.0.0", "127.0.0.1")
+        with (
+            openai.OpenAI(base_url=url, api_key="wrong", max_retries=0) as oai,
+            pytest.raises(openai.AuthenticationError),
+        ):
+            oai.models.list()
+        with openai.OpenAI(base_url=url, api_key=KEY, max_retries=0) as oai:
+            assert oai.models.list().data
+    finally:
+        out, err = interrupt(process)
+    assert process.returncode == 0
+    assert "warning" not in err
+    assert "GET /v1/models 401 " in err and "GET /v1/models 200 " in err
+    assert KEY not in out + err
+
+
+def test_a_port_in_use_is_one_error_line(upstream: EmulatorServer) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = start_gateway(upstream.url)
+        process.kill()
+        process.communicate()
+        done = subprocess.run(
+            [sys.executable, "-m", "dynaspark_sdk", "gateway", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"dynaspark: error: cannot listen on 127.0.0.1:{port}")
+    assert "Traceback" not in done.stderr

@@ -13,7 +13,7 @@ except ImportError:  # pragma: no cover - depends on the installation
     raise ImportError("the gateway needs Starlette and uvicorn: pip install 'dynaspark-sdk[gateway]'") from None
 
 from ._app import MAX_BODY_BYTES, create_app
-from ._serving import serve_in_thread
+from ._serving import RunningGateway, serve_in_thread
 from ._shapes import GatewayError
 
-__all__ = ["MAX_BODY_BYTES", "GatewayError", "create_app", "serve_in_thread"]
+__all__ = ["MAX_BODY_BYTES", "GatewayError", "RunningGateway", "create_app", "serve_in_thread"]

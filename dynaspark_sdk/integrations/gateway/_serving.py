@@ -6,10 +6,11 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["bind", "serve_in_thread", "url_of"]
+__all__ = ["RunningGateway", "bind", "serve_in_thread", "url_of"]
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -35,14 +36,26 @@ def url_of(sock: socket.socket) -> str:
     return f"http://{shown}:{port}/v1"
 
 
+class RunningGateway:
+    """A server started by `serve_in_thread`: its `url` (ending in `/v1`) and open connections."""
+
+    def __init__(self, url: str, server: Any) -> None:
+        self.url = url
+        self._server = server
+
+    @property
+    def open_connections(self) -> int:
+        """How many client connections the server holds now."""
+        return len(self._server.server_state.connections)
+
+
 @contextlib.contextmanager
-def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0, **config: Any) -> Iterator[str]:
-    """Serve `app` with uvicorn in a background thread; yields its `/v1` URL, stops on exit.
+def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0, **config: Any) -> Iterator[RunningGateway]:
+    """Serve `app` with uvicorn in a background thread until the block ends (then shut down
+    gracefully). For tests and benchmarks:
 
-    For tests and benchmarks:
-
-        with serve_in_thread(create_app(client)) as url:
-            openai.OpenAI(base_url=url, api_key="unused").models.list()
+        with serve_in_thread(create_app(client)) as running:
+            openai.OpenAI(base_url=running.url, api_key="unused").models.list()
     """
     import uvicorn
 
@@ -60,12 +73,11 @@ def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0, **config: 
     thread = threading.Thread(target=run, name="dynaspark-gateway", daemon=True)
     thread.start()
     try:
-        started = threading.Event()
         while not server.started and thread.is_alive():
-            started.wait(0.005)
+            time.sleep(0.005)
         if not server.started:
             raise RuntimeError(f"the gateway did not start: {failure[0] if failure else 'no reason given'}")
-        yield url_of(sock)
+        yield RunningGateway(url_of(sock), server)
     finally:
         server.should_exit = True
         thread.join()
