@@ -14,6 +14,10 @@ process). A client streams `text/x` through the gateway and takes, at the first 
 its own perf_counter minus the stamp: the time from the upstream's flush to the client, through
 the gateway. Baseline: the SDK's `Client.stream_text` reading the same server directly. Goal:
 the median through the gateway <= 2 ms.
+
+*Gateway CPU.* Both figures above are wall time across three processes on a shared machine,
+so they move with the load; the gateway process's own CPU time per call (from /proc, summed
+over every batch) is reported next to them, against the client CPU of the direct SDK call.
 """
 
 from __future__ import annotations
@@ -40,9 +44,26 @@ FIRST_BYTE_GOAL = 0.002
 PROMPT = "hello"
 
 
+class _Gateway:
+    """A running `dynaspark gateway`: its /v1 `url`, and the CPU seconds its process has used."""
+
+    def __init__(self, url: str, pid: int) -> None:
+        self.url = url
+        self._stat = f"/proc/{pid}/stat"
+
+    def cpu(self) -> float | None:
+        """User + system CPU seconds of the gateway process so far (None where /proc is missing)."""
+        try:
+            with open(self._stat) as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
-def _gateway(upstream: str) -> Iterator[str]:
-    """`dynaspark gateway` on a free port in front of `upstream`, for the `with` block; its /v1 URL."""
+def _gateway(upstream: str) -> Iterator[_Gateway]:
+    """`dynaspark gateway` on a free port in front of `upstream`, for the `with` block."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DYNASPARK_")}
     argv = [sys.executable, "-m", "dynaspark_sdk", "--base-url", upstream, "--retries", "0"]
     child = subprocess.Popen(
@@ -57,7 +78,7 @@ def _gateway(upstream: str) -> Iterator[str]:
         line = child.stdout.readline()
         if not line.startswith("Dynaspark gateway serving "):
             raise RuntimeError(f"the gateway did not start (it printed {line!r})")
-        yield line.split()[3]
+        yield _Gateway(line.split()[3], child.pid)
     finally:
         child.send_signal(signal.SIGINT)
         try:
@@ -77,16 +98,23 @@ def _added_rows(budget: Budget) -> list[Row]:
         spawn("emulator") as upstream,
         _gateway(upstream) as gateway,
         Client(base_url=upstream) as sdk,
-        httpx.Client(base_url=gateway, trust_env=False) as http,
+        httpx.Client(base_url=gateway.url, trust_env=False) as http,
     ):
+        gateway_cpu = {"chat": [0.0, 0], "text": [0.0, 0]}
 
         def post(model: str) -> None:
+            before = gateway.cpu()
             for _ in range(calls):
                 response = http.post(
                     "/chat/completions", json={"model": model, "messages": [{"role": "user", "content": PROMPT}]}
                 )
                 response.raise_for_status()
                 response.json()["choices"][0]["message"]["content"]
+            after = gateway.cpu()
+            if before is not None and after is not None:
+                spent = gateway_cpu["chat" if model.startswith("gemini") else "text"]
+                spent[0] += after - before
+                spent[1] += calls
 
         def sdk_chat() -> None:
             for _ in range(calls):
@@ -118,6 +146,19 @@ def _added_rows(budget: Budget) -> list[Row]:
                 verdict=verdict(added <= ADDED_GOAL),
             )
         )
+        seconds, count = gateway_cpu[operation]
+        if count:
+            rows.append(
+                Row(
+                    target="8",
+                    measurement=f"gateway process CPU per {operation} call (uvicorn + Starlette + AsyncClient)",
+                    value=format_us(seconds / count),
+                    baseline=f"client CPU of sdk {sdk_call} {format_us(direct.cpu_median)}",
+                    ratio=seconds / count / direct.cpu_median if direct.cpu_median > 0 else None,
+                    goal="-",
+                    verdict="info",
+                )
+            )
     return rows
 
 
@@ -159,9 +200,9 @@ def _direct(upstream: str, streams: int) -> list[float]:
 def _first_byte_rows(budget: Budget) -> list[Row]:
     streams = budget.pick(40, 2)
     with spawn("stamped-sse") as upstream, _gateway(upstream) as gateway:
-        _through_gateway(gateway, 1)  # connections opened, caches warm
+        _through_gateway(gateway.url, 1)  # connections opened, caches warm
         _direct(upstream, 1)
-        through = _through_gateway(gateway, streams)
+        through = _through_gateway(gateway.url, streams)
         direct = _direct(upstream, streams)
     median = statistics.median(through)
     return [
