@@ -747,3 +747,31 @@ def test_a_port_in_use_is_one_error_line(upstream: EmulatorServer) -> None:
     assert done.returncode == 1
     assert done.stderr.startswith(f"dynaspark: error: cannot listen on 127.0.0.1:{port}")
     assert "Traceback" not in done.stderr
+
+
+async def test_an_unexpected_failure_is_a_500_without_a_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    class Broken(AsyncClient):
+        async def generate_text(self, *args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("secret internals at /srv/app.py line 3")
+
+    app = create_app(Broken(base_url="http://127.0.0.1:9"), log=lambda _: None)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
+        answer = await http.post("/v1/chat/completions", json={"model": "text/openai", "messages": user("x")})
+    assert answer.status_code == 500
+    assert answer.json()["error"]["message"] == "internal error in the gateway"
+    assert "secret internals" not in answer.text and "Traceback" not in answer.text
+    assert "secret internals" in caplog.text  # the operator's log has it
+
+
+def test_without_the_extra_the_import_error_says_what_to_install() -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['starlette'] = None\n"
+        "try:\n"
+        "    import dynaspark_sdk.gateway\n"
+        "except ImportError as error:\n"
+        "    print(error)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "pip install 'dynaspark-sdk[gateway]'" in done.stdout
