@@ -332,15 +332,20 @@ def _rate_limit_json(rate_limit: RateLimit) -> dict[str, int | None]:
 # --------------------------------------------------------------------------- shared helpers
 
 
-def _client(args: argparse.Namespace) -> Client:
-    from . import Client
-
+def _client_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The client's keyword arguments from the global options."""
     options: dict[str, Any] = {"api_key": args.api_key or None, "base_url": args.base_url, "proxy": args.proxy}
     if args.timeout is not None:
         options["timeout"] = args.timeout
     if args.retries is not None:
         options["max_retries"] = args.retries
-    return Client(**options)
+    return options
+
+
+def _client(args: argparse.Namespace) -> Client:
+    from . import Client
+
+    return Client(**_client_options(args))
 
 
 def _stdin_is_terminal() -> bool:
@@ -653,9 +658,10 @@ def _cmd_demo(args: argparse.Namespace, out: _Output) -> int:
 
 
 def _cmd_gateway(args: argparse.Namespace, out: _Output) -> int:
+    from . import AsyncClient
     from .integrations.gateway._command import run
 
-    return run(args, out)
+    return run(AsyncClient(**_client_options(args)), args.host, args.port, args.gateway_key, out)
 
 
 # --------------------------------------------------------------------------- errors and main

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import ipaddress
 from typing import Any, Protocol
 
@@ -38,31 +37,19 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def upstream_client(args: argparse.Namespace) -> AsyncClient:
-    """The upstream client, from the global options as the other commands read them."""
-    options: dict[str, Any] = {"api_key": args.api_key or None, "base_url": args.base_url, "proxy": args.proxy}
-    if args.timeout is not None:
-        options["timeout"] = args.timeout
-    if args.retries is not None:
-        options["max_retries"] = args.retries
-    return AsyncClient(**options)
-
-
-def run(args: argparse.Namespace, out: Console) -> int:
-    """Serve until Ctrl-C; return the exit status (0 after Ctrl-C)."""
+def run(client: AsyncClient, host: str, port: int, gateway_key: str | None, out: Console) -> int:
+    """Serve the gateway over `client` on host:port until Ctrl-C; return the exit status (0
+    after Ctrl-C, 1 when it cannot listen)."""
     import uvicorn
 
     from ._app import create_app
     from ._serving import bind, url_of
 
-    client = upstream_client(args)
-    gateway_key: str | None = args.gateway_key or None
+    gateway_key = gateway_key or None
     try:
-        sock = bind(args.host, args.port)
+        sock = bind(host, port)
     except OSError as exc:
-        return out.error(
-            f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", exit_code=1, kind="OSError"
-        )
+        return out.error(f"cannot listen on {host}:{port}: {exc.strerror or exc}", exit_code=1, kind="OSError")
     url = url_of(sock)
     requests = 0
 
@@ -80,20 +67,22 @@ def run(args: argparse.Namespace, out: Console) -> int:
         timeout_graceful_shutdown=GRACE_SECONDS,
     )
     server = uvicorn.Server(config)
-    if out.json:
-        out.emit_json({"url": url})
-    else:
-        out.line(f"Dynaspark gateway serving {url} (upstream {client.base_url})")
-    out.note(f"Point OpenAI clients at it: OPENAI_BASE_URL={url}; Ctrl-C stops it.")
-    if not is_loopback(args.host) and gateway_key is None:
-        out.note(
-            f"warning: listening on {args.host} without --gateway-key: anyone who can reach this machine"
-            " can use the gateway (and its Dynaspark key and rate limit)."
-        )
     try:
+        if not is_loopback(host) and gateway_key is None:
+            out.note(
+                f"warning: listening on {host} without --gateway-key: anyone who can reach this machine"
+                " can use the gateway (and its Dynaspark key and rate limit)."
+            )
+        if out.json:
+            out.emit_json({"url": url})
+        else:
+            out.line(f"Dynaspark gateway serving {url} (upstream {client.base_url})")
+        out.note(f"Point OpenAI clients at it: OPENAI_BASE_URL={url}; Ctrl-C stops it.")
         server.run(sockets=[sock])
     except KeyboardInterrupt:
-        pass  # uvicorn finished its graceful shutdown, then re-raised the signal
+        # After uvicorn's graceful shutdown it re-raises the signal; before it started, this is
+        # a Ctrl-C as the server came up. Either way a requested stop: exit status 0.
+        pass
     finally:
         sock.close()
     out.note(f"stopped after {requests} requests")
