@@ -775,3 +775,9 @@ def test_without_the_extra_the_import_error_says_what_to_install() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "pip install 'dynaspark-sdk[gateway]'" in done.stdout
+    code = (
+        "import sys\nsys.modules['uvicorn'] = None\nfrom dynaspark_sdk.cli import main\nsys.exit(main(['gateway']))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr == "dynaspark: error: dynaspark gateway needs uvicorn: pip install 'dynaspark-sdk[gateway]'\n"

@@ -40,7 +40,12 @@ def is_loopback(host: str) -> bool:
 def run(client: AsyncClient, host: str, port: int, gateway_key: str | None, out: Console) -> int:
     """Serve the gateway over `client` on host:port until Ctrl-C; return the exit status (0
     after Ctrl-C, 1 when it cannot listen)."""
-    import uvicorn
+    try:
+        import uvicorn
+    except ImportError:
+        return out.error(
+            "dynaspark gateway needs uvicorn: pip install 'dynaspark-sdk[gateway]'", exit_code=2, kind="ImportError"
+        )
 
     from ._app import create_app
     from ._serving import bind, url_of
