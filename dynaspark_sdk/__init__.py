@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         APITimeoutError,
         AuthenticationError,
         BadRequestError,
+        ClientClosedError,
         DynasparkError,
         InternalServerError,
         InvalidRequestError,
@@ -51,8 +52,8 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "_errors": (
         "APIConnectionError", "APIStatusError", "APITimeoutError", "AuthenticationError", "BadRequestError",
-        "DynasparkError", "InternalServerError", "InvalidRequestError", "MediaError", "ModelNotSupportedError",
-        "NotFoundError", "PermissionDeniedError", "RateLimitError", "ResponseValidationError",
+        "ClientClosedError", "DynasparkError", "InternalServerError", "InvalidRequestError", "MediaError",
+        "ModelNotSupportedError", "NotFoundError", "PermissionDeniedError", "RateLimitError", "ResponseValidationError",
         "StreamInterruptedError",
     ),
     "_rate_limit": ("RateLimit",),
@@ -79,6 +80,7 @@ __all__ = [
     "BadRequestError",
     "ChatResponse",
     "Client",
+    "ClientClosedError",
     "Conversation",
     "Dynaspark",
     "DynasparkError",

@@ -36,7 +36,9 @@ def _meta(answer: Answer) -> dict[str, Any]:
     return {"headers": answer.headers, "rate_limit": RateLimit.from_headers(answer.headers)}
 
 
-def chat_call(settings: Settings, messages: MessagesInput, *, model: str | None, media: object) -> Call[ChatResponse]:
+def chat_call(
+    settings: Settings, messages: MessagesInput, *, model: str | None, media: object, resolve_alias: bool = True
+) -> Call[ChatResponse]:
     """POST /generate_response."""
     plan = plan_chat(
         messages,
@@ -44,6 +46,7 @@ def chat_call(settings: Settings, messages: MessagesInput, *, model: str | None,
         media=media,
         max_media_bytes=settings.max_media_bytes,
         origin=settings.base_url,
+        resolve_alias=resolve_alias,
     )
     sent_model = plan.model or ""
 
@@ -70,7 +73,7 @@ def text_call(
         text, model, usage = parse_text_fields(answer.status, answer.headers, answer.body)
         return TextResponse(
             text=text,
-            model=model if model is not None else options.model,
+            model=model if model is not None else plan.model,
             usage=Usage(**usage) if usage is not None else None,
             **_meta(answer),
         )

@@ -65,6 +65,11 @@ class TextChunkDecoder(Protocol):
         """The body said it is complete: `[DONE]` in an event stream, or a parsed JSON answer."""
         ...
 
+    @property
+    def model(self) -> str | None:
+        """The model the answer says it came from, when it says so (None otherwise)."""
+        ...
+
     def feed(self, data: bytes) -> list[str]:
         """Decode the next piece of the body; return the chunks it completed (never empty ones)."""
         ...
@@ -109,6 +114,7 @@ class _ChunkAccumulator:
     def __init__(self) -> None:
         self._pieces: list[str] = []
         self.done = False
+        self.model: str | None = None
 
     @property
     def text(self) -> str:
@@ -284,6 +290,9 @@ class EventStreamTextDecoder(_ChunkAccumulator):
         error = value.get("error")
         if error:
             raise self._interrupted(_error_text(error))
+        model = value.get("model")
+        if isinstance(model, str) and model:
+            self.model = model  # OpenAI chunks name the model that answered
         choices = value.get("choices")
         if isinstance(choices, list):
             text = _openai_choice_text(choices)

@@ -44,7 +44,9 @@ class History:
 
     def outgoing(self, text: str) -> tuple[list[dict[str, Any]], int]:
         """The messages to send with a new user `text`, and how many old ones were left out."""
-        if not isinstance(text, str) or not text.strip():
+        if not isinstance(text, str):
+            raise InvalidRequestError(f"the message must be a string, not {type(text).__name__}")
+        if not text.strip():
             raise InvalidRequestError("the message is empty")
         candidate = [*self.messages, {"role": "user", "content": text}]
         if self.max_prompt_chars is None:

@@ -10,7 +10,8 @@
     │   ├── BadRequestError (400), AuthenticationError (401), PermissionDeniedError (403),
     │   │   NotFoundError (404), RateLimitError (429), InternalServerError (5xx)
     ├── ResponseValidationError: the answer breaks the spec (HTML page, bad JSON, ...)
-    └── StreamInterruptedError: a stream ended before it was complete
+    ├── StreamInterruptedError: a stream ended before it was complete
+    └── ClientClosedError (also a RuntimeError): the client (or its pool) was closed
 
 No message, repr or attribute of these ever holds the API key or a URL's query string.
 """
@@ -18,6 +19,7 @@ No message, repr or attribute of these ever holds the API key or a URL's query s
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from ._rate_limit import RateLimit
 
@@ -27,6 +29,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "DynasparkError",
     "InternalServerError",
     "InvalidRequestError",
@@ -50,14 +53,30 @@ def excerpt(body: bytes | str, limit: int = EXCERPT_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _rebuild(cls: type[DynasparkError], args: tuple[Any, ...], state: dict[str, Any]) -> DynasparkError:
+    """Unpickle an error without calling its `__init__` (whose keyword-only arguments pickle
+    cannot pass): the same class, `args` and attributes."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
 class DynasparkError(Exception):
-    """Base class of every error the SDK raises."""
+    """Base class of every error the SDK raises.
+
+    Every error survives `pickle` and `copy.deepcopy` with its class, message and attributes,
+    so one raised in a `ProcessPoolExecutor` worker reaches the parent intact.
+    """
 
     message: str
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r})"
@@ -158,3 +177,8 @@ class StreamInterruptedError(DynasparkError):
     def __init__(self, message: str, *, partial_text: str = "") -> None:
         super().__init__(message)
         self.partial_text = partial_text
+
+
+class ClientClosedError(DynasparkError, RuntimeError):
+    """The client was closed (or the one it was made from with `with_options()`), so it can send
+    nothing more: a new call, or a stream made before the close and read after it."""

@@ -21,11 +21,12 @@ from ._errors import (
     APIStatusError,
     APITimeoutError,
     DynasparkError,
+    MediaError,
     RateLimitError,
     ResponseValidationError,
     StreamInterruptedError,
 )
-from ._media import RemoteImage, image_from_bytes
+from ._media import RemoteImage, redact_url
 from ._plans import RequestPlan
 from ._rate_limit import RateLimit
 from ._retry import RetryPolicy, is_retryable_status, retry_after_seconds
@@ -222,16 +223,27 @@ def _fetch_remote(plan: RequestPlan, config: FlowConfig, state: CallState) -> Ge
     upload = plan.upload
     if not isinstance(upload, RemoteImage):
         return plan
-    body = yield from call_flow(fetch_plan(upload.url), lambda a: a.body, config, state, gate=False)
-    return plan.with_upload(
-        image_from_bytes(body, upload.filename, max_bytes=config.max_media_bytes, source=upload.url)
-    )
+    try:
+        body = yield from call_flow(fetch_plan(upload.url), lambda a: a.body, config, state)
+    except APIStatusError as failed:
+        # The image's host failed, not the service: say so, not NotFoundError of the service.
+        raise MediaError(
+            f"cannot fetch the image at URL {redact_url(upload.url)}: HTTP {failed.status_code}"
+            + (f" ({failed.error})" if failed.error else "")
+        ) from None
+    except APIConnectionError as failed:
+        raise MediaError(f"cannot fetch the image at URL {redact_url(upload.url)}: {failed.message}") from None
+    return plan.with_upload(upload.to_upload(body, max_bytes=config.max_media_bytes))
 
 
 def fetch_plan(url: str) -> RequestPlan:
-    """A plain GET of an absolute URL (an image to download or to send)."""
+    """A plain GET of an absolute URL (an image to download or to send).
+
+    Such a fetch is not an API call: it neither waits for nor changes the service's rate-limit
+    state, and carries none of the user's headers (see `Settings.request_args`).
+    """
     return RequestPlan(
-        operation="fetch", expect="json", model=None, make=lambda _payload, _image: {"method": "GET", "url": url}
+        operation="fetch", expect="image", model=None, make=lambda _payload, _image: {"method": "GET", "url": url}
     )
 
 
@@ -243,13 +255,16 @@ def call_flow(
     parse: Callable[[Answer], T],
     config: FlowConfig,
     state: CallState,
-    *,
-    gate: bool = True,
 ) -> Generator[Action, Any, T]:
-    """One call with retries: returns `parse(answer)` or raises the SDK's error."""
-    plan = yield from _fetch_remote(plan, config, state)
-    if gate:
+    """One call with retries: returns `parse(answer)` or raises the SDK's error.
+
+    Only calls of the service pass the rate-limit gate and update its state; a fetch of an
+    image (`fetch_plan`) does neither.
+    """
+    api_call = plan.operation != "fetch"
+    if api_call:
         yield from _rate_gate(config, state)
+    plan = yield from _fetch_remote(plan, config, state)
     retries = 0
     while True:
         outcome = yield Send(plan)
@@ -259,7 +274,8 @@ def call_flow(
                 raise error
             delay = _wait_for_error(config, retries, error)
         else:
-            state.observe(outcome.headers)
+            if api_call:
+                state.observe(outcome.headers)
             if outcome.status >= 400:
                 status_error = error_for_status(outcome.status, outcome.headers, outcome.body, now=config.clock())
                 delay_or_none = _status_delay(config, retries, outcome.status, outcome.headers)
@@ -296,6 +312,8 @@ class StreamProgress:
         self.status: int | None = None
         self.headers: Mapping[str, str] = {}
         self.rate_limit = RateLimit()
+        # The model the stream says answered, when its events name one.
+        self.model: str | None = None
 
     @property
     def text(self) -> str:
@@ -307,8 +325,8 @@ def stream_flow(
     plan: RequestPlan, config: FlowConfig, state: CallState, progress: StreamProgress
 ) -> Generator[Action, Any, None]:
     """A streamed call: emits text as it arrives; retries only until the first emit."""
-    plan = yield from _fetch_remote(plan, config, state)
     yield from _rate_gate(config, state)
+    plan = yield from _fetch_remote(plan, config, state)
     retries = 0
     while True:
         outcome = yield Send(plan, stream=True)
@@ -369,6 +387,7 @@ def _decode_body(headers: Mapping[str, str], progress: StreamProgress) -> Genera
             if emitted or not is_retryable_validation_error(invalid):
                 raise
             return invalid
+        progress.model = decoder.model or progress.model
         for chunk in chunks:
             emitted = True
             progress.parts.append(chunk)

@@ -26,7 +26,8 @@ from ._errors import InvalidRequestError
 
 __all__ = ["content_text", "fold_history", "image_urls", "normalize_messages", "split_system"]
 
-_MESSAGE_KEYS = frozenset({"role", "content"})
+#: "name" (OpenAI's participant name) is accepted but not sent: the service has nowhere to put it.
+_MESSAGE_KEYS = frozenset({"role", "content", "name"})
 _SYSTEM_ROLES = frozenset({"system", "developer"})
 
 
@@ -34,12 +35,12 @@ def normalize_messages(messages: str | Sequence[Mapping[str, Any]]) -> list[dict
     """Check the messages a user gave and return copies of them.
 
     A string is one user message. Otherwise a non-empty list (or tuple) of messages, each a
-    mapping with exactly the keys "role" (a non-blank string) and "content": a string, or a
-    list of OpenAI-style parts, `{"type": "text", "text": str}` or
-    `{"type": "image_url", "image_url": str | {"url": str}}`. Anything else raises
-    `InvalidRequestError` saying what is wrong and where: nothing is dropped silently (an
-    OpenAI `"detail"` on an image, for instance, is refused since the service has no such
-    setting). The input is never changed.
+    mapping with the keys "role" (a non-blank string) and "content": a string, or a list of
+    OpenAI-style parts, `{"type": "text", "text": str}` or
+    `{"type": "image_url", "image_url": str | {"url": str}}`. What openai and gpt4free code
+    adds, a message's `"name"` and an image's `"detail"` (strings), is accepted and left out
+    of the copies: the service has no place for either. Anything else raises
+    `InvalidRequestError` saying what is wrong and where. The input is never changed.
 
         >>> normalize_messages("Hi")
         [{'role': 'user', 'content': 'Hi'}]
@@ -64,8 +65,9 @@ def _normalize_message(message: object, index: int) -> dict[str, Any]:
     if unknown:
         listed = ", ".join(repr(key) for key in unknown)
         raise InvalidRequestError(
-            f'{where} has key(s) the service cannot take: {listed} (only "role" and "content" are allowed)'
+            f'{where} has key(s) the service cannot take: {listed} (only "role", "content" and "name" are allowed)'
         )
+    _check_ignored_string(message, "name", where)
     role = message["role"]
     if not isinstance(role, str):
         raise InvalidRequestError(f'{where}["role"] must be a string, not {type(role).__name__}')
@@ -99,7 +101,8 @@ def _normalize_part(part: object, where: str) -> dict[str, Any]:
         if isinstance(image, str):
             return {"type": "image_url", "image_url": image}
         if isinstance(image, Mapping) and isinstance(image.get("url"), str):
-            _refuse_extra_keys(image, {"url"}, f'{where}["image_url"]')
+            _refuse_extra_keys(image, {"url", "detail"}, f'{where}["image_url"]')
+            _check_ignored_string(image, "detail", f'{where}["image_url"]')
             return {"type": "image_url", "image_url": {"url": image["url"]}}
         raise InvalidRequestError(
             f'{where}["image_url"] must be a URL string or {{"url": <string>}}, not {_describe(image)}'
@@ -107,6 +110,12 @@ def _normalize_part(part: object, where: str) -> dict[str, Any]:
     if "type" not in part:
         raise InvalidRequestError(f'{where} has no "type"; it must be "text" or "image_url"')
     raise InvalidRequestError(f'{where} has type {part_type!r}; only "text" and "image_url" parts can be sent')
+
+
+def _check_ignored_string(mapping: Mapping[Any, Any], key: str, where: str) -> None:
+    """An accepted-but-unsent OpenAI field must still be what OpenAI allows: a string."""
+    if key in mapping and not isinstance(mapping[key], str):
+        raise InvalidRequestError(f'{where}["{key}"] must be a string, not {type(mapping[key]).__name__}')
 
 
 def _refuse_extra_keys(mapping: Mapping[Any, Any], allowed: set[str], where: str) -> None:

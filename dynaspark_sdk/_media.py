@@ -39,6 +39,7 @@ __all__ = [
     "detect_image_type",
     "image_from_bytes",
     "prepare_media",
+    "redact_url",
 ]
 
 DEFAULT_MAX_BYTES: Final[int] = spec_values.MAX_IMAGE_BYTES
@@ -154,7 +155,7 @@ def _default_filename(content_type: str) -> str:
     return f"image.{_EXTENSIONS[content_type]}"
 
 
-def _redact_url(url: str) -> str:
+def redact_url(url: str) -> str:
     """The URL without credentials, query or fragment: those may hold keys and must not reach messages."""
     scheme, separator, rest = url.partition("://")
     if not separator:
@@ -364,12 +365,12 @@ class RemoteImage:
     the URL's credentials, query and fragment.
     """
 
-    url: str = attrs.field(repr=lambda url: repr(_redact_url(url)))
+    url: str = attrs.field(repr=lambda url: repr(redact_url(url)))
     filename: str | None
 
     def to_upload(self, data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ImageUpload:
         """Check the fetched bytes like any other image (format, emptiness, size cap)."""
-        source = f"URL {_redact_url(self.url)}"
+        source = f"URL {redact_url(self.url)}"
         return image_from_bytes(data, self.filename, max_bytes=max_bytes, source=source)
 
 
@@ -674,9 +675,9 @@ def _remote_image(url: str, filename: str | None) -> RemoteImage:
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, ValueError, TypeError) as exc:
-        raise MediaError(f"the image URL {_redact_url(url)} is not a valid URL") from exc
+        raise MediaError(f"the image URL {redact_url(url)} is not a valid URL") from exc
     if not parsed.host:
-        raise MediaError(f"the image URL {_redact_url(url)} has no host")
+        raise MediaError(f"the image URL {redact_url(url)} has no host")
     last_segment = parsed.path.rsplit("/", 1)[-1]
     return RemoteImage(url=url, filename=filename or last_segment or None)
 

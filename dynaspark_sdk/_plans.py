@@ -37,7 +37,7 @@ __all__ = [
     "resolve_chat_model",
 ]
 
-Expect = Literal["json", "text", "audio"]
+Expect = Literal["json", "text", "audio", "image"]
 MessagesInput = str | Sequence[Mapping[str, Any]]
 
 #: Longest URL the SDK will send. ASSUMPTION: the service sits behind Render's proxy, and
@@ -144,7 +144,11 @@ def _key(api_key: ApiKey | None) -> str | Unset:
     return api_key.reveal() if api_key is not None else UNSET
 
 
-def _check_url_length(path: str, params: Mapping[str, Any], base_url_bytes: int) -> None:
+#: The advice a too-long text prompt gets; the CLI names its own command instead.
+LONG_PROMPT_ADVICE = "chat() sends long prompts in a POST body"
+
+
+def _check_url_length(path: str, params: Mapping[str, Any], base_url_bytes: int, *, advice: str | None = None) -> None:
     texts = [(k, _wire(v)) for k, v in params.items()]
     # A character percent-encodes to at most 12 bytes (4 UTF-8 bytes, "%XX" each): most
     # requests are short enough to skip encoding the query just to measure it.
@@ -156,7 +160,7 @@ def _check_url_length(path: str, params: Mapping[str, Any], base_url_bytes: int)
     if size > MAX_URL_BYTES:
         raise InvalidRequestError(
             f"the request URL would be {size} bytes, over the {MAX_URL_BYTES}-byte limit of a GET "
-            "request; shorten the prompt (chat() sends long prompts in a POST body)"
+            "request; shorten the prompt" + (f" ({advice})" if advice else "")
         )
 
 
@@ -169,16 +173,21 @@ def _wire(value: object) -> str:
 # --------------------------------------------------------------------------- models
 
 
-def resolve_chat_model(model: str | None) -> str:
+def resolve_chat_model(model: str | None, *, resolve_alias: bool = True) -> str:
     """gpt4free's rule: empty -> the default; an alias -> its target; unknown -> an error.
+
+    With `resolve_alias=False` a listed name is kept as given (the default too).
 
     >>> resolve_chat_model("gemini-2.0-flash")
     'gemini-2.0-flash-lite'
     """
     if model is not None and not isinstance(model, str):
         raise ModelNotSupportedError(f"model must be a string, not {type(model).__name__}")
+    if not isinstance(resolve_alias, bool):
+        raise InvalidRequestError(f"resolve_alias must be True or False, not {type(resolve_alias).__name__}")
     name = model or spec_values.DEFAULT_CHAT_MODEL
-    name = spec_values.CHAT_MODEL_ALIASES.get(name, name)
+    if resolve_alias:
+        name = spec_values.CHAT_MODEL_ALIASES.get(name, name)
     if name not in spec_values.CHAT_MODELS:
         aliases = ", ".join(f"{a} -> {t}" for a, t in spec_values.CHAT_MODEL_ALIASES.items())
         raise ModelNotSupportedError(
@@ -206,6 +215,7 @@ def plan_chat(
     media: object,
     max_media_bytes: int,
     origin: str,
+    resolve_alias: bool = True,
 ) -> RequestPlan:
     """POST /generate_response: history folded into `user_input`, at most one image.
 
@@ -215,7 +225,7 @@ def plan_chat(
     from ._generated.api.chat import chat as chat_api
     from ._generated.models import ChatForm, ChatFormNoImage, ChatModel
 
-    resolved = resolve_chat_model(model)
+    resolved = resolve_chat_model(model, resolve_alias=resolve_alias)
     normalized = normalize_messages(messages)
     user_input = _prompt(fold_history(normalized), "chat")
     from_parts = image_urls(normalized)
@@ -264,11 +274,14 @@ class TextOptions:
     extra_query: Mapping[str, object] | None = None
 
 
-def text_prompt(prompt_or_messages: MessagesInput, system: str | None) -> tuple[str, str | None]:
-    """(user_input, system) for the public text endpoint: system messages become `system`."""
+def text_prompt(
+    prompt_or_messages: MessagesInput, system: str | None, method: str = "generate_text"
+) -> tuple[str, str | None]:
+    """(user_input, system) for the public text endpoint: system messages become `system`.
+    `method` is the caller's name, for error messages."""
     normalized = normalize_messages(prompt_or_messages)
     if image_urls(normalized):
-        raise InvalidRequestError("generate_text takes no images; send images with chat()")
+        raise InvalidRequestError(f"{method} takes no images; send images with chat()")
     from_messages, rest = split_system(normalized)
     if system is not None and not isinstance(system, str):
         raise InvalidRequestError(f"system must be a string, not {type(system).__name__}")
@@ -290,7 +303,7 @@ def plan_text(
     """GET /api/generate_response, as JSON or (stream=True) as server-sent events."""
     from ._generated.api.public import generate_text as text_api
 
-    user_input, system = text_prompt(prompt_or_messages, options.system)
+    user_input, system = text_prompt(prompt_or_messages, options.system, "stream_text" if stream else "generate_text")
     _prompt(user_input, "generate_text")
     op = "generate_text"
     if options.model == spec_values.AUDIO_MODEL:
@@ -313,16 +326,18 @@ def plan_text(
         referrer=_optional(op, "referrer", options.referrer),
     )
     _merge_extra_query(kwargs["params"], options.extra_query)
-    _check_url_length(kwargs["url"], kwargs["params"], base_url_bytes)
+    _check_url_length(kwargs["url"], kwargs["params"], base_url_bytes, advice=LONG_PROMPT_ADVICE)
     return RequestPlan(
         operation=op,
         expect="text" if stream else "json",
-        model=options.model,
+        # What the service uses when no model is named (an assumption of the spec).
+        model=options.model if options.model is not None else spec_values.DEFAULT_TEXT_MODEL,
         make=lambda _payload, _image: kwargs,
     )
 
 
 def _merge_extra_query(params: dict[str, Any], extra: Mapping[str, object] | None) -> None:
+    """Add `extra` to the query: names the spec does not know, never one of its (checked) parameters."""
     if extra is None:
         return
     if not isinstance(extra, Mapping):
@@ -331,8 +346,11 @@ def _merge_extra_query(params: dict[str, Any], extra: Mapping[str, object] | Non
         if not isinstance(name, str) or not name:
             raise InvalidRequestError(f"extra_query names must be non-empty strings, got {_repr(name)}")
         check_utf8("an extra_query name", name)
-        if name in params or name == "api_key":
-            raise InvalidRequestError(f"extra_query cannot override {name!r}; use the argument of that name")
+        if name in params or name in spec_values.PARAMETERS["generate_text"]:
+            # Even when not given: an unchecked extra_query value must not stand in for a checked one.
+            raise InvalidRequestError(
+                f"extra_query cannot set {name!r}, a parameter the SDK checks; use the argument of that name"
+            )
         if not isinstance(value, str | int | float | bool):
             raise InvalidRequestError(
                 f"extra_query[{name!r}] must be a string, number or bool, not {type(value).__name__}"

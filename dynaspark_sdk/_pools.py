@@ -3,6 +3,11 @@
 `SyncPool` is the httpx.Client a `Client` and its `with_options()` copies share; it closes
 itself when the last of them is garbage-collected, so an unclosed client leaks nothing.
 
+Both survive `os.fork()`: in the child, a pool the SDK made starts afresh (new connections,
+new request slots) and leaves the parent's connections alone, untouched and unclosed, since
+the parent still uses those sockets. (httpx and openai-python share them: interleaved
+requests and hangs.) An `http_client` of the user's own is the user's to renew.
+
 `AsyncPool` keeps one httpx.AsyncClient per event loop. Connections belong to the loop
 that opened them, so a client used under `asyncio.run()` twice in a row, or from two
 loops, must not hand one loop's connections to another ("Event loop is closed"). Each
@@ -13,6 +18,7 @@ shutdown. That also covers an AsyncClient that is garbage-collected without `acl
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import weakref
@@ -24,10 +30,24 @@ import httpx
 from ._errors import InvalidRequestError
 from ._settings import http_client_args
 
-__all__ = ["DEFAULT_MAX_CONCURRENCY", "AsyncPool", "SyncPool", "check_max_concurrency", "current_loop"]
+__all__ = [
+    "DEFAULT_MAX_CONCURRENCY",
+    "DEFAULT_SLOT_TIMEOUT",
+    "AsyncPool",
+    "SyncPool",
+    "check_max_concurrency",
+    "check_slot_timeout",
+    "current_loop",
+]
 
 #: The service serves at most 10 requests at once (its documentation says so).
 DEFAULT_MAX_CONCURRENCY = 10
+
+#: How long a request may wait for one of the request slots. Waiting for a slot is waiting for
+#: other requests to finish, each bounded by its own timeout, so it is not the request's own
+#: timeout: a batch of thousands of short calls queues for minutes. Ten minutes lets such a
+#: batch finish, and still turns a queue stuck behind hung requests into an APITimeoutError.
+DEFAULT_SLOT_TIMEOUT = 600.0
 
 
 def current_loop() -> object:
@@ -42,6 +62,15 @@ def current_loop() -> object:
     import trio
 
     return trio.lowlevel.current_root_task()
+
+
+def check_slot_timeout(value: object) -> float | None:
+    """`slot_timeout` checked: a positive number of seconds, or None to wait as long as it takes."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0 or value == float("inf"):
+        raise InvalidRequestError(f"slot_timeout must be a positive number of seconds or None, not {value!r}")
+    return float(value)
 
 
 def check_max_concurrency(value: object) -> int | None:
@@ -59,6 +88,7 @@ class SyncPool:
     At most `max_concurrency` plain (non-streamed) requests are in flight at once: the
     service serves 10 at a time, and httpcore's pool spends its time scanning connections
     when hundreds of requests queue in it, so waiting here is faster than waiting there.
+    A request waits up to `slot_timeout` seconds for a slot (see DEFAULT_SLOT_TIMEOUT).
     """
 
     def __init__(
@@ -68,13 +98,30 @@ class SyncPool:
         timeout: httpx.Timeout,
         proxy: str | None,
         max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
+        slot_timeout: float | None = DEFAULT_SLOT_TIMEOUT,
     ) -> None:
+        self.slot_timeout = check_slot_timeout(slot_timeout)
         self.owned = http is None
-        self.http = http if http is not None else httpx.Client(**http_client_args(timeout, proxy))
+        self._args = http_client_args(timeout, proxy)
+        self.http = http if http is not None else httpx.Client(**self._args)
         self._finalizer = weakref.finalize(self, self.http.close) if self.owned else None
         limit = check_max_concurrency(max_concurrency)
         self.slots = threading.BoundedSemaphore(limit) if limit is not None else None
         self.max_concurrency = limit
+        _live_pools.add(self)
+
+    def _renew_in_child(self) -> None:
+        """After a fork: fresh slots (a parent's thread may have held some) and, for a pool the
+        SDK made and not yet closed, a fresh httpx client."""
+        if self.max_concurrency is not None:
+            self.slots = threading.BoundedSemaphore(self.max_concurrency)
+        if not self.owned or self.http.is_closed:
+            return
+        assert self._finalizer is not None
+        self._finalizer.detach()
+        _inherited.append(self.http)
+        self.http = httpx.Client(**self._args)
+        self._finalizer = weakref.finalize(self, self.http.close)
 
     @property
     def closed(self) -> bool:
@@ -110,14 +157,29 @@ class AsyncPool:
         timeout: httpx.Timeout,
         proxy: str | None,
         max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
+        slot_timeout: float | None = DEFAULT_SLOT_TIMEOUT,
     ) -> None:
+        self.slot_timeout = check_slot_timeout(slot_timeout)
         self._given = http
-        self._args = http_client_args(timeout, proxy)
+        self._args = http_client_args(timeout, proxy, asynchronous=True)
         self._by_loop: weakref.WeakKeyDictionary[object, httpx.AsyncClient] = weakref.WeakKeyDictionary()
         self._slots_by_loop: weakref.WeakKeyDictionary[object, anyio.Semaphore] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
         self.max_concurrency = check_max_concurrency(max_concurrency)
-        self.closed = False
+        self._closed = False
+        _live_pools.add(self)
+
+    def _renew_in_child(self) -> None:
+        """After a fork: forget the parent's per-loop clients and slots (kept, never closed)."""
+        self._lock = threading.Lock()
+        _inherited.extend(self._by_loop.values())
+        self._by_loop = weakref.WeakKeyDictionary()
+        self._slots_by_loop = weakref.WeakKeyDictionary()
+
+    @property
+    def closed(self) -> bool:
+        """Whether the pool was closed (or the user's own http client it wraps)."""
+        return self._closed or (self._given is not None and self._given.is_closed)
 
     def slots(self) -> anyio.Semaphore | None:
         """The running loop's request slots (None without a limit)."""
@@ -160,10 +222,28 @@ class AsyncPool:
 
     async def aclose(self) -> None:
         """Close the running loop's pool (others close when their loops end); idempotent."""
-        self.closed = True
+        self._closed = True
         if self._given is not None:
             return
         with self._lock:
             client = self._by_loop.pop(current_loop(), None)
         if client is not None:
             await client.aclose()
+
+
+# Every pool alive in this process, to renew in a forked child.
+_live_pools: weakref.WeakSet[SyncPool | AsyncPool] = weakref.WeakSet()
+# The parent's httpx clients, as a child inherited them. Kept referenced so that nothing in the
+# child closes them (or warns about them): their sockets are the parent's too.
+_inherited: list[httpx.Client | httpx.AsyncClient] = []
+
+
+def _renew_pools_in_child() -> None:
+    global _closers_lock
+    _closers_lock = threading.Lock()
+    for pool in list(_live_pools):
+        pool._renew_in_child()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which cannot fork
+    os.register_at_fork(after_in_child=_renew_pools_in_child)

@@ -42,6 +42,10 @@ class RateLimit:
             reset=_header_int(headers, "x-ratelimit-reset"),
         )
 
+    def to_dict(self) -> dict[str, int | None]:
+        """The three numbers as a dict."""
+        return {"limit": self.limit, "remaining": self.remaining, "reset": self.reset}
+
     @property
     def known(self) -> bool:
         """Whether the answer carried any of the three headers."""

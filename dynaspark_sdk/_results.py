@@ -1,11 +1,16 @@
-"""What the clients return. Plain, immutable data; the image results can fetch their image."""
+"""What the clients return. Plain, immutable data; the image results can fetch their image.
+
+Every result pickles (a `ProcessPoolExecutor` worker can return one) and has `to_dict()`, a
+JSON-ready dict of its fields.
+"""
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import attrs
 
@@ -23,9 +28,34 @@ __all__ = [
 
 
 def _write(path: str | os.PathLike[str], data: bytes) -> Path:
-    target = Path(path)
+    target = Path(path).expanduser()  # "~/x.png" is the user's home, as in a shell
     target.write_bytes(data)
     return target
+
+
+def _meta(headers: Mapping[str, str], rate_limit: RateLimit) -> dict[str, Any]:
+    return {"headers": dict(headers.items()), "rate_limit": rate_limit.to_dict()}
+
+
+def _fresh_download(url: str) -> bytes:
+    """An unpickled ImageResult has no client: it downloads through a short-lived default one."""
+    from .client import Client
+
+    with Client() as client:
+        return client._download(url)
+
+
+async def _fresh_async_download(url: str) -> bytes:
+    """`_fresh_download` for an unpickled AsyncImageResult."""
+    from .async_client import AsyncClient
+
+    async with AsyncClient() as client:
+        return await client._download(url)
+
+
+def _rebuild_image(cls: type[Any], fields: dict[str, Any]) -> Any:
+    fetch = _fresh_async_download if cls is AsyncImageResult else _fresh_download
+    return cls(**fields, fetch=fetch)
 
 
 @attrs.frozen
@@ -40,6 +70,10 @@ class ChatResponse:
     def __str__(self) -> str:
         return self.text
 
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a JSON-ready dict (headers as a plain dict, rate_limit as a dict)."""
+        return {"text": self.text, "model": self.model, **_meta(self.headers, self.rate_limit)}
+
 
 @attrs.frozen
 class Usage:
@@ -48,6 +82,10 @@ class Usage:
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
+
+    def to_dict(self) -> dict[str, int]:
+        """The counts as a dict."""
+        return attrs.asdict(self)
 
 
 @attrs.frozen
@@ -62,6 +100,11 @@ class TextResponse:
 
     def __str__(self) -> str:
         return self.text
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a JSON-ready dict (`usage` a dict or None)."""
+        usage = self.usage.to_dict() if self.usage is not None else None
+        return {"text": self.text, "model": self.model, "usage": usage, **_meta(self.headers, self.rate_limit)}
 
 
 @attrs.frozen
@@ -78,13 +121,51 @@ class AudioResult:
         """Write the audio to `path` and return it as a Path."""
         return _write(path, self.data)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a JSON-ready dict; the audio is base64 text under `data_base64`."""
+        return {
+            "data_base64": base64.b64encode(self.data).decode("ascii"),
+            "content_type": self.content_type,
+            "voice": self.voice,
+            **_meta(self.headers, self.rate_limit),
+        }
+
+
+class _ImageFields:
+    """What both image results share: their dict form, and how they copy and pickle."""
+
+    __slots__ = ()
+    url: str
+    model: str | None
+    seed: int | None
+    headers: Mapping[str, str]
+    rate_limit: RateLimit
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a JSON-ready dict."""
+        return {"url": self.url, "model": self.model, "seed": self.seed, **_meta(self.headers, self.rate_limit)}
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The download function belongs to a client, which does not pickle.
+        fields = {"url": self.url, "model": self.model, "seed": self.seed, "headers": dict(self.headers.items())}
+        return (_rebuild_image, (type(self), {**fields, "rate_limit": self.rate_limit}))
+
+    def __copy__(self) -> Self:
+        return self  # immutable
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
+        # A copy in this process keeps downloading through the same client.
+        copied: Self = attrs.evolve(self, headers=dict(self.headers.items()))  # type: ignore[misc]
+        return copied
+
 
 @attrs.frozen
-class ImageResult:
+class ImageResult(_ImageFields):
     """An image from `generate_image()`: its `url` (valid 24 hours), `model` and `seed`.
 
     `download()` fetches it through the same client (checking that an image arrived);
-    `save(path)` downloads and writes it.
+    `save(path)` downloads and writes it. An unpickled result downloads through a
+    short-lived default `Client`.
     """
 
     url: str
@@ -104,8 +185,11 @@ class ImageResult:
 
 
 @attrs.frozen
-class AsyncImageResult:
-    """`ImageResult` for `AsyncClient`: `await result.download()`, `await result.save(path)`."""
+class AsyncImageResult(_ImageFields):
+    """`ImageResult` for `AsyncClient`: `await result.download()`, `await result.save(path)`.
+
+    An unpickled result downloads through a short-lived default `AsyncClient`.
+    """
 
     url: str
     model: str | None
@@ -136,3 +220,12 @@ class ServiceStatus:
     def ok(self) -> bool:
         """Whether the service said it is up."""
         return (self.status or "").lower() in ("ok", "up", "online", "healthy", "running")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a JSON-ready dict, with `ok` too."""
+        return {
+            "status": self.status,
+            "ok": self.ok,
+            "details": dict(self.details),
+            **_meta(self.headers, self.rate_limit),
+        }

@@ -7,6 +7,7 @@ httpcore's loggers (and ours) that rewrites such records before any handler sees
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
@@ -53,6 +54,10 @@ class ApiKey:
     def reveal(self) -> str:
         """The key itself, for the one place that needs it: the request's query string."""
         return self._value
+
+    def fingerprint(self) -> str:
+        """A digest that tells keys apart without holding the key (for per-key state)."""
+        return hashlib.sha256(self._value.encode("utf-8", "surrogatepass")).hexdigest()
 
     def __repr__(self) -> str:
         return f"ApiKey({REDACTED!r})"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+import re
 import ssl
 import time
 from collections.abc import Callable, Mapping
@@ -50,6 +51,7 @@ _ACCEPT: dict[str, dict[str, str]] = {
     "text": {"accept": "text/event-stream, text/plain;q=0.9, application/json;q=0.8"},
     "audio": {"accept": "audio/mpeg"},
     "json": {"accept": "application/json"},
+    "image": {"accept": "image/*"},
 }
 
 
@@ -92,10 +94,66 @@ class Settings:
         """Keyword arguments for `httpx.Client.build_request` for one attempt of `plan`."""
         kwargs = dict(plan.kwargs(payload))  # plans hand out the same dict on every attempt
         url: str = kwargs.pop("url")
-        if not url.startswith(("http://", "https://")):
+        if url.startswith(("http://", "https://")):
+            # An absolute URL is not the service (an image to download or to send): the user's
+            # headers (an Authorization, an org id) stay with the service.
+            base_headers: Mapping[str, str] = {"user-agent": USER_AGENT}
+        else:
             url = self.base_url + url
-        headers = {**self.default_headers, **_ACCEPT.get(plan.expect, {}), **kwargs.pop("headers", {})}
-        return {**kwargs, "url": url, "headers": headers, "timeout": self.timeout}
+            base_headers = self.default_headers
+        headers = {**base_headers, **_ACCEPT.get(plan.expect, {}), **kwargs.pop("headers", {})}
+        args = {**kwargs, "url": url, "headers": headers, "timeout": self.timeout}
+        user_headers = tuple(name for name in base_headers if name not in ("user-agent", "accept"))
+        if user_headers:
+            args["extensions"] = {_STAY_HOME: (_origin(httpx.URL(self.base_url)), user_headers)}
+        return args
+
+
+# A request extension: the service's origin and the names of the user's headers, which a
+# redirect to another origin must not carry (httpx itself drops only Authorization).
+_STAY_HOME = "dynaspark_user_headers"
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    default_port = {"http": 80, "https": 443}.get(url.scheme)
+    return url.scheme, url.host, url.port if url.port is not None else default_port
+
+
+def keep_user_headers_home(request: httpx.Request) -> None:
+    """Request hook: a redirect away from the service's origin drops the user's headers."""
+    home = request.extensions.get(_STAY_HOME)
+    if home is None:
+        return
+    origin, names = home
+    if _origin(request.url) != origin:
+        for name in names:
+            request.headers.pop(name, None)
+
+
+async def keep_user_headers_home_async(request: httpx.Request) -> None:
+    """`keep_user_headers_home` for an httpx.AsyncClient."""
+    keep_user_headers_home(request)
+
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_FIELD_VALUE = re.compile(r"[\t\x20-\x7e]*")
+
+
+def _check_header(name: str, value: str) -> None:
+    """A header HTTP/1.1 can carry: a token for a name, printable ASCII (and tabs) for a value.
+
+    httpx would otherwise fail at send time, with a UnicodeEncodeError or h11's
+    LocalProtocolError; a CR or LF could also smuggle a header of its own.
+    """
+    if not _TOKEN.fullmatch(name):
+        raise InvalidRequestError(f"default_headers: {name!r} is not a valid header name")
+    if not _FIELD_VALUE.fullmatch(value):
+        bad = next(char for char in value if not _FIELD_VALUE.fullmatch(char))
+        what = "a line break" if bad in "\r\n" else f"U+{ord(bad):04X}"
+        # The value itself is not shown: it may well be a token.
+        raise InvalidRequestError(
+            f"default_headers: the value of {name!r} holds {what}; header values must be printable ASCII"
+        )
 
 
 def _timeout(value: TimeoutArg) -> httpx.Timeout:
@@ -122,7 +180,7 @@ def make_settings(
     api_key: str | None,
     base_url: str | None,
     timeout: TimeoutArg,
-    max_retries: int,
+    max_retries: int | None,
     default_headers: Mapping[str, str] | None,
     max_media_bytes: int | None,
     on_rate_limit: str,
@@ -134,8 +192,13 @@ def make_settings(
     key = api_key if api_key is not None else os.environ.get("DYNASPARK_API_KEY")
     if key is not None and not isinstance(key, str):
         raise InvalidRequestError(f"api_key must be a string, not {type(key).__name__}")
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise InvalidRequestError(f"max_retries must be a whole number >= 0, not {max_retries!r}")
+    if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
+        raise InvalidRequestError(f"retry_policy must be a RetryPolicy, not {type(retry_policy).__name__}")
+    policy = retry_policy or RetryPolicy()
+    # An explicit max_retries= wins over the policy's; without one, the policy's stands.
+    retries = policy.max_retries if max_retries is None else max_retries
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise InvalidRequestError(f"max_retries must be a whole number >= 0, not {retries!r}")
     if on_rate_limit not in ("wait", "raise"):
         raise InvalidRequestError(f"on_rate_limit must be 'wait' or 'raise', not {on_rate_limit!r}")
     media_cap = DEFAULT_MAX_BYTES if max_media_bytes is None else max_media_bytes
@@ -145,9 +208,9 @@ def make_settings(
     for name, value in (default_headers or {}).items():
         if not isinstance(name, str) or not isinstance(value, str):
             raise InvalidRequestError("default_headers must map strings to strings")
+        _check_header(name, value)
         headers[name.lower()] = value
-    policy = retry_policy or RetryPolicy()
-    policy = attrs.evolve(policy, max_retries=max_retries)
+    policy = attrs.evolve(policy, max_retries=retries)
     return Settings(
         api_key=ApiKey(key) if key else None,
         base_url=_base_url(base_url),
@@ -171,9 +234,11 @@ def classify_failure(exc: httpx.HTTPError, *, after_bytes: bool = False) -> Fail
     return Failure("connection", message, after_bytes)
 
 
-def http_client_args(timeout: httpx.Timeout, proxy: str | None) -> dict[str, Any]:
+def http_client_args(timeout: httpx.Timeout, proxy: str | None, *, asynchronous: bool = False) -> dict[str, Any]:
     """Arguments for the httpx client a Client builds for itself."""
+    hook = keep_user_headers_home_async if asynchronous else keep_user_headers_home
     return {
+        "event_hooks": {"request": [hook]},
         "timeout": timeout,
         "proxy": proxy,
         "verify": shared_ssl_context(),
@@ -203,16 +268,18 @@ def override_settings(settings: Settings, overrides: Mapping[str, Any]) -> Setti
         "retry_policy": settings.retry,
     }
     current.update(overrides)
+    if "retry_policy" in overrides and "max_retries" not in overrides:
+        current["max_retries"] = None  # the new policy's own max_retries, not the old one's
     if current["api_key"] is None and "api_key" in overrides:
         current["api_key"] = ""  # an explicit None removes the key, not falls back to the environment
     return make_settings(**current, clock=settings.clock)
 
 
 def slot_wait_failure(waited: float | None, max_concurrency: int | None) -> Failure:
-    """The failure of a request that found no free slot within the pool timeout."""
+    """The failure of a request that found no free slot within `slot_timeout`."""
     return Failure(
         "timeout",
-        f"waited {waited or 0:.0f} s for one of the {max_concurrency} request slots (max_concurrency)",
+        f"waited {waited or 0:.0f} s (slot_timeout) for one of the {max_concurrency} request slots (max_concurrency)",
     )
 
 

@@ -3,15 +3,18 @@ read-only face of a client, and a conversation's bookkeeping. Nothing here does 
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Generator, Mapping, Sequence
-from typing import Any, Self
+from typing import Any, Final, Self
 
 from ._conversation import History
+from ._errors import ClientClosedError, InvalidRequestError
 from ._flow import CallState, StreamProgress, stream_flow
 from ._generated import spec_values
 from ._plans import RequestPlan
 from ._rate_limit import RateLimit
-from ._settings import Settings, check_proxy, override_settings
+from ._retry import RetryPolicy
+from ._settings import Settings, TimeoutArg, check_proxy, override_settings
 
 __all__ = ["ClientView", "ConversationState", "StreamState", "checked_transport_args"]
 
@@ -30,8 +33,14 @@ class StreamState:
         self._flow: Generator[Any, Any, None] | None = stream_flow(plan, settings.flow, state, self._progress)
         self._outcome: object = None
         self._on_complete = on_complete
-        self.model = plan.model
+        self._planned_model = plan.model
         self.completed = False
+
+    @property
+    def model(self) -> str | None:
+        """The model: the one the stream's events name, else the one asked for (the model a
+        chat alias resolved to; for `stream_text` without one, the default the spec assumes)."""
+        return self._progress.model or self._planned_model
 
     @property
     def text(self) -> str:
@@ -68,34 +77,73 @@ class StreamState:
         return f"<{type(self).__name__} {state} model={self.model!r} chars={len(self.text)}>"
 
 
+class _Keep(enum.Enum):
+    """with_options()'s default: the setting is kept (None is a value there: no key, no timeout)."""
+
+    KEEP = "KEEP"
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP: Final = _Keep.KEEP
+
+
 class ClientView:
     """What both clients share apart from I/O: settings, state, their pool's ownership."""
 
     _settings: Settings
+    # The rate-limit state of each API key (by fingerprint, "" for none) that this client and its
+    # with_options() copies use: one key's used-up window says nothing about another key's.
+    _states: dict[str, CallState]
     _state: CallState
     _closed: bool
     _owns_pool: bool
     _pool: object
 
-    def _start(self, pool: object, settings: Settings) -> None:
+    def _start(self, pool: object, settings: Settings, states: dict[str, CallState] | None = None) -> None:
         self._pool = pool
         self._owns_pool = True
         self._settings = settings
-        self._state = CallState()
+        self._states = states if states is not None else {}
+        key = settings.api_key.fingerprint() if settings.api_key is not None else ""
+        self._state = self._states.setdefault(key, CallState())  # atomic: copies may be made in threads
         self._closed = False
 
-    def with_options(self, **overrides: Any) -> Self:
+    def with_options(
+        self,
+        *,
+        api_key: str | _Keep | None = KEEP,
+        base_url: str | _Keep | None = KEEP,
+        timeout: TimeoutArg | _Keep = KEEP,
+        max_retries: int | _Keep = KEEP,
+        default_headers: Mapping[str, str] | _Keep | None = KEEP,
+        max_media_bytes: int | _Keep | None = KEEP,
+        on_rate_limit: str | _Keep = KEEP,
+        retry_policy: RetryPolicy | _Keep | None = KEEP,
+    ) -> Self:
         """A client with some settings changed, sharing this one's connection pool and rate-limit
-        state.
+        state (the state of its own API key: another key starts with a fresh window).
 
         Takes the constructor's arguments except `proxy`, `http_client` and `max_concurrency`
-        (they belong to the pool). Closing the new client does not close the pool; closing
-        this one does.
+        (they belong to the pool); an argument not given keeps this client's setting, and
+        `api_key=None` removes the key. Closing the new client does not close the pool;
+        closing this one does.
         """
+        given = {
+            "api_key": api_key,
+            "base_url": base_url,
+            "timeout": timeout,
+            "max_retries": max_retries,
+            "default_headers": default_headers,
+            "max_media_bytes": max_media_bytes,
+            "on_rate_limit": on_rate_limit,
+            "retry_policy": retry_policy,
+        }
+        overrides = {name: value for name, value in given.items() if value is not KEEP}
         clone = type(self).__new__(type(self))
-        clone._start(self._pool, override_settings(self._settings, overrides))
+        clone._start(self._pool, override_settings(self._settings, overrides), self._states)
         clone._owns_pool = False
-        clone._state = self._state
         return clone
 
     @property
@@ -105,7 +153,8 @@ class ClientView:
 
     @property
     def rate_limit(self) -> RateLimit:
-        """The last `X-RateLimit-*` numbers the service sent (all None before any answer)."""
+        """The last `X-RateLimit-*` numbers the service sent for this client's API key (all
+        None before any answer)."""
         return self._state.rate_limit
 
     @property
@@ -125,9 +174,11 @@ class ClientView:
 
     def _check_usable(self, pool_closed: bool) -> None:
         if self._closed:
-            raise RuntimeError(f"this {type(self).__name__} is closed")
+            raise ClientClosedError(f"this {type(self).__name__} is closed")
         if pool_closed:
-            raise RuntimeError(f"the {type(self).__name__} this one was made from with with_options() is closed")
+            if self._owns_pool:
+                raise ClientClosedError(f"the http_client of this {type(self).__name__} is closed")
+            raise ClientClosedError(f"the {type(self).__name__} this one was made from with with_options() is closed")
 
     def __repr__(self) -> str:
         key = "set" if self._settings.api_key is not None else "none"
@@ -163,7 +214,7 @@ def checked_transport_args(http_client: object, expected: type, proxy: object, c
     """The proxy to build a pool with, after checking it against a user-supplied http client."""
     checked = check_proxy(proxy)
     if http_client is not None and checked is not None:
-        raise ValueError(f"give proxy= to your own http_client, not to {client_name}")
+        raise InvalidRequestError(f"give proxy= to your own http_client, not to {client_name}")
     if http_client is not None and not isinstance(http_client, expected):
         raise TypeError(f"http_client must be an {expected.__module__}.{expected.__qualname__} for {client_name}")
     return checked

@@ -4,7 +4,8 @@ httpx's async client spends most of its per-request CPU time below the client, i
 connection pool and anyio streams. This transport keeps httpx's client (and therefore the
 SDK's request building, retries and error mapping) and swaps that lower layer for an
 `aiohttp.ClientSession`, whose connection handling is mostly C. Install the extra and pass it
-in through your own httpx client::
+in through your own httpx client. The SDK never closes a client you give it, so close the
+httpx client yourself (its `aclose()` closes the transport's aiohttp session)::
 
     pip install "dynaspark-sdk[aiohttp]"
 
@@ -12,7 +13,10 @@ in through your own httpx client::
     from dynaspark_sdk import AsyncClient
     from dynaspark_sdk.aiohttp_transport import AiohttpTransport
 
-    async with AsyncClient(http_client=httpx.AsyncClient(transport=AiohttpTransport())) as client:
+    async with (
+        httpx.AsyncClient(transport=AiohttpTransport()) as http,
+        AsyncClient(http_client=http) as client,
+    ):
         print((await client.chat("Hello!")).text)
 
 It runs on asyncio only: aiohttp has no trio support, so a request made under trio raises

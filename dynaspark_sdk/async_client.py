@@ -29,7 +29,7 @@ from ._flow import (
 from ._generated import spec_values
 from ._media import ImageUpload
 from ._plans import ImageOptions, MessagesInput, RequestPlan, TextOptions
-from ._pools import DEFAULT_MAX_CONCURRENCY, AsyncPool
+from ._pools import DEFAULT_MAX_CONCURRENCY, DEFAULT_SLOT_TIMEOUT, AsyncPool
 from ._results import AsyncImageResult, AudioResult, ChatResponse, ServiceStatus, TextResponse
 from ._retry import RetryPolicy
 from ._settings import (
@@ -66,7 +66,8 @@ async def _finish_generators(chunks: AsyncGenerator[bytes, None]) -> None:
 class _AsyncRunner:
     """Performs actions with one httpx.AsyncClient; holds at most one open answer."""
 
-    def __init__(self, pool: AsyncPool, settings: Settings) -> None:
+    def __init__(self, pool: AsyncPool, settings: Settings, ensure_open: Callable[[], None]) -> None:
+        self._ensure_open = ensure_open
         self._pool = pool
         self._settings = settings
         self._response: httpx.Response | None = None
@@ -87,10 +88,11 @@ class _AsyncRunner:
 
     async def _send(self, action: Send) -> Answer | Opened | Failure:
         await self.discard()
+        self._ensure_open()  # a stream made before its client was closed, read after
         slots = None if action.stream else self._pool.slots()  # a stream could hold its slot for minutes
         if slots is None:
             return await self._exchange(action)
-        wait = self._settings.timeout.pool
+        wait = self._pool.slot_timeout
         with anyio.move_on_after(wait if wait is not None else math.inf) as waiting:
             await slots.acquire()
         if waiting.cancelled_caught:
@@ -238,7 +240,7 @@ class AsyncClient(ClientView):
         api_key: str | None = None,
         base_url: str | None = None,
         timeout: TimeoutArg = DEFAULT_TIMEOUT,
-        max_retries: int = 2,
+        max_retries: int | None = None,
         proxy: str | None = None,
         http_client: httpx.AsyncClient | None = None,
         default_headers: Mapping[str, str] | None = None,
@@ -246,6 +248,7 @@ class AsyncClient(ClientView):
         on_rate_limit: str = "wait",
         retry_policy: RetryPolicy | None = None,
         max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
+        slot_timeout: float | None = DEFAULT_SLOT_TIMEOUT,
     ) -> None:
         settings = make_settings(
             api_key=api_key,
@@ -259,7 +262,11 @@ class AsyncClient(ClientView):
         )
         proxy = checked_transport_args(http_client, httpx.AsyncClient, proxy, "AsyncClient")
         self._pool: AsyncPool = AsyncPool(
-            http_client, timeout=settings.timeout, proxy=proxy, max_concurrency=max_concurrency
+            http_client,
+            timeout=settings.timeout,
+            proxy=proxy,
+            max_concurrency=max_concurrency,
+            slot_timeout=slot_timeout,
         )
         self._start(self._pool, settings)
 
@@ -281,8 +288,11 @@ class AsyncClient(ClientView):
         await self.aclose()
 
     def _runner(self) -> _AsyncRunner:
+        self._ensure_open()
+        return _AsyncRunner(self._pool, self._settings, self._ensure_open)
+
+    def _ensure_open(self) -> None:
         self._check_usable(self._pool.closed)
-        return _AsyncRunner(self._pool, self._settings)
 
     async def _run(self, plan: RequestPlan, parse: Callable[[Answer], T]) -> T:
         return await self._runner().run(call_flow(plan, parse, self._settings.flow, self._state))
@@ -292,14 +302,18 @@ class AsyncClient(ClientView):
 
     # ------------------------------------------------------------------ chat
 
-    async def chat(self, messages: MessagesInput, *, model: str | None = None, media: object = None) -> ChatResponse:
+    async def chat(
+        self, messages: MessagesInput, *, model: str | None = None, media: object = None, resolve_alias: bool = True
+    ) -> ChatResponse:
         """Send a prompt or a conversation to the chat endpoint (see `Client.chat`)."""
-        plan, parse = chat_call(self._settings, messages, model=model, media=media)
+        plan, parse = chat_call(self._settings, messages, model=model, media=media, resolve_alias=resolve_alias)
         return await self._run(plan, parse)
 
-    def chat_stream(self, messages: MessagesInput, *, model: str | None = None, media: object = None) -> AsyncStream:
+    def chat_stream(
+        self, messages: MessagesInput, *, model: str | None = None, media: object = None, resolve_alias: bool = True
+    ) -> AsyncStream:
         """Like `chat()`, as an `AsyncStream` of text (no await: the request starts on iteration)."""
-        plan, _ = chat_call(self._settings, messages, model=model, media=media)
+        plan, _ = chat_call(self._settings, messages, model=model, media=media, resolve_alias=resolve_alias)
         return self._stream(plan)
 
     def conversation(

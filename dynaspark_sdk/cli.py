@@ -59,6 +59,10 @@ class UsageError(Exception):
     """Bad command-line usage: reported on one line, exit status 2."""
 
 
+class StdoutError(Exception):
+    """stdout cannot take a result (a full disk, say): reported on stderr only, exit status 1."""
+
+
 class _Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are raised, so `main` can report them on one line."""
 
@@ -230,6 +234,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds between a stream's events (default 0)",
     )
 
+    command(
+        "probe",
+        _cmd_probe,
+        "Check the service against the spec: at most 10 requests, one row per operation and check; exit 1 on drift.",
+    )
+
     demo = command("demo", _cmd_demo, "Run the SDK end to end against a local emulator: offline, in a few seconds.")
     demo.add_argument(
         "--output-dir", metavar="DIR", help="where to save the demo's image and MP3 (default: a new temporary folder)"
@@ -268,6 +278,8 @@ class _Output:
         self._secret: str | None = key or None
         # Whether the last thing written to stdout left the line open (a stream cut short).
         self._open_line = False
+        # Whether a write to stdout failed: then nothing more is written there.
+        self._stdout_failed = False
 
     def clean(self, text: str, *, strict: bool = False) -> str:
         """`text` without the API key or any `api_key=` query value.
@@ -286,8 +298,15 @@ class _Output:
     def write(self, text: str) -> None:
         """Write a piece of a result to stdout now (streams: no newline, flushed)."""
         if text:
-            self.stdout.write(self.clean(text))
-            self.stdout.flush()
+            try:
+                self.stdout.write(self.clean(text))
+                self.stdout.flush()
+            except BrokenPipeError:
+                raise  # the reader went away (`| head`): main() ends quietly
+            except (OSError, ValueError) as exc:
+                self._stdout_failed = True
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                raise StdoutError(f"cannot write to stdout: {reason}") from None
             self._open_line = not text.endswith("\n")
 
     def line(self, text: str = "") -> None:
@@ -309,12 +328,14 @@ class _Output:
         self.stderr.flush()
 
     def error(self, message: str, *, exit_code: int, kind: str, extra: dict[str, Any] | None = None) -> int:
-        """Report an error: one line on stderr (and a JSON object on stdout with --json)."""
-        self.end_line()
+        """Report an error: one line on stderr (and a JSON object on stdout with --json, unless
+        stdout is what failed)."""
+        if not self._stdout_failed:
+            self.end_line()
         single = " ".join(self.clean(message, strict=True).split()) or kind
         self.stderr.write(f"{PROG}: error: {single}\n")
         self.stderr.flush()
-        if self.json:
+        if self.json and not self._stdout_failed:
             self.emit_json({"error": {"type": kind, "message": single, "exit_code": exit_code, **(extra or {})}})
         return exit_code
 
@@ -435,7 +456,9 @@ def _chat_session(client: Client, args: argparse.Namespace, out: _Output, *, fir
         # Line editing and history for input(), where the platform has it.
         with contextlib.suppress(ImportError):
             import readline  # noqa: F401
-        out.note("Chatting with Dynaspark. /reset forgets the conversation, /exit (or Ctrl-D) quits.")
+        out.note(
+            "Chatting with Dynaspark. /reset forgets the conversation, /exit (or Ctrl-D) quits; Ctrl-C clears the line."
+        )
     worst = EXIT_OK
     pending = [first] if first is not None else []
     while True:
@@ -448,6 +471,12 @@ def _chat_session(client: Client, args: argparse.Namespace, out: _Output, *, fir
                 if terminal:
                     out.note("")
                 break
+            except KeyboardInterrupt:
+                if not terminal:
+                    raise
+                # As in Python's REPL: Ctrl-C at the prompt drops the line, the session goes on.
+                out.note("")
+                continue
         text = line.strip()
         if not text:
             continue
@@ -533,6 +562,7 @@ def _cmd_image(args: argparse.Namespace, out: _Output) -> int:
         with out.spinner("downloading the image"):
             data = result.download()
     _save(path, data)
+    _check_image_extension(path, data, out)
     if out.json:
         out.emit_json(
             {
@@ -548,6 +578,31 @@ def _cmd_image(args: argparse.Namespace, out: _Output) -> int:
         out.line(f"saved {path} ({len(data)} bytes, model {result.model}, seed {result.seed})")
         out.line(f"url: {result.url} (valid for 24 hours)")
     return EXIT_OK
+
+
+# What each image format may be called.
+_IMAGE_SUFFIXES = {
+    "image/png": (".png",),
+    "image/jpeg": (".jpg", ".jpeg", ".jpe", ".jfif"),
+    "image/gif": (".gif",),
+    "image/webp": (".webp",),
+}
+
+
+def _check_image_extension(path: Path, data: bytes, out: _Output) -> None:
+    """Warn (on stderr) when the file's extension names another format than the bytes hold:
+    the image is saved as it came, never converted."""
+    from ._media import detect_image_type
+
+    kind = detect_image_type(data[:16])
+    suffix = path.suffix.lower()
+    if kind is None or not suffix or suffix in _IMAGE_SUFFIXES[kind]:
+        return
+    name = kind.removeprefix("image/").upper()
+    out.note(
+        f"{PROG}: warning: {path} holds a {name} image, saved as it came (not converted);"
+        f" name it {path.stem}{_IMAGE_SUFFIXES[kind][0]} to match"
+    )
 
 
 def _cmd_speak(args: argparse.Namespace, out: _Output) -> int:
@@ -657,6 +712,25 @@ def _cmd_demo(args: argparse.Namespace, out: _Output) -> int:
     return EXIT_OK
 
 
+def _cmd_probe(args: argparse.Namespace, out: _Output) -> int:
+    from .integrations.probe import probe
+
+    with out.spinner("probing Dynaspark"):
+        report = probe(
+            base_url=args.base_url,
+            api_key=args.api_key or None,
+            proxy=args.proxy,
+            timeout=args.timeout,
+            max_retries=args.retries or 0,
+        )
+    if out.json:
+        out.emit_json(report.to_dict())
+    else:
+        for line in report.lines():
+            out.line(line)
+    return EXIT_OK if report.ok else EXIT_FAILURE
+
+
 def _cmd_gateway(args: argparse.Namespace, out: _Output) -> int:
     from . import AsyncClient
     from .integrations.gateway._command import run
@@ -674,8 +748,16 @@ def _report(exc: BaseException, out: _Output) -> int:
     kind = type(exc).__name__
     if isinstance(exc, UsageError):
         return out.error(str(exc), exit_code=EXIT_USAGE, kind="UsageError")
+    if isinstance(exc, StdoutError):
+        # The interpreter's last flush of stdout would fail again, with a traceback.
+        _silence_broken_pipe()
+        return out.error(str(exc), exit_code=EXIT_FAILURE, kind="StdoutError")
     if isinstance(exc, InvalidRequestError):
-        return out.error(exc.message, exit_code=EXIT_USAGE, kind=kind)
+        from ._plans import LONG_PROMPT_ADVICE
+
+        # The SDK's advice names its Python method; here the user is at a shell.
+        message = exc.message.replace(LONG_PROMPT_ADVICE, "`dynaspark chat` sends long prompts in a POST body")
+        return out.error(message, exit_code=EXIT_USAGE, kind=kind)
     if isinstance(exc, APIStatusError):
         return out.error(exc.message, exit_code=EXIT_FAILURE, kind=kind, extra={"status_code": exc.status_code})
     if isinstance(exc, DynasparkError):
@@ -751,7 +833,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = _Output(args, stdout, stderr)
     if args.command is None:
         return out.error(
-            "choose a command: chat, text, image, speak, status, models, serve-fake, demo (see 'dynaspark --help')",
+            "choose a command: chat, text, image, speak, status, models, probe, serve-fake, demo"
+            " (see 'dynaspark --help')",
             exit_code=EXIT_USAGE,
             kind="UsageError",
         )

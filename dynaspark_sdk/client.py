@@ -28,7 +28,7 @@ from ._flow import (
 from ._generated import spec_values
 from ._media import ImageUpload
 from ._plans import ImageOptions, MessagesInput, RequestPlan, TextOptions
-from ._pools import DEFAULT_MAX_CONCURRENCY, SyncPool
+from ._pools import DEFAULT_MAX_CONCURRENCY, DEFAULT_SLOT_TIMEOUT, SyncPool
 from ._results import AudioResult, ChatResponse, ImageResult, ServiceStatus, TextResponse
 from ._retry import RetryPolicy
 from ._settings import (
@@ -50,10 +50,12 @@ Flow = Generator[Any, Any, T]
 class _Runner:
     """Performs actions with one blocking httpx client; holds at most one open answer."""
 
-    def __init__(self, pool: SyncPool, settings: Settings) -> None:
+    def __init__(self, pool: SyncPool, settings: Settings, ensure_open: Callable[[], None]) -> None:
+        self._ensure_open = ensure_open
         self._http = pool.http
         self._slots = pool.slots
         self._max_concurrency = pool.max_concurrency
+        self._slot_timeout = pool.slot_timeout
         self._settings = settings
         self._response: httpx.Response | None = None
         self._chunks: Generator[bytes, None, None] | None = None
@@ -73,9 +75,10 @@ class _Runner:
 
     def _send(self, action: Send) -> Answer | Opened | Failure:
         self.discard()
+        self._ensure_open()  # a stream made before its client was closed, read after
         if action.stream or self._slots is None:  # a stream could hold its slot for minutes
             return self._exchange(action)
-        wait = self._settings.timeout.pool
+        wait = self._slot_timeout
         if not self._slots.acquire(timeout=wait):
             return slot_wait_failure(wait, self._max_concurrency)
         try:
@@ -224,7 +227,7 @@ class Client(ClientView):
         api_key: str | None = None,
         base_url: str | None = None,
         timeout: TimeoutArg = DEFAULT_TIMEOUT,
-        max_retries: int = 2,
+        max_retries: int | None = None,
         proxy: str | None = None,
         http_client: httpx.Client | None = None,
         default_headers: Mapping[str, str] | None = None,
@@ -232,6 +235,7 @@ class Client(ClientView):
         on_rate_limit: str = "wait",
         retry_policy: RetryPolicy | None = None,
         max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
+        slot_timeout: float | None = DEFAULT_SLOT_TIMEOUT,
     ) -> None:
         settings = make_settings(
             api_key=api_key,
@@ -245,7 +249,11 @@ class Client(ClientView):
         )
         proxy = checked_transport_args(http_client, httpx.Client, proxy, "Client")
         self._pool: SyncPool = SyncPool(
-            http_client, timeout=settings.timeout, proxy=proxy, max_concurrency=max_concurrency
+            http_client,
+            timeout=settings.timeout,
+            proxy=proxy,
+            max_concurrency=max_concurrency,
+            slot_timeout=slot_timeout,
         )
         self._start(self._pool, settings)
 
@@ -267,8 +275,11 @@ class Client(ClientView):
         self.close()
 
     def _runner(self) -> _Runner:
+        self._ensure_open()
+        return _Runner(self._pool, self._settings, self._ensure_open)
+
+    def _ensure_open(self) -> None:
         self._check_usable(self._pool.closed)
-        return _Runner(self._pool, self._settings)
 
     def _run(self, plan: RequestPlan, parse: Callable[[Answer], T]) -> T:
         runner = self._runner()
@@ -279,20 +290,26 @@ class Client(ClientView):
 
     # ------------------------------------------------------------------ chat
 
-    def chat(self, messages: MessagesInput, *, model: str | None = None, media: object = None) -> ChatResponse:
+    def chat(
+        self, messages: MessagesInput, *, model: str | None = None, media: object = None, resolve_alias: bool = True
+    ) -> ChatResponse:
         """Send a prompt or a conversation to the chat endpoint and return the answer.
 
         `messages` is a string or a list of {"role", "content"} dicts (content a string or
         OpenAI-style parts; `image_url` parts become the image). `media` is one image: bytes,
         a path, an open binary file, a data: URI, an http(s) URL, a PIL image, or
-        (data, filename) pairs as gpt4free takes them.
+        (data, filename) pairs as gpt4free takes them. `model` (default: the spec's default)
+        goes out as its alias target unless `resolve_alias=False`, which sends a listed
+        name exactly as given.
         """
-        plan, parse = chat_call(self._settings, messages, model=model, media=media)
+        plan, parse = chat_call(self._settings, messages, model=model, media=media, resolve_alias=resolve_alias)
         return self._run(plan, parse)
 
-    def chat_stream(self, messages: MessagesInput, *, model: str | None = None, media: object = None) -> Stream:
+    def chat_stream(
+        self, messages: MessagesInput, *, model: str | None = None, media: object = None, resolve_alias: bool = True
+    ) -> Stream:
         """Like `chat()`, as a `Stream` of text."""
-        plan, _ = chat_call(self._settings, messages, model=model, media=media)
+        plan, _ = chat_call(self._settings, messages, model=model, media=media, resolve_alias=resolve_alias)
         return self._stream(plan)
 
     def conversation(
@@ -327,7 +344,9 @@ class Client(ClientView):
         """Generate text with the public API (`GET /api/generate_response`).
 
         System messages in a message list go to `system`; the rest is folded as for chat.
-        Every range is checked against the spec before anything is sent.
+        Every range is checked against the spec before anything is sent. `extra_query` adds
+        parameters the spec does not list; one it lists (`model`, `temperature`, ...) is
+        refused, given or not, since only its argument is checked.
         """
         options = TextOptions(
             model, system, temperature, top_p, presence_penalty, frequency_penalty, seed, json, private, referrer,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import filecmp
+import json
 import os
 import shutil
 import subprocess
@@ -48,8 +49,27 @@ def _resolve(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
+def _boolean_spellings(spec: dict[str, Any], schema: dict[str, Any]) -> tuple[str, ...] | None:
+    """For a boolean that may also be spelled as strings (`anyOf: [boolean, string enum]`),
+    every spelling the spec accepts; None for any other schema."""
+    members = [_resolve(spec, member) for member in schema.get("anyOf", [])]
+    if not any(member.get("type") == "boolean" for member in members):
+        return None
+    spellings = ["true", "false"]
+    for member in members:
+        if member.get("type") != "boolean":
+            if member.get("type") != "string" or "enum" not in member:
+                raise SystemExit(f"a boolean's other spellings must be a string enum, not {member}")
+            spellings.extend(member["enum"])
+    return tuple(spellings)
+
+
 def _rule(spec: dict[str, Any], schema: dict[str, Any], required: bool) -> dict[str, Any]:
     schema = _resolve(spec, schema)
+    spellings = _boolean_spellings(spec, schema)
+    if spellings is not None:
+        # Rule.enum of a boolean: the query spellings it accepts.
+        return {"type": "boolean", "required": required, "enum": spellings}
     rule: dict[str, Any] = {"type": schema.get("type", "string"), "required": required}
     for key, name in (
         ("minimum", "minimum"),
@@ -75,6 +95,7 @@ def spec_values_source(spec: dict[str, Any]) -> str:
     chat_model = schemas["ChatModel"]
     parameters: dict[str, dict[str, dict[str, Any]]] = {}
     audio_model = None
+    default_text_model = None
     for path_item in spec["paths"].values():
         for operation in path_item.values():
             rules: dict[str, dict[str, Any]] = {}
@@ -82,6 +103,7 @@ def spec_values_source(spec: dict[str, Any]) -> str:
                 param = _resolve(spec, param)
                 rules[param["name"]] = _rule(spec, param["schema"], param.get("required", False))
                 audio_model = param.get("x-audio-model", audio_model)
+                default_text_model = param.get("x-default-model", default_text_model)
             body = operation.get("requestBody", {}).get("content", {})
             for media in body.values():
                 form = _resolve(spec, media["schema"])
@@ -111,6 +133,7 @@ def spec_values_source(spec: dict[str, Any]) -> str:
         "    min_length: int | None = None",
         "    default: object = None",
         "    enum: tuple[str, ...] | None = None",
+        '    """The allowed values; for a boolean, the spellings a query may use."""',
         "",
         "",
         f"CHAT_MODELS: Final[tuple[str, ...]] = {tuple(chat_model['enum'])!r}",
@@ -122,6 +145,7 @@ def spec_values_source(spec: dict[str, Any]) -> str:
         f"VOICES: Final[tuple[str, ...]] = {tuple(schemas['Voice']['enum'])!r}",
         f"DEFAULT_VOICE: Final = {schemas['Voice']['default']!r}",
         f"AUDIO_MODEL: Final = {audio_model!r}",
+        f"DEFAULT_TEXT_MODEL: Final = {default_text_model!r}",
         f"MAX_IMAGE_BYTES: Final = {max_image_bytes!r}",
         "",
         "# operationId -> parameter or form-field name -> rule",
@@ -156,6 +180,9 @@ def render(out: Path) -> None:
         )
         spec = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
         (raw / "spec_values.py").write_text(spec_values_source(spec), encoding="utf-8")
+        # The whole spec as JSON, for code that checks answers at run time (`dynaspark probe`)
+        # without a YAML parser.
+        (raw / "openapi.json").write_text(json.dumps(spec, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         _run(
             BIN / "ruff",
             "check",

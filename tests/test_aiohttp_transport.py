@@ -5,8 +5,14 @@ asyncio only: aiohttp has no trio support (the last test checks that trio is ref
 
 from __future__ import annotations
 
+import itertools
+import os
 import socket
+import subprocess
+import sys
+import textwrap
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import anyio
 import httpx
@@ -156,3 +162,29 @@ def test_trio_is_refused_clearly(server: EmulatorServer) -> None:
 
     with pytest.raises(RuntimeError, match="asyncio only"):
         anyio.run(call, backend="trio")
+
+
+def test_the_module_docstring_example_closes_what_it_opens(server: EmulatorServer, tmp_path: Path) -> None:
+    """The example users copy runs, and leaves no aiohttp session or connection unclosed."""
+    import dynaspark_sdk.aiohttp_transport as module
+
+    assert module.__doc__ is not None
+    # The indented block after "::", up to the next unindented line, less the pip command.
+    block = module.__doc__.split("::\n", 1)[1]
+    lines = itertools.takewhile(lambda line: not line or line.startswith("    "), block.splitlines())
+    example = "\n".join(line for line in lines if "pip install" not in line)
+    assert "AiohttpTransport()" in example
+    script = tmp_path / "example.py"
+    script.write_text(
+        "import asyncio, gc\n"
+        "async def main() -> None:\n"
+        + textwrap.indent(textwrap.dedent(example), "    ")
+        + "\nasyncio.run(main())\ngc.collect()\n",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DYNASPARK_")}
+    env.update(DYNASPARK_BASE_URL=server.url, NO_PROXY="127.0.0.1,localhost", PYTHONWARNINGS="always::ResourceWarning")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "[gemini-1.5-flash-8b] You said: Hello!\n"
+    assert done.stderr == ""  # no "Unclosed client session", no ResourceWarning

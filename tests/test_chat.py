@@ -81,6 +81,25 @@ async def test_model_resolution(
     assert answer.model == sent
 
 
+@pytest.mark.parametrize(
+    ("asked", "sent"),
+    [(None, "gemini-1.5-flash"), ("", "gemini-1.5-flash"), ("gemini-2.0-flash", "gemini-2.0-flash")],
+)
+async def test_resolve_alias_false_sends_a_listed_name_as_given(
+    make_dual: Callable[..., Dual], mock: respx.MockRouter, asked: str | None, sent: str
+) -> None:
+    route = mock.post(CHAT).mock(return_value=json_answer({"response": "ok"}))
+    dual = make_dual()
+    answer = await dual.call("chat", "hi", model=asked, resolve_alias=False)
+    assert form_of(route.calls.last.request)["ai_model"] == sent
+    assert answer.model == sent
+    await dual.collect(dual.client.chat_stream("hi", model=asked, resolve_alias=False))
+    assert form_of(route.calls.last.request)["ai_model"] == sent
+    with pytest.raises(ModelNotSupportedError):
+        await dual.call("chat", "hi", model="gpt-4o", resolve_alias=False)
+    assert route.call_count == 2
+
+
 async def test_unknown_model_fails_before_any_request(make_dual: Callable[..., Dual], mock: respx.MockRouter) -> None:
     route = mock.post(CHAT)
     with pytest.raises(ModelNotSupportedError) as caught:
@@ -244,3 +263,38 @@ async def test_conversation_records_a_streamed_reply_only_when_complete(
     with pytest.raises(Exception, match="nope"):
         await dual.collect(chat.stream("again"))
     assert len(chat.messages) == 2
+
+
+@pytest.mark.parametrize("message", [5, None, ["hi"], b"hi"], ids=repr)
+async def test_a_conversation_message_that_is_not_a_string_is_refused_as_such(
+    make_dual: Callable[..., Dual], mock: respx.MockRouter, message: object
+) -> None:
+    route = mock.post(CHAT)
+    dual = make_dual()
+    conversation = dual.client.conversation()
+    expected = rf"^the message must be a string, not {type(message).__name__}$"
+    with pytest.raises(InvalidRequestError, match=expected):
+        await dual.resolve(conversation.send(message))
+    with pytest.raises(InvalidRequestError, match=expected):
+        await dual.collect(conversation.stream(message))
+    with pytest.raises(InvalidRequestError, match=r"^the message is empty$"):
+        await dual.resolve(conversation.send("  "))
+    assert not route.called
+    assert conversation.messages == []
+
+
+@pytest.mark.parametrize("method", ["generate_text", "stream_text"])
+async def test_a_text_call_given_an_image_names_the_method_called(
+    make_dual: Callable[..., Dual], mock: respx.MockRouter, method: str
+) -> None:
+    route = mock.get(f"{BASE_URL}/api/generate_response")
+    parts = [{"type": "text", "text": "and this?"}, {"type": "image_url", "image_url": {"url": "https://x.test/a.png"}}]
+    dual = make_dual()
+
+    async def attempt() -> None:
+        result = getattr(dual.client, method)([{"role": "user", "content": parts}])
+        await (dual.collect(result) if method == "stream_text" else dual.resolve(result))
+
+    with pytest.raises(InvalidRequestError, match=rf"^{method} takes no images; send images with chat\(\)$"):
+        await attempt()
+    assert not route.called

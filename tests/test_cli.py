@@ -3,6 +3,7 @@ against the emulator served on a loopback socket."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -330,6 +331,23 @@ def test_text_out_of_range_temperature_is_exit_2_before_any_request(
     assert server.emulator.requests == []
 
 
+@pytest.mark.parametrize("command", ["text", "speak"])
+def test_a_prompt_too_long_for_a_get_is_exit_2_with_advice_for_the_shell(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, command: str
+) -> None:
+    from dynaspark_sdk._plans import MAX_URL_BYTES
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("word " * MAX_URL_BYTES))
+    extra = ["-o", str(tmp_path / "x.mp3")] if command == "speak" else []
+    run = run_cli(capsys, "--base-url", "http://127.0.0.1:9", command, "-", *extra)
+    assert run.code == 2
+    message = run.one_error_line()
+    assert f"over the {MAX_URL_BYTES}-byte limit" in message
+    assert "()" not in message  # no Python method named at the shell
+    if command == "text":
+        assert "`dynaspark chat` sends long prompts in a POST body" in message
+
+
 def test_text_non_numeric_temperature_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     run = run_cli(capsys, "text", "hi", "--temperature", "warm")
     assert run.code == 2
@@ -372,6 +390,26 @@ def test_image_is_saved(capsys: pytest.CaptureFixture[str], server: EmulatorServ
         "seed": "5",
         "wm": "demo",
     }
+
+
+@pytest.mark.parametrize(
+    ("name", "warned"),
+    [("x.gif", True), ("x.JPG", True), ("x.webp", True), ("x.png", False), ("x.PNG", False), ("x", False)],
+)
+def test_image_warns_when_the_extension_names_another_format(
+    capsys: pytest.CaptureFixture[str], server: EmulatorServer, tmp_path: Path, name: str, warned: bool
+) -> None:
+    target = tmp_path / name
+    run = run_cli(capsys, "--base-url", server.url, "image", "a fox", "-o", str(target), "--width", "64")
+    assert run.code == 0
+    assert target.read_bytes().startswith(b"\x89PNG")  # saved as it came, never converted
+    if warned:
+        assert run.err == (
+            f"dynaspark: warning: {target} holds a PNG image, saved as it came (not converted);"
+            f" name it {target.stem}.png to match\n"
+        )
+    else:
+        assert run.err == ""
 
 
 def test_image_json(capsys: pytest.CaptureFixture[str], server: EmulatorServer, tmp_path: Path) -> None:
@@ -522,6 +560,96 @@ def test_interrupt_is_exit_130(
     assert run.err == "dynaspark: interrupted\n"
 
 
+class Terminal:
+    """`python -m dynaspark_sdk ARGV` on a pseudo-terminal: its controlling terminal, so the
+    line discipline turns ^C into SIGINT and ^D into end of input, as for a person."""
+
+    def __init__(self, *argv: str) -> None:
+        import pty
+
+        env = subprocess_env()
+        env["TERM"] = "dumb"  # readline: no escape sequences in what is read back
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:  # the child
+            os.execve(sys.executable, [sys.executable, "-m", "dynaspark_sdk", *argv], env)
+        self.seen = b""
+        self.matched = 0  # where the last expected text ended
+
+    def expect(self, wanted: bytes, timeout: float = 20.0) -> None:
+        """Read until `wanted` appears after the last text expected."""
+        import select
+
+        while (found := self.seen.find(wanted, self.matched)) < 0:
+            ready, _, _ = select.select([self.fd], [], [], timeout)
+            assert ready, f"no {wanted!r} within {timeout} s; seen: {self.seen!r}"
+            try:
+                chunk = os.read(self.fd, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                chunk = b""
+            assert chunk, f"the terminal closed before {wanted!r}; seen: {self.seen!r}"
+            self.seen += chunk
+        self.matched = found + len(wanted)
+
+    def send(self, data: bytes) -> None:
+        os.write(self.fd, data)
+
+    def wait(self, timeout: float = 20.0) -> int:
+        """The exit status, reading the terminal dry meanwhile."""
+        import select
+
+        while True:
+            ready, _, _ = select.select([self.fd], [], [], timeout)
+            assert ready, f"the command did not end; seen: {self.seen!r}"
+            try:
+                chunk = os.read(self.fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            self.seen += chunk
+        _, status = os.waitpid(self.pid, 0)
+        os.close(self.fd)
+        return os.waitstatus_to_exitcode(status)
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+
+
+def test_interactive_chat_on_a_terminal_survives_ctrl_c_and_leaves_on_ctrl_d(server: EmulatorServer) -> None:
+    terminal = Terminal("--base-url", server.url, "chat", "-i")
+    try:
+        terminal.expect(b"you> ")
+        terminal.send(b"half a line")
+        terminal.expect(b"half a line")  # echoed: the prompt is reading
+        terminal.send(b"\x03")  # Ctrl-C: the line is dropped, the session goes on
+        terminal.expect(b"you> ")
+        terminal.send(b"Name a colour.\r")
+        terminal.expect(b"You said: Name a colour.")
+        terminal.expect(b"you> ")
+        terminal.send(b"\x04")  # Ctrl-D at an empty prompt: the session ends
+        code = terminal.wait()
+    finally:
+        terminal.kill()
+    assert code == 0
+    assert b"Traceback" not in terminal.seen
+    assert b"interrupted" not in terminal.seen
+    assert [request.fields["user_input"] for request in server.emulator.requests] == ["Name a colour."]
+
+
+def test_interactive_chat_on_a_terminal_leaves_on_exit(server: EmulatorServer) -> None:
+    terminal = Terminal("--base-url", server.url, "chat", "-i")
+    try:
+        terminal.expect(b"you> ")
+        terminal.send(b"/exit\r")
+        code = terminal.wait()
+    finally:
+        terminal.kill()
+    assert code == 0
+    assert server.emulator.requests == []
+
+
 # --------------------------------------------------------------------------- spinner
 
 
@@ -666,6 +794,27 @@ def test_subprocesses_exit_1_and_2_with_one_line_errors(server: EmulatorServer) 
         assert "Traceback" not in done.stderr
         assert SECRET not in done.stdout + done.stderr
     assert [request.api_key for request in server.emulator.requests] == [SECRET]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--json", "chat", "hi"], ["chat", "hi"], ["text", "hi"], ["--json", "text", "hi"], ["models"]],
+    ids=" ".join,
+)
+def test_a_failing_stdout_is_one_error_line_and_exit_1(server: EmulatorServer, argv: list[str]) -> None:
+    # /dev/full takes the open but fails every write with ENOSPC, as a full disk does.
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "dynaspark_sdk", "--base-url", server.url, *argv],
+            stdin=subprocess.DEVNULL,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=subprocess_env(),
+            timeout=30,
+        )
+    assert done.returncode == 1
+    assert done.stderr == f"{ERROR_PREFIX}cannot write to stdout: No space left on device\n"
 
 
 def test_serve_fake_runs_until_interrupted() -> None:

@@ -712,6 +712,13 @@ BAD_REQUESTS = [
         "request.body.user_input",
         id="empty-prompt-multipart",
     ),
+    pytest.param(
+        "GET",
+        "/api/generate_response",
+        {"params": {"user_input": "Hi", "private": "TRUE"}},
+        "request.query.private",
+        id="boolean-spelled-otherwise",
+    ),
 ]
 
 
@@ -733,6 +740,22 @@ def test_prism_reports_a_deliberately_bad_request(
     report = CallReport(SdkCall("raw httpx", "status"), [exchange], None)
     with pytest.raises(AssertionError, match=location.replace(".", r"\.")):
         assert_contract_kept([report], log_lines)
+
+
+@pytest.mark.parametrize("spelling", ["true", "false", "True", "False"])
+def test_the_spec_takes_booleans_as_the_services_own_client_spells_them(prism: PrismServer, spelling: str) -> None:
+    """`dynaspark` 1.2.2.3 sends str(True): the spec must accept `True`/`False` too."""
+    recorder = WireRecorder()
+    start = prism.mark()
+    with recorder.sync_http() as http:
+        http.get(prism.base_url + "/api/generate_response", params={"user_input": "Hi", "json": spelling})
+        http.get(prism.base_url + "/api/generate_response", params={"user_input": "Hi", "private": spelling})
+        http.get(prism.base_url + "/api/generate_image", params={"user_input": "A fox", "nologo": spelling})
+    log_lines = prism.log_since(start)
+    for exchange in recorder.exchanges:
+        assert exchange.status == 200, exchange
+        assert violations_in(exchange) == []
+    assert violation_lines(log_lines) == []
 
 
 def test_a_multipart_file_part_breaking_the_encoding_is_flagged(prism: PrismServer) -> None:

@@ -128,3 +128,18 @@ async def test_image_speech_status_and_conversation(dual: Dual, emulator: Emulat
     second = await dual.resolve(chat.send("second"))
     assert second.text.endswith("You said: second")
     assert emulator.requests[-1].fields["user_input"].startswith("User: first\nAssistant: [")
+
+
+async def test_save_expands_a_home_folder(
+    dual: Dual, emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    image = await dual.call("generate_image", "a lighthouse", width=64, height=64)
+    saved = await dual.resolve(image.save("~/lighthouse.png"))
+    assert saved == tmp_path / "lighthouse.png"
+    assert saved.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    audio = await dual.call("generate_audio", "hi")
+    assert audio.save(Path("~") / "hi.mp3") == tmp_path / "hi.mp3"
+    assert (tmp_path / "hi.mp3").read_bytes() == audio.data
+    assert not (tmp_path / "~").exists()  # no folder literally named "~"

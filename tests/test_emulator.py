@@ -308,9 +308,9 @@ def _below(name: str, step: float = 0.5, rules: Mapping[str, spec_values.Rule] =
         ({"user_input": "hi", "top_p": _above("top_p")}, "top_p must be at most 1"),
         ({"user_input": "hi", "presence_penalty": _below("presence_penalty")}, "at least -2"),
         ({"user_input": "hi", "frequency_penalty": _above("frequency_penalty")}, "at most 2"),
-        ({"user_input": "hi", "json": "True"}, "json must be true or false"),
-        ({"user_input": "hi", "stream": "1"}, "stream must be true or false"),
-        ({"user_input": "hi", "private": "yes"}, "private must be true or false"),
+        ({"user_input": "hi", "json": "TRUE"}, "json must be true, false, True or False"),
+        ({"user_input": "hi", "stream": "1"}, "stream must be true, false, True or False"),
+        ({"user_input": "hi", "private": "yes"}, "private must be true, false, True or False"),
         ({"user_input": "hi", "seed": "1.5"}, "seed must be an integer"),
         ({"user_input": "hi", "voice": "bob"}, "voice must be one of alloy, echo"),
         ({"user_input": "hi", "model": ""}, "model must not be empty"),
@@ -332,6 +332,32 @@ def test_generate_text_accepts_every_bound_of_the_spec(mode: str) -> None:
         for name in ("temperature", "top_p", "presence_penalty", "frequency_penalty"):
             for bound in (TEXT_RULES[name].minimum, TEXT_RULES[name].maximum):
                 assert http.get(TEXT, params={**params, name: str(bound)}).status_code == 200, (name, bound)
+
+
+@pytest.mark.parametrize(("true", "false"), [("true", "false"), ("True", "False")])
+def test_booleans_are_read_in_both_spellings_the_service_takes(mode: str, true: str, false: str) -> None:
+    # The service's own Python client sends str(True) == "True"; the service accepts it.
+    with sync_http(Emulator(), mode) as http:
+        assert http.get(TEXT, params={"user_input": "hi", "json": true}).json()["response"].startswith("{")
+        assert not http.get(TEXT, params={"user_input": "hi", "json": false}).json()["response"].startswith("{")
+        with http.stream("GET", TEXT, params={"user_input": "a b", "stream": true}) as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            response.read()
+        plain = http.get(TEXT, params={"user_input": "a b", "stream": false})
+        assert plain.headers["content-type"].startswith("application/json")
+        for value in (true, false):
+            assert http.get(TEXT, params={"user_input": "hi", "private": value}).status_code == 200
+        with_logo = http.get(IMAGE, params={"user_input": "x", "nologo": false}).json()["image_url"]
+        without_logo = http.get(IMAGE, params={"user_input": "x", "nologo": true}).json()["image_url"]
+        assert http.get(with_logo).content != http.get(without_logo).content
+
+
+def test_the_spec_lists_both_boolean_spellings() -> None:
+    for operation, name in [("generate_text", "json"), ("generate_text", "stream"), ("generate_text", "private"),
+                            ("generate_image", "nologo")]:  # fmt: skip
+        rule = spec_values.PARAMETERS[operation][name]
+        assert rule.type == "boolean"
+        assert rule.enum == ("true", "false", "True", "False")
 
 
 def test_generate_text_streams_one_event_per_word_then_done(mode: str) -> None:
@@ -451,7 +477,7 @@ IMAGE_RULES = spec_values.PARAMETERS["generate_image"]
         ({"user_input": "x", "width": "wide"}, "width must be an integer"),
         ({"user_input": "x", "height": "100.0"}, "height must be an integer"),
         ({"user_input": "x", "model": "dall-e"}, "model must be one of flux, turbo, gptimage"),
-        ({"user_input": "x", "nologo": "1"}, "nologo must be true or false"),
+        ({"user_input": "x", "nologo": "1"}, "nologo must be true, false, True or False"),
         ({"user_input": "x", "seed": "abc"}, "seed must be an integer"),
         ({"user_input": "x", "stream": "true"}, "unknown parameter: stream"),
     ],

@@ -235,9 +235,10 @@ def test_a_tuple_of_messages_and_empty_parts_list() -> None:
         ([{"content": "x"}], 'messages[0] has no "role"'),
         ([{"role": "user"}], 'messages[0] has no "content"'),
         (
-            [{"role": "user", "content": "x", "name": "bob"}],
-            "messages[0] has key(s) the service cannot take: 'name'",
+            [{"role": "user", "content": "x", "tool_call_id": "c1"}],
+            "messages[0] has key(s) the service cannot take: 'tool_call_id'",
         ),
+        ([{"role": "user", "content": "x", "name": 5}], 'messages[0]["name"] must be a string, not int'),
         ([{"role": 1, "content": "x"}], 'messages[0]["role"] must be a string, not int'),
         ([{"role": "", "content": "x"}], 'messages[0]["role"] is empty'),
         ([{"role": " \n", "content": "x"}], 'messages[0]["role"] is empty'),
@@ -291,8 +292,12 @@ def test_a_tuple_of_messages_and_empty_parts_list() -> None:
             "must be a URL string or {\"url\": <string>}, not a mapping with keys 'url'",
         ),
         (
-            [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "u", "detail": "high"}}]}],
-            'messages[0]["content"][0]["image_url"] has key(s) the service cannot take: \'detail\'',
+            [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "u", "detail": None}}]}],
+            'messages[0]["content"][0]["image_url"]["detail"] must be a string, not NoneType',
+        ),
+        (
+            [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "u", "size": "big"}}]}],
+            'messages[0]["content"][0]["image_url"] has key(s) the service cannot take: \'size\'',
         ),
         (
             [{"role": "user", "content": [{"type": "image_url", "image_url": "u", "text": "caption"}]}],

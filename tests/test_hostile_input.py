@@ -290,15 +290,18 @@ class Said:
 
 def reference_messages(messages: object) -> list[Said] | None:
     """The messages, or None when the SDK must refuse them: a string, or a non-empty list or tuple
-    of {"role": non-blank str, "content": str | parts} with no other key; parts are
-    {"type": "text", "text": str} or {"type": "image_url", "image_url": str | {"url": str}}."""
+    of {"role": non-blank str, "content": str | parts} with no other key but a str "name"; parts
+    are {"type": "text", "text": str} or {"type": "image_url", "image_url": str | {"url": str}}
+    (with a str "detail" allowed beside "url"). "name" and "detail" are not sent."""
     if isinstance(messages, str):
         return [Said("user", messages)]
     if not isinstance(messages, list | tuple) or not messages:
         return None
     said: list[Said] = []
     for message in messages:
-        if not isinstance(message, dict) or set(message) != {"role", "content"}:
+        if not isinstance(message, dict) or set(message) - {"name"} != {"role", "content"}:
+            return None
+        if not isinstance(message.get("name", ""), str):
             return None
         role, content = message["role"], message["content"]
         if not isinstance(role, str) or not role.strip():
@@ -316,7 +319,9 @@ def reference_messages(messages: object) -> list[Said] | None:
                 text += part["text"]
             elif part.get("type") == "image_url" and set(part) == {"type", "image_url"}:
                 url = part["image_url"]
-                if isinstance(url, dict) and set(url) == {"url"}:
+                if isinstance(url, dict) and set(url) - {"detail"} == {"url"}:
+                    if not isinstance(url.get("detail", ""), str):
+                        return None
                     url = url["url"]
                 if not isinstance(url, str):
                     return None
@@ -584,7 +589,11 @@ ROLES = or_anything(
     )
 )
 IMAGE_URL = st.sampled_from(list(IMAGE_URLS))
-IMAGE_URL_VALUE = or_anything(IMAGE_URL, IMAGE_URL.map(lambda url: {"url": url})).filter(
+IMAGE_URL_VALUE = or_anything(
+    IMAGE_URL,
+    IMAGE_URL.map(lambda url: {"url": url}),
+    st.builds(lambda url, detail: {"url": url, "detail": detail}, IMAGE_URL, st.sampled_from(["low", "high", 5])),
+).filter(
     # The client would fetch an http(s) URL: test_chat covers those.
     lambda value: not (isinstance(value, str) and value[:8].lower().startswith(("http:", "https:")))
 )
@@ -600,7 +609,7 @@ CONTENT = or_anything(HOSTILE_TEXT, PARTS, PARTS.map(tuple))
 MESSAGE = mostly(
     st.fixed_dictionaries({"role": ROLES, "content": CONTENT}),
     st.one_of(
-        st.fixed_dictionaries({"role": ROLES, "content": CONTENT, "name": st.text(max_size=3)}),
+        st.fixed_dictionaries({"role": ROLES, "content": CONTENT, "name": or_anything(st.text(max_size=3))}),
         st.fixed_dictionaries({"content": CONTENT}),
         st.fixed_dictionaries({"role": ROLES}),
         ANY_VALUE,
@@ -761,7 +770,9 @@ async def test_audio_sends_exactly_what_was_given_or_refuses_before_sending(
     assert outcome.result.voice == chosen
 
 
-EXTRA_NAMES = or_anything(mostly(HOSTILE_TEXT, st.sampled_from(["user_input", "api_key", "model", "x", ""])))
+EXTRA_NAMES = or_anything(
+    mostly(HOSTILE_TEXT, st.sampled_from(["user_input", "api_key", "model", "temperature", "stream", "x", ""]))
+)
 
 
 def _hashable(value: object) -> bool:
@@ -796,7 +807,8 @@ async def test_extra_query_is_sent_exactly_or_refused_before_sending(
         isinstance(extra_query, dict)
         and all(
             isinstance(name, str)
-            and name not in ("", "user_input", "api_key")
+            and name != ""
+            and name not in spec_values.PARAMETERS["generate_text"]  # checked parameters are not overridden
             and encodable(name)
             and isinstance(value, str | int | float)  # bool is an int
             and (not isinstance(value, str) or encodable(value))
@@ -888,6 +900,20 @@ async def test_a_seed_of_4300_digits_is_sent_exactly_or_refused_as_the_spec_says
         assert_query_is(assert_sent_once(outcome), TEXT_RULES, {"user_input": "hi", "seed": seed})
     else:
         assert_refused_before_sending(outcome)
+
+
+@pytest.mark.parametrize("name", list(spec_values.PARAMETERS["generate_text"]))
+@pytest.mark.parametrize("method", ["generate_text", "stream_text"])
+async def test_extra_query_never_sets_a_parameter_the_sdk_checks(
+    client_kind: str, anyio_backend: str, method: str, name: str
+) -> None:
+    # Given or not as an argument: `model` from extra_query would skip the model's checks.
+    outcome = await call(client_kind, method, "hi", extra_query={name: "3"})
+    assert_refused_before_sending(outcome)
+    assert f"extra_query cannot set {name!r}" in str(outcome.error)
+    # A name the spec does not list goes out (the emulator, holding to the spec, refuses it).
+    [sent] = (await call(client_kind, method, "hi", extra_query={"unlisted": "3"})).requests
+    assert query_of(sent)["unlisted"] == "3"
 
 
 @pytest.mark.parametrize("extra_query", [["x"], "x=1", 7, ("x", "1")])
@@ -1023,7 +1049,8 @@ async def test_a_prompt_of_several_mb_is_refused_clearly_by_the_get_endpoints(
     assert_refused_before_sending(outcome)
     message = str(outcome.error)
     assert str(MAX_URL_BYTES) in message
-    assert "chat()" in message
+    # chat() takes long prompts, but makes neither images nor speech.
+    assert ("chat() sends long prompts" in message) == (method in ("generate_text", "stream_text"))
     assert len(message) < 500  # says what is wrong without quoting megabytes of prompt
 
 

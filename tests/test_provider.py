@@ -43,7 +43,10 @@ def test_class_surface_matches_gpt4free() -> None:
 
 
 def test_get_model() -> None:
-    assert Dynaspark.get_model("") == "gemini-1.5-flash-8b"
+    # gpt4free returns default_model for an empty name without the alias lookup.
+    assert Dynaspark.get_model("") == "gemini-1.5-flash"
+    assert Dynaspark.get_model(None) == "gemini-1.5-flash"
+    assert Dynaspark.get_model("gemini-1.5-flash") == "gemini-1.5-flash-8b"
     assert Dynaspark.get_model("gemini-2.0-flash") == "gemini-2.0-flash-lite"
     assert Dynaspark().get_model("gemini-2.0-flash-lite") == "gemini-2.0-flash-lite"
     with pytest.raises(ModelNotSupportedError, match=r"gemini-1\.5-flash-8b"):
@@ -69,6 +72,27 @@ def test_the_seed_example_runs_unchanged(mock: respx.MockRouter, capsys: pytest.
 
     assert capsys.readouterr().out == "Ответ модели: Всё отлично!\n"
     assert form_of(route.calls.last.request) == {"user_input": "Привет! Как дела?", "ai_model": "gemini-1.5-flash-8b"}
+
+
+@pytest.mark.parametrize(
+    ("model", "sent"),
+    [
+        ("", "gemini-1.5-flash"),  # gpt4free: the default as it stands, no alias lookup
+        (None, "gemini-1.5-flash"),
+        ("gemini-1.5-flash", "gemini-1.5-flash-8b"),  # a named alias goes out as its target
+        ("gemini-2.0-flash", "gemini-2.0-flash-lite"),
+        ("gemini-2.0-flash-lite", "gemini-2.0-flash-lite"),
+    ],
+)
+def test_the_model_goes_on_the_wire_as_gpt4free_sent_it(mock: respx.MockRouter, model: str | None, sent: str) -> None:
+    route = mock.post(CHAT).mock(return_value=json_answer({"response": "ok"}))
+
+    async def main() -> list[str]:
+        messages = [{"role": "user", "content": "hi"}]
+        return [piece async for piece in Dynaspark.create_async_generator(model, messages)]  # type: ignore[arg-type]
+
+    assert asyncio.run(main()) == ["ok"]
+    assert form_of(route.calls.last.request) == {"user_input": "hi", "ai_model": sent}
 
 
 def test_media_as_gpt4free_passes_it(mock: respx.MockRouter) -> None:

@@ -17,6 +17,7 @@ class Rule(NamedTuple):
     min_length: int | None = None
     default: object = None
     enum: tuple[str, ...] | None = None
+    """The allowed values; for a boolean, the spellings a query may use."""
 
 
 CHAT_MODELS: Final[tuple[str, ...]] = (
@@ -41,6 +42,7 @@ DEFAULT_IMAGE_MODEL: Final = "flux"
 VOICES: Final[tuple[str, ...]] = ("alloy", "echo", "fable", "onyx", "nova", "shimmer")
 DEFAULT_VOICE: Final = "alloy"
 AUDIO_MODEL: Final = "openai-audio"
+DEFAULT_TEXT_MODEL: Final = "openai"
 MAX_IMAGE_BYTES: Final = 20000000
 
 # operationId -> parameter or form-field name -> rule
@@ -62,10 +64,10 @@ PARAMETERS: Final[Mapping[str, Mapping[str, Rule]]] = {
         "top_p": Rule(type="number", required=False, minimum=0, maximum=1),
         "presence_penalty": Rule(type="number", required=False, minimum=-2, maximum=2),
         "frequency_penalty": Rule(type="number", required=False, minimum=-2, maximum=2),
-        "json": Rule(type="boolean", required=False),
+        "json": Rule(type="boolean", required=False, enum=("true", "false", "True", "False")),
         "system": Rule(type="string", required=False),
-        "stream": Rule(type="boolean", required=False),
-        "private": Rule(type="boolean", required=False),
+        "stream": Rule(type="boolean", required=False, enum=("true", "false", "True", "False")),
+        "private": Rule(type="boolean", required=False, enum=("true", "false", "True", "False")),
         "seed": Rule(type="integer", required=False, minimum=-9223372036854775808, maximum=9223372036854775807),
         "referrer": Rule(type="string", required=False),
         "voice": Rule(
@@ -78,7 +80,7 @@ PARAMETERS: Final[Mapping[str, Mapping[str, Rule]]] = {
         "width": Rule(type="integer", required=False, minimum=64, maximum=2048, default=768),
         "height": Rule(type="integer", required=False, minimum=64, maximum=2048, default=768),
         "model": Rule(type="string", required=False, default="flux", enum=("flux", "turbo", "gptimage")),
-        "nologo": Rule(type="boolean", required=False),
+        "nologo": Rule(type="boolean", required=False, enum=("true", "false", "True", "False")),
         "seed": Rule(type="integer", required=False, minimum=-9223372036854775808, maximum=9223372036854775807),
         "wm": Rule(type="string", required=False),
     },

@@ -85,8 +85,9 @@ __all__ = ["DEFAULT_TEXT_MODEL", "Emulator", "RecordedRequest"]
 
 logger = logging.getLogger("dynaspark_sdk.testing")
 
-DEFAULT_TEXT_MODEL = "openai"
-"""The model the emulator reports when `GET /api/generate_response` names none (assumed)."""
+DEFAULT_TEXT_MODEL = spec_values.DEFAULT_TEXT_MODEL
+"""The model the emulator reports when `GET /api/generate_response` names none (the spec's
+assumption, `x-default-model`)."""
 
 ECHO_CHARS = 200
 

@@ -53,9 +53,12 @@ def _convert(label: str, rule: Rule, raw: str, secret: bool) -> Value:
     shown = "the value given" if secret else repr(raw)
     value: Value
     if rule.type == "boolean":
-        if raw not in ("true", "false"):
-            raise ParameterError(f"{label} must be true or false, not {shown}")
-        return raw == "true"
+        # The spec lists the spellings: true/false, and True/False as Python's str() writes them.
+        spellings = rule.enum or ("true", "false")
+        if raw not in spellings:
+            listed = ", ".join(spellings[:-1]) + " or " + spellings[-1]
+            raise ParameterError(f"{label} must be {listed}, not {shown}")
+        return raw.lower() == "true"
     if rule.type == "integer":
         if not _INTEGER.fullmatch(raw):
             raise ParameterError(f"{label} must be an integer, not {shown}")

@@ -7,6 +7,7 @@ from .chat_model import ChatModel
 from .error import Error
 from .image_answer import ImageAnswer
 from .image_model import ImageModel
+from .query_boolean_type_1 import QueryBooleanType1
 from .status_answer import StatusAnswer
 from .text_answer import TextAnswer
 from .usage import Usage
@@ -20,6 +21,7 @@ __all__ = (
     "Error",
     "ImageAnswer",
     "ImageModel",
+    "QueryBooleanType1",
     "StatusAnswer",
     "TextAnswer",
     "Usage",

@@ -8,6 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...models.error import Error
 from ...models.image_answer import ImageAnswer
 from ...models.image_model import ImageModel
+from ...models.query_boolean_type_1 import QueryBooleanType1
 from ...types import UNSET, Response, Unset
 
 
@@ -18,7 +19,7 @@ def _get_kwargs(
     width: int | Unset = 768,
     height: int | Unset = 768,
     model: ImageModel | Unset = UNSET,
-    nologo: bool | Unset = UNSET,
+    nologo: bool | QueryBooleanType1 | Unset = UNSET,
     seed: int | Unset = UNSET,
     wm: str | Unset = UNSET,
 ) -> dict[str, Any]:
@@ -39,7 +40,14 @@ def _get_kwargs(
 
     params["model"] = json_model
 
-    params["nologo"] = nologo
+    json_nologo: bool | str | Unset
+    if isinstance(nologo, Unset):
+        json_nologo = UNSET
+    elif isinstance(nologo, QueryBooleanType1):
+        json_nologo = nologo.value
+    else:
+        json_nologo = nologo
+    params["nologo"] = json_nologo
 
     params["seed"] = seed
 
@@ -105,7 +113,7 @@ def sync_detailed(
     width: int | Unset = 768,
     height: int | Unset = 768,
     model: ImageModel | Unset = UNSET,
-    nologo: bool | Unset = UNSET,
+    nologo: bool | QueryBooleanType1 | Unset = UNSET,
     seed: int | Unset = UNSET,
     wm: str | Unset = UNSET,
 ) -> Response[Error | ImageAnswer]:
@@ -117,7 +125,10 @@ def sync_detailed(
         width (int | Unset):  Default: 768.
         height (int | Unset):  Default: 768.
         model (ImageModel | Unset): ASSUMED: `flux` is the default when no model is given.
-        nologo (bool | Unset):
+        nologo (bool | QueryBooleanType1 | Unset): A boolean query parameter. The service accepts
+            `true` / `false` and also `True` /
+            `False`: its own Python client (`dynaspark` 1.2.2.3) puts `str()` of a Python bool
+            into the query, and the service answers it. Clients may send either spelling.
         seed (int | Unset):
         wm (str | Unset):
 
@@ -155,7 +166,7 @@ def sync(
     width: int | Unset = 768,
     height: int | Unset = 768,
     model: ImageModel | Unset = UNSET,
-    nologo: bool | Unset = UNSET,
+    nologo: bool | QueryBooleanType1 | Unset = UNSET,
     seed: int | Unset = UNSET,
     wm: str | Unset = UNSET,
 ) -> Error | ImageAnswer | None:
@@ -167,7 +178,10 @@ def sync(
         width (int | Unset):  Default: 768.
         height (int | Unset):  Default: 768.
         model (ImageModel | Unset): ASSUMED: `flux` is the default when no model is given.
-        nologo (bool | Unset):
+        nologo (bool | QueryBooleanType1 | Unset): A boolean query parameter. The service accepts
+            `true` / `false` and also `True` /
+            `False`: its own Python client (`dynaspark` 1.2.2.3) puts `str()` of a Python bool
+            into the query, and the service answers it. Clients may send either spelling.
         seed (int | Unset):
         wm (str | Unset):
 
@@ -200,7 +214,7 @@ async def asyncio_detailed(
     width: int | Unset = 768,
     height: int | Unset = 768,
     model: ImageModel | Unset = UNSET,
-    nologo: bool | Unset = UNSET,
+    nologo: bool | QueryBooleanType1 | Unset = UNSET,
     seed: int | Unset = UNSET,
     wm: str | Unset = UNSET,
 ) -> Response[Error | ImageAnswer]:
@@ -212,7 +226,10 @@ async def asyncio_detailed(
         width (int | Unset):  Default: 768.
         height (int | Unset):  Default: 768.
         model (ImageModel | Unset): ASSUMED: `flux` is the default when no model is given.
-        nologo (bool | Unset):
+        nologo (bool | QueryBooleanType1 | Unset): A boolean query parameter. The service accepts
+            `true` / `false` and also `True` /
+            `False`: its own Python client (`dynaspark` 1.2.2.3) puts `str()` of a Python bool
+            into the query, and the service answers it. Clients may send either spelling.
         seed (int | Unset):
         wm (str | Unset):
 
@@ -248,7 +265,7 @@ async def asyncio(
     width: int | Unset = 768,
     height: int | Unset = 768,
     model: ImageModel | Unset = UNSET,
-    nologo: bool | Unset = UNSET,
+    nologo: bool | QueryBooleanType1 | Unset = UNSET,
     seed: int | Unset = UNSET,
     wm: str | Unset = UNSET,
 ) -> Error | ImageAnswer | None:
@@ -260,7 +277,10 @@ async def asyncio(
         width (int | Unset):  Default: 768.
         height (int | Unset):  Default: 768.
         model (ImageModel | Unset): ASSUMED: `flux` is the default when no model is given.
-        nologo (bool | Unset):
+        nologo (bool | QueryBooleanType1 | Unset): A boolean query parameter. The service accepts
+            `true` / `false` and also `True` /
+            `False`: its own Python client (`dynaspark` 1.2.2.3) puts `str()` of a Python bool
+            into the query, and the service answers it. Clients may send either spelling.
         seed (int | Unset):
         wm (str | Unset):
 

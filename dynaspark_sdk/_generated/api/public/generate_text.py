@@ -6,6 +6,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error import Error
+from ...models.query_boolean_type_1 import QueryBooleanType1
 from ...models.text_answer import TextAnswer
 from ...models.voice import Voice
 from ...types import UNSET, Response, Unset
@@ -20,10 +21,10 @@ def _get_kwargs(
     top_p: float | Unset = UNSET,
     presence_penalty: float | Unset = UNSET,
     frequency_penalty: float | Unset = UNSET,
-    json: bool | Unset = UNSET,
+    json: bool | QueryBooleanType1 | Unset = UNSET,
     system: str | Unset = UNSET,
-    stream: bool | Unset = UNSET,
-    private: bool | Unset = UNSET,
+    stream: bool | QueryBooleanType1 | Unset = UNSET,
+    private: bool | QueryBooleanType1 | Unset = UNSET,
     seed: int | Unset = UNSET,
     referrer: str | Unset = UNSET,
     voice: Voice | Unset = UNSET,
@@ -45,13 +46,34 @@ def _get_kwargs(
 
     params["frequency_penalty"] = frequency_penalty
 
-    params["json"] = json
+    json_json: bool | str | Unset
+    if isinstance(json, Unset):
+        json_json = UNSET
+    elif isinstance(json, QueryBooleanType1):
+        json_json = json.value
+    else:
+        json_json = json
+    params["json"] = json_json
 
     params["system"] = system
 
-    params["stream"] = stream
+    json_stream: bool | str | Unset
+    if isinstance(stream, Unset):
+        json_stream = UNSET
+    elif isinstance(stream, QueryBooleanType1):
+        json_stream = stream.value
+    else:
+        json_stream = stream
+    params["stream"] = json_stream
 
-    params["private"] = private
+    json_private: bool | str | Unset
+    if isinstance(private, Unset):
+        json_private = UNSET
+    elif isinstance(private, QueryBooleanType1):
+        json_private = private.value
+    else:
+        json_private = private
+    params["private"] = json_private
 
     params["seed"] = seed
 
@@ -125,10 +147,10 @@ def sync_detailed(
     top_p: float | Unset = UNSET,
     presence_penalty: float | Unset = UNSET,
     frequency_penalty: float | Unset = UNSET,
-    json: bool | Unset = UNSET,
+    json: bool | QueryBooleanType1 | Unset = UNSET,
     system: str | Unset = UNSET,
-    stream: bool | Unset = UNSET,
-    private: bool | Unset = UNSET,
+    stream: bool | QueryBooleanType1 | Unset = UNSET,
+    private: bool | QueryBooleanType1 | Unset = UNSET,
     seed: int | Unset = UNSET,
     referrer: str | Unset = UNSET,
     voice: Voice | Unset = UNSET,
@@ -146,10 +168,19 @@ def sync_detailed(
         top_p (float | Unset):
         presence_penalty (float | Unset):
         frequency_penalty (float | Unset):
-        json (bool | Unset):
+        json (bool | QueryBooleanType1 | Unset): A boolean query parameter. The service accepts
+            `true` / `false` and also `True` /
+            `False`: its own Python client (`dynaspark` 1.2.2.3) puts `str()` of a Python bool
+            into the query, and the service answers it. Clients may send either spelling.
         system (str | Unset):
-        stream (bool | Unset):
-        private (bool | Unset):
+        stream (bool | QueryBooleanType1 | Unset): A boolean query parameter. The service accepts
+            `true` / `false` and also `True` /
+            `False`: its own Python client (`dynaspark` 1.2.2.3) puts `str()` of a Python bool
+            into the query, and the service answers it. Clients may send either spelling.
+        private (bool | QueryBooleanType1 | Unset): A boolean query parameter. The service accepts
+            `true` / `false` and also `True` /
+            `False`: its own Python client (`dynaspark` 1.2.2.3) puts `str()` of a Python bool
+            into the query, and the service answers it. Clients may send either spelling.
         seed (int | Unset):
         referrer (str | Unset):
         voice (Voice | Unset):
@@ -196,10 +227,10 @@ def sync(
     top_p: float | Unset = UNSET,
     presence_penalty: float | Unset = UNSET,
     frequency_penalty: float | Unset = UNSET,
-    json: bool | Unset = UNSET,
+    json: bool | QueryBooleanType1 | Unset = UNSET,
     system: str | Unset = UNSET,
-    stream: bool | Unset = UNSET,
-    private: bool | Unset = UNSET,
+    stream: bool | QueryBooleanType1 | Unset = UNSET,
+    private: bool | QueryBooleanType1 | Unset = UNSET,
     seed: int | Unset = UNSET,
     referrer: str | Unset = UNSET,
     voice: Voice | Unset = UNSET,
@@ -217,10 +248,19 @@ def sync(
         top_p (float | Unset):
         presence_penalty (float | Unset):
         frequency_penalty (float | Unset):
-        json (bool | Unset):
+        json (bool | QueryBooleanType1 | Unset): A boolean query parameter. The service accepts
+            `true` / `false` and also `True` /
+            `False`: its own Python client (`dynaspark` 1.2.2.3) puts `str()` of a Python bool
+            into the query, and the service answers it. Clients may send either spelling.
         system (str | Unset):
-        stream (bool | Unset):
-        private (bool | Unset):
+        stream (bool | QueryBooleanType1 | Unset): A boolean query parameter. The service accepts
+            `true` / `false` and also `True` /
+            `False`: its own Python client (`dynaspark` 1.2.2.3) puts `str()` of a Python bool
+            into the query, and the service answers it. Clients may send either spelling.
+        private (bool | QueryBooleanType1 | Unset): A boolean query parameter. The service accepts
+            `true` / `false` and also `True` /
+            `False`: its own Python client (`dynaspark` 1.2.2.3) puts `str()` of a Python bool
+            into the query, and the service answers it. Clients may send either spelling.
         seed (int | Unset):
         referrer (str | Unset):
         voice (Voice | Unset):
@@ -262,10 +302,10 @@ async def asyncio_detailed(
     top_p: float | Unset = UNSET,
     presence_penalty: float | Unset = UNSET,
     frequency_penalty: float | Unset = UNSET,
-    json: bool | Unset = UNSET,
+    json: bool | QueryBooleanType1 | Unset = UNSET,
     system: str | Unset = UNSET,
-    stream: bool | Unset = UNSET,
-    private: bool | Unset = UNSET,
+    stream: bool | QueryBooleanType1 | Unset = UNSET,
+    private: bool | QueryBooleanType1 | Unset = UNSET,
     seed: int | Unset = UNSET,
     referrer: str | Unset = UNSET,
     voice: Voice | Unset = UNSET,
@@ -283,10 +323,19 @@ async def asyncio_detailed(
         top_p (float | Unset):
         presence_penalty (float | Unset):
         frequency_penalty (float | Unset):
-        json (bool | Unset):
+        json (bool | QueryBooleanType1 | Unset): A boolean query parameter. The service accepts
+            `true` / `false` and also `True` /
+            `False`: its own Python client (`dynaspark` 1.2.2.3) puts `str()` of a Python bool
+            into the query, and the service answers it. Clients may send either spelling.
         system (str | Unset):
-        stream (bool | Unset):
-        private (bool | Unset):
+        stream (bool | QueryBooleanType1 | Unset): A boolean query parameter. The service accepts
+            `true` / `false` and also `True` /
+            `False`: its own Python client (`dynaspark` 1.2.2.3) puts `str()` of a Python bool
+            into the query, and the service answers it. Clients may send either spelling.
+        private (bool | QueryBooleanType1 | Unset): A boolean query parameter. The service accepts
+            `true` / `false` and also `True` /
+            `False`: its own Python client (`dynaspark` 1.2.2.3) puts `str()` of a Python bool
+            into the query, and the service answers it. Clients may send either spelling.
         seed (int | Unset):
         referrer (str | Unset):
         voice (Voice | Unset):
@@ -331,10 +380,10 @@ async def asyncio(
     top_p: float | Unset = UNSET,
     presence_penalty: float | Unset = UNSET,
     frequency_penalty: float | Unset = UNSET,
-    json: bool | Unset = UNSET,
+    json: bool | QueryBooleanType1 | Unset = UNSET,
     system: str | Unset = UNSET,
-    stream: bool | Unset = UNSET,
-    private: bool | Unset = UNSET,
+    stream: bool | QueryBooleanType1 | Unset = UNSET,
+    private: bool | QueryBooleanType1 | Unset = UNSET,
     seed: int | Unset = UNSET,
     referrer: str | Unset = UNSET,
     voice: Voice | Unset = UNSET,
@@ -352,10 +401,19 @@ async def asyncio(
         top_p (float | Unset):
         presence_penalty (float | Unset):
         frequency_penalty (float | Unset):
-        json (bool | Unset):
+        json (bool | QueryBooleanType1 | Unset): A boolean query parameter. The service accepts
+            `true` / `false` and also `True` /
+            `False`: its own Python client (`dynaspark` 1.2.2.3) puts `str()` of a Python bool
+            into the query, and the service answers it. Clients may send either spelling.
         system (str | Unset):
-        stream (bool | Unset):
-        private (bool | Unset):
+        stream (bool | QueryBooleanType1 | Unset): A boolean query parameter. The service accepts
+            `true` / `false` and also `True` /
+            `False`: its own Python client (`dynaspark` 1.2.2.3) puts `str()` of a Python bool
+            into the query, and the service answers it. Clients may send either spelling.
+        private (bool | QueryBooleanType1 | Unset): A boolean query parameter. The service accepts
+            `true` / `false` and also `True` /
+            `False`: its own Python client (`dynaspark` 1.2.2.3) puts `str()` of a Python bool
+            into the query, and the service answers it. Clients may send either spelling.
         seed (int | Unset):
         referrer (str | Unset):
         voice (Voice | Unset):

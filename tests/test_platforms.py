@@ -1,0 +1,45 @@
+"""The Python versions the package claims are the ones scripts/test runs the tests on."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OTHER_PYTHONS = ROOT / "scripts" / "_other_pythons.sh"
+
+
+def _classified_versions() -> list[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    prefix = "Programming Language :: Python :: 3."
+    return sorted(f"3.{c.removeprefix(prefix)}" for c in project["classifiers"] if c.startswith(prefix))
+
+
+def _script_array(name: str) -> list[str]:
+    match = re.search(rf"^{name}=\((.*?)\)", OTHER_PYTHONS.read_text(encoding="utf-8"), flags=re.M | re.S)
+    assert match, f"{name}=(...) not found in {OTHER_PYTHONS}"
+    return match.group(1).split()
+
+
+def test_every_classified_version_is_tested() -> None:
+    # 3.11 is the main venv's (scripts/_venv.sh); the others are scripts/_other_pythons.sh's.
+    assert _classified_versions() == ["3.11", *_script_array("VERSIONS")]
+    assert _script_array("VERSIONS") == ["3.12", "3.13"]
+
+
+def test_scripts_test_runs_the_other_versions() -> None:
+    steps = [
+        line
+        for line in (ROOT / "scripts" / "test").read_text(encoding="utf-8").splitlines()
+        if line.startswith("step ")
+    ]
+    assert any(line.endswith(" scripts/_other_pythons.sh") for line in steps), steps
+
+
+def test_the_subset_names_test_modules_that_exist() -> None:
+    modules = _script_array("TESTS")
+    assert modules
+    for module in modules:
+        assert (ROOT / module).is_file(), module
+    assert "tests/test_e2e.py" in modules

@@ -1,0 +1,123 @@
+"""Every failure is a DynasparkError, also the ones that come from how the client is used:
+a header HTTP cannot carry, `http_client=` with `proxy=`, and a closed client."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from conftest import BASE_URL, Dual
+from wire import json_answer, openai_chunk, sse
+
+from dynaspark_sdk import AsyncClient, Client, ClientClosedError, DynasparkError, InvalidRequestError
+
+pytestmark = pytest.mark.anyio
+TEXT = f"{BASE_URL}/api/generate_response"
+
+
+@pytest.fixture
+def mock() -> Iterator[respx.MockRouter]:
+    with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
+        router.get(TEXT).mock(
+            return_value=httpx.Response(
+                200, headers={"content-type": "text/event-stream"}, content=sse(openai_chunk("hi"), "[DONE]")
+            )
+        )
+        router.post(f"{BASE_URL}/generate_response").mock(return_value=json_answer({"response": "ok"}))
+        yield router
+
+
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        ({"X-Team": "café"}, "the value of 'X-Team' holds U+00E9; header values must be printable ASCII"),
+        ({"X-Team": "blue\r\nX-Admin: yes"}, "the value of 'X-Team' holds a line break"),
+        ({"X-Team": "blue\nX-Admin: yes"}, "the value of 'X-Team' holds a line break"),
+        ({"X-Team": "nul\x00"}, "the value of 'X-Team' holds U+0000"),
+        ({"X Team": "blue"}, "'X Team' is not a valid header name"),
+        ({"X-Téam": "blue"}, "'X-Téam' is not a valid header name"),
+        ({"X-Team:": "blue"}, "'X-Team:' is not a valid header name"),
+    ],
+)
+async def test_a_header_http_cannot_carry_is_refused_before_sending(
+    make_dual: Callable[..., Dual], mock: respx.MockRouter, headers: dict[str, str], message: str
+) -> None:
+    with pytest.raises(InvalidRequestError, match=r"^default_headers: ") as caught:
+        make_dual(default_headers=headers)
+    assert message in str(caught.value)
+    good = make_dual(default_headers={"X-Team": "blue\tgreen"})
+    with pytest.raises(InvalidRequestError, match=r"^default_headers: "):
+        good.client.with_options(default_headers=headers)
+    await good.call("chat", "hi")
+    assert mock.calls.last.request.headers["x-team"] == "blue\tgreen"
+    assert len(mock.calls) == 1
+
+
+async def test_http_client_with_proxy_is_an_invalid_request(client_kind: str) -> None:
+    own: Any = httpx.Client() if client_kind == "sync" else httpx.AsyncClient()
+    make = Client if client_kind == "sync" else AsyncClient
+    try:
+        with pytest.raises(InvalidRequestError, match="give proxy= to your own http_client"):
+            make(http_client=own, proxy="http://proxy.example:3128")
+    finally:
+        if client_kind == "sync":
+            own.close()
+        else:
+            await own.aclose()
+
+
+async def read(dual: Dual, stream: Any) -> list[str]:
+    return await dual.collect(stream)
+
+
+async def test_a_stream_read_after_its_client_was_closed(
+    make_dual: Callable[..., Dual], mock: respx.MockRouter
+) -> None:
+    dual = make_dual()
+    stream = dual.client.stream_text("hi")
+    await dual.close()
+    with pytest.raises(ClientClosedError, match="is closed") as caught:
+        await read(dual, stream)
+    assert isinstance(caught.value, DynasparkError)
+    assert isinstance(caught.value, RuntimeError)  # as httpx's own closed-client error
+    assert not mock.calls
+
+
+async def test_a_stream_of_a_copy_read_after_the_original_was_closed(
+    make_dual: Callable[..., Dual], mock: respx.MockRouter
+) -> None:
+    dual = make_dual()
+    copy = Dual(dual.kind, dual.client.with_options(timeout=5))
+    stream = copy.client.stream_text("hi")
+    await dual.close()
+    with pytest.raises(ClientClosedError, match="made from with with_options"):
+        await read(copy, stream)
+    assert not mock.calls
+
+
+async def test_calls_on_a_closed_client(make_dual: Callable[..., Dual], mock: respx.MockRouter) -> None:
+    dual = make_dual()
+    assert await read(dual, dual.client.stream_text("hi")) == ["hi"]
+    await dual.close()
+    with pytest.raises(ClientClosedError, match="is closed"):
+        await dual.call("chat", "hi")
+    with pytest.raises(ClientClosedError):
+        dual.client.stream_text("hi")
+    assert len(mock.calls) == 1
+
+
+async def test_a_closed_http_client_of_ones_own(client_kind: str, mock: respx.MockRouter) -> None:
+    if client_kind == "sync":
+        own: Any = httpx.Client()
+        own.close()
+        with pytest.raises(ClientClosedError, match="http_client of this Client is closed"):
+            Client(base_url=BASE_URL, http_client=own).chat("hi")
+    else:
+        own = httpx.AsyncClient()
+        await own.aclose()
+        with pytest.raises(ClientClosedError):
+            await AsyncClient(base_url=BASE_URL, http_client=own).chat("hi")
+    assert not mock.calls
