@@ -28,6 +28,7 @@ TARGETS: dict[str, tuple[str, str]] = {
     "5": ("imports", "import time"),
     "6": ("concurrency", "200 requests in flight"),
     "7": ("transport", "httpx async path against aiohttp; AiohttpTransport"),
+    "8": ("gateway", "the OpenAI-compatible gateway's added latency and first streamed chunk"),
 }
 
 

@@ -190,6 +190,16 @@ class ClientView:
         """The chat models the spec lists."""
         return spec_values.CHAT_MODELS
 
+    @property
+    def image_models(self) -> tuple[str, ...]:
+        """The image models the spec lists (`generate_image(model=...)`)."""
+        return spec_values.IMAGE_MODELS
+
+    @property
+    def voices(self) -> tuple[str, ...]:
+        """The voices the spec lists (`generate_audio(voice=...)`)."""
+        return spec_values.VOICES
+
     def _check_usable(self, pool_closed: bool) -> None:
         if self._closed:
             raise ClientClosedError(f"this {type(self).__name__} is closed")

@@ -251,6 +251,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--output-dir", metavar="DIR", help="where to save the demo's image and MP3 (default: a new temporary folder)"
     )
+    gateway = command(
+        "gateway", _cmd_gateway, "Serve an OpenAI-compatible API (/v1) over Dynaspark until Ctrl-C (the gateway extra)."
+    )
+    gateway.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    gateway.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0 picks a free one)")
+    gateway.add_argument(
+        "--gateway-key",
+        metavar="KEY",
+        default=os.environ.get("DYNASPARK_GATEWAY_KEY"),
+        help="require 'Authorization: Bearer KEY' (default: $DYNASPARK_GATEWAY_KEY; none: no check)",
+    )
     # Last, so each command's usage line shows its own arguments first.
     for sub in made:
         _add_global_options(sub, suppress=True)
@@ -349,15 +360,20 @@ def _rate_limit_json(rate_limit: RateLimit) -> dict[str, int | None]:
 # --------------------------------------------------------------------------- shared helpers
 
 
-def _client(args: argparse.Namespace) -> Client:
-    from . import Client
-
+def _client_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The client's keyword arguments from the global options."""
     options: dict[str, Any] = {"api_key": args.api_key or None, "base_url": args.base_url, "proxy": args.proxy}
     if args.timeout is not None:
         options["timeout"] = args.timeout
     if args.retries is not None:
         options["max_retries"] = args.retries
-    return Client(**options)
+    return options
+
+
+def _client(args: argparse.Namespace) -> Client:
+    from . import Client
+
+    return Client(**_client_options(args))
 
 
 def _stdin_is_terminal() -> bool:
@@ -724,6 +740,13 @@ def _cmd_probe(args: argparse.Namespace, out: _Output) -> int:
         for line in report.lines():
             out.line(line)
     return EXIT_OK if report.ok else EXIT_FAILURE
+
+
+def _cmd_gateway(args: argparse.Namespace, out: _Output) -> int:
+    from . import AsyncClient
+    from .integrations.gateway._command import run
+
+    return run(AsyncClient(**_client_options(args)), args.host, args.port, args.gateway_key, out)
 
 
 # --------------------------------------------------------------------------- errors and main

@@ -1,0 +1,223 @@
+"""Target 8: what the OpenAI-compatible gateway adds, over loopback.
+
+*Added latency per call.* The emulator runs in its own process, and `dynaspark gateway` (the
+real command, uvicorn) in another, in front of it. Baseline: the SDK's `Client` calling the
+emulator directly (`chat("hello")`, `generate_text("hello")`). Contender: a plain
+`httpx.Client` posting the same prompt to the gateway's `/v1/chat/completions` (model
+`gemini-1.5-flash-8b`, then `text/openai`) and reading the answer's JSON. Batches alternate
+(see `_harness`); the figure is the median over rounds of the per-round difference, per call,
+so the machine's drift cancels out. Goal: <= 1 ms.
+
+*First streamed byte.* The gateway's upstream is the ``stamped-sse`` server, whose events carry
+the `time.perf_counter()` of their write (CLOCK_MONOTONIC on Linux: one clock for every
+process). A client streams `text/x` through the gateway and takes, at the first content chunk,
+its own perf_counter minus the stamp: the time from the upstream's flush to the client, through
+the gateway. Baseline: the SDK's `Client.stream_text` reading the same server directly. Goal:
+the median through the gateway <= 2 ms.
+
+*Gateway CPU.* Both figures above are wall time across three processes on a shared machine,
+so they move with the load; the gateway process's own CPU time per call (from /proc, summed
+over every batch) is reported next to them, against the client CPU of the direct SDK call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+
+from ._harness import Budget, Row, alternate, format_ms, format_us, verdict
+from ._servers import spawn
+
+__all__ = ["run"]
+
+ADDED_GOAL = 0.001
+FIRST_BYTE_GOAL = 0.002
+PROMPT = "hello"
+
+
+class _Gateway:
+    """A running `dynaspark gateway`: its /v1 `url`, and the CPU seconds its process has used."""
+
+    def __init__(self, url: str, pid: int) -> None:
+        self.url = url
+        self._stat = f"/proc/{pid}/stat"
+
+    def cpu(self) -> float | None:
+        """User + system CPU seconds of the gateway process so far (None where /proc is missing)."""
+        try:
+            with open(self._stat) as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def _gateway(upstream: str) -> Iterator[_Gateway]:
+    """`dynaspark gateway` on a free port in front of `upstream`, for the `with` block."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DYNASPARK_")}
+    argv = [sys.executable, "-m", "dynaspark_sdk", "--base-url", upstream, "--retries", "0"]
+    child = subprocess.Popen(
+        [*argv, "gateway", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    try:
+        assert child.stdout is not None
+        line = child.stdout.readline()
+        if not line.startswith("Dynaspark gateway serving "):
+            raise RuntimeError(f"the gateway did not start (it printed {line!r})")
+        yield _Gateway(line.split()[3], child.pid)
+    finally:
+        child.send_signal(signal.SIGINT)
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
+
+
+def _added_rows(budget: Budget) -> list[Row]:
+    from dynaspark_sdk import Client
+
+    calls = budget.pick(200, 3)
+    with (
+        spawn("emulator") as upstream,
+        _gateway(upstream) as gateway,
+        Client(base_url=upstream) as sdk,
+        httpx.Client(base_url=gateway.url, trust_env=False) as http,
+    ):
+        gateway_cpu = {"chat": [0.0, 0], "text": [0.0, 0]}
+
+        def post(model: str) -> None:
+            before = gateway.cpu()
+            for _ in range(calls):
+                response = http.post(
+                    "/chat/completions", json={"model": model, "messages": [{"role": "user", "content": PROMPT}]}
+                )
+                response.raise_for_status()
+                response.json()["choices"][0]["message"]["content"]
+            after = gateway.cpu()
+            if before is not None and after is not None:
+                spent = gateway_cpu["chat" if model.startswith("gemini") else "text"]
+                spent[0] += after - before
+                spent[1] += calls
+
+        def sdk_chat() -> None:
+            for _ in range(calls):
+                sdk.chat(PROMPT, model="gemini-1.5-flash-8b")
+
+        def sdk_text() -> None:
+            for _ in range(calls):
+                sdk.generate_text(PROMPT)
+
+        contenders = {
+            "sdk chat": sdk_chat,
+            "gateway chat": lambda: post("gemini-1.5-flash-8b"),
+            "sdk text": sdk_text,
+            "gateway text": lambda: post("text/openai"),
+        }
+        results = alternate(contenders, calls=calls, rounds=budget.pick(15, 2))
+    rows = []
+    for operation, sdk_call in (("chat", "Client.chat"), ("text", "Client.generate_text")):
+        direct, through = results[f"sdk {operation}"], results[f"gateway {operation}"]
+        added = statistics.median(g - d for g, d in zip(through.wall, direct.wall, strict=True))
+        rows.append(
+            Row(
+                target="8",
+                measurement=f"gateway's added latency per {operation} call (httpx -> gateway -> emulator), wall",
+                value=f"{'+' if added >= 0 else '-'}{format_us(abs(added))} ({format_us(through.wall_median)} a call)",
+                baseline=f"sdk {sdk_call} {format_us(direct.wall_median)}",
+                ratio=through.wall_ratio(direct),
+                goal=f"added <= {ADDED_GOAL * 1e3:.0f} ms",
+                verdict=verdict(added <= ADDED_GOAL),
+            )
+        )
+        seconds, count = gateway_cpu[operation]
+        if count:
+            rows.append(
+                Row(
+                    target="8",
+                    measurement=f"gateway process CPU per {operation} call (uvicorn + Starlette + AsyncClient)",
+                    value=format_us(seconds / count),
+                    baseline=f"client CPU of sdk {sdk_call} {format_us(direct.cpu_median)}",
+                    ratio=seconds / count / direct.cpu_median if direct.cpu_median > 0 else None,
+                    goal="-",
+                    verdict="info",
+                )
+            )
+    return rows
+
+
+def _stamp(text: str) -> float:
+    return float(text.strip())
+
+
+def _through_gateway(gateway: str, streams: int) -> list[float]:
+    lags = []
+    body = {"model": "text/x", "messages": [{"role": "user", "content": "go"}], "stream": True}
+    with httpx.Client(base_url=gateway, trust_env=False) as http:
+        for _ in range(streams):
+            first: float | None = None
+            with http.stream("POST", "/chat/completions", json=body) as response:
+                response.raise_for_status()
+                for line in response.iter_lines():
+                    if first is None and line.startswith("data: {"):
+                        content = json.loads(line[6:])["choices"][0]["delta"].get("content")
+                        if content:
+                            first = time.perf_counter() - _stamp(content)
+            assert first is not None
+            lags.append(first)
+    return lags
+
+
+def _direct(upstream: str, streams: int) -> list[float]:
+    from dynaspark_sdk import Client
+
+    lags = []
+    with Client(base_url=upstream) as client:
+        for _ in range(streams):
+            with client.stream_text("go") as stream:
+                first = next(stream)
+                lags.append(time.perf_counter() - _stamp(first))
+                stream.until_done()
+    return lags
+
+
+def _first_byte_rows(budget: Budget) -> list[Row]:
+    streams = budget.pick(40, 2)
+    with spawn("stamped-sse") as upstream, _gateway(upstream) as gateway:
+        _through_gateway(gateway.url, 1)  # connections opened, caches warm
+        _direct(upstream, 1)
+        through = _through_gateway(gateway.url, streams)
+        direct = _direct(upstream, streams)
+    median = statistics.median(through)
+    return [
+        Row(
+            target="8",
+            measurement=f"first chunk after the upstream's flush, via the gateway (worst {format_ms(max(through))})",
+            value=format_ms(median),
+            baseline=f"sdk Client.stream_text direct {format_ms(statistics.median(direct))}",
+            ratio=None,
+            goal=f"<= {FIRST_BYTE_GOAL * 1e3:.0f} ms",
+            verdict=verdict(median <= FIRST_BYTE_GOAL),
+        )
+    ]
+
+
+def run(budget: Budget) -> list[Row]:
+    """Measure target 8 and return its rows."""
+    return _added_rows(budget) + _first_byte_rows(budget)
