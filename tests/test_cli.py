@@ -20,8 +20,8 @@ import httpx
 import pytest
 
 from dynaspark_sdk._generated import spec_values
-from dynaspark_sdk._spinner import Spinner
 from dynaspark_sdk.cli import main
+from dynaspark_sdk.cli._spinner import Spinner
 from dynaspark_sdk.testing import MP3_FRAME_HEADER, Emulator, EmulatorServer, faults, serve
 
 SECRET = "sk-live-very-secret-0123456789"
@@ -735,7 +735,7 @@ def test_spinner_is_wiped_before_the_first_piece_of_output(
     terminal = OrderedTerminal(log)
     monkeypatch.setattr(sys, "stderr", terminal)
     monkeypatch.setattr(sys, "stdout", RecordingStdout(log))
-    monkeypatch.setattr("dynaspark_sdk._spinner._DEFAULT_START_DELAY", 0)
+    monkeypatch.setattr("dynaspark_sdk.cli._spinner._DEFAULT_START_DELAY", 0)
     # The stream yields nothing until the spinner has drawn: a slow service, without a clock.
     original_next = client_module.Stream.__next__
 

@@ -34,7 +34,7 @@ from dynaspark_sdk import (
     RetryPolicy,
     StreamInterruptedError,
 )
-from dynaspark_sdk import provider as provider_module
+from dynaspark_sdk.integrations import gpt4free as provider_module
 from dynaspark_sdk.testing import Emulator, EmulatorServer, Fault, faults, serve
 
 pytestmark = pytest.mark.anyio

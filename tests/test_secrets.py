@@ -38,8 +38,8 @@ from dynaspark_sdk import (
     RetryPolicy,
     StreamInterruptedError,
 )
-from dynaspark_sdk import provider as provider_module
 from dynaspark_sdk.cli import main
+from dynaspark_sdk.integrations import gpt4free as provider_module
 from dynaspark_sdk.testing import Emulator, EmulatorServer, faults, serve
 
 KEY = "sk-live-Pr1vate-7Q2x9Z"
