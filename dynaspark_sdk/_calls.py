@@ -5,11 +5,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ._answers import parse_audio, parse_chat_text, parse_image_fields, parse_status, parse_text_fields
-from ._flow import Answer
+from ._answers import (
+    parse_audio,
+    parse_chat_text,
+    parse_image_bytes,
+    parse_image_fields,
+    parse_status,
+    parse_text_fields,
+)
+from ._flow import Answer, fetch_plan
 from ._plans import (
     ImageOptions,
     MessagesInput,
@@ -22,12 +29,13 @@ from ._plans import (
     plan_text,
 )
 from ._rate_limit import RateLimit
-from ._results import AudioResult, ChatResponse, ServiceStatus, TextResponse, Usage
+from ._results import AsyncImageResult, AudioResult, ChatResponse, ImageResult, ServiceStatus, TextResponse, Usage
 from ._settings import Settings
 
-__all__ = ["Call", "chat_call", "image_call", "speech_call", "status_call", "text_call"]
+__all__ = ["Call", "chat_call", "download_call", "image_call", "speech_call", "status_call", "text_call"]
 
 T = TypeVar("T")
+R = TypeVar("R", ImageResult, AsyncImageResult)
 Call = tuple[RequestPlan, Callable[[Answer], T]]
 
 
@@ -93,19 +101,23 @@ def speech_call(settings: Settings, text: str, *, voice: str) -> Call[AudioResul
     return plan, parse
 
 
-ImageFields = tuple[str, str | None, int | None, Mapping[str, str], RateLimit]
-
-
-def image_call(settings: Settings, prompt: str, options: ImageOptions) -> Call[ImageFields]:
-    """GET /api/generate_image; the client wraps the fields into its kind of image result."""
+def image_call(
+    settings: Settings, prompt: str, options: ImageOptions, *, result: type[R], fetch: Callable[[str], Any]
+) -> Call[R]:
+    """GET /api/generate_image; the answer becomes `result` (the client's kind of image result),
+    which downloads the image through `fetch`."""
     plan = plan_image(prompt, options, api_key=settings.api_key, base_url_bytes=settings.base_url_bytes)
 
-    def parse(answer: Answer) -> ImageFields:
+    def parse(answer: Answer) -> R:
         url, model, seed = parse_image_fields(answer.status, answer.headers, answer.body)
-        meta = _meta(answer)
-        return url, model, seed, meta["headers"], meta["rate_limit"]
+        return result(url=url, model=model, seed=seed, fetch=fetch, **_meta(answer))
 
     return plan, parse
+
+
+def download_call(url: str) -> Call[bytes]:
+    """GET an image result's URL (anywhere, no API key): the image's bytes, checked to be one."""
+    return fetch_plan(url), lambda answer: parse_image_bytes(answer.status, answer.headers, answer.body)
 
 
 def status_call() -> Call[ServiceStatus]:

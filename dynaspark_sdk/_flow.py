@@ -62,6 +62,12 @@ class Send:
     plan: RequestPlan
     stream: bool = False
 
+    @property
+    def takes_slot(self) -> bool:
+        """Whether the request waits for one of the client's request slots. A streamed answer
+        does not: it could hold its slot for minutes, while the slots bound short calls."""
+        return not self.stream
+
 
 @attrs.frozen
 class Read:

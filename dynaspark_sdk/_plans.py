@@ -289,7 +289,7 @@ def check_chat_path(value: object) -> str | None:
     return value
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class TextOptions:
     """The optional parameters of GET /api/generate_response, unchecked."""
 
@@ -415,7 +415,7 @@ def plan_speech(text: str, *, voice: str, api_key: ApiKey | None, base_url_bytes
     )
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class ImageOptions:
     """The optional parameters of GET /api/generate_image, unchecked."""
 

@@ -143,7 +143,7 @@ async def eventually(condition: Callable[[], bool], what: str, seconds: float = 
 def pooled_connections(client: Client | AsyncClient) -> int:
     """How many connections the client's httpx pools hold, as httpcore counts them."""
     https: list[httpx.Client] | list[httpx.AsyncClient]
-    https = [client._pool.http] if isinstance(client, Client) else client._pool.pools()
+    https = client._pool.pools()
     total = 0
     for http in https:
         transport: Any = http._transport
