@@ -28,6 +28,7 @@ from ._errors import (
     StreamInterruptedError,
 )
 from ._media import RemoteImage, redact_url
+from ._operations.download import fetch_plan
 from ._plans import RequestPlan
 from ._rate_limit import RateLimit
 from ._retry import RetryPolicy, is_retryable_status, retry_after_seconds
@@ -262,17 +263,6 @@ def _fetch_remote(plan: RequestPlan, config: FlowConfig, state: CallState) -> Ge
     except APIConnectionError as failed:
         raise MediaError(f"cannot fetch the image at URL {redact_url(upload.url)}: {failed.message}") from None
     return plan.with_upload(upload.to_upload(body, max_bytes=config.max_media_bytes))
-
-
-def fetch_plan(url: str) -> RequestPlan:
-    """A plain GET of an absolute URL (an image to download or to send).
-
-    Such a fetch is not an API call: it neither waits for nor changes the service's rate-limit
-    state, and carries none of the user's headers (see `Settings.request_args`).
-    """
-    return RequestPlan(
-        operation="fetch", expect="image", model=None, make=lambda _payload, _image: {"method": "GET", "url": url}
-    )
 
 
 #: What a moved endpoint answers at its old address (or a path that never existed).

@@ -19,7 +19,8 @@ from . import __version__
 from ._errors import InvalidRequestError
 from ._flow import Failure, FlowConfig
 from ._media import DEFAULT_MAX_BYTES
-from ._plans import RequestPlan, check_chat_path
+from ._operations.chat import check_chat_path
+from ._plans import ACCEPT_HEADERS, RequestPlan
 from ._retry import RetryPolicy
 from ._secrets import ApiKey, install_log_redaction, redact
 
@@ -44,15 +45,6 @@ DEFAULT_TIMEOUT = httpx.Timeout(90.0, connect=15.0, write=30.0, pool=30.0)
 USER_AGENT = f"dynaspark-sdk/{__version__} (python; httpx/{httpx.__version__})"
 
 TimeoutArg = float | httpx.Timeout | None
-
-# The text endpoint answers JSON, an event stream or MP3 depending on its parameters; say
-# which one is expected, for servers (and Prism) that choose by Accept.
-_ACCEPT: dict[str, dict[str, str]] = {
-    "text": {"accept": "text/event-stream, text/plain;q=0.9, application/json;q=0.8"},
-    "audio": {"accept": "audio/mpeg"},
-    "json": {"accept": "application/json"},
-    "image": {"accept": "image/*"},
-}
 
 
 @functools.cache
@@ -103,7 +95,7 @@ class Settings:
         else:
             url = self.base_url + url
             base_headers = self.default_headers
-        headers = {**base_headers, **_ACCEPT.get(plan.expect, {}), **kwargs.pop("headers", {})}
+        headers = {**base_headers, **ACCEPT_HEADERS.get(plan.expect, {}), **kwargs.pop("headers", {})}
         args = {**kwargs, "url": url, "headers": headers, "timeout": self.timeout}
         user_headers = tuple(name for name in base_headers if name not in ("user-agent", "accept"))
         if user_headers:

@@ -14,11 +14,16 @@ from typing import Any, Self, TypeVar
 import anyio
 import httpx
 
-from ._calls import chat_call, download_call, image_call, speech_call, status_call, text_call
 from ._flow import Answer, CallState, Discard, Emit, Failure, Opened, Read, Send, Sleep, call_flow
 from ._generated import spec_values
 from ._media import ImageUpload
-from ._plans import ImageOptions, MessagesInput, RequestPlan, TextOptions
+from ._operations.chat import chat_call
+from ._operations.download import download_call
+from ._operations.image import ImageOptions, image_call
+from ._operations.speech import speech_call
+from ._operations.status import status_call
+from ._operations.text import TextOptions, text_call
+from ._plans import MessagesInput, RequestPlan
 from ._pools import DEFAULT_MAX_CONCURRENCY, DEFAULT_SLOT_TIMEOUT, AsyncPool
 from ._results import AsyncImageResult, AudioResult, ChatResponse, ServiceStatus, TextResponse
 from ._retry import RetryPolicy

@@ -20,8 +20,8 @@ from dynaspark_sdk import (
     RateLimitError,
     RetryPolicy,
 )
-from dynaspark_sdk._calls import status_call
 from dynaspark_sdk._flow import Answer, CallState, FlowConfig, Send, Sleep, call_flow
+from dynaspark_sdk._operations.status import status_call
 from dynaspark_sdk._retry import seconds_until_reset_time
 
 pytestmark = pytest.mark.anyio

@@ -37,7 +37,7 @@ from typing import Any, ClassVar
 
 from dynaspark_sdk import AsyncClient, Client, InvalidRequestError
 from dynaspark_sdk._generated import spec_values
-from dynaspark_sdk._plans import resolve_chat_model
+from dynaspark_sdk._operations.chat import resolve_chat_model
 from dynaspark_sdk._settings import DEFAULT_BASE_URL, check_proxy
 
 __all__ = ["Dynaspark"]
