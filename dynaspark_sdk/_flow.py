@@ -16,7 +16,6 @@ from typing import Any, Literal, TypeVar
 import attrs
 
 from ._answers import error_for_status, is_retryable_validation_error
-from ._chunks import text_decoder_for
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -32,10 +31,11 @@ from ._operations.download import fetch_plan
 from ._plans import RequestPlan
 from ._rate_limit import RateLimit
 from ._retry import RetryPolicy, is_retryable_status, retry_after_seconds
+from ._text_decoders import text_decoder_for
 
 __all__ = [
     "Answer",
-    "CallState",
+    "ClientState",
     "Discard",
     "Emit",
     "Failure",
@@ -144,7 +144,7 @@ class Failure:
 # --------------------------------------------------------------------------- state
 
 
-class CallState:
+class ClientState:
     """What a client remembers between calls: the last rate-limit numbers seen, and which
     path of a moved endpoint answered last.
 
@@ -200,7 +200,7 @@ class FlowConfig:
 # --------------------------------------------------------------------------- pieces
 
 
-def _rate_gate(config: FlowConfig, state: CallState) -> Generator[Action, Any, None]:
+def _rate_gate(config: FlowConfig, state: ClientState) -> Generator[Action, Any, None]:
     """When the window is used up, wait for its reset (or refuse) instead of burning a request."""
     limit = state.rate_limit
     if limit.remaining != 0 or limit.reset is None:
@@ -248,7 +248,7 @@ def _status_delay(config: FlowConfig, retries: int, error: APIStatusError, heade
     return config.retry.delay(retries, requested=requested)
 
 
-def _fetch_remote(plan: RequestPlan, config: FlowConfig, state: CallState) -> Generator[Action, Any, RequestPlan]:
+def _fetch_remote(plan: RequestPlan, config: FlowConfig, state: ClientState) -> Generator[Action, Any, RequestPlan]:
     upload = plan.upload
     if not isinstance(upload, RemoteImage):
         return plan
@@ -279,7 +279,7 @@ class _Route:
     way when that one starts answering 404 or 405. A plan with one path is sent as it is.
     """
 
-    def __init__(self, plan: RequestPlan, config: FlowConfig, state: CallState) -> None:
+    def __init__(self, plan: RequestPlan, config: FlowConfig, state: ClientState) -> None:
         self._config, self._state = config, state
         self._first_status: int | None = None
         if len(plan.paths) > 1:
@@ -329,7 +329,7 @@ def call_flow(
     plan: RequestPlan,
     parse: Callable[[Answer], T],
     config: FlowConfig,
-    state: CallState,
+    state: ClientState,
 ) -> Generator[Action, Any, T]:
     """One call with retries: returns `parse(answer)` or raises the SDK's error.
 
@@ -401,7 +401,7 @@ class StreamProgress:
 
 
 def stream_flow(
-    plan: RequestPlan, config: FlowConfig, state: CallState, progress: StreamProgress
+    plan: RequestPlan, config: FlowConfig, state: ClientState, progress: StreamProgress
 ) -> Generator[Action, Any, None]:
     """A streamed call: emits text as it arrives; retries only until the first emit."""
     yield from _rate_gate(config, state)

@@ -30,7 +30,7 @@ import anyio
 import httpx
 
 from ._errors import InvalidRequestError
-from ._settings import http_client_args
+from ._transport import http_client_args
 
 __all__ = [
     "DEFAULT_MAX_CONCURRENCY",

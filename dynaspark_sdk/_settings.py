@@ -1,13 +1,11 @@
-"""What `Client` and `AsyncClient` share that does no I/O: their settings, how a plan
-becomes httpx arguments, and how an httpx exception becomes a `Failure`."""
+"""A client's settings: checked constructor arguments, `with_options()` overrides, and how a
+plan becomes the arguments of an httpx request. (How httpx is set up and how its failures
+are told apart is in `_transport.py`.)"""
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import os
 import re
-import ssl
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, BinaryIO, Literal
@@ -17,23 +15,20 @@ import httpx
 
 from . import __version__
 from ._errors import InvalidRequestError
-from ._flow import Failure, FlowConfig
+from ._flow import FlowConfig
 from ._media import DEFAULT_MAX_BYTES
 from ._operations.chat import check_chat_path
 from ._plans import ACCEPT_HEADERS, RequestPlan
 from ._retry import RetryPolicy
-from ._secrets import ApiKey, install_log_redaction, redact
+from ._secrets import ApiKey, install_log_redaction
+from ._transport import USER_HEADERS_EXTENSION, origin_of
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_TIMEOUT",
     "Settings",
-    "check_proxy",
-    "classify_failure",
     "make_settings",
     "override_settings",
-    "shared_ssl_context",
-    "slot_wait_failure",
 ]
 
 DEFAULT_BASE_URL = "https://dynaspark.onrender.com"
@@ -45,13 +40,6 @@ DEFAULT_TIMEOUT = httpx.Timeout(90.0, connect=15.0, write=30.0, pool=30.0)
 USER_AGENT = f"dynaspark-sdk/{__version__} (python; httpx/{httpx.__version__})"
 
 TimeoutArg = float | httpx.Timeout | None
-
-
-@functools.cache
-def shared_ssl_context() -> ssl.SSLContext:
-    """One SSL context for every client the SDK builds: loading the CA bundle costs tens of
-    milliseconds, and a context can safely serve many clients."""
-    return httpx.create_ssl_context()
 
 
 @attrs.frozen
@@ -99,34 +87,8 @@ class Settings:
         args = {**kwargs, "url": url, "headers": headers, "timeout": self.timeout}
         user_headers = tuple(name for name in base_headers if name not in ("user-agent", "accept"))
         if user_headers:
-            args["extensions"] = {_STAY_HOME: (_origin(httpx.URL(self.base_url)), user_headers)}
+            args["extensions"] = {USER_HEADERS_EXTENSION: (origin_of(httpx.URL(self.base_url)), user_headers)}
         return args
-
-
-# A request extension: the service's origin and the names of the user's headers, which a
-# redirect to another origin must not carry (httpx itself drops only Authorization).
-_STAY_HOME = "dynaspark_user_headers"
-
-
-def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
-    default_port = {"http": 80, "https": 443}.get(url.scheme)
-    return url.scheme, url.host, url.port if url.port is not None else default_port
-
-
-def keep_user_headers_home(request: httpx.Request) -> None:
-    """Request hook: a redirect away from the service's origin drops the user's headers."""
-    home = request.extensions.get(_STAY_HOME)
-    if home is None:
-        return
-    origin, names = home
-    if _origin(request.url) != origin:
-        for name in names:
-            request.headers.pop(name, None)
-
-
-async def keep_user_headers_home_async(request: httpx.Request) -> None:
-    """`keep_user_headers_home` for an httpx.AsyncClient."""
-    keep_user_headers_home(request)
 
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -223,31 +185,6 @@ def make_settings(
     )
 
 
-def classify_failure(exc: httpx.HTTPError, *, after_bytes: bool = False) -> Failure:
-    """An httpx exception as a `Failure`, described without URL or key."""
-    detail = redact(str(exc)) or type(exc).__name__
-    message = f"{type(exc).__name__}: {detail}" if detail != type(exc).__name__ else detail
-    if isinstance(exc, httpx.TimeoutException):
-        return Failure("timeout", message, after_bytes)
-    if isinstance(exc, httpx.UnsupportedProtocol | httpx.LocalProtocolError):
-        return Failure("fatal", message, after_bytes)
-    return Failure("connection", message, after_bytes)
-
-
-def http_client_args(timeout: httpx.Timeout, proxy: str | None, *, asynchronous: bool = False) -> dict[str, Any]:
-    """Arguments for the httpx client a Client builds for itself."""
-    hook = keep_user_headers_home_async if asynchronous else keep_user_headers_home
-    return {
-        "event_hooks": {"request": [hook]},
-        "timeout": timeout,
-        "proxy": proxy,
-        "verify": shared_ssl_context(),
-        "limits": httpx.Limits(max_connections=100, max_keepalive_connections=20),
-        "follow_redirects": True,
-        "trust_env": True,
-    }
-
-
 def override_settings(settings: Settings, overrides: Mapping[str, Any]) -> Settings:
     """Settings with some constructor arguments changed (for `with_options()`)."""
     allowed = {
@@ -274,29 +211,3 @@ def override_settings(settings: Settings, overrides: Mapping[str, Any]) -> Setti
     if current["api_key"] is None and "api_key" in overrides:
         current["api_key"] = ""  # an explicit None removes the key, not falls back to the environment
     return make_settings(**current, clock=settings.clock)
-
-
-def slot_wait_failure(waited: float | None, max_concurrency: int | None) -> Failure:
-    """The failure of a request that found no free slot within `slot_timeout`."""
-    return Failure(
-        "timeout",
-        f"waited {waited or 0:.0f} s (slot_timeout) for one of the {max_concurrency} request slots (max_concurrency)",
-    )
-
-
-def check_proxy(proxy: object) -> str | None:
-    """`proxy` checked: None, or an http(s):// or socks5(h):// URL (socks needs httpx[socks])."""
-    if proxy is None:
-        return None
-    if not isinstance(proxy, str):
-        raise InvalidRequestError(f"proxy must be a URL string, not {type(proxy).__name__}")
-    scheme = proxy.split("://", 1)[0].lower() if "://" in proxy else ""
-    if scheme not in ("http", "https", "socks5", "socks5h"):
-        raise InvalidRequestError("proxy must be an http://, https:// or socks5:// URL")
-    if scheme.startswith("socks") and importlib.util.find_spec("socksio") is None:
-        raise InvalidRequestError("a socks5 proxy needs httpx's socks support: pip install 'httpx[socks]'")
-    try:
-        httpx.URL(proxy)
-    except (httpx.InvalidURL, ValueError, TypeError):
-        raise InvalidRequestError("proxy is not a valid URL") from None
-    return proxy

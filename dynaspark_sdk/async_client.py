@@ -14,7 +14,7 @@ from typing import Any, Self, TypeVar
 import anyio
 import httpx
 
-from ._flow import Answer, CallState, Discard, Emit, Failure, Opened, Read, Send, Sleep, call_flow
+from ._flow import Answer, ClientState, Discard, Emit, Failure, Opened, Read, Send, Sleep, call_flow
 from ._generated import spec_values
 from ._media import ImageUpload
 from ._operations.chat import chat_call
@@ -27,15 +27,9 @@ from ._plans import MessagesInput, RequestPlan
 from ._pools import DEFAULT_MAX_CONCURRENCY, DEFAULT_SLOT_TIMEOUT, AsyncPool
 from ._results import AsyncImageResult, AudioResult, ChatResponse, ServiceStatus, TextResponse
 from ._retry import RetryPolicy
-from ._settings import (
-    DEFAULT_TIMEOUT,
-    Settings,
-    TimeoutArg,
-    classify_failure,
-    make_settings,
-    slot_wait_failure,
-)
-from ._shells import ClientView, ConversationState, StreamState, checked_transport_args
+from ._settings import DEFAULT_TIMEOUT, Settings, TimeoutArg, make_settings
+from ._shells import BaseClient, ConversationState, StreamState, checked_transport_args
+from ._transport import classify_failure, slot_wait_failure
 
 __all__ = ["AsyncClient", "AsyncConversation", "AsyncStream"]
 
@@ -147,7 +141,7 @@ class AsyncStream(StreamState, AsyncIterator[str]):
         runner: _AsyncRunner,
         plan: RequestPlan,
         settings: Settings,
-        state: CallState,
+        state: ClientState,
         on_complete: Callable[[str], None] | None = None,
     ) -> None:
         super().__init__(plan, settings, state, on_complete)
@@ -198,7 +192,7 @@ class AsyncStream(StreamState, AsyncIterator[str]):
         await self.aclose()
 
 
-class AsyncClient(ClientView):
+class AsyncClient(BaseClient):
     """The asynchronous Dynaspark client (on asyncio and trio).
 
     One connection pool per client, reused by every call; use it as an async context manager
@@ -302,12 +296,18 @@ class AsyncClient(ClientView):
         plan, parse = chat_call(self._settings, messages, model=model, media=media, resolve_alias=resolve_alias)
         return await self._run(plan, parse)
 
-    def chat_stream(
+    def stream_chat(
         self, messages: MessagesInput, *, model: str | None = None, media: object = None, resolve_alias: bool = True
     ) -> AsyncStream:
-        """Like `chat()`, as a stream of text (`AsyncStream`); the request starts on iteration."""
+        """Like `chat()`, as a stream of text (`AsyncStream`); the request starts on iteration.
+
+        `chat_stream()` is the same method under its earlier name.
+        """
         plan, _ = chat_call(self._settings, messages, model=model, media=media, resolve_alias=resolve_alias)
         return self._stream(plan)
+
+    #: The earlier name of `stream_chat()`, kept as an alias (verb first, like `stream_text()`).
+    chat_stream = stream_chat
 
     def conversation(
         self,

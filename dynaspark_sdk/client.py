@@ -16,7 +16,7 @@ from typing import Any, Self, TypeVar
 
 import httpx
 
-from ._flow import Answer, CallState, Discard, Emit, Failure, Opened, Read, Send, Sleep, call_flow
+from ._flow import Answer, ClientState, Discard, Emit, Failure, Opened, Read, Send, Sleep, call_flow
 from ._generated import spec_values
 from ._media import ImageUpload
 from ._operations.chat import chat_call
@@ -29,15 +29,9 @@ from ._plans import MessagesInput, RequestPlan
 from ._pools import DEFAULT_MAX_CONCURRENCY, DEFAULT_SLOT_TIMEOUT, SyncPool
 from ._results import AudioResult, ChatResponse, ImageResult, ServiceStatus, TextResponse
 from ._retry import RetryPolicy
-from ._settings import (
-    DEFAULT_TIMEOUT,
-    Settings,
-    TimeoutArg,
-    classify_failure,
-    make_settings,
-    slot_wait_failure,
-)
-from ._shells import ClientView, ConversationState, StreamState, checked_transport_args
+from ._settings import DEFAULT_TIMEOUT, Settings, TimeoutArg, make_settings
+from ._shells import BaseClient, ConversationState, StreamState, checked_transport_args
+from ._transport import classify_failure, slot_wait_failure
 
 __all__ = ["Client", "Conversation", "Stream"]
 
@@ -149,7 +143,7 @@ class Stream(StreamState, Iterator[str]):
         runner: _Runner,
         plan: RequestPlan,
         settings: Settings,
-        state: CallState,
+        state: ClientState,
         on_complete: Callable[[str], None] | None = None,
     ) -> None:
         super().__init__(plan, settings, state, on_complete)
@@ -200,7 +194,7 @@ class Stream(StreamState, Iterator[str]):
         self.close()
 
 
-class Client(ClientView):
+class Client(BaseClient):
     """The synchronous Dynaspark client.
 
     One connection pool per client, reused by every call; use it as a context manager
@@ -304,12 +298,18 @@ class Client(ClientView):
         plan, parse = chat_call(self._settings, messages, model=model, media=media, resolve_alias=resolve_alias)
         return self._run(plan, parse)
 
-    def chat_stream(
+    def stream_chat(
         self, messages: MessagesInput, *, model: str | None = None, media: object = None, resolve_alias: bool = True
     ) -> Stream:
-        """Like `chat()`, as a stream of text (`Stream`); the request starts on iteration."""
+        """Like `chat()`, as a stream of text (`Stream`); the request starts on iteration.
+
+        `chat_stream()` is the same method under its earlier name.
+        """
         plan, _ = chat_call(self._settings, messages, model=model, media=media, resolve_alias=resolve_alias)
         return self._stream(plan)
+
+    #: The earlier name of `stream_chat()`, kept as an alias (verb first, like `stream_text()`).
+    chat_stream = stream_chat
 
     def conversation(
         self,

@@ -1,6 +1,6 @@
 """Hostile input: every argument either makes a well-formed request or fails before anything is sent.
 
-Hypothesis throws arbitrary Python values at every argument of chat(), chat_stream(), generate_text(),
+Hypothesis throws arbitrary Python values at every argument of chat(), stream_chat(), generate_text(),
 stream_text(), generate_image() and generate_audio(), on both clients (the async one on asyncio and
 trio). A reference written here from the contract (the spec's rules in `spec_values`, gpt4free's
 folding rule in the service notes, the SDK's documented message and media rules) says whether the
@@ -103,7 +103,7 @@ class Outcome:
     emulator: Emulator
 
 
-STREAMING = frozenset({"chat_stream", "stream_text"})
+STREAMING = frozenset({"stream_chat", "stream_text"})
 
 
 async def call(
@@ -669,7 +669,7 @@ IMAGE_QUERY_NAMES = {
 
 @FUZZ
 @given(
-    method=st.sampled_from(["chat", "chat_stream"]),
+    method=st.sampled_from(["chat", "stream_chat"]),
     messages=MESSAGES,
     model=CHAT_MODEL_ARGUMENT,
     media=MEDIA,
@@ -850,7 +850,7 @@ SURROGATE_CALLS: list[tuple[str, tuple[object, ...], dict[str, object]]] = [
     ("chat", ("hi",), {"media": (PNG, "picture\udc80.png")}),
     ("chat", ([{"role": "user\udfff", "content": "x"}, {"role": "assistant", "content": "y"}],), {}),
     ("chat", ([{"role": "user", "content": [{"type": "text", "text": LONE_SURROGATE}]}],), {}),
-    ("chat_stream", (LONE_SURROGATE,), {}),
+    ("stream_chat", (LONE_SURROGATE,), {}),
     ("generate_text", (LONE_SURROGATE,), {}),
     ("generate_text", ("hi",), {"system": LONE_SURROGATE}),
     ("generate_text", ([{"role": "system", "content": LONE_SURROGATE}, {"role": "user", "content": "hi"}],), {}),

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from dynaspark_sdk._answers import _required_string, json_answer
 from dynaspark_sdk._errors import InvalidRequestError, MediaError, ModelNotSupportedError
+from dynaspark_sdk._folding import fold_history, image_urls, normalize_messages
 from dynaspark_sdk._generated import spec_values
 from dynaspark_sdk._generated.types import File
-from dynaspark_sdk._history import fold_history, image_urls, normalize_messages
 from dynaspark_sdk._media import ImageUpload, RemoteImage, prepare_media
 from dynaspark_sdk._operations import Call, answer_meta
 from dynaspark_sdk._plans import MessagesInput, RequestPlan, _prompt, _repr, check_utf8

@@ -10,11 +10,10 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from dynaspark_sdk._answers import _optional_int, _required_string, json_answer, media_type
-from dynaspark_sdk._chunks import text_decoder_for
 from dynaspark_sdk._errors import InvalidRequestError
+from dynaspark_sdk._folding import content_text, fold_history, image_urls, normalize_messages, split_system
 from dynaspark_sdk._generated import spec_values
 from dynaspark_sdk._generated.types import UNSET
-from dynaspark_sdk._history import content_text, fold_history, image_urls, normalize_messages, split_system
 from dynaspark_sdk._operations import Call, answer_meta
 from dynaspark_sdk._plans import (
     LONG_PROMPT_ADVICE,
@@ -30,6 +29,7 @@ from dynaspark_sdk._plans import (
 )
 from dynaspark_sdk._results import TextResponse, Usage
 from dynaspark_sdk._secrets import ApiKey
+from dynaspark_sdk._text_decoders import text_decoder_for
 
 if TYPE_CHECKING:
     from dynaspark_sdk._flow import Answer

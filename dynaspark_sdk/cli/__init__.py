@@ -644,7 +644,7 @@ def _cmd_status(args: argparse.Namespace, out: _Output) -> int:
 
 
 def _cmd_models(args: argparse.Namespace, out: _Output) -> int:
-    from dynaspark_sdk._generated import spec_values as spec
+    from dynaspark_sdk import spec
 
     if out.json:
         out.emit_json(

@@ -36,9 +36,10 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from dynaspark_sdk import AsyncClient, Client, InvalidRequestError
-from dynaspark_sdk._generated import spec_values
+from dynaspark_sdk import spec as spec_values
 from dynaspark_sdk._operations.chat import resolve_chat_model
-from dynaspark_sdk._settings import DEFAULT_BASE_URL, check_proxy
+from dynaspark_sdk._settings import DEFAULT_BASE_URL
+from dynaspark_sdk._transport import check_proxy
 
 __all__ = ["Dynaspark"]
 
@@ -161,7 +162,7 @@ class Dynaspark:
             client = client.with_options(**call.overrides)
         # `call.model` is what goes on the wire: an empty name sends the default unresolved.
         try:
-            async with client.chat_stream(messages, model=call.model, media=call.media, resolve_alias=False) as stream:
+            async with client.stream_chat(messages, model=call.model, media=call.media, resolve_alias=False) as stream:
                 async for piece in stream:
                     yield piece
         finally:
@@ -188,7 +189,7 @@ class Dynaspark:
         if call.overrides:
             client = client.with_options(**call.overrides)
         try:
-            with client.chat_stream(messages, model=call.model, media=call.media, resolve_alias=False) as answer:
+            with client.stream_chat(messages, model=call.model, media=call.media, resolve_alias=False) as answer:
                 yield from answer
         finally:
             cls.api_endpoint = f"{client.base_url}{client.chat_path}"
