@@ -19,14 +19,17 @@ shutdown. That also covers an AsyncClient that is garbage-collected without `acl
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import sys
 import threading
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
+from typing import Any, TypeVar
 
 import anyio
+import anyio.to_thread
 import httpx
 
 from ._errors import InvalidRequestError
@@ -41,6 +44,8 @@ __all__ = [
     "check_slot_timeout",
     "current_loop",
 ]
+
+T = TypeVar("T")
 
 #: The service serves at most 10 requests at once (its documentation says so).
 DEFAULT_MAX_CONCURRENCY = 10
@@ -150,6 +155,11 @@ class SyncPool:
             slots.release()
 
     @staticmethod
+    def run_blocking(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run blocking work (reading an image file to send): here, in the caller's thread."""
+        return function(*args, **kwargs)
+
+    @staticmethod
     def close_answer(response: httpx.Response, chunks: Generator[bytes, None, None] | None) -> None:
         """Close an answer whose body was being read, and the generator reading it."""
         if chunks is not None:
@@ -248,6 +258,11 @@ class AsyncPool:
             yield True
         finally:
             slots.release()
+
+    @staticmethod
+    async def run_blocking(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run blocking work (reading an image file to send) in a worker thread, off the loop."""
+        return await anyio.to_thread.run_sync(functools.partial(function, *args, **kwargs))
 
     @staticmethod
     async def close_answer(response: httpx.Response, chunks: AsyncGenerator[bytes, None] | None) -> None:

@@ -4,7 +4,6 @@ are told apart is in `_transport.py`.)"""
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -20,7 +19,7 @@ from ._media import DEFAULT_MAX_BYTES
 from ._operations.chat import check_chat_path
 from ._plans import ACCEPT_HEADERS, RequestPlan
 from ._retry import RetryPolicy
-from ._secrets import ApiKey, install_log_redaction
+from ._secrets import ApiKey
 from ._transport import USER_HEADERS_EXTENSION, origin_of
 
 __all__ = [
@@ -122,17 +121,13 @@ def _timeout(value: TimeoutArg) -> httpx.Timeout:
     return httpx.Timeout(float(value))
 
 
-def _base_url(value: str | None) -> str:
-    url = value or os.environ.get("DYNASPARK_BASE_URL") or DEFAULT_BASE_URL
+def _base_url(value: str | None, environ: Mapping[str, str]) -> str:
+    url = value or environ.get("DYNASPARK_BASE_URL") or DEFAULT_BASE_URL
     if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
         raise InvalidRequestError(f"base_url must be an http(s) URL, not {url!r}")
     if "?" in url or "#" in url:
         raise InvalidRequestError("base_url must not carry a query string or fragment")
     return url.rstrip("/")
-
-
-def _env_chat_path() -> str | None:
-    return os.environ.get("DYNASPARK_CHAT_PATH") or None
 
 
 def make_settings(
@@ -144,13 +139,15 @@ def make_settings(
     default_headers: Mapping[str, str] | None,
     max_media_bytes: int | None,
     on_rate_limit: str,
+    environ: Mapping[str, str],
     retry_policy: RetryPolicy | None = None,
     clock: Callable[[], float] | None = None,
     chat_path: str | None = None,
 ) -> Settings:
-    """Resolve constructor arguments (and the environment) into Settings; bad values raise."""
-    install_log_redaction()
-    key = api_key if api_key is not None else os.environ.get("DYNASPARK_API_KEY")
+    """Resolve constructor arguments into Settings; bad values raise. `environ` (the shells
+    give `os.environ`) supplies DYNASPARK_API_KEY, DYNASPARK_BASE_URL and DYNASPARK_CHAT_PATH
+    for the arguments left out."""
+    key = api_key if api_key is not None else environ.get("DYNASPARK_API_KEY")
     if key is not None and not isinstance(key, str):
         raise InvalidRequestError(f"api_key must be a string, not {type(key).__name__}")
     if retry_policy is not None and not isinstance(retry_policy, RetryPolicy):
@@ -174,18 +171,18 @@ def make_settings(
     policy = attrs.evolve(policy, max_retries=retries)
     return Settings(
         api_key=ApiKey(key) if key else None,
-        base_url=_base_url(base_url),
+        base_url=_base_url(base_url, environ),
         timeout=_timeout(timeout),
         retry=policy,
         default_headers=headers,
         max_media_bytes=media_cap,
         on_rate_limit=on_rate_limit,  # type: ignore[arg-type]
         clock=clock or time.time,
-        chat_path=check_chat_path(chat_path if chat_path is not None else _env_chat_path()),
+        chat_path=check_chat_path(chat_path if chat_path is not None else environ.get("DYNASPARK_CHAT_PATH") or None),
     )
 
 
-def override_settings(settings: Settings, overrides: Mapping[str, Any]) -> Settings:
+def override_settings(settings: Settings, overrides: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
     """Settings with some constructor arguments changed (for `with_options()`)."""
     allowed = {
         "api_key", "base_url", "timeout", "max_retries", "default_headers", "max_media_bytes", "on_rate_limit",
@@ -210,4 +207,4 @@ def override_settings(settings: Settings, overrides: Mapping[str, Any]) -> Setti
         current["max_retries"] = None  # the new policy's own max_retries, not the old one's
     if current["api_key"] is None and "api_key" in overrides:
         current["api_key"] = ""  # an explicit None removes the key, not falls back to the environment
-    return make_settings(**current, clock=settings.clock)
+    return make_settings(**current, environ=environ, clock=settings.clock)

@@ -4,6 +4,7 @@ read-only face of a client, and a conversation's bookkeeping. Nothing here does 
 from __future__ import annotations
 
 import enum
+import os
 from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any, Final, Self
 
@@ -156,7 +157,7 @@ class BaseClient:
         }
         overrides = {name: value for name, value in given.items() if value is not KEEP}
         clone = type(self).__new__(type(self))
-        clone._start(self._pool, override_settings(self._settings, overrides), self._states, self._paths)
+        clone._start(self._pool, override_settings(self._settings, overrides, os.environ), self._states, self._paths)
         clone._owns_pool = False
         return clone
 

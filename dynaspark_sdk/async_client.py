@@ -7,6 +7,7 @@ This file is the source of both shells: scripts/unasync.py writes `client.py` fr
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -27,6 +28,7 @@ from ._plans import MessagesInput, RequestPlan
 from ._pools import DEFAULT_MAX_CONCURRENCY, DEFAULT_SLOT_TIMEOUT, AsyncPool
 from ._results import AsyncImageResult, AudioResult, ChatResponse, ServiceStatus, TextResponse
 from ._retry import RetryPolicy
+from ._secrets import install_log_redaction
 from ._settings import DEFAULT_TIMEOUT, Settings, TimeoutArg, make_settings
 from ._shells import BaseClient, ConversationState, StreamState, checked_transport_args
 from ._transport import classify_failure, slot_wait_failure
@@ -227,7 +229,9 @@ class AsyncClient(BaseClient):
         slot_timeout: float | None = DEFAULT_SLOT_TIMEOUT,
         chat_path: str | None = None,
     ) -> None:
+        install_log_redaction()
         settings = make_settings(
+            environ=os.environ,
             api_key=api_key,
             base_url=base_url,
             timeout=timeout,
@@ -293,7 +297,14 @@ class AsyncClient(BaseClient):
         goes out as its alias target unless `resolve_alias=False`, which sends a listed
         name exactly as given.
         """
-        plan, parse = chat_call(self._settings, messages, model=model, media=media, resolve_alias=resolve_alias)
+        # An image may be a file to read: blocking I/O, which the async client runs in a worker thread.
+        plan, parse = (
+            await self._pool.run_blocking(
+                chat_call, self._settings, messages, model=model, media=media, resolve_alias=resolve_alias
+            )
+            if media is not None
+            else chat_call(self._settings, messages, model=model, media=media, resolve_alias=resolve_alias)
+        )
         return await self._run(plan, parse)
 
     def stream_chat(

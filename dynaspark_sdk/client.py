@@ -9,6 +9,7 @@ Generated from `async_client.py` by scripts/unasync.py: edit that file, not this
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from types import TracebackType
@@ -29,6 +30,7 @@ from ._plans import MessagesInput, RequestPlan
 from ._pools import DEFAULT_MAX_CONCURRENCY, DEFAULT_SLOT_TIMEOUT, SyncPool
 from ._results import AudioResult, ChatResponse, ImageResult, ServiceStatus, TextResponse
 from ._retry import RetryPolicy
+from ._secrets import install_log_redaction
 from ._settings import DEFAULT_TIMEOUT, Settings, TimeoutArg, make_settings
 from ._shells import BaseClient, ConversationState, StreamState, checked_transport_args
 from ._transport import classify_failure, slot_wait_failure
@@ -229,7 +231,9 @@ class Client(BaseClient):
         slot_timeout: float | None = DEFAULT_SLOT_TIMEOUT,
         chat_path: str | None = None,
     ) -> None:
+        install_log_redaction()
         settings = make_settings(
+            environ=os.environ,
             api_key=api_key,
             base_url=base_url,
             timeout=timeout,
@@ -295,7 +299,14 @@ class Client(BaseClient):
         goes out as its alias target unless `resolve_alias=False`, which sends a listed
         name exactly as given.
         """
-        plan, parse = chat_call(self._settings, messages, model=model, media=media, resolve_alias=resolve_alias)
+        # An image may be a file to read: blocking I/O, which the async client runs in a worker thread.
+        plan, parse = (
+            self._pool.run_blocking(
+                chat_call, self._settings, messages, model=model, media=media, resolve_alias=resolve_alias
+            )
+            if media is not None
+            else chat_call(self._settings, messages, model=model, media=media, resolve_alias=resolve_alias)
+        )
         return self._run(plan, parse)
 
     def stream_chat(
