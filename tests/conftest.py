@@ -3,6 +3,7 @@ clients (`Dual`) runs the sync client once, in a worker thread under a hang guar
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 from collections.abc import AsyncIterator, Callable
@@ -106,6 +107,28 @@ class Dual:
 
     async def close(self) -> None:
         await self.resolve(self.client.aclose() if self.kind == "async" else self.client.close())
+
+
+@contextlib.asynccontextmanager
+async def open_dual(kind: str, *, transport: Any = None, **kwargs: Any) -> AsyncIterator[Dual]:
+    """A Dual of `kind` ("sync" or "async"), closed on leaving the block; with `transport`,
+    the client runs over an httpx client of its kind on that transport (closed too)."""
+    import httpx
+
+    from dynaspark_sdk import AsyncClient, Client
+
+    kwargs.setdefault("base_url", BASE_URL)
+    http: Any = None
+    if transport is not None:
+        http = httpx.Client(transport=transport) if kind == "sync" else httpx.AsyncClient(transport=transport)
+        kwargs["http_client"] = http
+    dual = Dual(kind, Client(**kwargs) if kind == "sync" else AsyncClient(**kwargs))
+    try:
+        yield dual
+    finally:
+        await dual.close()
+        if http is not None:
+            await dual.resolve(http.close() if kind == "sync" else http.aclose())
 
 
 @pytest.fixture(params=["sync", "async"])

@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from conftest import BASE_URL, Dual
+from conftest import BASE_URL, Dual, open_dual
 from hypothesis import HealthCheck, Phase, currently_in_test_context, event, given, note, settings
 from hypothesis import strategies as st
 from wire import JPEG, PNG, form_of, query_of
@@ -122,23 +122,11 @@ async def call(
     used = transport if transport is not None else recorder
     result: Any = None
     error: Exception | None = None
-    if kind == "sync":
-        assert isinstance(used, httpx.BaseTransport)
-        with httpx.Client(transport=used) as http, Client(base_url=BASE_URL, http_client=http, max_retries=0) as sync:
-            try:
-                result = await _finish(Dual(kind, sync), method, args, kwargs)
-            except Exception as exc:
-                error = exc
-    else:
-        assert isinstance(used, httpx.AsyncBaseTransport)
-        async with (
-            httpx.AsyncClient(transport=used) as ahttp,
-            AsyncClient(base_url=BASE_URL, http_client=ahttp, max_retries=0) as client,
-        ):
-            try:
-                result = await _finish(Dual(kind, client), method, args, kwargs)
-            except Exception as exc:
-                error = exc
+    async with open_dual(kind, transport=used, max_retries=0) as dual:
+        try:
+            result = await _finish(dual, method, args, kwargs)
+        except Exception as exc:
+            error = exc
     return Outcome(result, error, recorder.requests, recorder.emulator)
 
 
@@ -1019,13 +1007,8 @@ async def test_a_prompt_of_several_mb_reaches_the_service_byte_exact_through_cha
     big_prompt: str,
     with_image: bool,
 ) -> None:
-    kwargs: dict[str, Any] = {"base_url": server.url, "max_retries": 0, "timeout": 60}
-    client: Client | AsyncClient = Client(**kwargs) if client_kind == "sync" else AsyncClient(**kwargs)
-    dual = Dual(client_kind, client)
-    try:
+    async with open_dual(client_kind, base_url=server.url, max_retries=0, timeout=60) as dual:
         answer = await dual.call("chat", big_prompt, media=PNG if with_image else None)
-    finally:
-        await dual.close()
     assert answer.text.startswith("[gemini-1.5-flash-8b] You said: the end")
     [received] = emulator.requests
     assert received.fields == {"user_input": big_prompt, "ai_model": "gemini-1.5-flash-8b"}
