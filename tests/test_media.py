@@ -23,8 +23,8 @@ from dynaspark_sdk._media import (
     RemoteImage,
     detect_image_type,
     image_from_bytes,
-    prepare_media,
 )
+from dynaspark_sdk._media_files import prepare_media
 
 # Tiny "images": only the magic bytes matter to the SDK; the tails make each one distinct.
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR-png"

@@ -11,7 +11,8 @@ from dynaspark_sdk._errors import InvalidRequestError, MediaError, ModelNotSuppo
 from dynaspark_sdk._folding import fold_history, image_urls, normalize_messages
 from dynaspark_sdk._generated import spec_values
 from dynaspark_sdk._generated.types import File
-from dynaspark_sdk._media import ImageUpload, RemoteImage, prepare_media
+from dynaspark_sdk._media import ImageUpload, RemoteImage
+from dynaspark_sdk._media_files import prepare_media
 from dynaspark_sdk._operations import Call, answer_meta
 from dynaspark_sdk._plans import MessagesInput, RequestPlan, _prompt, _repr, check_utf8
 from dynaspark_sdk._results import ChatResponse
