@@ -18,17 +18,22 @@ shutdown. That also covers an AsyncClient that is garbage-collected without `acl
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import math
 import os
 import sys
 import threading
 import weakref
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
+from typing import Any, TypeVar
 
 import anyio
+import anyio.to_thread
 import httpx
 
 from ._errors import InvalidRequestError
-from ._settings import http_client_args
+from ._transport import http_client_args
 
 __all__ = [
     "DEFAULT_MAX_CONCURRENCY",
@@ -39,6 +44,8 @@ __all__ = [
     "check_slot_timeout",
     "current_loop",
 ]
+
+T = TypeVar("T")
 
 #: The service serves at most 10 requests at once (its documentation says so).
 DEFAULT_MAX_CONCURRENCY = 10
@@ -103,10 +110,10 @@ class SyncPool:
         self.slot_timeout = check_slot_timeout(slot_timeout)
         self.owned = http is None
         self._args = http_client_args(timeout, proxy)
-        self.http = http if http is not None else httpx.Client(**self._args)
-        self._finalizer = weakref.finalize(self, self.http.close) if self.owned else None
+        self._http = http if http is not None else httpx.Client(**self._args)
+        self._finalizer = weakref.finalize(self, self._http.close) if self.owned else None
         limit = check_max_concurrency(max_concurrency)
-        self.slots = threading.BoundedSemaphore(limit) if limit is not None else None
+        self._slots = threading.BoundedSemaphore(limit) if limit is not None else None
         self.max_concurrency = limit
         _live_pools.add(self)
 
@@ -114,19 +121,55 @@ class SyncPool:
         """After a fork: fresh slots (a parent's thread may have held some) and, for a pool the
         SDK made and not yet closed, a fresh httpx client."""
         if self.max_concurrency is not None:
-            self.slots = threading.BoundedSemaphore(self.max_concurrency)
-        if not self.owned or self.http.is_closed:
+            self._slots = threading.BoundedSemaphore(self.max_concurrency)
+        if not self.owned or self._http.is_closed:
             return
         assert self._finalizer is not None
         self._finalizer.detach()
-        _inherited.append(self.http)
-        self.http = httpx.Client(**self._args)
-        self._finalizer = weakref.finalize(self, self.http.close)
+        _inherited.append(self._http)
+        self._http = httpx.Client(**self._args)
+        self._finalizer = weakref.finalize(self, self._http.close)
+
+    def http(self) -> httpx.Client:
+        """The httpx client (the same for every thread)."""
+        return self._http
+
+    def pools(self) -> list[httpx.Client]:
+        """The live httpx clients (for tests and diagnostics): this pool's one, unless closed."""
+        return [] if self._http.is_closed else [self._http]
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[bool]:
+        """Hold one request slot while the block runs; yields False when none came free
+        within `slot_timeout` (the caller answers that as a timeout), True otherwise."""
+        slots = self._slots
+        if slots is None:
+            yield True
+            return
+        if not slots.acquire(timeout=self.slot_timeout):
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            slots.release()
+
+    @staticmethod
+    def run_blocking(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run blocking work (reading an image file to send): here, in the caller's thread."""
+        return function(*args, **kwargs)
+
+    @staticmethod
+    def close_answer(response: httpx.Response, chunks: Generator[bytes, None, None] | None) -> None:
+        """Close an answer whose body was being read, and the generator reading it."""
+        if chunks is not None:
+            chunks.close()
+        response.close()
 
     @property
     def closed(self) -> bool:
         """Whether the pool was closed (only pools the SDK made are closed by it)."""
-        return self.http.is_closed
+        return self._http.is_closed
 
     def close(self) -> None:
         """Close the pool if the SDK made it; idempotent."""
@@ -197,6 +240,40 @@ class AsyncPool:
         """Whether the SDK made (and so closes) the pools."""
         return self._given is None
 
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[bool]:
+        """Hold one of the running loop's request slots while the block runs; yields False
+        when none came free within `slot_timeout`, True otherwise (see `SyncPool.slot`)."""
+        slots = self.slots()
+        if slots is None:
+            yield True
+            return
+        wait = self.slot_timeout
+        with anyio.move_on_after(wait if wait is not None else math.inf) as waiting:
+            await slots.acquire()
+        if waiting.cancelled_caught:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            slots.release()
+
+    @staticmethod
+    async def run_blocking(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run blocking work (reading an image file to send) in a worker thread, off the loop."""
+        return await anyio.to_thread.run_sync(functools.partial(function, *args, **kwargs))
+
+    @staticmethod
+    async def close_answer(response: httpx.Response, chunks: AsyncGenerator[bytes, None] | None) -> None:
+        """Close an answer whose body was being read, and the generators reading it."""
+        # Closing must finish even when the caller is being cancelled, or the
+        # connection would be left half-read in the pool.
+        with anyio.CancelScope(shield=True):
+            await response.aclose()
+            if chunks is not None:
+                await _finish_generators(chunks)
+
     async def http(self) -> httpx.AsyncClient:
         """The httpx client for the running event loop."""
         if self._given is not None:
@@ -229,6 +306,21 @@ class AsyncPool:
             client = self._by_loop.pop(current_loop(), None)
         if client is not None:
             await client.aclose()
+
+
+async def _finish_generators(chunks: AsyncGenerator[bytes, None]) -> None:
+    """Run httpx's chain of body generators to their end once the answer is closed.
+
+    httpx reads a body through nested async generators; closing only the outermost leaves
+    the inner ones suspended, and trio warns (ResourceWarning) when they are collected.
+    After `response.aclose()` the next read ends or fails at once, which finishes every
+    generator in the chain, without reading anything more from the network.
+    """
+    try:
+        async for _ in chunks:
+            pass
+    except Exception:  # the read on a closed answer fails; that is the point
+        pass
 
 
 # Every pool alive in this process, to renew in a forked child.
