@@ -18,17 +18,25 @@ the median through the gateway <= 2 ms.
 *Gateway CPU.* Both figures above are wall time across three processes on a shared machine,
 so they move with the load; the gateway process's own CPU time per call (from /proc, summed
 over every batch) is reported next to them, against the client CPU of the direct SDK call.
+
+*Gateway instructions.* Where valgrind is installed (not in smoke mode), the gateway also runs
+under ``valgrind --tool=callgrind`` with collection off until it is warm, then on for a batch
+of chat and text calls: user-space instructions per call, the same from run to run whatever
+the machine's load (it leaves out the kernel's share, about a tenth of the CPU time).
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 
@@ -49,6 +57,7 @@ class _Gateway:
 
     def __init__(self, url: str, pid: int) -> None:
         self.url = url
+        self.pid = pid
         self._stat = f"/proc/{pid}/stat"
 
     def cpu(self) -> float | None:
@@ -62,10 +71,11 @@ class _Gateway:
 
 
 @contextlib.contextmanager
-def _gateway(upstream: str) -> Iterator[_Gateway]:
-    """`dynaspark gateway` on a free port in front of `upstream`, for the `with` block."""
+def _gateway(upstream: str, wrapper: tuple[str, ...] = ()) -> Iterator[_Gateway]:
+    """`dynaspark gateway` on a free port in front of `upstream` (run under `wrapper`, a
+    command such as valgrind's, if given), for the `with` block."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DYNASPARK_")}
-    argv = [sys.executable, "-m", "dynaspark_sdk", "--base-url", upstream, "--retries", "0"]
+    argv = [*wrapper, sys.executable, "-m", "dynaspark_sdk", "--base-url", upstream, "--retries", "0"]
     child = subprocess.Popen(
         [*argv, "gateway", "--port", "0"],
         stdout=subprocess.PIPE,
@@ -76,13 +86,15 @@ def _gateway(upstream: str) -> Iterator[_Gateway]:
     try:
         assert child.stdout is not None
         line = child.stdout.readline()
+        while wrapper and line and not line.startswith("Dynaspark gateway serving "):
+            line = child.stdout.readline()
         if not line.startswith("Dynaspark gateway serving "):
             raise RuntimeError(f"the gateway did not start (it printed {line!r})")
         yield _Gateway(line.split()[3], child.pid)
     finally:
         child.send_signal(signal.SIGINT)
         try:
-            child.wait(timeout=15)
+            child.wait(timeout=120 if wrapper else 15)
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
@@ -162,6 +174,51 @@ def _added_rows(budget: Budget) -> list[Row]:
     return rows
 
 
+def _instruction_rows(budget: Budget) -> list[Row]:
+    if budget.smoke or shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        return []
+    calls = 200
+    models = ("gemini-1.5-flash-8b", "text/openai")
+    with tempfile.TemporaryDirectory() as folder:
+        out = os.path.join(folder, "callgrind.out")
+        wrapper = ("valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}")
+        with (
+            spawn("emulator") as upstream,
+            _gateway(upstream, wrapper) as gateway,
+            httpx.Client(base_url=gateway.url, trust_env=False, timeout=120) as http,
+        ):
+
+            def post(model: str, count: int) -> None:
+                for _ in range(count):
+                    body = {"model": model, "messages": [{"role": "user", "content": PROMPT}]}
+                    http.post("/chat/completions", json=body).raise_for_status()
+
+            for model in models:
+                post(model, 30)  # imports done, pools and caches warm
+            pid = gateway.pid
+            subprocess.run(["callgrind_control", "-i", "on", str(pid)], check=True, capture_output=True)
+            for model in models:
+                post(model, calls)
+            subprocess.run(["callgrind_control", "-i", "off", str(pid)], check=True, capture_output=True)
+        total = 0
+        for name in glob.glob(out + "*"):
+            with open(name) as dump:
+                for line in dump:
+                    if line.startswith("totals:"):  # (its "summary:" line counts from the start: 0)
+                        total += int(line.split()[1])
+    return [
+        Row(
+            target="8",
+            measurement="gateway process instructions per call, chat and text alike (callgrind, user space)",
+            value=f"{total / (calls * len(models)) / 1e6:.2f} M",
+            baseline="-",
+            ratio=None,
+            goal="-",
+            verdict="info",
+        )
+    ]
+
+
 def _stamp(text: str) -> float:
     return float(text.strip())
 
@@ -220,4 +277,4 @@ def _first_byte_rows(budget: Budget) -> list[Row]:
 
 def run(budget: Budget) -> list[Row]:
     """Measure target 8 and return its rows."""
-    return _added_rows(budget) + _first_byte_rows(budget)
+    return _added_rows(budget) + _instruction_rows(budget) + _first_byte_rows(budget)

@@ -582,6 +582,36 @@ async def test_http_errors_are_in_openais_shape(gateway: Gateway, emulator: Emul
     assert emulator.requests == []
 
 
+async def test_mounted_under_a_prefix_it_serves_the_same_api(upstream: EmulatorServer, emulator: Emulator) -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    lines: list[str] = []
+    async with AsyncClient(base_url=upstream.url, max_retries=0) as client:
+        outer = Starlette(routes=[Mount("/gw", app=create_app(client, log=lines.append))])
+        transport = httpx.ASGITransport(app=outer)
+        async with httpx.AsyncClient(transport=transport, base_url="http://host.test") as http:
+            answer = await http.post(
+                "/gw/v1/chat/completions", json={"model": "gemini-1.5-flash", "messages": user("hi")}
+            )
+            refused = await http.post("/gw/v1/chat/completions", json={"model": "nope", "messages": user("hi")})
+            wrong_method = await http.get("/gw/v1/chat/completions")
+            models = await http.get("/gw/v1/models")
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.json()["choices"][0]["message"]["content"] == "[gemini-1.5-flash-8b] You said: hi"
+    assert refused.status_code == 404 and refused.json()["error"]["code"] == "model_not_found"
+    assert wrong_method.status_code == 405 and set(wrong_method.json()["error"]) == {"message", "type", "param", "code"}
+    assert models.status_code == 200 and "text/openai" in [entry["id"] for entry in models.json()["data"]]
+    assert len(emulator.requests) == 1
+    assert [line.rsplit(" ", 2)[0] for line in lines] == [
+        "POST /gw/v1/chat/completions 200",
+        "POST /gw/v1/chat/completions 404",
+        "GET /gw/v1/chat/completions 405",
+        "GET /gw/v1/models 200",
+    ]
+
+
 async def test_one_log_line_per_request_without_any_key(upstream: EmulatorServer, emulator: Emulator) -> None:
     lines: list[str] = []
     secret = "sk-upstream-secret-42"

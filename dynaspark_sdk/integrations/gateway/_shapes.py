@@ -213,6 +213,13 @@ _TEXT_PARAMETERS = {
 #: Parameters every request may carry: handled here, or (`user`, an end-user id for OpenAI's
 #: abuse monitoring) meaningless to Dynaspark and harmless to accept.
 _CHAT_HANDLED = frozenset({"model", "messages", "stream", "stream_options", "user"})
+#: The same for the text API (`text/<model>`): its parameters are handled, and `response_format`
+#: may also ask for JSON.
+_TEXT_HANDLED = _CHAT_HANDLED | frozenset(_TEXT_PARAMETERS)
+_TEXT_UNSUPPORTED: dict[str, Callable[[object], bool]] = {
+    **{k: v for k, v in _CHAT_UNSUPPORTED.items() if k not in _TEXT_PARAMETERS},
+    "response_format": lambda value: value is None or value in ({"type": "text"}, {"type": "json_object"}),
+}
 
 
 def _at_default(unsupported: Mapping[str, Callable[[object], bool]], name: str, value: object) -> bool:
@@ -334,16 +341,7 @@ def parse_chat(body: object, chat_models: Sequence[str]) -> ChatPlan:
         name = model[len(TEXT_PREFIX) :]
         if not name.strip():
             raise _model_not_found(model, [*chat_models, *(TEXT_PREFIX + m for m in TEXT_MODELS)])
-        unsupported = {k: v for k, v in _CHAT_UNSUPPORTED.items() if k not in _TEXT_PARAMETERS}
-        unsupported["response_format"] = lambda value: (
-            value is None
-            or value
-            in (
-                {"type": "text"},
-                {"type": "json_object"},
-            )
-        )
-        _check_parameters(request, _CHAT_HANDLED | frozenset(_TEXT_PARAMETERS), unsupported, "the text API")
+        _check_parameters(request, _TEXT_HANDLED, _TEXT_UNSUPPORTED, "the text API")
         options = {sdk: request[name] for name, sdk in _TEXT_PARAMETERS.items() if request.get(name) is not None}
         options["json"] = request.get("response_format") == {"type": "json_object"}
         return ChatPlan(model, messages, stream, include_usage, text_model=name, text_options=options)
