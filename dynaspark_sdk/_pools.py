@@ -25,10 +25,11 @@ import weakref
 from collections.abc import AsyncGenerator
 
 import anyio
+import anyio.to_thread
 import httpx
 
 from ._errors import InvalidRequestError
-from ._settings import http_client_args
+from ._settings import http_client_args, is_warm, warm_up
 
 __all__ = [
     "DEFAULT_MAX_CONCURRENCY",
@@ -38,6 +39,7 @@ __all__ = [
     "check_max_concurrency",
     "check_slot_timeout",
     "current_loop",
+    "warmed",
 ]
 
 #: The service serves at most 10 requests at once (its documentation says so).
@@ -161,7 +163,8 @@ class AsyncPool:
     ) -> None:
         self.slot_timeout = check_slot_timeout(slot_timeout)
         self._given = http
-        self._args = http_client_args(timeout, proxy, asynchronous=True)
+        # The httpx clients are built in a worker thread on first use (see `http()`).
+        self._timeout, self._proxy = timeout, proxy
         self._by_loop: weakref.WeakKeyDictionary[object, httpx.AsyncClient] = weakref.WeakKeyDictionary()
         self._slots_by_loop: weakref.WeakKeyDictionary[object, anyio.Semaphore] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
@@ -197,16 +200,32 @@ class AsyncPool:
         """Whether the SDK made (and so closes) the pools."""
         return self._given is None
 
+    def _build(self) -> httpx.AsyncClient:
+        warm_up()
+        return httpx.AsyncClient(**http_client_args(self._timeout, self._proxy, asynchronous=True))
+
     async def http(self) -> httpx.AsyncClient:
-        """The httpx client for the running event loop."""
+        """The httpx client for the running event loop.
+
+        A loop's first call builds it in a worker thread: an httpx client loads its SSL
+        context (the CA bundle) and imports httpcore as it is made, tens of milliseconds
+        that would otherwise freeze the event loop.
+        """
         if self._given is not None:
             return self._given
         loop = current_loop()
         with self._lock:
             client = self._by_loop.get(loop)
+        if client is not None and not client.is_closed:
+            return client
+        built = await anyio.to_thread.run_sync(self._build)
+        with self._lock:
+            client = self._by_loop.get(loop)
             fresh = client is None or client.is_closed
             if fresh:
-                client = self._by_loop[loop] = httpx.AsyncClient(**self._args)
+                # Another task of this loop may have built one meanwhile; then `built`, which
+                # never opened a connection, is dropped.
+                client = self._by_loop[loop] = built
         assert client is not None
         if fresh:
             closer = _close_when_loop_ends(client)
@@ -229,6 +248,13 @@ class AsyncPool:
             client = self._by_loop.pop(current_loop(), None)
         if client is not None:
             await client.aclose()
+
+
+async def warmed() -> None:
+    """Wait until `warm_up()` has run (in a worker thread, once per process), so that the
+    first call's planning imports nothing and builds nothing on the event loop."""
+    if not is_warm():
+        await anyio.to_thread.run_sync(warm_up)
 
 
 # Every pool alive in this process, to renew in a forked child.

@@ -8,6 +8,8 @@ import importlib.util
 import os
 import re
 import ssl
+import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, BinaryIO, Literal
@@ -33,6 +35,7 @@ __all__ = [
     "override_settings",
     "shared_ssl_context",
     "slot_wait_failure",
+    "warm_up",
 ]
 
 DEFAULT_BASE_URL = "https://dynaspark.onrender.com"
@@ -60,6 +63,46 @@ def shared_ssl_context() -> ssl.SSLContext:
     """One SSL context for every client the SDK builds: loading the CA bundle costs tens of
     milliseconds, and a context can safely serve many clients."""
     return httpx.create_ssl_context()
+
+
+_warm_lock = threading.Lock()
+_warmed = threading.Event()
+_WARM_UP_SWITCH_INTERVAL = 0.0005
+
+
+def is_warm() -> bool:
+    """Whether `warm_up()` has run in this process."""
+    return _warmed.is_set()
+
+
+def warm_up() -> None:
+    """Do, once per process, the slow work a first call would otherwise do on its way: build
+    the shared SSL context (the CA bundle), import httpcore (httpx imports it with the first
+    client) and the generated request builders and models the calls plan with.
+
+    `AsyncClient` runs this in a worker thread before its first call, so none of it blocks
+    the event loop; `Client` simply pays it on its first call. Imports run Python code that
+    holds the GIL, and a thread waiting for the GIL (the event loop's) only gets it after the
+    interpreter's switch interval (5 ms by default): so for the few tens of milliseconds this
+    takes, once per process, the interval is lowered to 0.5 ms, and put back after.
+    """
+    if _warmed.is_set():
+        return
+    with _warm_lock:
+        if _warmed.is_set():
+            return
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(interval, _WARM_UP_SWITCH_INTERVAL))
+        try:
+            shared_ssl_context()
+            import httpcore  # noqa: F401
+
+            from ._generated.api.chat import chat  # noqa: F401
+            from ._generated.api.public import generate_image, generate_text  # noqa: F401
+            from ._generated.api.status import status  # noqa: F401
+        finally:
+            sys.setswitchinterval(interval)
+        _warmed.set()
 
 
 @attrs.frozen

@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
+import anyio
 import pytest
 import trio
 
@@ -129,3 +130,48 @@ def test_a_client_refuses_the_wrong_kind_of_http_client_and_a_proxy_beside_one()
         AsyncClient(http_client=httpx.Client())  # type: ignore[arg-type]
     with httpx.Client() as http, pytest.raises(ValueError, match="your own http_client"):
         Client(http_client=http, proxy="http://proxy.local:3128")
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_the_slow_first_steps_run_off_the_event_loop(
+    server: EmulatorServer, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Loading the CA bundle, the first imports and building the httpx client happen in a
+    worker thread, not in the constructor nor on the loop; concurrent first calls share one pool."""
+    import threading
+
+    from dynaspark_sdk import _pools, _settings
+
+    seen: list[tuple[str, threading.Thread]] = []
+    real_context, real_args = _settings.shared_ssl_context, _pools.http_client_args
+
+    def context() -> Any:
+        seen.append(("ssl context", threading.current_thread()))
+        return real_context()
+
+    def client_args(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        seen.append(("httpx client", threading.current_thread()))
+        return real_args(*args, **kwargs)
+
+    monkeypatch.setattr(_settings, "shared_ssl_context", context)
+    monkeypatch.setattr(_settings, "_warmed", threading.Event())  # as in a fresh process
+    monkeypatch.setattr(_pools, "http_client_args", client_args)
+
+    async def main() -> None:
+        client = AsyncClient(base_url=server.url)
+        assert seen == []  # the constructor builds nothing
+        answers: list[str] = []
+
+        async def one() -> None:
+            answers.append((await client.chat("hello")).text)
+
+        async with anyio.create_task_group() as group:
+            for _ in range(5):
+                group.start_soon(one)
+        assert answers == ["[gemini-1.5-flash-8b] You said: hello"] * 5
+        assert len(client._pool.pools()) == 1
+        await client.aclose()
+
+    no_warnings_from(lambda: run(backend, main))
+    assert {what for what, _ in seen} == {"ssl context", "httpx client"}
+    assert all(thread is not threading.main_thread() for _, thread in seen), seen
