@@ -143,7 +143,7 @@ def test_the_slow_first_steps_run_off_the_event_loop(
     from dynaspark_sdk import _pools, _settings
 
     seen: list[tuple[str, threading.Thread]] = []
-    real_context, real_args = _settings.shared_ssl_context, _pools.http_client_args
+    real_context, real_args = _settings.shared_ssl_context, _settings.http_client_args
 
     def context() -> Any:
         seen.append(("ssl context", threading.current_thread()))
