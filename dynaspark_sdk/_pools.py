@@ -18,6 +18,7 @@ shutdown. That also covers an AsyncClient that is garbage-collected without `acl
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 import threading
@@ -170,6 +171,9 @@ class AsyncPool:
         self._lock = threading.Lock()
         self.max_concurrency = check_max_concurrency(max_concurrency)
         self._closed = False
+        #: Send over aiohttp (`AiohttpTransport`) on asyncio loops when aiohttp is installed and
+        #: no proxy is set; trio loops keep httpx's own transport. The gpt4free provider sets it.
+        self.over_aiohttp = False
         _live_pools.add(self)
 
     def _renew_in_child(self) -> None:
@@ -200,9 +204,19 @@ class AsyncPool:
         """Whether the SDK made (and so closes) the pools."""
         return self._given is None
 
-    def _build(self) -> httpx.AsyncClient:
+    def _build(self, on_asyncio: bool) -> httpx.AsyncClient:
         warm_up()
-        return httpx.AsyncClient(**http_client_args(self._timeout, self._proxy, asynchronous=True))
+        args = http_client_args(self._timeout, self._proxy, asynchronous=True)
+        if self.over_aiohttp and on_asyncio and self._proxy is None and importlib.util.find_spec("aiohttp"):
+            from .aiohttp_transport import AiohttpTransport
+
+            limits: httpx.Limits = args.pop("limits")
+            args["transport"] = AiohttpTransport(
+                verify=args["verify"],
+                max_connections=limits.max_connections or 0,
+                keepalive_expiry=limits.keepalive_expiry or 5.0,
+            )
+        return httpx.AsyncClient(**args)
 
     async def http(self) -> httpx.AsyncClient:
         """The httpx client for the running event loop.
@@ -218,7 +232,10 @@ class AsyncPool:
             client = self._by_loop.get(loop)
         if client is not None and not client.is_closed:
             return client
-        built = await anyio.to_thread.run_sync(self._build)
+        on_asyncio = sys.modules.get("asyncio") is not None and isinstance(
+            loop, sys.modules["asyncio"].AbstractEventLoop
+        )
+        built = await anyio.to_thread.run_sync(self._build, on_asyncio)
         with self._lock:
             client = self._by_loop.get(loop)
             fresh = client is None or client.is_closed
