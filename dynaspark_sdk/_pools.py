@@ -30,7 +30,7 @@ import anyio.to_thread
 import httpx
 
 from ._errors import InvalidRequestError
-from ._settings import http_client_args, is_warm, warm_up
+from ._settings import http_client_args, is_warm, warm_up, with_lean_cookies
 
 __all__ = [
     "DEFAULT_MAX_CONCURRENCY",
@@ -106,7 +106,7 @@ class SyncPool:
         self.slot_timeout = check_slot_timeout(slot_timeout)
         self.owned = http is None
         self._args = http_client_args(timeout, proxy)
-        self.http = http if http is not None else httpx.Client(**self._args)
+        self.http = http if http is not None else with_lean_cookies(httpx.Client(**self._args))
         self._finalizer = weakref.finalize(self, self.http.close) if self.owned else None
         limit = check_max_concurrency(max_concurrency)
         self.slots = threading.BoundedSemaphore(limit) if limit is not None else None
@@ -123,7 +123,7 @@ class SyncPool:
         assert self._finalizer is not None
         self._finalizer.detach()
         _inherited.append(self.http)
-        self.http = httpx.Client(**self._args)
+        self.http = with_lean_cookies(httpx.Client(**self._args))
         self._finalizer = weakref.finalize(self, self.http.close)
 
     @property
@@ -216,7 +216,7 @@ class AsyncPool:
                 max_connections=limits.max_connections or 0,
                 keepalive_expiry=limits.keepalive_expiry or 5.0,
             )
-        return httpx.AsyncClient(**args)
+        return with_lean_cookies(httpx.AsyncClient(**args))
 
     async def http(self) -> httpx.AsyncClient:
         """The httpx client for the running event loop.

@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO, Literal, TypeVar
 
 import attrs
 import httpx
@@ -36,6 +36,7 @@ __all__ = [
     "shared_ssl_context",
     "slot_wait_failure",
     "warm_up",
+    "with_lean_cookies",
 ]
 
 DEFAULT_BASE_URL = "https://dynaspark.onrender.com"
@@ -297,6 +298,31 @@ def http_client_args(timeout: httpx.Timeout, proxy: str | None, *, asynchronous:
         "follow_redirects": True,
         "trust_env": True,
     }
+
+
+class _Cookies(httpx.Cookies):
+    """httpx's cookie store, minus the work of extracting cookies from an answer that sets none.
+
+    httpx wraps every answer and its request in urllib adapters for the cookie jar (about a
+    tenth of a plain call's client CPU); the jar then finds no Set-Cookie header and does
+    nothing. Answers that do set cookies are handled exactly as before.
+    """
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        if "set-cookie" in response.headers:
+            super().extract_cookies(response)
+
+
+HttpClient = TypeVar("HttpClient", httpx.Client, httpx.AsyncClient)
+
+
+def with_lean_cookies(http: HttpClient) -> HttpClient:
+    """An httpx client the SDK made, given `_Cookies` (the same jar) if httpx still keeps its
+    store where it did; any other layout is left alone."""
+    cookies = getattr(http, "_cookies", None)
+    if type(cookies) is httpx.Cookies:
+        http._cookies = _Cookies(cookies.jar)
+    return http
 
 
 def override_settings(settings: Settings, overrides: Mapping[str, Any]) -> Settings:
