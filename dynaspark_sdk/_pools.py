@@ -29,6 +29,7 @@ import anyio
 import anyio.to_thread
 import httpx
 
+from ._defaults import DEFAULT_MAX_CONCURRENCY, DEFAULT_SLOT_TIMEOUT
 from ._errors import InvalidRequestError
 from ._settings import http_client_args, is_warm, warm_up, with_lean_cookies
 
@@ -42,15 +43,6 @@ __all__ = [
     "current_loop",
     "warmed",
 ]
-
-#: The service serves at most 10 requests at once (its documentation says so).
-DEFAULT_MAX_CONCURRENCY = 10
-
-#: How long a request may wait for one of the request slots. Waiting for a slot is waiting for
-#: other requests to finish, each bounded by its own timeout, so it is not the request's own
-#: timeout: a batch of thousands of short calls queues for minutes. Ten minutes lets such a
-#: batch finish, and still turns a queue stuck behind hung requests into an APITimeoutError.
-DEFAULT_SLOT_TIMEOUT = 600.0
 
 
 def current_loop() -> object:

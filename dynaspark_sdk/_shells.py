@@ -5,18 +5,32 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Generator, Mapping, Sequence
-from typing import Any, Final, Self
+from typing import TYPE_CHECKING, Any, Final, Self
 
-from ._conversation import History
-from ._errors import ClientClosedError, InvalidRequestError
-from ._flow import CallState, StreamProgress, stream_flow
 from ._generated import spec_values
-from ._plans import RequestPlan
-from ._rate_limit import RateLimit
-from ._retry import RetryPolicy
-from ._settings import Settings, TimeoutArg, check_proxy, override_settings
+from ._lazy import deferred_imports
 
-__all__ = ["ClientView", "ConversationState", "StreamState", "checked_transport_args"]
+if TYPE_CHECKING:
+    from ._conversation import History
+    from ._errors import ClientClosedError, InvalidRequestError
+    from ._flow import CallState, StreamProgress, stream_flow
+    from ._plans import RequestPlan
+    from ._rate_limit import RateLimit
+    from ._retry import RetryPolicy
+    from ._settings import Settings, TimeoutArg, check_proxy, override_settings
+
+__all__ = ["ClientView", "ConversationState", "StreamState", "checked_transport_args", "load_core"]
+
+#: Loads the names above (the core) on first use: the clients' constructors call it.
+load_core = deferred_imports(
+    globals(),
+    {
+        "._conversation": ("History",),
+        "._errors": ("ClientClosedError", "InvalidRequestError"),
+        "._flow": ("CallState", "StreamProgress", "stream_flow"),
+        "._settings": ("check_proxy", "override_settings"),
+    },
+)
 
 
 class StreamState:

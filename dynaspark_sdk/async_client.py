@@ -40,7 +40,11 @@ from ._settings import (
     make_settings,
     slot_wait_failure,
 )
-from ._shells import ClientView, ConversationState, StreamState, checked_transport_args
+from ._shells import ClientView, ConversationState, StreamState, checked_transport_args, load_core
+
+# Unlike `Client`, the async shell loads the whole core as it is imported (an application
+# imports it at start-up): a client made later, on a running event loop, imports nothing there.
+load_core()
 
 __all__ = ["AsyncClient", "AsyncConversation", "AsyncStream"]
 

@@ -6,40 +6,76 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import httpx
 
-from ._answers import parse_image_bytes
-from ._calls import chat_call, image_call, speech_call, status_call, text_call
-from ._flow import (
-    Answer,
-    CallState,
-    Discard,
-    Emit,
-    Failure,
-    Opened,
-    Read,
-    Send,
-    Sleep,
-    call_flow,
-    fetch_plan,
-)
+from ._defaults import DEFAULT_MAX_CONCURRENCY, DEFAULT_SLOT_TIMEOUT, DEFAULT_TIMEOUT
 from ._generated import spec_values
-from ._media import ImageUpload
-from ._plans import ImageOptions, MessagesInput, RequestPlan, TextOptions
-from ._pools import DEFAULT_MAX_CONCURRENCY, DEFAULT_SLOT_TIMEOUT, SyncPool
-from ._results import AudioResult, ChatResponse, ImageResult, ServiceStatus, TextResponse
-from ._retry import RetryPolicy
-from ._settings import (
-    DEFAULT_TIMEOUT,
-    Settings,
-    TimeoutArg,
-    classify_failure,
-    make_settings,
-    slot_wait_failure,
+from ._lazy import deferred_imports
+from ._shells import ClientView, ConversationState, StreamState, checked_transport_args, load_core
+
+if TYPE_CHECKING:
+    from ._answers import parse_image_bytes
+    from ._calls import chat_call, image_call, speech_call, status_call, text_call
+    from ._flow import Answer, CallState, Discard, Emit, Failure, Opened, Read, Send, Sleep, call_flow, fetch_plan
+    from ._media import ImageUpload
+    from ._plans import ImageOptions, MessagesInput, RequestPlan, TextOptions
+    from ._pools import SyncPool
+    from ._results import AudioResult, ChatResponse, ImageResult, ServiceStatus, TextResponse
+    from ._retry import RetryPolicy
+    from ._settings import Settings, TimeoutArg, classify_failure, make_settings, slot_wait_failure
+
+# The core loads with the first Client, not with `from dynaspark_sdk import Client` (see `_lazy`).
+_load = deferred_imports(
+    globals(),
+    {
+        "._answers": ("parse_image_bytes",),
+        "._calls": (
+            "chat_call",
+            "image_call",
+            "speech_call",
+            "status_call",
+            "text_call",
+        ),
+        "._flow": (
+            "Answer",
+            "CallState",
+            "Discard",
+            "Emit",
+            "Failure",
+            "Opened",
+            "Read",
+            "Send",
+            "Sleep",
+            "call_flow",
+            "fetch_plan",
+        ),
+        "._media": ("ImageUpload",),
+        "._plans": (
+            "ImageOptions",
+            "MessagesInput",
+            "RequestPlan",
+            "TextOptions",
+        ),
+        "._pools": ("SyncPool",),
+        "._results": (
+            "AudioResult",
+            "ChatResponse",
+            "ImageResult",
+            "ServiceStatus",
+            "TextResponse",
+        ),
+        "._retry": ("RetryPolicy",),
+        "._settings": (
+            "Settings",
+            "TimeoutArg",
+            "classify_failure",
+            "make_settings",
+            "slot_wait_failure",
+        ),
+    },
 )
-from ._shells import ClientView, ConversationState, StreamState, checked_transport_args
 
 __all__ = ["Client", "Conversation", "Stream"]
 
@@ -242,6 +278,8 @@ class Client(ClientView):
         slot_timeout: float | None = DEFAULT_SLOT_TIMEOUT,
         chat_path: str | None = None,
     ) -> None:
+        load_core()
+        _load()
         settings = make_settings(
             api_key=api_key,
             base_url=base_url,

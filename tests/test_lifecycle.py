@@ -175,3 +175,22 @@ def test_the_slow_first_steps_run_off_the_event_loop(
     no_warnings_from(lambda: run(backend, main))
     assert {what for what, _ in seen} == {"ssl context", "httpx client"}
     assert all(thread is not threading.main_thread() for _, thread in seen), seen
+
+
+def test_importing_the_sync_client_defers_the_core_to_the_first_client(server: EmulatorServer) -> None:
+    """`from dynaspark_sdk import Client` costs little more than `import httpx`: attrs, anyio
+    and the generated models load with the first Client, which then works as usual."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from dynaspark_sdk import Client\n"
+        "heavy = ('attrs', 'anyio', 'dynaspark_sdk._generated.models', 'dynaspark_sdk._flow')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+        f"with Client(base_url={server.url!r}) as client:\n"
+        "    print(client.chat('hello').text)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["[]", "[gemini-1.5-flash-8b] You said: hello"]
