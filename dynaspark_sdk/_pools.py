@@ -31,7 +31,7 @@ import httpx
 
 from ._defaults import DEFAULT_MAX_CONCURRENCY, DEFAULT_SLOT_TIMEOUT
 from ._errors import InvalidRequestError
-from ._settings import http_client_args, is_warm, warm_up, with_lean_cookies
+from ._settings import http_client_args, warm_up, with_lean_cookies
 
 __all__ = [
     "DEFAULT_MAX_CONCURRENCY",
@@ -41,7 +41,6 @@ __all__ = [
     "check_max_concurrency",
     "check_slot_timeout",
     "current_loop",
-    "warmed",
 ]
 
 
@@ -257,13 +256,6 @@ class AsyncPool:
             client = self._by_loop.pop(current_loop(), None)
         if client is not None:
             await client.aclose()
-
-
-async def warmed() -> None:
-    """Wait until `warm_up()` has run (in a worker thread, once per process), so that the
-    first call's planning imports nothing and builds nothing on the event loop."""
-    if not is_warm():
-        await anyio.to_thread.run_sync(warm_up)
 
 
 # Every pool alive in this process, to renew in a forked child.

@@ -32,6 +32,7 @@ __all__ = [
     "Settings",
     "check_proxy",
     "classify_failure",
+    "import_request_builders",
     "make_settings",
     "override_settings",
     "shared_ssl_context",
@@ -67,9 +68,13 @@ _warmed = threading.Event()
 _WARM_UP_SWITCH_INTERVAL = 0.0005
 
 
-def is_warm() -> bool:
-    """Whether `warm_up()` has run in this process."""
-    return _warmed.is_set()
+def import_request_builders() -> None:
+    """Import the generated request builders and models the calls plan with (the plans import
+    them on first use; the async shell has them imported up front, so that no call, not even
+    a stream made without an await, imports them on the event loop)."""
+    from ._generated.api.chat import chat  # noqa: F401
+    from ._generated.api.public import generate_image, generate_text  # noqa: F401
+    from ._generated.api.status import status  # noqa: F401
 
 
 def warm_up() -> None:
@@ -77,8 +82,8 @@ def warm_up() -> None:
     the shared SSL context (the CA bundle), import httpcore (httpx imports it with the first
     client) and the generated request builders and models the calls plan with.
 
-    `AsyncClient` runs this in a worker thread before its first call, so none of it blocks
-    the event loop; `Client` simply pays it on its first call. Imports run Python code that
+    `AsyncClient` runs this in a worker thread when it makes its first httpx client, so none
+    of it blocks the event loop; `Client` simply pays it on its first call. Imports run Python code that
     holds the GIL, and a thread waiting for the GIL (the event loop's) only gets it after the
     interpreter's switch interval (5 ms by default): so for the few tens of milliseconds this
     takes, once per process, the interval is lowered to 0.5 ms, and put back after.
@@ -94,9 +99,7 @@ def warm_up() -> None:
             shared_ssl_context()
             import httpcore  # noqa: F401
 
-            from ._generated.api.chat import chat  # noqa: F401
-            from ._generated.api.public import generate_image, generate_text  # noqa: F401
-            from ._generated.api.status import status  # noqa: F401
+            import_request_builders()
         finally:
             sys.setswitchinterval(interval)
         _warmed.set()

@@ -29,7 +29,7 @@ from ._flow import (
 from ._generated import spec_values
 from ._media import ImageUpload
 from ._plans import ImageOptions, MessagesInput, RequestPlan, TextOptions
-from ._pools import DEFAULT_MAX_CONCURRENCY, DEFAULT_SLOT_TIMEOUT, AsyncPool, warmed
+from ._pools import DEFAULT_MAX_CONCURRENCY, DEFAULT_SLOT_TIMEOUT, AsyncPool
 from ._results import AsyncImageResult, AudioResult, ChatResponse, ServiceStatus, TextResponse
 from ._retry import RetryPolicy
 from ._settings import (
@@ -37,6 +37,7 @@ from ._settings import (
     Settings,
     TimeoutArg,
     classify_failure,
+    import_request_builders,
     make_settings,
     slot_wait_failure,
 )
@@ -45,6 +46,7 @@ from ._shells import ClientView, ConversationState, StreamState, checked_transpo
 # Unlike `Client`, the async shell loads the whole core as it is imported (an application
 # imports it at start-up): a client made later, on a running event loop, imports nothing there.
 load_core()
+import_request_builders()
 
 __all__ = ["AsyncClient", "AsyncConversation", "AsyncStream"]
 
@@ -317,7 +319,6 @@ class AsyncClient(ClientView):
         self, messages: MessagesInput, *, model: str | None = None, media: object = None, resolve_alias: bool = True
     ) -> ChatResponse:
         """Send a prompt or a conversation to the chat endpoint (see `Client.chat`)."""
-        await warmed()
         plan, parse = chat_call(self._settings, messages, model=model, media=media, resolve_alias=resolve_alias)
         return await self._run(plan, parse)
 
@@ -358,7 +359,6 @@ class AsyncClient(ClientView):
         extra_query: Mapping[str, object] | None = None,
     ) -> TextResponse:
         """Generate text with the public API (see `Client.generate_text`)."""
-        await warmed()
         options = TextOptions(
             model, system, temperature, top_p, presence_penalty, frequency_penalty, seed, json, private, referrer,
             extra_query,
@@ -402,7 +402,6 @@ class AsyncClient(ClientView):
         watermark: str | None = None,
     ) -> AsyncImageResult:
         """Generate an image; `await result.download()` / `await result.save(path)`."""
-        await warmed()
         plan, parse = image_call(self._settings, prompt, ImageOptions(width, height, model, nologo, seed, watermark))
         url, used_model, used_seed, headers, rate_limit = await self._run(plan, parse)
         return AsyncImageResult(
@@ -419,13 +418,11 @@ class AsyncClient(ClientView):
 
     async def generate_audio(self, text: str, *, voice: str = spec_values.DEFAULT_VOICE) -> AudioResult:
         """Speak `text` (MP3) with one of the spec's voices."""
-        await warmed()
         plan, parse = speech_call(self._settings, text, voice=voice)
         return await self._run(plan, parse)
 
     async def status(self) -> ServiceStatus:
         """`GET /status`: whether the service is up."""
-        await warmed()
         plan, parse = status_call()
         return await self._run(plan, parse)
 
