@@ -3,12 +3,14 @@ flows' actions with an httpx.AsyncClient; everything else lives in the shared co
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import anyio
+import anyio.to_thread
 import httpx
 
 from ._answers import parse_image_bytes
@@ -319,7 +321,15 @@ class AsyncClient(ClientView):
         self, messages: MessagesInput, *, model: str | None = None, media: object = None, resolve_alias: bool = True
     ) -> ChatResponse:
         """Send a prompt or a conversation to the chat endpoint (see `Client.chat`)."""
-        plan, parse = chat_call(self._settings, messages, model=model, media=media, resolve_alias=resolve_alias)
+        plan_chat = functools.partial(
+            chat_call, self._settings, messages, model=model, media=media, resolve_alias=resolve_alias
+        )
+        if media is None or isinstance(media, bytes | bytearray | memoryview):
+            plan, parse = plan_chat()
+        else:
+            # A path, a stream or a PIL image is opened, read or encoded to be checked: that
+            # blocks, so it happens in a worker thread, not on the event loop.
+            plan, parse = await anyio.to_thread.run_sync(plan_chat)
         return await self._run(plan, parse)
 
     def chat_stream(

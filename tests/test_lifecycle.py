@@ -194,3 +194,35 @@ def test_importing_the_sync_client_defers_the_core_to_the_first_client(server: E
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["[]", "[gemini-1.5-flash-8b] You said: hello"]
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_an_image_from_a_path_is_read_off_the_event_loop(
+    server: EmulatorServer, backend: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """AsyncClient.chat checks an image given as a path (open, read its first bytes) in a
+    worker thread; bytes in memory need no thread."""
+    import threading
+
+    from dynaspark_sdk import _media, _plans
+
+    readers: list[tuple[str, bool]] = []
+    real_prepare = _media.prepare_media
+
+    def prepare(media: Any, **kwargs: Any) -> Any:
+        if media is not None:
+            readers.append((type(media).__name__, threading.current_thread() is threading.main_thread()))
+        return real_prepare(media, **kwargs)
+
+    monkeypatch.setattr(_plans, "prepare_media", prepare)
+    image = tmp_path / "cat.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+
+    async def main() -> None:
+        async with AsyncClient(base_url=server.url) as client:
+            await client.chat("describe", media=str(image))
+            await client.chat("describe", media=image.read_bytes())
+
+    no_warnings_from(lambda: run(backend, main))
+    assert readers == [("str", False), ("bytes", True)]
+    assert [len(request.files) for request in server.emulator.requests[-2:]] == [1, 1]
