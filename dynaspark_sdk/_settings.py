@@ -65,13 +65,17 @@ def shared_ssl_context() -> ssl.SSLContext:
 
 _warm_lock = threading.Lock()
 _warmed = threading.Event()
-_WARM_UP_SWITCH_INTERVAL = 0.0005
+_WARM_UP_SWITCH_INTERVAL = 0.0001
 
 
 def import_request_builders() -> None:
-    """Import the generated request builders and models the calls plan with (the plans import
-    them on first use; the async shell has them imported up front, so that no call, not even
-    a stream made without an await, imports them on the event loop)."""
+    """Import httpcore (httpx imports it with its first client), the generated request
+    builders and the models the calls plan with. The sync shell does this on its first call;
+    the async shell up front, as it is imported, so that no call (not even a stream made
+    without an await) imports anything on the event loop, and a worker thread's imports
+    (which hold the GIL) cannot hold up the loop either."""
+    import httpcore  # noqa: F401
+
     from ._generated.api.chat import chat  # noqa: F401
     from ._generated.api.public import generate_image, generate_text  # noqa: F401
     from ._generated.api.status import status  # noqa: F401
@@ -97,8 +101,6 @@ def warm_up() -> None:
         sys.setswitchinterval(min(interval, _WARM_UP_SWITCH_INTERVAL))
         try:
             shared_ssl_context()
-            import httpcore  # noqa: F401
-
             import_request_builders()
         finally:
             sys.setswitchinterval(interval)
