@@ -15,6 +15,18 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
     return backend
 
 
+@pytest.fixture(autouse=True)
+def provider_over_httpx(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gpt4free provider sends over aiohttp on asyncio when aiohttp is installed; respx
+    intercepts httpx's own transport only, so tests keep the provider's shared clients on
+    httpx's transport (fresh ones, for each test). A test of the aiohttp path sets
+    `_over_aiohttp` back to True, or gives its client's pool `over_aiohttp = True`."""
+    from dynaspark_sdk import provider
+
+    monkeypatch.setattr(provider, "_over_aiohttp", False)
+    monkeypatch.setattr(provider, "_shared", {})
+
+
 class Dual:
     """One test body for both clients: `await dual.call("chat", ...)` runs the sync
     client's method directly, or awaits the async client's; `await dual.collect(stream)`

@@ -21,9 +21,6 @@ CHAT = f"{BASE_URL}/dsai_fuck_u_spammer"
 
 @pytest.fixture
 def mock(monkeypatch: pytest.MonkeyPatch) -> Iterator[respx.MockRouter]:
-    # respx intercepts httpx's own transport: the provider must not take aiohttp here.
-    monkeypatch.setattr(provider_module, "_over_aiohttp", False)
-    monkeypatch.setattr(provider_module, "_shared", {})
     monkeypatch.setenv("DYNASPARK_BASE_URL", BASE_URL)
     with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
         yield router
@@ -149,7 +146,7 @@ def test_the_provider_sends_over_aiohttp_on_asyncio(backend: str, monkeypatch: p
     pytest.importorskip("aiohttp")
     from dynaspark_sdk.aiohttp_transport import AiohttpTransport
 
-    monkeypatch.setattr(provider_module, "_shared", {})
+    monkeypatch.setattr(provider_module, "_over_aiohttp", True)  # as outside the tests (see conftest)
     messages = [{"role": "user", "content": "hello"}]
     with serve(Emulator()) as server:
         monkeypatch.setenv("DYNASPARK_BASE_URL", server.url)

@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from wire import PNG, form_of, multipart_of
 
 from dynaspark_sdk import Dynaspark, InvalidRequestError
-from dynaspark_sdk import provider as provider_module
 
 BASE = "http://dynaspark.test"
 
@@ -57,9 +56,6 @@ proxies = st.one_of(
 
 @pytest.fixture
 def router(monkeypatch: pytest.MonkeyPatch) -> Iterator[respx.MockRouter]:
-    # respx intercepts httpx's own transport: the provider must not take aiohttp here.
-    monkeypatch.setattr(provider_module, "_over_aiohttp", False)
-    monkeypatch.setattr(provider_module, "_shared", {})
     monkeypatch.setenv("DYNASPARK_BASE_URL", BASE)
     with respx.mock(assert_all_called=False) as mock:
         mock.post(f"{BASE}/dsai_fuck_u_spammer").mock(return_value=httpx.Response(200, json={"response": "ok"}))

@@ -276,9 +276,6 @@ def test_the_readme_example_runs(server: EmulatorServer, emulator: Emulator, tmp
 
 @pytest.fixture
 def mock(monkeypatch: pytest.MonkeyPatch) -> Iterator[respx.MockRouter]:
-    # respx intercepts httpx's own transport: the provider must not take aiohttp here.
-    monkeypatch.setattr(provider_module, "_over_aiohttp", False)
-    monkeypatch.setattr(provider_module, "_shared", {})
     monkeypatch.setenv("DYNASPARK_BASE_URL", BASE_URL)
     with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
         yield router
