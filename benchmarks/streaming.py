@@ -151,7 +151,7 @@ def _sdk_events(pieces: list[bytes]) -> int:
 
 
 def _sdk_text(pieces: list[bytes]) -> str:
-    from dynaspark_sdk._chunks import text_decoder_for
+    from dynaspark_sdk._text_decoders import text_decoder_for
 
     decoder = text_decoder_for("text/event-stream")
     for chunk in _response(pieces).iter_bytes():

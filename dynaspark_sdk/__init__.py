@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from ._retry import RetryPolicy
     from .async_client import AsyncClient, AsyncConversation, AsyncStream
     from .client import Client, Conversation, Stream
-    from .provider import Dynaspark
+    from .integrations.gpt4free import Dynaspark
 
 _EXPORTS = {
     "_errors": (
@@ -63,7 +63,7 @@ _EXPORTS = {
     "_retry": ("RetryPolicy",),
     "async_client": ("AsyncClient", "AsyncConversation", "AsyncStream"),
     "client": ("Client", "Conversation", "Stream"),
-    "provider": ("Dynaspark",),
+    "integrations.gpt4free": ("Dynaspark",),
 }  # fmt: skip
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 

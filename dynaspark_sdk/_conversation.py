@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._errors import InvalidRequestError
-from ._history import fold_history, normalize_messages
+from ._folding import fold_history, normalize_messages
 
 __all__ = ["History"]
 

@@ -16,7 +16,6 @@ from typing import Any, Literal, TypeVar
 import attrs
 
 from ._answers import error_for_status, is_retryable_validation_error
-from ._chunks import text_decoder_for
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -28,13 +27,15 @@ from ._errors import (
     StreamInterruptedError,
 )
 from ._media import RemoteImage, redact_url
+from ._operations.download import fetch_plan
 from ._plans import RequestPlan
 from ._rate_limit import RateLimit
 from ._retry import RetryPolicy, is_retryable_status, retry_after_seconds
+from ._text_decoders import text_decoder_for
 
 __all__ = [
     "Answer",
-    "CallState",
+    "ClientState",
     "Discard",
     "Emit",
     "Failure",
@@ -61,6 +62,12 @@ class Send:
 
     plan: RequestPlan
     stream: bool = False
+
+    @property
+    def takes_slot(self) -> bool:
+        """Whether the request waits for one of the client's request slots. A streamed answer
+        does not: it could hold its slot for minutes, while the slots bound short calls."""
+        return not self.stream
 
 
 @attrs.frozen
@@ -137,7 +144,7 @@ class Failure:
 # --------------------------------------------------------------------------- state
 
 
-class CallState:
+class ClientState:
     """What a client remembers between calls: the last rate-limit numbers seen, and which
     path of a moved endpoint answered last.
 
@@ -193,7 +200,7 @@ class FlowConfig:
 # --------------------------------------------------------------------------- pieces
 
 
-def _rate_gate(config: FlowConfig, state: CallState) -> Generator[Action, Any, None]:
+def _rate_gate(config: FlowConfig, state: ClientState) -> Generator[Action, Any, None]:
     """When the window is used up, wait for its reset (or refuse) instead of burning a request."""
     limit = state.rate_limit
     if limit.remaining != 0 or limit.reset is None:
@@ -241,7 +248,7 @@ def _status_delay(config: FlowConfig, retries: int, error: APIStatusError, heade
     return config.retry.delay(retries, requested=requested)
 
 
-def _fetch_remote(plan: RequestPlan, config: FlowConfig, state: CallState) -> Generator[Action, Any, RequestPlan]:
+def _fetch_remote(plan: RequestPlan, config: FlowConfig, state: ClientState) -> Generator[Action, Any, RequestPlan]:
     upload = plan.upload
     if not isinstance(upload, RemoteImage):
         return plan
@@ -258,17 +265,6 @@ def _fetch_remote(plan: RequestPlan, config: FlowConfig, state: CallState) -> Ge
     return plan.with_upload(upload.to_upload(body, max_bytes=config.max_media_bytes))
 
 
-def fetch_plan(url: str) -> RequestPlan:
-    """A plain GET of an absolute URL (an image to download or to send).
-
-    Such a fetch is not an API call: it neither waits for nor changes the service's rate-limit
-    state, and carries none of the user's headers (see `Settings.request_args`).
-    """
-    return RequestPlan(
-        operation="fetch", expect="image", model=None, make=lambda _payload, _image: {"method": "GET", "url": url}
-    )
-
-
 #: What a moved endpoint answers at its old address (or a path that never existed).
 MOVED_STATUSES = frozenset({404, 405})
 
@@ -283,7 +279,7 @@ class _Route:
     way when that one starts answering 404 or 405. A plan with one path is sent as it is.
     """
 
-    def __init__(self, plan: RequestPlan, config: FlowConfig, state: CallState) -> None:
+    def __init__(self, plan: RequestPlan, config: FlowConfig, state: ClientState) -> None:
         self._config, self._state = config, state
         self._first_status: int | None = None
         if len(plan.paths) > 1:
@@ -333,7 +329,7 @@ def call_flow(
     plan: RequestPlan,
     parse: Callable[[Answer], T],
     config: FlowConfig,
-    state: CallState,
+    state: ClientState,
 ) -> Generator[Action, Any, T]:
     """One call with retries: returns `parse(answer)` or raises the SDK's error.
 
@@ -405,7 +401,7 @@ class StreamProgress:
 
 
 def stream_flow(
-    plan: RequestPlan, config: FlowConfig, state: CallState, progress: StreamProgress
+    plan: RequestPlan, config: FlowConfig, state: ClientState, progress: StreamProgress
 ) -> Generator[Action, Any, None]:
     """A streamed call: emits text as it arrives; retries only until the first emit."""
     yield from _rate_gate(config, state)

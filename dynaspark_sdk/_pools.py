@@ -18,12 +18,16 @@ shutdown. That also covers an AsyncClient that is garbage-collected without `acl
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib.util
+import math
 import os
 import sys
 import threading
 import weakref
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
+from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -31,7 +35,7 @@ import httpx
 
 from ._defaults import DEFAULT_MAX_CONCURRENCY, DEFAULT_SLOT_TIMEOUT
 from ._errors import InvalidRequestError
-from ._settings import http_client_args, warm_up, with_lean_cookies
+from ._transport import http_client_args, warm_up, with_lean_cookies
 
 __all__ = [
     "DEFAULT_MAX_CONCURRENCY",
@@ -42,6 +46,8 @@ __all__ = [
     "check_slot_timeout",
     "current_loop",
 ]
+
+T = TypeVar("T")
 
 
 def current_loop() -> object:
@@ -97,10 +103,10 @@ class SyncPool:
         self.slot_timeout = check_slot_timeout(slot_timeout)
         self.owned = http is None
         self._args = http_client_args(timeout, proxy)
-        self.http = http if http is not None else with_lean_cookies(httpx.Client(**self._args))
-        self._finalizer = weakref.finalize(self, self.http.close) if self.owned else None
+        self._http = http if http is not None else with_lean_cookies(httpx.Client(**self._args))
+        self._finalizer = weakref.finalize(self, self._http.close) if self.owned else None
         limit = check_max_concurrency(max_concurrency)
-        self.slots = threading.BoundedSemaphore(limit) if limit is not None else None
+        self._slots = threading.BoundedSemaphore(limit) if limit is not None else None
         self.max_concurrency = limit
         _live_pools.add(self)
 
@@ -108,19 +114,55 @@ class SyncPool:
         """After a fork: fresh slots (a parent's thread may have held some) and, for a pool the
         SDK made and not yet closed, a fresh httpx client."""
         if self.max_concurrency is not None:
-            self.slots = threading.BoundedSemaphore(self.max_concurrency)
-        if not self.owned or self.http.is_closed:
+            self._slots = threading.BoundedSemaphore(self.max_concurrency)
+        if not self.owned or self._http.is_closed:
             return
         assert self._finalizer is not None
         self._finalizer.detach()
-        _inherited.append(self.http)
-        self.http = with_lean_cookies(httpx.Client(**self._args))
-        self._finalizer = weakref.finalize(self, self.http.close)
+        _inherited.append(self._http)
+        self._http = with_lean_cookies(httpx.Client(**self._args))
+        self._finalizer = weakref.finalize(self, self._http.close)
+
+    def http(self) -> httpx.Client:
+        """The httpx client (the same for every thread)."""
+        return self._http
+
+    def pools(self) -> list[httpx.Client]:
+        """The live httpx clients (for tests and diagnostics): this pool's one, unless closed."""
+        return [] if self._http.is_closed else [self._http]
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[bool]:
+        """Hold one request slot while the block runs; yields False when none came free
+        within `slot_timeout` (the caller answers that as a timeout), True otherwise."""
+        slots = self._slots
+        if slots is None:
+            yield True
+            return
+        if not slots.acquire(timeout=self.slot_timeout):
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            slots.release()
+
+    @staticmethod
+    def run_blocking(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run blocking work (reading an image file to send): here, in the caller's thread."""
+        return function(*args, **kwargs)
+
+    @staticmethod
+    def close_answer(response: httpx.Response, chunks: Generator[bytes, None, None] | None) -> None:
+        """Close an answer whose body was being read, and the generator reading it."""
+        if chunks is not None:
+            chunks.close()
+        response.close()
 
     @property
     def closed(self) -> bool:
         """Whether the pool was closed (only pools the SDK made are closed by it)."""
-        return self.http.is_closed
+        return self._http.is_closed
 
     def close(self) -> None:
         """Close the pool if the SDK made it; idempotent."""
@@ -195,6 +237,45 @@ class AsyncPool:
         """Whether the SDK made (and so closes) the pools."""
         return self._given is None
 
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[bool]:
+        """Hold one of the running loop's request slots while the block runs; yields False
+        when none came free within `slot_timeout`, True otherwise (see `SyncPool.slot`)."""
+        slots = self.slots()
+        if slots is None:
+            yield True
+            return
+        try:
+            # A free slot is taken without a checkpoint or a cancel scope (the request yields soon
+            # enough): about a tenth of the SDK's own CPU per call on asyncio.
+            slots.acquire_nowait()
+        except anyio.WouldBlock:
+            wait = self.slot_timeout
+            with anyio.move_on_after(wait if wait is not None else math.inf) as waiting:
+                await slots.acquire()
+            if waiting.cancelled_caught:
+                yield False
+                return
+        try:
+            yield True
+        finally:
+            slots.release()
+
+    @staticmethod
+    async def run_blocking(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run blocking work (reading an image file to send) in a worker thread, off the loop."""
+        return await anyio.to_thread.run_sync(functools.partial(function, *args, **kwargs))
+
+    @staticmethod
+    async def close_answer(response: httpx.Response, chunks: AsyncGenerator[bytes, None] | None) -> None:
+        """Close an answer whose body was being read, and the generators reading it."""
+        # Closing must finish even when the caller is being cancelled, or the
+        # connection would be left half-read in the pool.
+        with anyio.CancelScope(shield=True):
+            await response.aclose()
+            if chunks is not None:
+                await _finish_generators(chunks)
+
     def _build(self, on_asyncio: bool) -> httpx.AsyncClient:
         warm_up()
         args = http_client_args(self._timeout, self._proxy, asynchronous=True)
@@ -213,8 +294,8 @@ class AsyncPool:
         """The httpx client for the running event loop.
 
         A loop's first call builds it in a worker thread: an httpx client loads its SSL
-        context (the CA bundle) and imports httpcore as it is made, tens of milliseconds
-        that would otherwise freeze the event loop.
+        context (the CA bundle) as it is made, tens of milliseconds that would otherwise
+        freeze the event loop.
         """
         if self._given is not None:
             return self._given
@@ -223,9 +304,8 @@ class AsyncPool:
             client = self._by_loop.get(loop)
         if client is not None and not client.is_closed:
             return client
-        on_asyncio = sys.modules.get("asyncio") is not None and isinstance(
-            loop, sys.modules["asyncio"].AbstractEventLoop
-        )
+        asyncio = sys.modules.get("asyncio")
+        on_asyncio = asyncio is not None and isinstance(loop, asyncio.AbstractEventLoop)
         built = await anyio.to_thread.run_sync(self._build, on_asyncio)
         with self._lock:
             client = self._by_loop.get(loop)
@@ -256,6 +336,21 @@ class AsyncPool:
             client = self._by_loop.pop(current_loop(), None)
         if client is not None:
             await client.aclose()
+
+
+async def _finish_generators(chunks: AsyncGenerator[bytes, None]) -> None:
+    """Run httpx's chain of body generators to their end once the answer is closed.
+
+    httpx reads a body through nested async generators; closing only the outermost leaves
+    the inner ones suspended, and trio warns (ResourceWarning) when they are collected.
+    After `response.aclose()` the next read ends or fails at once, which finishes every
+    generator in the chain, without reading anything more from the network.
+    """
+    try:
+        async for _ in chunks:
+            pass
+    except Exception:  # the read on a closed answer fails; that is the point
+        pass
 
 
 # Every pool alive in this process, to renew in a forked child.

@@ -10,16 +10,17 @@ from email.utils import parsedate_to_datetime
 
 import attrs
 
-__all__ = ["RETRYABLE_STATUSES", "RetryPolicy", "retry_after_seconds", "seconds_until_reset_time"]
+__all__ = ["RETRYABLE_CLIENT_STATUSES", "RetryPolicy", "retry_after_seconds", "seconds_until_reset_time"]
 
-#: 408 request timeout, 429 rate limited, and every 5xx (Render's proxy answers 502/503
-#: while the free instance wakes).
-RETRYABLE_STATUSES = frozenset({408, 429})
+#: The 4xx statuses worth another attempt: 408 request timeout and 429 rate limited. Every
+#: 5xx is retried as well (`is_retryable_status`): Render's proxy answers 502/503 while the
+#: free instance wakes.
+RETRYABLE_CLIENT_STATUSES = frozenset({408, 429})
 
 
 def is_retryable_status(status: int) -> bool:
     """Whether an error status is worth another attempt."""
-    return status in RETRYABLE_STATUSES or 500 <= status <= 599
+    return status in RETRYABLE_CLIENT_STATUSES or 500 <= status <= 599
 
 
 def retry_after_seconds(headers: Mapping[str, str], *, now: float, status: int) -> float | None:

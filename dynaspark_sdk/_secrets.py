@@ -28,9 +28,13 @@ def _remember(key: str) -> None:
         _known_keys.add(key)
 
 
-def redact(text: str) -> str:
-    """`text` with every `api_key=...` value and every key the SDK was given replaced."""
-    text = _QUERY_KEY.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
+def redact(text: str, *, also: str | None = None) -> str:
+    """`text` with every `api_key=...` value and every key the SDK was given replaced, and
+    `also` (a key of any length, which the caller knows is secret) wherever it appears."""
+    if also:
+        text = text.replace(also, REDACTED)
+    if "api_key" in text.lower() or "api%5f" in text.lower():
+        text = _QUERY_KEY.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
     with _known_lock:
         keys = sorted(_known_keys, key=len, reverse=True)
     for key in keys:

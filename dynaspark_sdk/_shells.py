@@ -4,6 +4,7 @@ read-only face of a client, and a conversation's bookkeeping. Nothing here does 
 from __future__ import annotations
 
 import enum
+import os
 from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, Self
 
@@ -13,24 +14,40 @@ from ._lazy import deferred_imports
 if TYPE_CHECKING:
     from ._conversation import History
     from ._errors import ClientClosedError, InvalidRequestError
-    from ._flow import CallState, StreamProgress, stream_flow
+    from ._flow import ClientState, StreamProgress, stream_flow
     from ._plans import RequestPlan
     from ._rate_limit import RateLimit
     from ._retry import RetryPolicy
-    from ._settings import Settings, TimeoutArg, check_proxy, override_settings
-
-__all__ = ["ClientView", "ConversationState", "StreamState", "checked_transport_args", "load_core"]
+    from ._settings import Settings, TimeoutArg, override_settings
+    from ._transport import check_proxy
 
 #: Loads the names above (the core) on first use: the clients' constructors call it.
 load_core = deferred_imports(
     globals(),
     {
         "._conversation": ("History",),
-        "._errors": ("ClientClosedError", "InvalidRequestError"),
-        "._flow": ("CallState", "StreamProgress", "stream_flow"),
-        "._settings": ("check_proxy", "override_settings"),
+        "._errors": (
+            "ClientClosedError",
+            "InvalidRequestError",
+        ),
+        "._flow": (
+            "ClientState",
+            "StreamProgress",
+            "stream_flow",
+        ),
+        "._plans": ("RequestPlan",),
+        "._rate_limit": ("RateLimit",),
+        "._retry": ("RetryPolicy",),
+        "._settings": (
+            "Settings",
+            "TimeoutArg",
+            "override_settings",
+        ),
+        "._transport": ("check_proxy",),
     },
 )
+
+__all__ = ["BaseClient", "ConversationState", "StreamState", "checked_transport_args", "load_core"]
 
 
 class StreamState:
@@ -40,7 +57,7 @@ class StreamState:
         self,
         plan: RequestPlan,
         settings: Settings,
-        state: CallState,
+        state: ClientState,
         on_complete: Callable[[str], None] | None,
     ) -> None:
         self._progress = StreamProgress()
@@ -103,15 +120,15 @@ class _Keep(enum.Enum):
 KEEP: Final = _Keep.KEEP
 
 
-class ClientView:
+class BaseClient:
     """What both clients share apart from I/O: settings, state, their pool's ownership."""
 
     _settings: Settings
     # The rate-limit state of each API key (by fingerprint, "" for none) that this client and its
     # with_options() copies use: one key's used-up window says nothing about another key's.
-    _states: dict[str, CallState]
-    _state: CallState
-    # Which path of a moved endpoint answers (see `CallState`): shared by every key's state, as
+    _states: dict[str, ClientState]
+    _state: ClientState
+    # Which path of a moved endpoint answers (see `ClientState`): shared by every key's state, as
     # the service answers at the same path whichever key asks.
     _paths: dict[tuple[str, str], str]
     _closed: bool
@@ -122,7 +139,7 @@ class ClientView:
         self,
         pool: object,
         settings: Settings,
-        states: dict[str, CallState] | None = None,
+        states: dict[str, ClientState] | None = None,
         paths: dict[tuple[str, str], str] | None = None,
     ) -> None:
         self._pool = pool
@@ -132,7 +149,7 @@ class ClientView:
         self._paths = paths if paths is not None else {}
         key = settings.api_key.fingerprint() if settings.api_key is not None else ""
         # atomic: copies may be made in threads
-        self._state = self._states.setdefault(key, CallState(self._paths))
+        self._state = self._states.setdefault(key, ClientState(self._paths))
         self._closed = False
 
     def with_options(
@@ -169,7 +186,7 @@ class ClientView:
         }
         overrides = {name: value for name, value in given.items() if value is not KEEP}
         clone = type(self).__new__(type(self))
-        clone._start(self._pool, override_settings(self._settings, overrides), self._states, self._paths)
+        clone._start(self._pool, override_settings(self._settings, overrides, os.environ), self._states, self._paths)
         clone._owns_pool = False
         return clone
 

@@ -1,74 +1,110 @@
-"""`AsyncClient`: the asynchronous shell (asyncio and trio, through anyio). It performs the
-flows' actions with an httpx.AsyncClient; everything else lives in the shared core."""
+"""`AsyncClient`: the asynchronous shell (on asyncio and trio, through anyio). It performs
+the flows' actions with an httpx.AsyncClient; everything else (checks, retries, decoding,
+errors) lives in the shared core.
+
+This file is the source of both shells: scripts/unasync.py writes `client.py` from it.
+"""
 
 from __future__ import annotations
 
-import functools
-import math
+import os
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import anyio
-import anyio.to_thread
 import httpx
 
-from ._answers import parse_image_bytes
-from ._calls import chat_call, image_call, speech_call, status_call, text_call
-from ._flow import (
-    Answer,
-    CallState,
-    Discard,
-    Emit,
-    Failure,
-    Opened,
-    Read,
-    Send,
-    Sleep,
-    call_flow,
-    fetch_plan,
-)
+from ._defaults import DEFAULT_MAX_CONCURRENCY, DEFAULT_SLOT_TIMEOUT, DEFAULT_TIMEOUT
 from ._generated import spec_values
-from ._media import ImageUpload
-from ._plans import ImageOptions, MessagesInput, RequestPlan, TextOptions
-from ._pools import DEFAULT_MAX_CONCURRENCY, DEFAULT_SLOT_TIMEOUT, AsyncPool
-from ._results import AsyncImageResult, AudioResult, ChatResponse, ServiceStatus, TextResponse
-from ._retry import RetryPolicy
-from ._settings import (
-    DEFAULT_TIMEOUT,
-    Settings,
-    TimeoutArg,
-    classify_failure,
-    import_request_builders,
-    make_settings,
-    slot_wait_failure,
-)
-from ._shells import ClientView, ConversationState, StreamState, checked_transport_args, load_core
+from ._lazy import deferred_imports
+from ._shells import BaseClient, ConversationState, StreamState, checked_transport_args, load_core
 
-# Unlike `Client`, the async shell loads the whole core as it is imported (an application
-# imports it at start-up): a client made later, on a running event loop, imports nothing there.
+if TYPE_CHECKING:
+    from ._flow import Answer, ClientState, Discard, Emit, Failure, Opened, Read, Send, Sleep, call_flow
+    from ._media import ImageUpload
+    from ._operations.chat import chat_call
+    from ._operations.download import download_call
+    from ._operations.image import ImageOptions, image_call
+    from ._operations.speech import speech_call
+    from ._operations.status import status_call
+    from ._operations.text import TextOptions, text_call
+    from ._plans import MessagesInput, RequestPlan
+    from ._pools import AsyncPool
+    from ._results import AsyncImageResult, AudioResult, ChatResponse, ServiceStatus, TextResponse
+    from ._retry import RetryPolicy
+    from ._secrets import install_log_redaction
+    from ._settings import Settings, TimeoutArg, make_settings
+    from ._transport import classify_failure, slot_wait_failure
+
+# The core: loaded as described below.
+_load = deferred_imports(
+    globals(),
+    {
+        "._flow": (
+            "Answer",
+            "ClientState",
+            "Discard",
+            "Emit",
+            "Failure",
+            "Opened",
+            "Read",
+            "Send",
+            "Sleep",
+            "call_flow",
+        ),
+        "._media": ("ImageUpload",),
+        "._operations.chat": ("chat_call",),
+        "._operations.download": ("download_call",),
+        "._operations.image": (
+            "ImageOptions",
+            "image_call",
+        ),
+        "._operations.speech": ("speech_call",),
+        "._operations.status": ("status_call",),
+        "._operations.text": (
+            "TextOptions",
+            "text_call",
+        ),
+        "._plans": (
+            "MessagesInput",
+            "RequestPlan",
+        ),
+        "._pools": ("AsyncPool",),
+        "._results": (
+            "AsyncImageResult",
+            "AudioResult",
+            "ChatResponse",
+            "ServiceStatus",
+            "TextResponse",
+        ),
+        "._retry": ("RetryPolicy",),
+        "._secrets": ("install_log_redaction",),
+        "._settings": (
+            "Settings",
+            "TimeoutArg",
+            "make_settings",
+        ),
+        "._transport": (
+            "classify_failure",
+            "slot_wait_failure",
+        ),
+    },
+)
+
+# The async shell loads its core as it is imported (an application imports it at start-up),
+# so that a client made later, on a running event loop, imports nothing there; the sync shell
+# written from this file loads it with its first client instead (see `_lazy`).
 load_core()
+_load()
+from ._transport import import_request_builders  # noqa: E402 - with the eager loading it belongs to
+
 import_request_builders()
 
 __all__ = ["AsyncClient", "AsyncConversation", "AsyncStream"]
 
 T = TypeVar("T")
 Flow = Generator[Any, Any, T]
-
-
-async def _finish_generators(chunks: AsyncGenerator[bytes, None]) -> None:
-    """Run httpx's chain of body generators to their end once the answer is closed.
-
-    httpx reads a body through nested async generators; closing only the outermost leaves
-    the inner ones suspended, and trio warns (ResourceWarning) when they are collected.
-    After `response.aclose()` the next read ends or fails at once, which finishes every
-    generator in the chain, without reading anything more from the network.
-    """
-    try:
-        async for _ in chunks:
-            pass
-    except Exception:  # the read on a closed answer fails; that is the point
-        pass
 
 
 class _AsyncRunner:
@@ -97,23 +133,12 @@ class _AsyncRunner:
     async def _send(self, action: Send) -> Answer | Opened | Failure:
         await self.discard()
         self._ensure_open()  # a stream made before its client was closed, read after
-        slots = None if action.stream else self._pool.slots()  # a stream could hold its slot for minutes
-        if slots is None:
+        if not action.takes_slot:
             return await self._exchange(action)
-        try:
-            # A free slot is taken without a checkpoint or a cancel scope (the request yields soon
-            # enough): about a tenth of the SDK's own CPU per call on asyncio.
-            slots.acquire_nowait()
-        except anyio.WouldBlock:
-            wait = self._pool.slot_timeout
-            with anyio.move_on_after(wait if wait is not None else math.inf) as waiting:
-                await slots.acquire()
-            if waiting.cancelled_caught:
-                return slot_wait_failure(wait, self._pool.max_concurrency)
-        try:
+        async with self._pool.slot() as held:
+            if not held:
+                return slot_wait_failure(self._pool.slot_timeout, self._pool.max_concurrency)
             return await self._exchange(action)
-        finally:
-            slots.release()
 
     async def _exchange(self, action: Send) -> Answer | Opened | Failure:
         upload = action.plan.upload
@@ -151,12 +176,7 @@ class _AsyncRunner:
         if self._response is not None:
             response, chunks = self._response, self._chunks
             self._response = self._chunks = None
-            # Closing must finish even when the caller is being cancelled, or the
-            # connection would be left half-read in the pool.
-            with anyio.CancelScope(shield=True):
-                await response.aclose()
-                if chunks is not None:
-                    await _finish_generators(chunks)
+            await self._pool.close_answer(response, chunks)
 
     async def run(self, flow: Flow[T]) -> T:
         """Drive a flow that emits nothing to its result."""
@@ -173,12 +193,17 @@ class _AsyncRunner:
 
 
 class AsyncStream(StreamState, AsyncIterator[str]):
-    """Text as it arrives, for `async for`. Also an async context manager; the connection
-    is released however iteration ends. After iteration `.text` holds the whole answer.
+    """Text as it arrives, for `async for`. An async iterator and an async context manager;
+    the connection is released however iteration ends (exhausted, broken off, an error, or
+    `aclose()`).
+
+    After iteration, `.text` holds the whole answer. `.headers`, `.status_code` and
+    `.rate_limit` describe the answer once it has started.
 
         async with client.stream_text("Tell me a story") as stream:
             async for piece in stream:
                 print(piece, end="", flush=True)
+        print(stream.text)
     """
 
     def __init__(
@@ -186,7 +211,7 @@ class AsyncStream(StreamState, AsyncIterator[str]):
         runner: _AsyncRunner,
         plan: RequestPlan,
         settings: Settings,
-        state: CallState,
+        state: ClientState,
         on_complete: Callable[[str], None] | None = None,
     ) -> None:
         super().__init__(plan, settings, state, on_complete)
@@ -237,14 +262,22 @@ class AsyncStream(StreamState, AsyncIterator[str]):
         await self.aclose()
 
 
-class AsyncClient(ClientView):
-    """The asynchronous Dynaspark client, for asyncio and trio.
+class AsyncClient(BaseClient):
+    """The asynchronous Dynaspark client (on asyncio and trio).
 
-    One connection pool per client, reused by every call; use `async with` or
-    `await client.aclose()`. Settings are those of `Client`.
+    One connection pool per client, reused by every call; use it as an async context manager
+    or call `aclose()`. Settings default to the environment: `DYNASPARK_API_KEY` (no key is
+    sent when there is none) and `DYNASPARK_BASE_URL`.
+
+    Chat goes to the endpoint's newest known path; when the service answers 404 or 405 there,
+    the client tries the previous path once and keeps using whichever answers (see
+    `chat_path`). `chat_path="/generate_response"` (or any path) pins it instead.
+
+        from dynaspark_sdk import AsyncClient
 
         async with AsyncClient() as client:
             answer = await client.chat("Hello!")
+            print(answer.text)
     """
 
     def __init__(
@@ -264,7 +297,11 @@ class AsyncClient(ClientView):
         slot_timeout: float | None = DEFAULT_SLOT_TIMEOUT,
         chat_path: str | None = None,
     ) -> None:
+        load_core()
+        _load()
+        install_log_redaction()
         settings = make_settings(
+            environ=os.environ,
             api_key=api_key,
             base_url=base_url,
             timeout=timeout,
@@ -310,7 +347,8 @@ class AsyncClient(ClientView):
         self._check_usable(self._pool.closed)
 
     async def _run(self, plan: RequestPlan, parse: Callable[[Answer], T]) -> T:
-        return await self._runner().run(call_flow(plan, parse, self._settings.flow, self._state))
+        runner = self._runner()
+        return await runner.run(call_flow(plan, parse, self._settings.flow, self._state))
 
     def _stream(self, plan: RequestPlan, on_complete: Callable[[str], None] | None = None) -> AsyncStream:
         return AsyncStream(self._runner(), plan, self._settings, self._state, on_complete)
@@ -320,24 +358,37 @@ class AsyncClient(ClientView):
     async def chat(
         self, messages: MessagesInput, *, model: str | None = None, media: object = None, resolve_alias: bool = True
     ) -> ChatResponse:
-        """Send a prompt or a conversation to the chat endpoint (see `Client.chat`)."""
-        plan_chat = functools.partial(
-            chat_call, self._settings, messages, model=model, media=media, resolve_alias=resolve_alias
+        """Send a prompt or a conversation to the chat endpoint and return the answer.
+
+        `messages` is a string or a list of {"role", "content"} dicts (content a string or
+        OpenAI-style parts; `image_url` parts become the image). `media` is one image: bytes,
+        a path, an open binary file, a data: URI, an http(s) URL, a PIL image, or
+        (data, filename) pairs as gpt4free takes them. `model` (default: the spec's default)
+        goes out as its alias target unless `resolve_alias=False`, which sends a listed
+        name exactly as given.
+        """
+        # An image may be a file to read: blocking I/O, which the async client runs in a worker thread.
+        plan, parse = (
+            await self._pool.run_blocking(
+                chat_call, self._settings, messages, model=model, media=media, resolve_alias=resolve_alias
+            )
+            if media is not None
+            else chat_call(self._settings, messages, model=model, media=media, resolve_alias=resolve_alias)
         )
-        if media is None or isinstance(media, bytes | bytearray | memoryview):
-            plan, parse = plan_chat()
-        else:
-            # A path, a stream or a PIL image is opened, read or encoded to be checked: that
-            # blocks, so it happens in a worker thread, not on the event loop.
-            plan, parse = await anyio.to_thread.run_sync(plan_chat)
         return await self._run(plan, parse)
 
-    def chat_stream(
+    def stream_chat(
         self, messages: MessagesInput, *, model: str | None = None, media: object = None, resolve_alias: bool = True
     ) -> AsyncStream:
-        """Like `chat()`, as an `AsyncStream` of text (no await: the request starts on iteration)."""
+        """Like `chat()`, as a stream of text (`AsyncStream`); the request starts on iteration.
+
+        `chat_stream()` is the same method under its earlier name.
+        """
         plan, _ = chat_call(self._settings, messages, model=model, media=media, resolve_alias=resolve_alias)
         return self._stream(plan)
+
+    #: The earlier name of `stream_chat()`, kept as an alias (verb first, like `stream_text()`).
+    chat_stream = stream_chat
 
     def conversation(
         self,
@@ -347,7 +398,7 @@ class AsyncClient(ClientView):
         messages: Sequence[Mapping[str, Any]] | None = None,
         max_prompt_chars: int | None = None,
     ) -> AsyncConversation:
-        """A conversation whose history this client keeps (see `Client.conversation`)."""
+        """A conversation whose history this client keeps and folds into each prompt."""
         return AsyncConversation(self, model=model, system=system, messages=messages, max_prompt_chars=max_prompt_chars)
 
     # ------------------------------------------------------------------ public API
@@ -368,11 +419,26 @@ class AsyncClient(ClientView):
         referrer: str | None = None,
         extra_query: Mapping[str, object] | None = None,
     ) -> TextResponse:
-        """Generate text with the public API (see `Client.generate_text`)."""
+        """Generate text with the public API (`GET /api/generate_response`).
+
+        System messages in a message list go to `system`; the rest is folded as for chat.
+        Every range is checked against the spec before anything is sent. `extra_query` adds
+        parameters the spec does not list; one it lists (`model`, `temperature`, ...) is
+        refused, given or not, since only its argument is checked.
+        """
         options = TextOptions(
-            model, system, temperature, top_p, presence_penalty, frequency_penalty, seed, json, private, referrer,
-            extra_query,
-        )  # fmt: skip
+            model=model,
+            system=system,
+            temperature=temperature,
+            top_p=top_p,
+            presence_penalty=presence_penalty,
+            frequency_penalty=frequency_penalty,
+            seed=seed,
+            json=json,
+            private=private,
+            referrer=referrer,
+            extra_query=extra_query,
+        )
         plan, parse = text_call(self._settings, prompt_or_messages, options, stream=False)
         return await self._run(plan, parse)
 
@@ -392,11 +458,20 @@ class AsyncClient(ClientView):
         referrer: str | None = None,
         extra_query: Mapping[str, object] | None = None,
     ) -> AsyncStream:
-        """Like `generate_text()` with `stream=true`; an `AsyncStream` of text."""
+        """Like `generate_text()`, sent with `stream=true`; returns a stream of text (`AsyncStream`)."""
         options = TextOptions(
-            model, system, temperature, top_p, presence_penalty, frequency_penalty, seed, json, private, referrer,
-            extra_query,
-        )  # fmt: skip
+            model=model,
+            system=system,
+            temperature=temperature,
+            top_p=top_p,
+            presence_penalty=presence_penalty,
+            frequency_penalty=frequency_penalty,
+            seed=seed,
+            json=json,
+            private=private,
+            referrer=referrer,
+            extra_query=extra_query,
+        )
         plan, _ = text_call(self._settings, prompt_or_messages, options, stream=True)
         return self._stream(plan)
 
@@ -411,20 +486,14 @@ class AsyncClient(ClientView):
         seed: int | None = None,
         watermark: str | None = None,
     ) -> AsyncImageResult:
-        """Generate an image; `await result.download()` / `await result.save(path)`."""
-        plan, parse = image_call(self._settings, prompt, ImageOptions(width, height, model, nologo, seed, watermark))
-        url, used_model, used_seed, headers, rate_limit = await self._run(plan, parse)
-        return AsyncImageResult(
-            url=url,
-            model=used_model,
-            seed=used_seed,
-            headers=headers,
-            rate_limit=rate_limit,
-            fetch=self._download,
-        )
+        """Generate an image (`GET /api/generate_image`); the result can download and save it."""
+        options = ImageOptions(width=width, height=height, model=model, nologo=nologo, seed=seed, watermark=watermark)
+        plan, parse = image_call(self._settings, prompt, options, result=AsyncImageResult, fetch=self._download)
+        return await self._run(plan, parse)
 
     async def _download(self, url: str) -> bytes:
-        return await self._run(fetch_plan(url), lambda a: parse_image_bytes(a.status, a.headers, a.body))
+        plan, parse = download_call(url)
+        return await self._run(plan, parse)
 
     async def generate_audio(self, text: str, *, voice: str = spec_values.DEFAULT_VOICE) -> AudioResult:
         """Speak `text` (MP3) with one of the spec's voices."""
@@ -438,7 +507,16 @@ class AsyncClient(ClientView):
 
 
 class AsyncConversation(ConversationState):
-    """`Conversation` for `AsyncClient`: `await chat.send(...)`, `async for` over `chat.stream(...)`."""
+    """A chat whose history the client keeps (the service keeps none).
+
+        chat = client.conversation(system="You are terse.")
+        await chat.send("Name a colour.")
+        await chat.send("Another one?")  # the first exchange is folded into this prompt
+        saved = json.dumps(chat.messages)
+
+    The assistant's reply joins `messages` only once it is complete; a failed or broken-off
+    call leaves the history as it was.
+    """
 
     def __init__(
         self,
@@ -460,7 +538,7 @@ class AsyncConversation(ConversationState):
         return answer
 
     def stream(self, text: str, media: object = None) -> AsyncStream:
-        """Like `send()`, as an `AsyncStream`; the exchange is recorded when it completes."""
+        """Like `send()`, as a stream (`AsyncStream`); the exchange is recorded when it completes."""
         outgoing, dropped = self._history.outgoing(text)
         plan, _ = chat_call(self._client._settings, outgoing, model=self.model, media=media)
         return self._client._stream(plan, lambda reply: self._history.record(text, reply, dropped))

@@ -7,6 +7,9 @@ project's own lint settings or on the folder it is written to), and adds
 
     python scripts/codegen.py generate   # replace the committed layer
     python scripts/codegen.py check      # exit 1 with a diff when it has drifted
+
+Both commands also cover the other generated file: the sync shell `client.py`, which
+scripts/unasync.py writes from `async_client.py`.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import unasync
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -230,9 +234,10 @@ def main(argv: list[str]) -> int:
                 shutil.rmtree(TARGET)
             shutil.copytree(fresh, TARGET)
             print(f"regenerated {TARGET.relative_to(ROOT)} from {SPEC.relative_to(ROOT)}")
-            return 0
+            return unasync.main(["unasync.py", "generate"])
         if command == "check":
             diff = differences(fresh, TARGET) if TARGET.exists() else [f"{TARGET} is missing\n"]
+            shells = unasync.main(["unasync.py", "check"])
             if diff:
                 sys.stdout.writelines(diff)
                 print(
@@ -242,7 +247,7 @@ def main(argv: list[str]) -> int:
                 )
                 return 1
             print("check-generated: dynaspark_sdk/_generated/ matches the spec")
-            return 0
+            return shells
     print("usage: codegen.py generate|check", file=sys.stderr)
     return 2
 

@@ -1,12 +1,35 @@
-"""Shared fixtures: every async test runs on asyncio and on trio."""
+"""Shared fixtures: every async test runs on asyncio and on trio; a test body driving both
+clients (`Dual`) runs the sync client once, in a worker thread under a hang guard."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import inspect
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import pytest
+
+#: How long a sync call may block its worker thread before the test fails as hung. Not a
+#: timing: only a call that never returns comes near it.
+HANG_GUARD_SECONDS = 60.0
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The sync client does not touch the event loop the test body runs on, so running it
+    under trio as well as asyncio only repeats it: keep its asyncio run."""
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        repeat = params.get("client_kind") == "sync" and params.get("anyio_backend") == "trio"
+        (dropped if repeat else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -21,39 +44,103 @@ def provider_over_httpx(monkeypatch: pytest.MonkeyPatch) -> None:
     intercepts httpx's own transport only, so tests keep the provider's shared clients on
     httpx's transport (fresh ones, for each test). A test of the aiohttp path sets
     `_over_aiohttp` back to True, or gives its client's pool `over_aiohttp = True`."""
-    from dynaspark_sdk import provider
+    from dynaspark_sdk.integrations import gpt4free as provider
 
     monkeypatch.setattr(provider, "_over_aiohttp", False)
     monkeypatch.setattr(provider, "_shared", {})
 
 
 class Dual:
-    """One test body for both clients: `await dual.call("chat", ...)` runs the sync
-    client's method directly, or awaits the async client's; `await dual.collect(stream)`
-    reads a Stream or an AsyncStream to the end."""
+    """One test body for both clients: `await dual.call("chat", ...)` runs the sync client's
+    method in a worker thread (under the hang guard), or awaits the async client's;
+    `await dual.collect(stream)` reads a Stream or an AsyncStream to the end."""
 
     def __init__(self, kind: str, client: Any) -> None:
         self.kind = kind
         self.client = client
 
+    async def _blocking(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        with anyio.fail_after(HANG_GUARD_SECONDS):
+            return await anyio.to_thread.run_sync(functools.partial(function, *args, **kwargs), abandon_on_cancel=True)
+
     async def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        result = getattr(self.client, method)(*args, **kwargs)
-        if inspect.isawaitable(result):
-            return await result
-        return result
+        if self.kind == "sync":
+            return await self._blocking(getattr(self.client, method), *args, **kwargs)
+        return await self.resolve(getattr(self.client, method)(*args, **kwargs))  # a stream is not awaited
 
     async def collect(self, stream: Any) -> list[str]:
         if hasattr(stream, "__aiter__"):
             async with stream:
                 return [piece async for piece in stream]
-        with stream:
-            return list(stream)
+
+        def read() -> list[str]:
+            with stream:
+                return list(stream)
+
+        result: list[str] = await self._blocking(read)
+        return result
+
+    async def next_piece(self, stream: Any) -> str:
+        """The stream's next piece (StopIteration / StopAsyncIteration at its end)."""
+        if hasattr(stream, "__anext__"):
+            piece: str = await stream.__anext__()
+            return piece
+        piece = await self._blocking(next, stream)
+        return piece
+
+    async def read_into(self, stream: Any, received: list[Any]) -> None:
+        """Read the stream to its end (closing it however that ends), appending each piece to
+        `received` as it arrives."""
+        if hasattr(stream, "__aiter__"):
+            async with stream:
+                async for piece in stream:
+                    received.append(piece)
+            return
+
+        def read() -> None:
+            with stream:
+                for piece in stream:
+                    received.append(piece)
+
+        await self._blocking(read)
+
+    async def items(self, iterable: Any) -> list[Any]:
+        """Everything an iterable or async iterable yields (a sync one read in a worker thread)."""
+        if hasattr(iterable, "__aiter__"):
+            return [item async for item in iterable]
+        result: list[Any] = await self._blocking(list, iterable)
+        return result
+
+    async def close_stream(self, stream: Any) -> None:
+        await self.resolve(stream.aclose() if hasattr(stream, "aclose") else stream.close())
 
     async def resolve(self, value: Any) -> Any:
         return await value if inspect.isawaitable(value) else value
 
     async def close(self) -> None:
         await self.resolve(self.client.aclose() if self.kind == "async" else self.client.close())
+
+
+@contextlib.asynccontextmanager
+async def open_dual(kind: str, *, transport: Any = None, **kwargs: Any) -> AsyncIterator[Dual]:
+    """A Dual of `kind` ("sync" or "async"), closed on leaving the block; with `transport`,
+    the client runs over an httpx client of its kind on that transport (closed too)."""
+    import httpx
+
+    from dynaspark_sdk import AsyncClient, Client
+
+    kwargs.setdefault("base_url", BASE_URL)
+    http: Any = None
+    if transport is not None:
+        http = httpx.Client(transport=transport) if kind == "sync" else httpx.AsyncClient(transport=transport)
+        kwargs["http_client"] = http
+    dual = Dual(kind, Client(**kwargs) if kind == "sync" else AsyncClient(**kwargs))
+    try:
+        yield dual
+    finally:
+        await dual.close()
+        if http is not None:
+            await dual.resolve(http.close() if kind == "sync" else http.aclose())
 
 
 @pytest.fixture(params=["sync", "async"])

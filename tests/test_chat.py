@@ -1,4 +1,4 @@
-"""chat(), chat_stream(), conversations and media, for both clients (respx on the wire)."""
+"""chat(), stream_chat(), conversations and media, for both clients (respx on the wire)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ import respx
 from conftest import BASE_URL, Dual
 from wire import PNG, form_of, json_answer, multipart_of
 
-from dynaspark_sdk import InvalidRequestError, MediaError, ModelNotSupportedError
-from dynaspark_sdk._generated import spec_values
+from dynaspark_sdk import InvalidRequestError, MediaError, ModelNotSupportedError, spec
 
 pytestmark = pytest.mark.anyio
 CHAT = f"{BASE_URL}/dsai_fuck_u_spammer"
@@ -93,7 +92,7 @@ async def test_resolve_alias_false_sends_a_listed_name_as_given(
     answer = await dual.call("chat", "hi", model=asked, resolve_alias=False)
     assert form_of(route.calls.last.request)["ai_model"] == sent
     assert answer.model == sent
-    await dual.collect(dual.client.chat_stream("hi", model=asked, resolve_alias=False))
+    await dual.collect(dual.client.stream_chat("hi", model=asked, resolve_alias=False))
     assert form_of(route.calls.last.request)["ai_model"] == sent
     with pytest.raises(ModelNotSupportedError):
         await dual.call("chat", "hi", model="gpt-4o", resolve_alias=False)
@@ -105,7 +104,7 @@ async def test_unknown_model_fails_before_any_request(make_dual: Callable[..., D
     with pytest.raises(ModelNotSupportedError) as caught:
         await make_dual().call("chat", "hi", model="gpt-4o")
     assert isinstance(caught.value, ValueError)
-    for model in spec_values.CHAT_MODELS:
+    for model in spec.CHAT_MODELS:
         assert model in str(caught.value)
     assert not route.called
 
@@ -200,7 +199,7 @@ async def test_chat_stream_of_a_json_answer_is_one_chunk(
 ) -> None:
     mock.post(CHAT).mock(return_value=json_answer({"response": "whole answer"}))
     dual = make_dual()
-    stream = dual.client.chat_stream("hi")
+    stream = dual.client.stream_chat("hi")
     assert await dual.collect(stream) == ["whole answer"]
     assert stream.text == "whole answer"
     assert stream.completed

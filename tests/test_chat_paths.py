@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 from conftest import Dual
 
-from dynaspark_sdk import Client, Dynaspark, InternalServerError, InvalidRequestError, NotFoundError, RetryPolicy
-from dynaspark_sdk._generated import spec_values
+from dynaspark_sdk import Client, Dynaspark, InternalServerError, InvalidRequestError, NotFoundError, RetryPolicy, spec
 from dynaspark_sdk.cli import main
 from dynaspark_sdk.testing import Emulator, EmulatorServer, faults, serve
 
@@ -50,7 +49,7 @@ def chat_posts(emulator: Emulator) -> list[str]:
 
 
 def test_the_spec_lists_the_newer_path_first() -> None:
-    assert spec_values.CHAT_PATHS == (NEW, OLD)
+    assert spec.CHAT_PATHS == (NEW, OLD)
 
 
 # --------------------------------------------------------------------------- both clients
@@ -78,7 +77,7 @@ async def test_chat_follows_the_path_the_service_serves(
     assert client.client.chat_path == NEW
     assert (await client.call("chat", "hi")).text == ANSWER
     assert (await client.call("chat", "hi")).text == ANSWER
-    assert await client.collect(client.client.chat_stream("hi")) == [ANSWER]
+    assert await client.collect(client.client.stream_chat("hi")) == [ANSWER]
     assert chat_posts(server.emulator) == expected_posts
     assert client.client.chat_path == path_in_use
 
@@ -140,7 +139,7 @@ async def test_no_path_answering_raises_not_found_naming_both(
     # Nothing answered, so nothing was learnt: the next call starts from the newest path again.
     assert client.client.chat_path == NEW
     with pytest.raises(NotFoundError):
-        await client.collect(client.client.chat_stream("hi"))
+        await client.collect(client.client.stream_chat("hi"))
     assert chat_posts(server.emulator) == [NEW, OLD, NEW, OLD]
 
 
@@ -183,7 +182,7 @@ async def test_a_pinned_path_is_the_only_one_used(
     client = dual(chat_path=pinned)
     assert client.client.chat_path == pinned
     assert (await client.call("chat", "hi")).text == ANSWER
-    assert await client.collect(client.client.chat_stream("hi")) == [ANSWER]
+    assert await client.collect(client.client.stream_chat("hi")) == [ANSWER]
     assert chat_posts(server.emulator) == [pinned, pinned]
 
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dynaspark_sdk._chunks import TextChunkDecoder, text_decoder_for
 from dynaspark_sdk._errors import APIStatusError, ResponseValidationError, StreamInterruptedError
+from dynaspark_sdk._text_decoders import TextChunkDecoder, text_decoder_for
 
 
 def run(content_type: str | None, *pieces: bytes) -> tuple[list[str], TextChunkDecoder]:

@@ -19,9 +19,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from dynaspark_sdk._generated import spec_values
-from dynaspark_sdk._spinner import Spinner
+from dynaspark_sdk import spec
 from dynaspark_sdk.cli import main
+from dynaspark_sdk.cli._spinner import Spinner
 from dynaspark_sdk.testing import MP3_FRAME_HEADER, Emulator, EmulatorServer, faults, serve
 
 SECRET = "sk-live-very-secret-0123456789"
@@ -485,10 +485,10 @@ def test_status(capsys: pytest.CaptureFixture[str], server: EmulatorServer) -> N
 def test_models_come_from_the_spec(capsys: pytest.CaptureFixture[str]) -> None:
     run = run_cli(capsys, "--json", "models")
     listed = json.loads(run.out)
-    assert listed["chat_models"] == list(spec_values.CHAT_MODELS)
-    assert listed["chat_model_aliases"] == dict(spec_values.CHAT_MODEL_ALIASES)
-    assert listed["image_models"] == list(spec_values.IMAGE_MODELS)
-    assert listed["voices"] == list(spec_values.VOICES)
+    assert listed["chat_models"] == list(spec.CHAT_MODELS)
+    assert listed["chat_model_aliases"] == dict(spec.CHAT_MODEL_ALIASES)
+    assert listed["image_models"] == list(spec.IMAGE_MODELS)
+    assert listed["voices"] == list(spec.VOICES)
     text = run_cli(capsys, "models").out
     assert "gemini-1.5-flash (default)  -> sent as gemini-1.5-flash-8b" in text
     assert "alloy (default)" in text
@@ -749,7 +749,7 @@ def test_spinner_is_wiped_before_the_first_piece_of_output(
     terminal = OrderedTerminal(log)
     monkeypatch.setattr(sys, "stderr", terminal)
     monkeypatch.setattr(sys, "stdout", RecordingStdout(log))
-    monkeypatch.setattr("dynaspark_sdk._spinner._DEFAULT_START_DELAY", 0)
+    monkeypatch.setattr("dynaspark_sdk.cli._spinner._DEFAULT_START_DELAY", 0)
     # The stream yields nothing until the spinner has drawn: a slow service, without a clock.
     original_next = client_module.Stream.__next__
 

@@ -55,6 +55,36 @@ def test_check_fails_when_the_layer_is_edited_by_hand(tmp_path: Path) -> None:
     assert "-# edited by hand" in result.stdout
 
 
+def test_check_fails_when_the_sync_shell_is_edited_by_hand(tmp_path: Path) -> None:
+    project = _copy_project(tmp_path)
+    client = project / "dynaspark_sdk" / "client.py"
+    client.write_text(client.read_text(encoding="utf-8") + "# edited by hand\n")
+    result = _codegen(project, "check")
+    assert result.returncode == 1
+    assert "-# edited by hand" in result.stdout
+    assert "scripts/unasync.py" in result.stderr
+
+
+def test_check_fails_when_the_async_shell_changes_without_regenerating(tmp_path: Path) -> None:
+    project = _copy_project(tmp_path)
+    source = project / "dynaspark_sdk" / "async_client.py"
+    text = source.read_text(encoding="utf-8")
+    marker = "    async def status(self) -> ServiceStatus:\n"
+    assert marker in text
+    source.write_text(
+        text.replace(marker, "    async def ping(self) -> None:\n        await self.status()\n\n" + marker)
+    )
+    result = _codegen(project, "check")
+    assert result.returncode == 1
+    assert "+    def ping(self) -> None:" in result.stdout  # the sync twin, without async/await
+    assert "+        self.status()" in result.stdout
+    assert _codegen(project, "generate").returncode == 0
+    assert (
+        "    def ping(self) -> None:\n        self.status()\n" in (project / "dynaspark_sdk" / "client.py").read_text()
+    )
+    assert _codegen(project, "check").returncode == 0
+
+
 def test_generation_is_byte_identical_between_runs(tmp_path: Path) -> None:
     project = _copy_project(tmp_path)
     target = project / "dynaspark_sdk" / "_generated"

@@ -64,6 +64,7 @@ def test_sync_client_shared_by_threads_keeps_the_limit(server: EmulatorServer, l
             thread.start()
         for thread in threads:
             thread.join(timeout=30)
+    assert not [thread for thread in threads if thread.is_alive()], "a call hung"
     assert errors == []
     if limit is None:
         assert server.connections.peak > 3  # the control: without a limit they do overlap
@@ -135,6 +136,7 @@ def test_sync_batch_longer_than_the_timeout_finishes(server: EmulatorServer) -> 
             thread.start()
         for thread in threads:
             thread.join(timeout=60)
+    assert not [thread for thread in threads if thread.is_alive()], "a call hung"
     assert errors == []
     assert sorted(done) == list(range(BATCH))
 
@@ -172,6 +174,7 @@ def test_sync_slot_timeout_bounds_the_wait(server: EmulatorServer) -> None:
                 client.generate_text("second")
         finally:
             first.join(timeout=30)
+        assert not first.is_alive(), "the first call hung"
 
 
 @pytest.mark.parametrize("bad", [0, -1.0, float("inf"), float("nan"), True, "10"])

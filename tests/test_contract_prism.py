@@ -63,14 +63,14 @@ MARKER_PATH = "/__contract-marker/"
 # What each SDK method must send: its HTTP method and path.
 ROUTES: Mapping[str, tuple[str, str]] = {
     "chat": ("POST", "/dsai_fuck_u_spammer"),
-    "chat_stream": ("POST", "/dsai_fuck_u_spammer"),
+    "stream_chat": ("POST", "/dsai_fuck_u_spammer"),
     "generate_text": ("GET", "/api/generate_response"),
     "stream_text": ("GET", "/api/generate_response"),
     "generate_audio": ("GET", "/api/generate_response"),
     "generate_image": ("GET", "/api/generate_image"),
     "status": ("GET", "/status"),
 }
-STREAMING_METHODS = frozenset({"chat_stream", "stream_text"})
+STREAMING_METHODS = frozenset({"stream_chat", "stream_text"})
 FORM = "application/x-www-form-urlencoded"
 MULTIPART = "multipart/form-data"
 
@@ -456,10 +456,10 @@ def sdk_calls(png_path: Path) -> list[SdkCall]:
             filename=png_path.name,
         ),
         SdkCall("chat, image as an image_url part", "chat", (_image_part_messages(png),), with_image=True),
-        SdkCall("chat_stream (url-encoded)", "chat_stream", ("Stream, please.",)),
+        SdkCall("stream_chat (url-encoded)", "stream_chat", ("Stream, please.",)),
         SdkCall(
-            "chat_stream with a PNG",
-            "chat_stream",
+            "stream_chat with a PNG",
+            "stream_chat",
             ("Describe.",),
             {"media": [(png, "dot.png")]},
             with_image=True,
@@ -587,7 +587,7 @@ def problems_with(report: CallReport) -> list[str]:
         wanted_keys = [call.api_key] if call.api_key is not None and exchange.path.startswith("/api/") else []
         if sent_keys != wanted_keys:
             found.append(f"sent api_key {sent_keys}, expected {wanted_keys}")
-        if call.method.startswith("chat"):
+        if call.method in ("chat", "stream_chat"):
             wanted = MULTIPART if call.with_image else FORM
             if not exchange.content_type.startswith(wanted):
                 found.append(f"body sent as {exchange.content_type!r}, expected {wanted}")

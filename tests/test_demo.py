@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from dynaspark_sdk._demo import SEED_EXAMPLE
 from dynaspark_sdk.cli import main
+from dynaspark_sdk.cli._demo import SEED_EXAMPLE
 from dynaspark_sdk.testing import MP3_FRAME_HEADER
 
 # The usage example of the seed document, as it is written there.

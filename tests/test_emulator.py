@@ -37,7 +37,7 @@ from dynaspark_sdk.testing import (
     Emulator,
     EmulatorTransport,
     Fault,
-    Send,
+    SendBytes,
     default_seed,
     faults,
     serve,
@@ -956,14 +956,14 @@ def test_stream_plan_sends_each_event_with_the_delay_between() -> None:
     plan = emulator.handle("GET", TEXT, [("user_input", "x y"), ("stream", "true")])
     assert plan.streaming
     assert plan.header("content-length") is None
-    sends = [step for step in plan.body if isinstance(step, Send)]
-    assert [step for step in plan.body if not isinstance(step, Send)] == [Delay(0.25)] * (len(sends) - 1)
+    sends = [step for step in plan.body if isinstance(step, SendBytes)]
+    assert [step for step in plan.body if not isinstance(step, SendBytes)] == [Delay(0.25)] * (len(sends) - 1)
     assert plan.body[0] == sends[0] and plan.body[1] == Delay(0.25)
-    assert sends[-1] == Send(b"data: [DONE]\n\n")
+    assert sends[-1] == SendBytes(b"data: [DONE]\n\n")
 
     emulator.inject(faults.slow_stream(2.0))
     slowed = emulator.handle("GET", TEXT, [("user_input", "x y"), ("stream", "true")])
-    assert [step for step in slowed.body if isinstance(step, Send)] == sends
+    assert [step for step in slowed.body if isinstance(step, SendBytes)] == sends
     assert {step for step in slowed.body if isinstance(step, Delay)} == {Delay(2.0)}
 
     emulator.inject(faults.cut_stream(after_events=3))
@@ -977,7 +977,7 @@ def test_non_stream_plans_keep_their_length_when_cut_or_delayed() -> None:
     emulator.inject(faults.cut_stream())
     cut = emulator.handle("GET", "/status")
     assert cut.header("content-length") == str(len(whole.content()))
-    assert cut.body == (Send(whole.content()[: len(whole.content()) // 2]), Cut())
+    assert cut.body == (SendBytes(whole.content()[: len(whole.content()) // 2]), Cut())
     emulator.inject(faults.slow_first_byte(1.5))
     assert emulator.handle("GET", "/status").first_byte_delay == 1.5
     emulator.inject(faults.reset())

@@ -179,16 +179,8 @@ async def test_stream_cut_midway_raises_with_the_partial_text(
     stream = dual.client.stream_text("story")
     received: list[str] = []
 
-    async def read_all() -> None:
-        if dual.kind == "sync":
-            for piece in stream:
-                received.append(piece)
-        else:
-            async for piece in stream:
-                received.append(piece)
-
     with pytest.raises(StreamInterruptedError) as caught:
-        await read_all()
+        await dual.read_into(stream, received)
     assert received == ["Once ", "upon"]
     assert caught.value.partial_text == "Once upon"
     assert route.call_count == 1  # never retried once text reached the caller

@@ -34,7 +34,7 @@ from dynaspark_sdk import (
     RetryPolicy,
     StreamInterruptedError,
 )
-from dynaspark_sdk import provider as provider_module
+from dynaspark_sdk.integrations import gpt4free as provider_module
 from dynaspark_sdk.testing import Emulator, EmulatorServer, Fault, faults, serve
 
 pytestmark = pytest.mark.anyio
@@ -49,8 +49,8 @@ SLOW = 1.0
 TIMEOUT = httpx.Timeout(10.0)
 SHORT_TIMEOUT = httpx.Timeout(10.0, read=SHORT_READ)
 PROMPT = "w1 w2 w3 w4 w5"
-OPERATIONS = ("chat", "generate_text", "stream_text", "chat_stream")
-STREAMS = frozenset({"stream_text", "chat_stream"})
+OPERATIONS = ("chat", "generate_text", "stream_text", "stream_chat")
+STREAMS = frozenset({"stream_text", "stream_chat"})
 
 # The sync client does not touch the event loop the test runs on, so it runs once; the async
 # client runs on both backends. (conftest's default would run the sync client twice.)
@@ -63,7 +63,7 @@ CLIENTS = pytest.mark.parametrize(
 
 def full_answer(operation: str, prompt: str = PROMPT) -> str:
     """What the emulator answers `operation` with when nothing goes wrong."""
-    model = "gemini-1.5-flash-8b" if operation in ("chat", "chat_stream") else "openai"
+    model = "gemini-1.5-flash-8b" if operation in ("chat", "stream_chat") else "openai"
     return f"[{model}] You said: {prompt}"
 
 
@@ -143,7 +143,7 @@ async def eventually(condition: Callable[[], bool], what: str, seconds: float = 
 def pooled_connections(client: Client | AsyncClient) -> int:
     """How many connections the client's httpx pools hold, as httpcore counts them."""
     https: list[httpx.Client] | list[httpx.AsyncClient]
-    https = [client._pool.http] if isinstance(client, Client) else client._pool.pools()
+    https = client._pool.pools()
     total = 0
     for http in https:
         transport: Any = http._transport
@@ -200,9 +200,9 @@ CASES = [
             # Text had reached the caller: never retried, never silently short.
             "stream_text": StreamInterruptedError,
             # A JSON answer gives its text only whole: nothing reached the caller, so it is retried.
-            "chat_stream": StreamInterruptedError,
+            "stream_chat": StreamInterruptedError,
         },
-        frozenset({"chat", "generate_text", "chat_stream"}),
+        frozenset({"chat", "generate_text", "stream_chat"}),
     ),
     FaultCase(
         "slow first byte",
@@ -219,11 +219,11 @@ CASES = [
             "chat": APITimeoutError,
             "generate_text": APITimeoutError,
             "stream_text": StreamInterruptedError,
-            "chat_stream": StreamInterruptedError,
+            "stream_chat": StreamInterruptedError,
         },
         NONE,
         timeout=SHORT_TIMEOUT,
-        operations=("generate_text", "stream_text", "chat_stream"),
+        operations=("generate_text", "stream_text", "stream_chat"),
     ),
 ]
 CASE_IDS = [case.name for case in CASES]
@@ -302,7 +302,7 @@ async def test_a_slow_stream_within_the_timeout_completes(
     make_dual: Callable[..., Dual], server: EmulatorServer, emulator: Emulator
 ) -> None:
     client = make_dual(base_url=server.url, max_retries=0, timeout=httpx.Timeout(10.0, read=2.0)).client
-    for operation in ("stream_text", "chat_stream", "generate_text"):
+    for operation in ("stream_text", "stream_chat", "generate_text"):
         emulator.inject(faults.slow_stream(0.05))
         pieces: list[str] = []
         assert await perform(client, operation, pieces=pieces) == full_answer(operation)
@@ -353,7 +353,7 @@ async def test_chat_stream_cut_midway_is_retried_then_raises_never_a_short_answe
     client = make_dual(base_url=server.url, max_retries=2, retry_policy=FAST, timeout=TIMEOUT).client
     emulator.inject(faults.cut_stream(), times=3)
     pieces: list[str] = []
-    error = await failure_of(client, "chat_stream", pieces=pieces)
+    error = await failure_of(client, "stream_chat", pieces=pieces)
     assert type(error) is StreamInterruptedError
     assert error.partial_text == "" and pieces == []
     assert len(emulator.requests) == 3
@@ -369,10 +369,10 @@ ROTATION: list[tuple[Callable[[], Fault], str]] = [
     (faults.reset, "generate_text"),
     (lambda: faults.cut_stream(after_events=1), "stream_text"),
     (lambda: faults.html_page(502), "stream_text"),
-    (faults.bad_json, "chat_stream"),
+    (faults.bad_json, "stream_chat"),
     (faults.cut_stream, "chat"),
     (lambda: faults.status(503), "generate_text"),
-    (lambda: faults.html_page(200), "chat_stream"),
+    (lambda: faults.html_page(200), "stream_chat"),
     (lambda: faults.wrong_content_type("image/png"), "stream_text"),
     (faults.missing_response, "generate_text"),
 ]
@@ -464,15 +464,15 @@ async def test_the_provider_recovers_or_raises_typed_errors(
     provider_server: EmulatorServer, emulator: Emulator, case: FaultCase
 ) -> None:
     emulator.inject(case.make())
-    if "chat_stream" in case.recovered:
+    if "stream_chat" in case.recovered:
         assert await provider_pieces(case.timeout) == [PROVIDER_ANSWER]
         assert len(emulator.requests) == 2
         emulator.clear_requests()
         emulator.inject(case.make(), times=3)
-        check_error(await provider_failure(case.timeout), case, "chat_stream")
+        check_error(await provider_failure(case.timeout), case, "stream_chat")
         assert len(emulator.requests) == 3
     else:
-        check_error(await provider_failure(case.timeout), case, "chat_stream")
+        check_error(await provider_failure(case.timeout), case, "stream_chat")
         assert len(emulator.requests) == 1
     assert await provider_pieces() == [PROVIDER_ANSWER]
 

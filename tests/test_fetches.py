@@ -155,7 +155,7 @@ async def test_a_media_fetch_failing_in_a_stream_is_a_media_error(
     with pytest.raises(
         MediaError, match=r"^cannot fetch the image at URL https://images.example/lighthouse.png: HTTP 404$"
     ):
-        await dual.collect(dual.client.chat_stream("describe", media=PICTURE))
+        await dual.collect(dual.client.stream_chat("describe", media=PICTURE))
 
 
 async def test_a_redirect_away_from_the_service_drops_the_users_headers(

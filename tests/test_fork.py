@@ -97,5 +97,6 @@ def test_a_slot_a_parents_thread_holds_is_free_in_the_child(server: EmulatorServ
             code, written = in_child(client, ["child"])
         finally:
             slow.join(timeout=30)
+        assert not slow.is_alive(), "the parent's call hung"
     assert code == 0, written
     assert written.endswith("child")

@@ -169,7 +169,7 @@ def folded_by_the_sdk(upstream: EmulatorServer, messages: list[dict[str, Any]], 
 @CLIENTS
 async def test_models_lists_every_chat_model_and_alias_and_the_text_models(oai: Dual) -> None:
     page = await oai.resolve(oai.client.models.list())
-    models = [model async for model in page] if oai.kind == "async" else list(page)
+    models = await oai.items(page)
     ids = [model.id for model in models]
     assert ids[:4] == ["gemini-1.5-flash", "gemini-1.5-flash-8b", "gemini-2.0-flash", "gemini-2.0-flash-lite"]
     assert "text/openai" in ids
@@ -481,14 +481,7 @@ FAULTS = [
 
 async def read_into(dual: Dual, stream: Any, chunks: list[Any]) -> None:
     """Read a stream of either client, keeping each chunk as it arrives."""
-    if dual.kind == "async":
-        async with stream:
-            async for chunk in stream:
-                chunks.append(chunk)
-    else:
-        with stream:
-            for chunk in stream:
-                chunks.append(chunk)
+    await dual.read_into(stream, chunks)
 
 
 async def run_call(dual: Dual, call: str) -> list[Any]:

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dynaspark_sdk._errors import InvalidRequestError
-from dynaspark_sdk._history import content_text, fold_history, image_urls, normalize_messages, split_system
+from dynaspark_sdk._folding import content_text, fold_history, image_urls, normalize_messages, split_system
 
 
 def gpt4free_format_prompt(messages: Sequence[Mapping[str, Any]]) -> str:

@@ -1,6 +1,6 @@
 """Hostile input: every argument either makes a well-formed request or fails before anything is sent.
 
-Hypothesis throws arbitrary Python values at every argument of chat(), chat_stream(), generate_text(),
+Hypothesis throws arbitrary Python values at every argument of chat(), stream_chat(), generate_text(),
 stream_text(), generate_image() and generate_audio(), on both clients (the async one on asyncio and
 trio). A reference written here from the contract (the spec's rules in `spec_values`, gpt4free's
 folding rule in the service notes, the SDK's documented message and media rules) says whether the
@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from conftest import BASE_URL, Dual
+from conftest import BASE_URL, Dual, open_dual
 from hypothesis import HealthCheck, Phase, currently_in_test_context, event, given, note, settings
 from hypothesis import strategies as st
 from wire import JPEG, PNG, form_of, query_of
@@ -103,7 +103,7 @@ class Outcome:
     emulator: Emulator
 
 
-STREAMING = frozenset({"chat_stream", "stream_text"})
+STREAMING = frozenset({"stream_chat", "stream_text"})
 
 
 async def call(
@@ -122,23 +122,11 @@ async def call(
     used = transport if transport is not None else recorder
     result: Any = None
     error: Exception | None = None
-    if kind == "sync":
-        assert isinstance(used, httpx.BaseTransport)
-        with httpx.Client(transport=used) as http, Client(base_url=BASE_URL, http_client=http, max_retries=0) as sync:
-            try:
-                result = await _finish(Dual(kind, sync), method, args, kwargs)
-            except Exception as exc:
-                error = exc
-    else:
-        assert isinstance(used, httpx.AsyncBaseTransport)
-        async with (
-            httpx.AsyncClient(transport=used) as ahttp,
-            AsyncClient(base_url=BASE_URL, http_client=ahttp, max_retries=0) as client,
-        ):
-            try:
-                result = await _finish(Dual(kind, client), method, args, kwargs)
-            except Exception as exc:
-                error = exc
+    async with open_dual(kind, transport=used, max_retries=0) as dual:
+        try:
+            result = await _finish(dual, method, args, kwargs)
+        except Exception as exc:
+            error = exc
     return Outcome(result, error, recorder.requests, recorder.emulator)
 
 
@@ -669,7 +657,7 @@ IMAGE_QUERY_NAMES = {
 
 @FUZZ
 @given(
-    method=st.sampled_from(["chat", "chat_stream"]),
+    method=st.sampled_from(["chat", "stream_chat"]),
     messages=MESSAGES,
     model=CHAT_MODEL_ARGUMENT,
     media=MEDIA,
@@ -850,7 +838,7 @@ SURROGATE_CALLS: list[tuple[str, tuple[object, ...], dict[str, object]]] = [
     ("chat", ("hi",), {"media": (PNG, "picture\udc80.png")}),
     ("chat", ([{"role": "user\udfff", "content": "x"}, {"role": "assistant", "content": "y"}],), {}),
     ("chat", ([{"role": "user", "content": [{"type": "text", "text": LONE_SURROGATE}]}],), {}),
-    ("chat_stream", (LONE_SURROGATE,), {}),
+    ("stream_chat", (LONE_SURROGATE,), {}),
     ("generate_text", (LONE_SURROGATE,), {}),
     ("generate_text", ("hi",), {"system": LONE_SURROGATE}),
     ("generate_text", ([{"role": "system", "content": LONE_SURROGATE}, {"role": "user", "content": "hi"}],), {}),
@@ -1019,13 +1007,8 @@ async def test_a_prompt_of_several_mb_reaches_the_service_byte_exact_through_cha
     big_prompt: str,
     with_image: bool,
 ) -> None:
-    kwargs: dict[str, Any] = {"base_url": server.url, "max_retries": 0, "timeout": 60}
-    client: Client | AsyncClient = Client(**kwargs) if client_kind == "sync" else AsyncClient(**kwargs)
-    dual = Dual(client_kind, client)
-    try:
+    async with open_dual(client_kind, base_url=server.url, max_retries=0, timeout=60) as dual:
         answer = await dual.call("chat", big_prompt, media=PNG if with_image else None)
-    finally:
-        await dual.close()
     assert answer.text.startswith("[gemini-1.5-flash-8b] You said: the end")
     [received] = emulator.requests
     assert received.fields == {"user_input": big_prompt, "ai_model": "gemini-1.5-flash-8b"}

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from dynaspark_sdk import AsyncClient, Client, Dynaspark
-from dynaspark_sdk import provider as provider_module
+from dynaspark_sdk.integrations import gpt4free as provider_module
 from dynaspark_sdk.testing import Emulator, EmulatorServer, serve
 
 #: Only a hang guard.

@@ -15,16 +15,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from dynaspark_sdk import spec
 from dynaspark_sdk._errors import InvalidRequestError, MediaError
-from dynaspark_sdk._generated import spec_values
 from dynaspark_sdk._media import (
     DEFAULT_MAX_BYTES,
     ImageUpload,
     RemoteImage,
     detect_image_type,
     image_from_bytes,
-    prepare_media,
 )
+from dynaspark_sdk._media_files import prepare_media
 
 # Tiny "images": only the magic bytes matter to the SDK; the tails make each one distinct.
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR-png"
@@ -82,7 +82,7 @@ def test_detect_image_type_refuses_anything_else(head: bytes) -> None:
 
 
 def test_default_cap_comes_from_the_spec() -> None:
-    assert DEFAULT_MAX_BYTES == spec_values.MAX_IMAGE_BYTES == 20_000_000
+    assert DEFAULT_MAX_BYTES == spec.MAX_IMAGE_BYTES == 20_000_000
 
 
 # --- bytes-like ------------------------------------------------------------------------------------

@@ -11,9 +11,8 @@ import trio
 from conftest import BASE_URL
 from wire import PNG, form_of, json_answer, multipart_of
 
-from dynaspark_sdk import AsyncClient, Dynaspark, ModelNotSupportedError
-from dynaspark_sdk import provider as provider_module
-from dynaspark_sdk._generated import spec_values
+from dynaspark_sdk import AsyncClient, Dynaspark, ModelNotSupportedError, spec
+from dynaspark_sdk.integrations import gpt4free as provider_module
 from dynaspark_sdk.testing import Emulator, serve
 
 CHAT = f"{BASE_URL}/dsai_fuck_u_spammer"
@@ -29,7 +28,7 @@ def mock(monkeypatch: pytest.MonkeyPatch) -> Iterator[respx.MockRouter]:
 def test_class_surface_matches_gpt4free() -> None:
     assert Dynaspark.url == "https://dynaspark.onrender.com"
     # The chat URL in use (the newest path until a call learns otherwise; see test_chat_paths.py).
-    assert Dynaspark.api_endpoint.endswith(spec_values.CHAT_PATHS)
+    assert Dynaspark.api_endpoint.endswith(spec.CHAT_PATHS)
     assert Dynaspark.working is True
     assert Dynaspark.needs_auth is False
     assert Dynaspark.supports_stream is True

@@ -14,7 +14,7 @@ from conftest import BASE_URL
 from wire import PNG, form_of, json_answer, multipart_of
 
 from dynaspark_sdk import BadRequestError, Dynaspark, ModelNotSupportedError
-from dynaspark_sdk import provider as provider_module
+from dynaspark_sdk.integrations import gpt4free as provider_module
 
 CHAT = f"{BASE_URL}/dsai_fuck_u_spammer"
 MESSAGES = [{"role": "user", "content": "hi"}]

@@ -14,7 +14,7 @@ from conftest import BASE_URL, Dual
 from wire import json_answer, query_of
 
 from dynaspark_sdk import Dynaspark, RateLimitError
-from dynaspark_sdk import provider as provider_module
+from dynaspark_sdk.integrations import gpt4free as provider_module
 
 pytestmark = pytest.mark.anyio
 CHAT = f"{BASE_URL}/dsai_fuck_u_spammer"

@@ -28,7 +28,7 @@ from dynaspark_sdk import (
     RetryPolicy,
     Stream,
 )
-from dynaspark_sdk import provider as provider_module
+from dynaspark_sdk.integrations import gpt4free as provider_module
 from dynaspark_sdk.testing import Emulator, EmulatorServer, faults, serve
 
 pytestmark = pytest.mark.anyio

@@ -38,8 +38,8 @@ from dynaspark_sdk import (
     RetryPolicy,
     StreamInterruptedError,
 )
-from dynaspark_sdk import provider as provider_module
 from dynaspark_sdk.cli import main
+from dynaspark_sdk.integrations import gpt4free as provider_module
 from dynaspark_sdk.testing import Emulator, EmulatorServer, faults, serve
 
 KEY = "sk-live-Pr1vate-7Q2x9Z"
@@ -146,13 +146,13 @@ async def run(client: Client | AsyncClient, method: str, *args: Any, **kwargs: A
 
             def blocking() -> Any:
                 result = getattr(client, method)(*args, **kwargs)
-                if method.endswith("stream") or method == "stream_text":
+                if method.startswith("stream_"):
                     with result:
                         result.until_done()
                 return result
 
             return await anyio.to_thread.run_sync(blocking, abandon_on_cancel=True)
-        if method.endswith("stream") or method == "stream_text":
+        if method.startswith("stream_"):
             stream = getattr(client, method)(*args, **kwargs)
             async with stream:
                 await stream.until_done()
@@ -184,7 +184,7 @@ async def test_successes_show_the_key_nowhere(
     text = await run(client, "generate_text", "hello")
     stream = await run(client, "stream_text", "hello there")
     chat = await run(client, "chat", "hi")
-    chat_stream = await run(client, "chat_stream", "hi")
+    stream_chat = await run(client, "stream_chat", "hi")
     image = await run(client, "generate_image", "a fox", width=64, height=64)
     if isinstance(client, AsyncClient):
         picture = await image.download()
@@ -197,7 +197,7 @@ async def test_successes_show_the_key_nowhere(
         "text": text,
         "stream": stream,
         "chat": chat,
-        "chat stream": chat_stream,
+        "chat stream": stream_chat,
         "image": image,
         "audio": audio,
         "status": status,

@@ -20,8 +20,8 @@ from dynaspark_sdk import (
     RateLimitError,
     RetryPolicy,
 )
-from dynaspark_sdk._calls import status_call
-from dynaspark_sdk._flow import Answer, CallState, FlowConfig, Send, Sleep, call_flow
+from dynaspark_sdk._flow import Answer, ClientState, FlowConfig, Send, Sleep, call_flow
+from dynaspark_sdk._operations.status import status_call
 from dynaspark_sdk._retry import seconds_until_reset_time
 
 pytestmark = pytest.mark.anyio
@@ -139,7 +139,7 @@ def _drive_to_sleep(answer: Answer, now: float) -> float:
     """Run a call's flow (no I/O) with a fixed clock: the Sleep it asks for after `answer`."""
     plan, parse = status_call()
     config = FlowConfig(retry=RetryPolicy(), on_rate_limit="wait", max_media_bytes=1, clock=lambda: now)
-    flow = call_flow(plan, parse, config, CallState())
+    flow = call_flow(plan, parse, config, ClientState())
     assert isinstance(flow.send(None), Send)
     action = flow.send(answer)
     assert isinstance(action, Sleep), action
@@ -219,7 +219,7 @@ async def test_a_2xx_json_error_from_every_kind_of_call(
         dual.call("chat", "hi"),
         dual.call("generate_text", "hi"),
         dual.call("generate_audio", "hi"),
-        dual.collect(dual.client.chat_stream("hi")),
+        dual.collect(dual.client.stream_chat("hi")),
     ]
     for call in calls:
         with pytest.raises(error_class) as caught:

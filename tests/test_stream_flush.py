@@ -63,16 +63,9 @@ async def test_first_piece_arrives_before_the_rest_is_sent(
 ) -> None:
     dual = make_dual(base_url=holding_server.url, max_retries=0, timeout=30)
     stream = dual.client.stream_text("hello")
-    if dual.kind == "sync":
-        with stream:
-            first = next(stream)
-            holding_server.release.set()
-            rest = list(stream)
-    else:
-        async with stream:
-            first = await stream.__anext__()
-            holding_server.release.set()
-            rest = [piece async for piece in stream]
+    first = await dual.next_piece(stream)
+    holding_server.release.set()
+    rest = await dual.collect(stream)
     assert first == "first "
     assert rest == ["second"]
     assert not holding_server.held_back_in_vain

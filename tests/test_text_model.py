@@ -9,7 +9,7 @@ import respx
 from conftest import BASE_URL, Dual
 from wire import json_answer, openai_chunk, sse
 
-from dynaspark_sdk._generated import spec_values
+from dynaspark_sdk import spec
 
 pytestmark = pytest.mark.anyio
 TEXT = f"{BASE_URL}/api/generate_response"
@@ -32,7 +32,7 @@ async def test_stream_text_without_a_model_reports_the_default_the_spec_assumes(
     mock.get(TEXT).mock(return_value=_events(openai_chunk("one "), openai_chunk("two")))
     dual = make_dual()
     stream = dual.client.stream_text("count")
-    assert stream.model == spec_values.DEFAULT_TEXT_MODEL == "openai"  # known before it starts
+    assert stream.model == spec.DEFAULT_TEXT_MODEL == "openai"  # known before it starts
     assert await dual.collect(stream) == ["one ", "two"]
     assert stream.model == "openai"
     assert "model" not in str(mock.calls.last.request.url)  # none was sent

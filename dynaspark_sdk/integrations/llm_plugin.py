@@ -164,7 +164,7 @@ class ChatModel(_ChatSpec, llm.KeyModel):
     ) -> Iterator[str]:
         messages, media = chat_messages(prompt), chat_media(prompt)
         try:
-            with Client(api_key=key) as client, client.chat_stream(messages, model=self.name, media=media) as answer:
+            with Client(api_key=key) as client, client.stream_chat(messages, model=self.name, media=media) as answer:
                 self._resolved(response, answer.model)
                 yield from answer
         except DynasparkError as exc:
@@ -188,7 +188,7 @@ class AsyncChatModel(_ChatSpec, llm.AsyncKeyModel):
         try:
             async with (
                 AsyncClient(api_key=key) as client,
-                client.chat_stream(messages, model=self.name, media=media) as answer,
+                client.stream_chat(messages, model=self.name, media=media) as answer,
             ):
                 self._resolved(response, answer.model)
                 async for piece in answer:

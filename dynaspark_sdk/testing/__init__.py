@@ -30,10 +30,13 @@ from . import faults
 from ._emulator import DEFAULT_TEXT_MODEL, Emulator, RecordedRequest, default_seed, echo_line
 from ._forms import UploadedFile
 from ._media import MP3_FRAME_BYTES, MP3_FRAME_HEADER
-from ._plan import BodyStep, Cut, Delay, Reset, ResponsePlan, Send
+from ._plan import BodyStep, Cut, Delay, Reset, ResponsePlan, SendBytes
 from ._server import ConnectionCount, EmulatorServer, run_forever, serve
 from ._transport import AsyncEmulatorTransport, EmulatorTransport
 from .faults import Fault
+
+#: The earlier name of `SendBytes`, kept as an alias (it read like the client's request).
+Send = SendBytes
 
 __all__ = [
     "DEFAULT_TEXT_MODEL",
@@ -52,6 +55,7 @@ __all__ = [
     "Reset",
     "ResponsePlan",
     "Send",
+    "SendBytes",
     "UploadedFile",
     "default_seed",
     "echo_line",

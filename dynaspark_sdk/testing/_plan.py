@@ -17,7 +17,7 @@ __all__ = [
     "Delay",
     "Reset",
     "ResponsePlan",
-    "Send",
+    "SendBytes",
     "bytes_plan",
     "event_stream_plan",
     "json_plan",
@@ -27,7 +27,7 @@ Headers = tuple[tuple[str, str], ...]
 
 
 @attrs.frozen
-class Send:
+class SendBytes:
     """Send these bytes of the body now (for a stream: one whole event, flushed at once)."""
 
     data: bytes
@@ -50,7 +50,7 @@ class Cut:
     """End the body abruptly: close the connection before the body is complete."""
 
 
-BodyStep = Send | Delay | Reset | Cut
+BodyStep = SendBytes | Delay | Reset | Cut
 
 
 @attrs.frozen
@@ -60,7 +60,7 @@ class ResponsePlan:
     `first_byte_delay` is slept before the status line; with `reset_before_head` the
     connection is reset instead of answering (status, headers and body are then unused).
     `streaming` marks an answer whose length is not known up front (sent chunked), where
-    each `Send` is one event.
+    each `SendBytes` is one event.
     """
 
     status: int
@@ -72,7 +72,7 @@ class ResponsePlan:
 
     def content(self) -> bytes:
         """All the bytes the body steps send, joined (what a client could receive at most)."""
-        return b"".join(step.data for step in self.body if isinstance(step, Send))
+        return b"".join(step.data for step in self.body if isinstance(step, SendBytes))
 
     def header(self, name: str) -> str | None:
         """The first header called `name` (case-insensitive), or None."""
@@ -89,7 +89,7 @@ def bytes_plan(
         ("content-length", str(len(body))),
         *extra_headers,
     )
-    return ResponsePlan(status=status, headers=headers, body=(Send(body),) if body else ())
+    return ResponsePlan(status=status, headers=headers, body=(SendBytes(body),) if body else ())
 
 
 def json_plan(status: int, payload: object, extra_headers: Iterable[tuple[str, str]] = ()) -> ResponsePlan:
@@ -101,12 +101,12 @@ def json_plan(status: int, payload: object, extra_headers: Iterable[tuple[str, s
 def event_stream_plan(
     events: Sequence[bytes], gap_seconds: float, extra_headers: Iterable[tuple[str, str]] = ()
 ) -> ResponsePlan:
-    """A `text/event-stream` answer: one `Send` per event, `gap_seconds` between events."""
+    """A `text/event-stream` answer: one `SendBytes` per event, `gap_seconds` between events."""
     steps: list[BodyStep] = []
     for index, event in enumerate(events):
         if index and gap_seconds > 0:
             steps.append(Delay(gap_seconds))
-        steps.append(Send(event))
+        steps.append(SendBytes(event))
     headers = (
         ("content-type", "text/event-stream; charset=utf-8"),
         ("cache-control", "no-cache"),

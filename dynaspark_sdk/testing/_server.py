@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 import h11
 
 from ._emulator import Emulator
-from ._plan import Cut, Delay, Reset, ResponsePlan, Send, json_plan
+from ._plan import Cut, Delay, Reset, ResponsePlan, SendBytes, json_plan
 
 __all__ = ["ConnectionCount", "EmulatorServer", "run_forever", "serve"]
 
@@ -241,7 +241,7 @@ class _Http11Server:
         writer.write(connection.send(head) or b"")
         await writer.drain()
         for step in plan.body:
-            if isinstance(step, Send):
+            if isinstance(step, SendBytes):
                 if step.data:
                     writer.write(connection.send(h11.Data(data=step.data)) or b"")
                     await writer.drain()

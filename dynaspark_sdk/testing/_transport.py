@@ -23,7 +23,7 @@ import anyio
 import httpx
 
 from ._emulator import Emulator
-from ._plan import BodyStep, Cut, Delay, Reset, ResponsePlan, Send
+from ._plan import BodyStep, Cut, Delay, Reset, ResponsePlan, SendBytes
 
 __all__ = ["AsyncEmulatorTransport", "EmulatorTransport"]
 
@@ -71,7 +71,7 @@ class _PlanStream(httpx.SyncByteStream):
 
     def __iter__(self) -> Iterator[bytes]:
         for step in self._steps:
-            if isinstance(step, Send):
+            if isinstance(step, SendBytes):
                 yield step.data
             elif isinstance(step, Delay):
                 seconds, timed_out = _wait_or_timeout(step.seconds, self._request)
@@ -91,7 +91,7 @@ class _AsyncPlanStream(httpx.AsyncByteStream):
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         for step in self._steps:
-            if isinstance(step, Send):
+            if isinstance(step, SendBytes):
                 yield step.data
             elif isinstance(step, Delay):
                 seconds, timed_out = _wait_or_timeout(step.seconds, self._request)

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 import attrs
 
 from ._media import encode_png
-from ._plan import BodyStep, Cut, Delay, ResponsePlan, Send, bytes_plan, json_plan
+from ._plan import BodyStep, Cut, Delay, ResponsePlan, SendBytes, bytes_plan, json_plan
 
 __all__ = [
     "Fault",
@@ -174,10 +174,10 @@ class _CutFault(Fault):
                 if sent >= self.after_events:
                     break
                 kept.append(step)
-                sent += isinstance(step, Send)
+                sent += isinstance(step, SendBytes)
             return attrs.evolve(plan, body=(*kept, Cut()))
         content = plan.content()
-        return attrs.evolve(plan, body=(Send(content[: len(content) // 2]), Cut()))
+        return attrs.evolve(plan, body=(SendBytes(content[: len(content) // 2]), Cut()))
 
 
 def cut_stream(after_events: int = 2) -> Fault:
@@ -219,7 +219,7 @@ class _SlowStreamFault(Fault):
         else:
             content = plan.content()
             half = len(content) // 2
-            pieces = [Send(content[:half]), Send(content[half:])]
+            pieces = [SendBytes(content[:half]), SendBytes(content[half:])]
         steps: list[BodyStep] = []
         for index, step in enumerate(pieces):
             if index:

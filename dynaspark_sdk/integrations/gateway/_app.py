@@ -158,7 +158,7 @@ class _Gateway:
     async def _stream(self, plan: ChatPlan) -> Response:
         stream: AsyncStream
         if plan.text_model is None:
-            stream = self.client.chat_stream(plan.messages, model=plan.model)
+            stream = self.client.stream_chat(plan.messages, model=plan.model)
         else:
             stream = self.client.stream_text(plan.messages, model=plan.text_model, **plan.text_options)
         # Wait for the first piece before answering: until then a failure is still a status

@@ -20,9 +20,8 @@ from typing import Any, TextIO
 
 import attrs
 
-from ._errors import ResponseValidationError
-from .client import Client
-from .testing import Emulator, serve
+from dynaspark_sdk import Client, ResponseValidationError
+from dynaspark_sdk.testing import Emulator, serve
 
 __all__ = ["SEED_EXAMPLE", "DemoSummary", "run_demo", "run_seed_example"]
 

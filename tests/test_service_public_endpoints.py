@@ -1,4 +1,5 @@
-"""generate_text, stream_text, generate_image, generate_audio, status: the wire and the results."""
+"""The service's public endpoints (generate_text, stream_text, generate_image, generate_audio,
+status), not the SDK's public API: the wire and the results."""
 
 from __future__ import annotations
 

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 if TYPE_CHECKING:
-    from . import Client
-    from ._rate_limit import RateLimit
+    from dynaspark_sdk import Client, RateLimit
+
     from ._spinner import Spinner
 
 __all__ = ["main"]
@@ -294,13 +294,10 @@ class _Output:
         In results (not `strict`) a key shorter than 4 characters is left alone, as the SDK
         does: replacing "ab" everywhere would mangle answers, and no answer carries the key.
         """
-        if self._secret and (strict or len(self._secret) >= 4):
-            text = text.replace(self._secret, "[REDACTED]")
-        if "api_key" in text.lower() or "api%5f" in text.lower():
-            from ._secrets import redact
+        from dynaspark_sdk._secrets import redact
 
-            text = redact(text)
-        return text
+        secret = self._secret if self._secret and (strict or len(self._secret) >= 4) else None
+        return redact(text, also=secret)
 
     def write(self, text: str) -> None:
         """Write a piece of a result to stdout now (streams: no newline, flushed)."""
@@ -371,7 +368,7 @@ def _client_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _client(args: argparse.Namespace) -> Client:
-    from . import Client
+    from dynaspark_sdk import Client
 
     return Client(**_client_options(args))
 
@@ -454,7 +451,7 @@ def _cmd_chat(args: argparse.Namespace, out: _Output) -> int:
 
 def _chat_session(client: Client, args: argparse.Namespace, out: _Output, *, first: str | None) -> int:
     """An interactive chat: the client keeps the history and folds it into each prompt."""
-    from ._errors import DynasparkError
+    from dynaspark_sdk import DynasparkError
 
     terminal = _stdin_is_terminal()
     _check_image_file(args.image)
@@ -599,7 +596,7 @@ _IMAGE_SUFFIXES = {
 def _check_image_extension(path: Path, data: bytes, out: _Output) -> None:
     """Warn (on stderr) when the file's extension names another format than the bytes hold:
     the image is saved as it came, never converted."""
-    from ._media import detect_image_type
+    from dynaspark_sdk._media import detect_image_type
 
     kind = detect_image_type(data[:16])
     suffix = path.suffix.lower()
@@ -647,7 +644,7 @@ def _cmd_status(args: argparse.Namespace, out: _Output) -> int:
 
 
 def _cmd_models(args: argparse.Namespace, out: _Output) -> int:
-    from ._generated import spec_values as spec
+    from dynaspark_sdk import spec
 
     if out.json:
         out.emit_json(
@@ -681,7 +678,7 @@ def _cmd_models(args: argparse.Namespace, out: _Output) -> int:
 
 
 def _cmd_serve_fake(args: argparse.Namespace, out: _Output) -> int:
-    from .testing import Emulator, run_forever
+    from dynaspark_sdk.testing import Emulator, run_forever
 
     try:
         paths = {"chat_paths": args.chat_path} if args.chat_path else {}
@@ -724,7 +721,7 @@ def _cmd_demo(args: argparse.Namespace, out: _Output) -> int:
 
 
 def _cmd_probe(args: argparse.Namespace, out: _Output) -> int:
-    from .integrations.probe import probe
+    from dynaspark_sdk.integrations.probe import probe
 
     with out.spinner("probing Dynaspark"):
         report = probe(
@@ -743,8 +740,8 @@ def _cmd_probe(args: argparse.Namespace, out: _Output) -> int:
 
 
 def _cmd_gateway(args: argparse.Namespace, out: _Output) -> int:
-    from . import AsyncClient
-    from .integrations.gateway._command import run
+    from dynaspark_sdk import AsyncClient
+    from dynaspark_sdk.integrations.gateway._command import run
 
     return run(AsyncClient(**_client_options(args)), args.host, args.port, args.gateway_key, out)
 
@@ -754,7 +751,7 @@ def _cmd_gateway(args: argparse.Namespace, out: _Output) -> int:
 
 def _report(exc: BaseException, out: _Output) -> int:
     """Report an exception raised by a command on one line; return the exit status."""
-    from ._errors import APIStatusError, DynasparkError, InvalidRequestError
+    from dynaspark_sdk import APIStatusError, DynasparkError, InvalidRequestError
 
     kind = type(exc).__name__
     if isinstance(exc, UsageError):
@@ -764,7 +761,7 @@ def _report(exc: BaseException, out: _Output) -> int:
         _silence_broken_pipe()
         return out.error(str(exc), exit_code=EXIT_FAILURE, kind="StdoutError")
     if isinstance(exc, InvalidRequestError):
-        from ._plans import LONG_PROMPT_ADVICE
+        from dynaspark_sdk._plans import LONG_PROMPT_ADVICE
 
         # The SDK's advice names its Python method; here the user is at a shell.
         message = exc.message.replace(LONG_PROMPT_ADVICE, "`dynaspark chat` sends long prompts in a POST body")
@@ -837,7 +834,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help prints and exits
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if args.version:
-        from . import __version__
+        from dynaspark_sdk import __version__
 
         stdout.write(f"dynaspark-sdk {__version__}\n")
         return EXIT_OK

@@ -1,0 +1,61 @@
+"""What the service's spec lists: models, model aliases, voices, image models and defaults.
+
+The values come from the hand-maintained spec (openapi/dynaspark.yaml) through the generated
+layer, so they change only with the spec. Clients check every argument against them before
+anything is sent; this module is the public way to read them.
+
+    from dynaspark_sdk import spec
+
+    print(spec.CHAT_MODELS)          # the chat endpoint's models, as the service names them
+    print(spec.CHAT_MODEL_ALIASES)   # friendly names and the models they send
+    print(spec.VOICES, spec.DEFAULT_VOICE)
+
+(`client.image_models` and `client.voices` give the same lists from a client.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+from dynaspark_sdk._generated import spec_values as _values
+
+__all__ = [
+    "AUDIO_MODEL",
+    "CHAT_MODELS",
+    "CHAT_MODEL_ALIASES",
+    "CHAT_PATHS",
+    "DEFAULT_CHAT_MODEL",
+    "DEFAULT_IMAGE_MODEL",
+    "DEFAULT_TEXT_MODEL",
+    "DEFAULT_VOICE",
+    "IMAGE_MODELS",
+    "MAX_IMAGE_BYTES",
+    "VISION_MODELS",
+    "VOICES",
+]
+
+#: The chat endpoint's models, as the service names them.
+CHAT_MODELS: Final[tuple[str, ...]] = _values.CHAT_MODELS
+#: The chat model used when none is given.
+DEFAULT_CHAT_MODEL: Final[str] = _values.DEFAULT_CHAT_MODEL
+#: Friendly chat model names and the listed model each one sends.
+CHAT_MODEL_ALIASES: Final[Mapping[str, str]] = _values.CHAT_MODEL_ALIASES
+#: The chat models that take an image.
+VISION_MODELS: Final[tuple[str, ...]] = _values.VISION_MODELS
+#: The image endpoint's models.
+IMAGE_MODELS: Final[tuple[str, ...]] = _values.IMAGE_MODELS
+#: The image model used when none is given.
+DEFAULT_IMAGE_MODEL: Final[str] = _values.DEFAULT_IMAGE_MODEL
+#: The voices `generate_audio()` speaks with.
+VOICES: Final[tuple[str, ...]] = _values.VOICES
+#: The voice used when none is given.
+DEFAULT_VOICE: Final[str] = _values.DEFAULT_VOICE
+#: The text endpoint's model that answers with speech (MP3).
+AUDIO_MODEL: Final[str] = _values.AUDIO_MODEL
+#: The model the text endpoint assumes when none is given.
+DEFAULT_TEXT_MODEL: Final[str] = _values.DEFAULT_TEXT_MODEL
+#: The largest image the chat endpoint takes, in bytes.
+MAX_IMAGE_BYTES: Final[int] = _values.MAX_IMAGE_BYTES
+#: The paths the chat endpoint is known at, newest first.
+CHAT_PATHS: Final[tuple[str, ...]] = _values.CHAT_PATHS

@@ -1,0 +1,88 @@
+"""The SDK's public surface: what `dynaspark_sdk` exports is listed in step in `__all__`, the
+lazy import table, the type checker's imports and the README; the spec's lists are public;
+renamed names keep working under their earlier names."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import respx
+from conftest import BASE_URL
+from wire import json_answer
+
+import dynaspark_sdk
+from dynaspark_sdk import AsyncClient, Client, spec
+from dynaspark_sdk._generated import spec_values
+from dynaspark_sdk.testing import Send, SendBytes
+
+ROOT = Path(__file__).resolve().parent.parent
+INIT = ROOT / "dynaspark_sdk" / "__init__.py"
+
+
+def _type_checking_imports() -> dict[str, str]:
+    """name -> module of the imports under `if TYPE_CHECKING:` in __init__.py."""
+    tree = ast.parse(INIT.read_text(encoding="utf-8"))
+    found: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            for stmt in node.body:
+                assert isinstance(stmt, ast.ImportFrom) and stmt.level == 1 and stmt.module is not None
+                for alias in stmt.names:
+                    found[alias.asname or alias.name] = stmt.module
+    return found
+
+
+def test_all_the_lazy_table_and_the_type_checker_imports_list_the_same_names() -> None:
+    lazy: dict[str, str] = dynaspark_sdk._WHERE
+    assert set(dynaspark_sdk.__all__) == {*lazy, "__version__"}
+    assert _type_checking_imports() == lazy
+    assert sorted(dynaspark_sdk.__all__) == list(dynaspark_sdk.__all__)
+    assert dir(dynaspark_sdk) == dynaspark_sdk.__all__
+
+
+def test_every_exported_name_resolves_to_a_documented_object() -> None:
+    for name in dynaspark_sdk.__all__:
+        value = getattr(dynaspark_sdk, name)
+        if name != "__version__":
+            assert value.__doc__, f"{name} has no docstring"
+
+
+def test_the_readme_lists_every_exported_name() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### What `dynaspark_sdk` exports", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"`([A-Za-z_]+)`", section))
+    missing = [name for name in dynaspark_sdk.__all__ if name != "__version__" and name not in listed]
+    assert missing == []
+    unknown = sorted(n for n in listed if n[0].isupper() and n not in dynaspark_sdk.__all__ and n != "TYPE_CHECKING")
+    assert unknown == []
+
+
+def test_the_spec_lists_are_public_and_are_the_specs() -> None:
+    for name in spec.__all__:
+        assert getattr(spec, name) == getattr(spec_values, name)
+    assert "gemini-1.5-flash" in spec.CHAT_MODELS
+    assert spec.DEFAULT_VOICE in spec.VOICES
+    with Client(api_key=None) as client:
+        assert client.voices == spec.VOICES
+        assert client.image_models == spec.IMAGE_MODELS
+
+
+def test_renamed_names_keep_their_earlier_names() -> None:
+    assert Client.chat_stream is Client.stream_chat
+    assert AsyncClient.chat_stream is AsyncClient.stream_chat
+    assert Send is SendBytes
+    from dynaspark_sdk.integrations.gpt4free import Dynaspark
+    from dynaspark_sdk.provider import Dynaspark as OldDynaspark
+
+    assert OldDynaspark is Dynaspark is dynaspark_sdk.Dynaspark
+
+
+@respx.mock
+def test_chat_stream_under_its_earlier_name_streams_as_stream_chat() -> None:
+    respx.post(f"{BASE_URL}/dsai_fuck_u_spammer").mock(return_value=json_answer({"response": "Hi there"}))
+    with Client(api_key=None, base_url=BASE_URL) as client:
+        old = client.chat_stream("Hello").until_done()
+        new = client.stream_chat("Hello").until_done()
+    assert old == new == "Hi there"
