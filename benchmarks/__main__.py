@@ -29,6 +29,8 @@ TARGETS: dict[str, tuple[str, str]] = {
     "6": ("concurrency", "200 requests in flight"),
     "7": ("transport", "httpx async path against aiohttp; AiohttpTransport"),
     "8": ("gateway", "the OpenAI-compatible gateway's added latency and first streamed chunk"),
+    "9": ("stall", "event-loop stall during a new AsyncClient's first calls"),
+    "10": ("provider", "the drop-in provider against the seed's on loopback"),
 }
 
 

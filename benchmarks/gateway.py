@@ -166,7 +166,8 @@ def _added_rows(budget: Budget) -> list[Row]:
                     measurement=f"gateway process CPU per {operation} call (uvicorn + Starlette + AsyncClient)",
                     value=format_us(seconds / count),
                     baseline=f"client CPU of sdk {sdk_call} {format_us(direct.cpu_median)}",
-                    ratio=seconds / count / direct.cpu_median if direct.cpu_median > 0 else None,
+                    # /proc counts clock ticks (10 ms): a smoke run's few calls may show none.
+                    ratio=seconds / count / direct.cpu_median if direct.cpu_median > 0 and seconds > 0 else None,
                     goal="-",
                     verdict="info",
                 )

@@ -6,7 +6,7 @@ the JSON decoded, and `chat("hello")` against the same url-encoded form POST wit
 page headers. Raw httpx uses a default `httpx.Client` / `httpx.AsyncClient`, the SDK its own.
 The ratio is wall time per call (server time included on both sides, as a user sees it);
 the client process's CPU time per call is reported next to it, since that is where the SDK's
-extra work shows undiluted.
+extra work shows undiluted; for the async `chat()` it has its own goal, at most 1.05x.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from ._servers import spawn
 __all__ = ["run"]
 
 GOAL = 1.15
+CPU_GOAL = 1.05
 PROMPT = "hello"
 CHAT_MODEL = "gemini-1.5-flash-8b"
 
@@ -47,15 +48,18 @@ def _rows(label: str, results: dict[str, Measured]) -> list[Row]:
                 verdict=verdict(ratio <= GOAL),
             )
         )
+        cpu_ratio = sdk.cpu_ratio(raw)
+        # Issue 15: the async chat's client CPU at most 1.05x raw httpx's for the same form.
+        targeted = label.startswith("async") and operation == "chat"
         rows.append(
             Row(
                 target="1",
                 measurement=f"{label} {operation}, client CPU per call",
                 value=format_us(sdk.cpu_median),
                 baseline=f"httpx {format_us(raw.cpu_median)}",
-                ratio=sdk.cpu_ratio(raw),
-                goal="-",
-                verdict="info",
+                ratio=cpu_ratio,
+                goal=f"<= {CPU_GOAL}x" if targeted else "-",
+                verdict=verdict(cpu_ratio <= CPU_GOAL) if targeted else "info",
             )
         )
     return rows

@@ -7,13 +7,16 @@ process's CPU time per call (`time.process_time()`: the server's work is not in 
 
 - raw httpx.AsyncClient (httpcore underneath) and a reused aiohttp.ClientSession: the gap;
 - httpx.AsyncClient over `AiohttpTransport`: how much of the gap the transport closes;
-- the SDK's `AsyncClient.chat()` on its default transport and on `AiohttpTransport`.
+- the SDK's `AsyncClient.chat()` on its default transport and on `AiohttpTransport`;
+- when `httpx-aiohttp` is installed (openai-python's `DefaultAioHttpClient` is built on it):
+  raw httpx and the SDK over its `AiohttpTransport`, the library weighed against the project's own.
 
 "Gap closed" is (httpx - httpx over AiohttpTransport) / (httpx - aiohttp).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -38,15 +41,15 @@ async def _measure(aiohttp: Any, url: str, budget: Budget) -> dict[str, Measured
     calls = budget.pick(200, 5)
     endpoint = url + "/generate_response"
     files = {"file": ("image.png", IMAGE, "image/png")}
-    async with (
-        httpx.AsyncClient() as raw,
-        httpx.AsyncClient(transport=AiohttpTransport()) as raw_over_aiohttp,
-        aiohttp.ClientSession() as session,
-        AsyncClient(base_url=url) as sdk,
+    library = _optional("httpx_aiohttp")
+    async with contextlib.AsyncExitStack() as stack:
+        raw = await stack.enter_async_context(httpx.AsyncClient())
+        raw_over_aiohttp = await stack.enter_async_context(httpx.AsyncClient(transport=AiohttpTransport()))
+        session = await stack.enter_async_context(aiohttp.ClientSession())
+        sdk = await stack.enter_async_context(AsyncClient(base_url=url))
         # The SDK leaves a client it was given open, so this one is closed here.
-        httpx.AsyncClient(transport=AiohttpTransport()) as http_over_aiohttp,
-        AsyncClient(base_url=url, http_client=http_over_aiohttp) as sdk_over_aiohttp,
-    ):
+        http_over_aiohttp = await stack.enter_async_context(httpx.AsyncClient(transport=AiohttpTransport()))
+        sdk_over_aiohttp = await stack.enter_async_context(AsyncClient(base_url=url, http_client=http_over_aiohttp))
 
         def httpx_batch(client: httpx.AsyncClient) -> Callable[[], Awaitable[None]]:
             async def batch() -> None:
@@ -81,7 +84,20 @@ async def _measure(aiohttp: Any, url: str, budget: Budget) -> dict[str, Measured
             "sdk": sdk_batch(sdk),
             "sdk over AiohttpTransport": sdk_batch(sdk_over_aiohttp),
         }
+        if library is not None:
+            raw_over_library = await stack.enter_async_context(httpx.AsyncClient(transport=library.AiohttpTransport()))
+            http_over_library = await stack.enter_async_context(httpx.AsyncClient(transport=library.AiohttpTransport()))
+            sdk_over_library = await stack.enter_async_context(AsyncClient(base_url=url, http_client=http_over_library))
+            contenders["httpx over httpx-aiohttp"] = httpx_batch(raw_over_library)
+            contenders["sdk over httpx-aiohttp"] = sdk_batch(sdk_over_library)
         return await alternate_async(contenders, calls=calls, rounds=budget.pick(11, 2))
+
+
+def _optional(module: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        return None
 
 
 def _row(name: str, measured: Measured, baseline_name: str, baseline: Measured, note: str = "") -> Row:
@@ -108,9 +124,17 @@ def run(budget: Budget) -> list[Row]:
     sdk, sdk_over = results["sdk"], results["sdk over AiohttpTransport"]
     gap = raw.cpu_median - fast.cpu_median
     closed = (raw.cpu_median - over.cpu_median) / gap if gap > 0 else float("nan")
-    return [
+    rows = [
         _row("httpx.AsyncClient", raw, "aiohttp", fast),
         _row("httpx over AiohttpTransport", over, "aiohttp", fast, f" (closes {closed:.0%} of the gap)"),
         _row("sdk AsyncClient.chat", sdk, "aiohttp", fast),
         _row("sdk AsyncClient.chat over AiohttpTransport", sdk_over, "sdk AsyncClient.chat", sdk),
     ]
+    if "sdk over httpx-aiohttp" in results:
+        library, sdk_library = results["httpx over httpx-aiohttp"], results["sdk over httpx-aiohttp"]
+        closed = (raw.cpu_median - library.cpu_median) / gap if gap > 0 else float("nan")
+        rows += [
+            _row("httpx over httpx-aiohttp", library, "aiohttp", fast, f" (closes {closed:.0%} of the gap)"),
+            _row("sdk AsyncClient.chat over httpx-aiohttp", sdk_library, "sdk over AiohttpTransport", sdk_over),
+        ]
+    return rows

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib.util
 import math
 import os
 import sys
@@ -32,8 +33,9 @@ import anyio
 import anyio.to_thread
 import httpx
 
+from ._defaults import DEFAULT_MAX_CONCURRENCY, DEFAULT_SLOT_TIMEOUT
 from ._errors import InvalidRequestError
-from ._transport import http_client_args
+from ._transport import http_client_args, warm_up, with_lean_cookies
 
 __all__ = [
     "DEFAULT_MAX_CONCURRENCY",
@@ -46,15 +48,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-#: The service serves at most 10 requests at once (its documentation says so).
-DEFAULT_MAX_CONCURRENCY = 10
-
-#: How long a request may wait for one of the request slots. Waiting for a slot is waiting for
-#: other requests to finish, each bounded by its own timeout, so it is not the request's own
-#: timeout: a batch of thousands of short calls queues for minutes. Ten minutes lets such a
-#: batch finish, and still turns a queue stuck behind hung requests into an APITimeoutError.
-DEFAULT_SLOT_TIMEOUT = 600.0
 
 
 def current_loop() -> object:
@@ -110,7 +103,7 @@ class SyncPool:
         self.slot_timeout = check_slot_timeout(slot_timeout)
         self.owned = http is None
         self._args = http_client_args(timeout, proxy)
-        self._http = http if http is not None else httpx.Client(**self._args)
+        self._http = http if http is not None else with_lean_cookies(httpx.Client(**self._args))
         self._finalizer = weakref.finalize(self, self._http.close) if self.owned else None
         limit = check_max_concurrency(max_concurrency)
         self._slots = threading.BoundedSemaphore(limit) if limit is not None else None
@@ -127,7 +120,7 @@ class SyncPool:
         assert self._finalizer is not None
         self._finalizer.detach()
         _inherited.append(self._http)
-        self._http = httpx.Client(**self._args)
+        self._http = with_lean_cookies(httpx.Client(**self._args))
         self._finalizer = weakref.finalize(self, self._http.close)
 
     def http(self) -> httpx.Client:
@@ -204,12 +197,16 @@ class AsyncPool:
     ) -> None:
         self.slot_timeout = check_slot_timeout(slot_timeout)
         self._given = http
-        self._args = http_client_args(timeout, proxy, asynchronous=True)
+        # The httpx clients are built in a worker thread on first use (see `http()`).
+        self._timeout, self._proxy = timeout, proxy
         self._by_loop: weakref.WeakKeyDictionary[object, httpx.AsyncClient] = weakref.WeakKeyDictionary()
         self._slots_by_loop: weakref.WeakKeyDictionary[object, anyio.Semaphore] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
         self.max_concurrency = check_max_concurrency(max_concurrency)
         self._closed = False
+        #: Send over aiohttp (`AiohttpTransport`) on asyncio loops when aiohttp is installed and
+        #: no proxy is set; trio loops keep httpx's own transport. The gpt4free provider sets it.
+        self.over_aiohttp = False
         _live_pools.add(self)
 
     def _renew_in_child(self) -> None:
@@ -248,12 +245,17 @@ class AsyncPool:
         if slots is None:
             yield True
             return
-        wait = self.slot_timeout
-        with anyio.move_on_after(wait if wait is not None else math.inf) as waiting:
-            await slots.acquire()
-        if waiting.cancelled_caught:
-            yield False
-            return
+        try:
+            # A free slot is taken without a checkpoint or a cancel scope (the request yields soon
+            # enough): about a tenth of the SDK's own CPU per call on asyncio.
+            slots.acquire_nowait()
+        except anyio.WouldBlock:
+            wait = self.slot_timeout
+            with anyio.move_on_after(wait if wait is not None else math.inf) as waiting:
+                await slots.acquire()
+            if waiting.cancelled_caught:
+                yield False
+                return
         try:
             yield True
         finally:
@@ -274,16 +276,44 @@ class AsyncPool:
             if chunks is not None:
                 await _finish_generators(chunks)
 
+    def _build(self, on_asyncio: bool) -> httpx.AsyncClient:
+        warm_up()
+        args = http_client_args(self._timeout, self._proxy, asynchronous=True)
+        if self.over_aiohttp and on_asyncio and self._proxy is None and importlib.util.find_spec("aiohttp"):
+            from .aiohttp_transport import AiohttpTransport
+
+            limits: httpx.Limits = args.pop("limits")
+            args["transport"] = AiohttpTransport(
+                verify=args["verify"],
+                max_connections=limits.max_connections or 0,
+                keepalive_expiry=limits.keepalive_expiry or 5.0,
+            )
+        return with_lean_cookies(httpx.AsyncClient(**args))
+
     async def http(self) -> httpx.AsyncClient:
-        """The httpx client for the running event loop."""
+        """The httpx client for the running event loop.
+
+        A loop's first call builds it in a worker thread: an httpx client loads its SSL
+        context (the CA bundle) as it is made, tens of milliseconds that would otherwise
+        freeze the event loop.
+        """
         if self._given is not None:
             return self._given
         loop = current_loop()
         with self._lock:
             client = self._by_loop.get(loop)
+        if client is not None and not client.is_closed:
+            return client
+        asyncio = sys.modules.get("asyncio")
+        on_asyncio = asyncio is not None and isinstance(loop, asyncio.AbstractEventLoop)
+        built = await anyio.to_thread.run_sync(self._build, on_asyncio)
+        with self._lock:
+            client = self._by_loop.get(loop)
             fresh = client is None or client.is_closed
             if fresh:
-                client = self._by_loop[loop] = httpx.AsyncClient(**self._args)
+                # Another task of this loop may have built one meanwhile; then `built`, which
+                # never opened a connection, is dropped.
+                client = self._by_loop[loop] = built
         assert client is not None
         if fresh:
             closer = _close_when_loop_ends(client)

@@ -13,6 +13,7 @@ import attrs
 import httpx
 
 from . import __version__
+from ._defaults import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
 from ._errors import InvalidRequestError
 from ._flow import FlowConfig
 from ._media import DEFAULT_MAX_BYTES
@@ -30,11 +31,6 @@ __all__ = [
     "override_settings",
 ]
 
-DEFAULT_BASE_URL = "https://dynaspark.onrender.com"
-
-#: The free instance can take 30-60 s to wake, so reading waits up to 90 s; connecting,
-#: writing and waiting for a pooled connection are bounded more tightly.
-DEFAULT_TIMEOUT = httpx.Timeout(90.0, connect=15.0, write=30.0, pool=30.0)
 
 USER_AGENT = f"dynaspark-sdk/{__version__} (python; httpx/{httpx.__version__})"
 

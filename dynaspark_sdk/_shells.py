@@ -6,19 +6,48 @@ from __future__ import annotations
 import enum
 import os
 from collections.abc import Callable, Generator, Mapping, Sequence
-from typing import Any, Final, Self
+from typing import TYPE_CHECKING, Any, Final, Self
 
-from ._conversation import History
-from ._errors import ClientClosedError, InvalidRequestError
-from ._flow import ClientState, StreamProgress, stream_flow
 from ._generated import spec_values
-from ._plans import RequestPlan
-from ._rate_limit import RateLimit
-from ._retry import RetryPolicy
-from ._settings import Settings, TimeoutArg, override_settings
-from ._transport import check_proxy
+from ._lazy import deferred_imports
 
-__all__ = ["BaseClient", "ConversationState", "StreamState", "checked_transport_args"]
+if TYPE_CHECKING:
+    from ._conversation import History
+    from ._errors import ClientClosedError, InvalidRequestError
+    from ._flow import ClientState, StreamProgress, stream_flow
+    from ._plans import RequestPlan
+    from ._rate_limit import RateLimit
+    from ._retry import RetryPolicy
+    from ._settings import Settings, TimeoutArg, override_settings
+    from ._transport import check_proxy
+
+#: Loads the names above (the core) on first use: the clients' constructors call it.
+load_core = deferred_imports(
+    globals(),
+    {
+        "._conversation": ("History",),
+        "._errors": (
+            "ClientClosedError",
+            "InvalidRequestError",
+        ),
+        "._flow": (
+            "ClientState",
+            "StreamProgress",
+            "stream_flow",
+        ),
+        "._plans": ("RequestPlan",),
+        "._rate_limit": ("RateLimit",),
+        "._retry": ("RetryPolicy",),
+        "._settings": (
+            "Settings",
+            "TimeoutArg",
+            "override_settings",
+        ),
+        "._transport": ("check_proxy",),
+    },
+)
+
+__all__ = ["BaseClient", "ConversationState", "StreamState", "checked_transport_args", "load_core"]
 
 
 class StreamState:

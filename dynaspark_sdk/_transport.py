@@ -7,7 +7,9 @@ from __future__ import annotations
 import functools
 import importlib.util
 import ssl
-from typing import Any
+import sys
+import threading
+from typing import Any, TypeVar
 
 import httpx
 
@@ -20,9 +22,12 @@ __all__ = [
     "check_proxy",
     "classify_failure",
     "http_client_args",
+    "import_request_builders",
     "origin_of",
     "shared_ssl_context",
     "slot_wait_failure",
+    "warm_up",
+    "with_lean_cookies",
 ]
 
 
@@ -31,6 +36,74 @@ def shared_ssl_context() -> ssl.SSLContext:
     """One SSL context for every client the SDK builds: loading the CA bundle costs tens of
     milliseconds, and a context can safely serve many clients."""
     return httpx.create_ssl_context()
+
+
+def import_request_builders() -> None:
+    """Import httpcore (httpx imports it with its first client), the generated request
+    builders and the models the calls plan with. The sync shell does this on its first call;
+    the async shell up front, as it is imported, so that no call (not even a stream made
+    without an await) imports anything on the event loop, and a worker thread's imports
+    (which hold the GIL) cannot hold up the loop either."""
+    import httpcore  # noqa: F401
+
+    from ._generated.api.chat import chat  # noqa: F401
+    from ._generated.api.public import generate_image, generate_text  # noqa: F401
+    from ._generated.api.status import status  # noqa: F401
+
+
+_warm_lock = threading.Lock()
+_warmed = threading.Event()
+_WARM_UP_SWITCH_INTERVAL = 0.0001
+
+
+def warm_up() -> None:
+    """Do, once per process, the slow work a first call would otherwise do on its way: build
+    the shared SSL context (the CA bundle) and import what the calls need.
+
+    `AsyncClient` runs this in a worker thread when it makes its first httpx client, so none
+    of it blocks the event loop; `Client` simply pays it on its first call. Python code holds
+    the GIL, and a thread waiting for the GIL (the event loop's) only gets it after the
+    interpreter's switch interval (5 ms by default): so for the few tens of milliseconds this
+    takes, once per process, the interval is lowered to 0.1 ms, and put back after.
+    """
+    if _warmed.is_set():
+        return
+    with _warm_lock:
+        if _warmed.is_set():
+            return
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(interval, _WARM_UP_SWITCH_INTERVAL))
+        try:
+            shared_ssl_context()
+            import_request_builders()
+        finally:
+            sys.setswitchinterval(interval)
+        _warmed.set()
+
+
+class _Cookies(httpx.Cookies):
+    """httpx's cookie store, minus the work of extracting cookies from an answer that sets none.
+
+    httpx wraps every answer and its request in urllib adapters for the cookie jar (about a
+    tenth of a plain call's client CPU); the jar then finds no Set-Cookie header and does
+    nothing. Answers that do set cookies are handled exactly as before.
+    """
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        if "set-cookie" in response.headers:
+            super().extract_cookies(response)
+
+
+HttpClient = TypeVar("HttpClient", httpx.Client, httpx.AsyncClient)
+
+
+def with_lean_cookies(http: HttpClient) -> HttpClient:
+    """An httpx client the SDK made, given `_Cookies` (the same jar) if httpx still keeps its
+    store where it did; any other layout is left alone."""
+    cookies = getattr(http, "_cookies", None)
+    if type(cookies) is httpx.Cookies:
+        http._cookies = _Cookies(cookies.jar)
+    return http
 
 
 # A request extension: the service's origin and the names of the user's headers, which a

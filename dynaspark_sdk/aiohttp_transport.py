@@ -46,11 +46,23 @@ __all__ = ["AiohttpTransport"]
 _SKIP_AUTO_HEADERS = frozenset({"Accept", "Accept-Encoding", "User-Agent", "Content-Type"})
 
 
+# aiohttp raises this one instance whenever a body closed early is read again. Each raise sets
+# its traceback and context: left so, it would keep the last failed call's frames (its
+# stream, its answer) alive as long as the process.
+_CONNECTION_CLOSED: object = getattr(getattr(aiohttp, "client_reqrep", None), "_CONNECTION_CLOSED_EXCEPTION", None)
+
+
 @contextmanager
 def _httpx_errors(request: httpx.Request) -> Iterator[None]:
     """Re-raise aiohttp's exceptions as the httpx ones its own transport raises for the same failure."""
     try:
-        yield
+        try:
+            yield
+        except aiohttp.ClientConnectionError as exc:
+            if exc is not _CONNECTION_CLOSED:
+                raise
+            exc.__traceback__ = exc.__context__ = exc.__cause__ = None
+            raise httpx.TransportError(str(exc), request=request) from None
     except aiohttp.ConnectionTimeoutError as exc:
         raise httpx.ConnectTimeout(str(exc) or "timed out while connecting", request=request) from exc
     except aiohttp.ServerTimeoutError as exc:

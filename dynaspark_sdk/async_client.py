@@ -10,28 +10,96 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import anyio
 import httpx
 
-from ._flow import Answer, ClientState, Discard, Emit, Failure, Opened, Read, Send, Sleep, call_flow
+from ._defaults import DEFAULT_MAX_CONCURRENCY, DEFAULT_SLOT_TIMEOUT, DEFAULT_TIMEOUT
 from ._generated import spec_values
-from ._media import ImageUpload
-from ._operations.chat import chat_call
-from ._operations.download import download_call
-from ._operations.image import ImageOptions, image_call
-from ._operations.speech import speech_call
-from ._operations.status import status_call
-from ._operations.text import TextOptions, text_call
-from ._plans import MessagesInput, RequestPlan
-from ._pools import DEFAULT_MAX_CONCURRENCY, DEFAULT_SLOT_TIMEOUT, AsyncPool
-from ._results import AsyncImageResult, AudioResult, ChatResponse, ServiceStatus, TextResponse
-from ._retry import RetryPolicy
-from ._secrets import install_log_redaction
-from ._settings import DEFAULT_TIMEOUT, Settings, TimeoutArg, make_settings
-from ._shells import BaseClient, ConversationState, StreamState, checked_transport_args
-from ._transport import classify_failure, slot_wait_failure
+from ._lazy import deferred_imports
+from ._shells import BaseClient, ConversationState, StreamState, checked_transport_args, load_core
+
+if TYPE_CHECKING:
+    from ._flow import Answer, ClientState, Discard, Emit, Failure, Opened, Read, Send, Sleep, call_flow
+    from ._media import ImageUpload
+    from ._operations.chat import chat_call
+    from ._operations.download import download_call
+    from ._operations.image import ImageOptions, image_call
+    from ._operations.speech import speech_call
+    from ._operations.status import status_call
+    from ._operations.text import TextOptions, text_call
+    from ._plans import MessagesInput, RequestPlan
+    from ._pools import AsyncPool
+    from ._results import AsyncImageResult, AudioResult, ChatResponse, ServiceStatus, TextResponse
+    from ._retry import RetryPolicy
+    from ._secrets import install_log_redaction
+    from ._settings import Settings, TimeoutArg, make_settings
+    from ._transport import classify_failure, slot_wait_failure
+
+# The core: loaded as described below.
+_load = deferred_imports(
+    globals(),
+    {
+        "._flow": (
+            "Answer",
+            "ClientState",
+            "Discard",
+            "Emit",
+            "Failure",
+            "Opened",
+            "Read",
+            "Send",
+            "Sleep",
+            "call_flow",
+        ),
+        "._media": ("ImageUpload",),
+        "._operations.chat": ("chat_call",),
+        "._operations.download": ("download_call",),
+        "._operations.image": (
+            "ImageOptions",
+            "image_call",
+        ),
+        "._operations.speech": ("speech_call",),
+        "._operations.status": ("status_call",),
+        "._operations.text": (
+            "TextOptions",
+            "text_call",
+        ),
+        "._plans": (
+            "MessagesInput",
+            "RequestPlan",
+        ),
+        "._pools": ("AsyncPool",),
+        "._results": (
+            "AsyncImageResult",
+            "AudioResult",
+            "ChatResponse",
+            "ServiceStatus",
+            "TextResponse",
+        ),
+        "._retry": ("RetryPolicy",),
+        "._secrets": ("install_log_redaction",),
+        "._settings": (
+            "Settings",
+            "TimeoutArg",
+            "make_settings",
+        ),
+        "._transport": (
+            "classify_failure",
+            "slot_wait_failure",
+        ),
+    },
+)
+
+# The async shell loads its core as it is imported (an application imports it at start-up),
+# so that a client made later, on a running event loop, imports nothing there; the sync shell
+# written from this file loads it with its first client instead (see `_lazy`).
+load_core()
+_load()
+from ._transport import import_request_builders  # noqa: E402 - with the eager loading it belongs to
+
+import_request_builders()
 
 __all__ = ["AsyncClient", "AsyncConversation", "AsyncStream"]
 
@@ -229,6 +297,8 @@ class AsyncClient(BaseClient):
         slot_timeout: float | None = DEFAULT_SLOT_TIMEOUT,
         chat_path: str | None = None,
     ) -> None:
+        load_core()
+        _load()
         install_log_redaction()
         settings = make_settings(
             environ=os.environ,

@@ -37,6 +37,19 @@ PHRASES: list[tuple[str, str]] = [
         "Generated from `async_client.py` by scripts/unasync.py: edit that file, not this one.",
     ),
     ("Text as it arrives, for `async for`.", "Text as it arrives."),
+    # The async shell loads its core as it is imported; the sync one with its first client.
+    (
+        "# The async shell loads its core as it is imported (an application imports it at start-up),\n"
+        "# so that a client made later, on a running event loop, imports nothing there; the sync shell\n"
+        "# written from this file loads it with its first client instead (see `_lazy`).\n"
+        "load_core()\n"
+        "_load()\n"
+        "from ._transport import import_request_builders  # noqa: E402 - with the eager loading it belongs to\n"
+        "\n"
+        "import_request_builders()\n",
+        "# The core loads with the first Client (see `_lazy`), so that `from dynaspark_sdk import Client`\n"
+        "# costs little more than `import httpx`.\n",
+    ),
     ("An async iterator and an async context manager", "An iterator and a context manager"),
     ("an async context manager", "a context manager"),
 ]

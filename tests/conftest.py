@@ -38,6 +38,18 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
     return backend
 
 
+@pytest.fixture(autouse=True)
+def provider_over_httpx(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gpt4free provider sends over aiohttp on asyncio when aiohttp is installed; respx
+    intercepts httpx's own transport only, so tests keep the provider's shared clients on
+    httpx's transport (fresh ones, for each test). A test of the aiohttp path sets
+    `_over_aiohttp` back to True, or gives its client's pool `over_aiohttp = True`."""
+    from dynaspark_sdk.integrations import gpt4free as provider
+
+    monkeypatch.setattr(provider, "_over_aiohttp", False)
+    monkeypatch.setattr(provider, "_shared", {})
+
+
 class Dual:
     """One test body for both clients: `await dual.call("chat", ...)` runs the sync client's
     method in a worker thread (under the hang guard), or awaits the async client's;

@@ -146,6 +146,26 @@ async def test_a_reset_is_retried_by_the_sdk_only(client: AsyncClient, server: E
 
 
 @pytest.mark.anyio
+async def test_a_failed_stream_leaves_nothing_alive(client: AsyncClient, server: Server) -> None:
+    """A stream that fails mid-answer (here: the wrong content type) is closed early; nothing of
+    it stays alive afterwards (aiohttp's shared "Connection closed" error must not hold it)."""
+    import gc
+
+    from dynaspark_sdk import AsyncStream, ResponseValidationError
+
+    async def read_to_the_end() -> None:
+        async with client.stream_chat("hello") as stream:
+            async for _ in stream:
+                pass
+
+    server.emulator.inject(faults.wrong_content_type())
+    with pytest.raises(ResponseValidationError):
+        await read_to_the_end()
+    gc.collect()
+    assert [o for o in gc.get_objects() if isinstance(o, AsyncStream)] == []
+
+
+@pytest.mark.anyio
 async def test_raw_httpx_errors_are_httpx_exceptions(server: EmulatorServer) -> None:
     server.emulator.inject(faults.cut_stream())
     async with httpx.AsyncClient(transport=AiohttpTransport()) as http:

@@ -297,3 +297,23 @@ async def test_a_text_call_given_an_image_names_the_method_called(
     with pytest.raises(InvalidRequestError, match=rf"^{method} takes no images; send images with chat\(\)$"):
         await attempt()
     assert not route.called
+
+
+async def test_a_cookie_the_service_sets_goes_back_with_the_next_call(
+    make_dual: Callable[..., Dual], mock: respx.MockRouter
+) -> None:
+    """Answers without Set-Cookie skip httpx's cookie extraction (a CPU saving); one with it
+    is still kept, and sent with the following requests, as httpx does."""
+    route = mock.post(CHAT).mock(
+        side_effect=[
+            json_answer({"response": "one"}),
+            json_answer({"response": "two"}, headers={"Set-Cookie": "session=abc; Path=/"}),
+            json_answer({"response": "three"}),
+            json_answer({"response": "four"}),
+        ]
+    )
+    dual = make_dual()
+    for _ in range(4):
+        await dual.call("chat", "Hello")
+    sent = [call.request.headers.get("cookie") for call in route.calls]
+    assert sent == [None, None, "session=abc", "session=abc"]

@@ -150,6 +150,20 @@ def test_importing_the_cli_loads_neither_httpx_nor_the_clients() -> None:
     assert done.stdout.strip() == "[]"
 
 
+def test_models_answers_without_loading_httpx_or_the_clients() -> None:
+    """`dynaspark models` reads the spec's values only: it starts in a fraction of `import httpx`."""
+    probe = (
+        "import sys\n"
+        "from dynaspark_sdk.cli import main\n"
+        "code = main(['models'])\n"
+        "print(code, sorted(m for m in ('httpx', 'attrs', 'anyio', 'dynaspark_sdk.client') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=subprocess_env())
+    assert done.returncode == 0, done.stderr
+    assert "chat models (dynaspark chat --model):" in done.stdout
+    assert done.stdout.splitlines()[-1] == "0 []"
+
+
 # --------------------------------------------------------------------------- chat
 
 

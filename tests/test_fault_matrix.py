@@ -431,9 +431,11 @@ async def test_a_thousand_failures_in_a_row_do_not_exhaust_the_pool(
 @pytest.fixture
 def provider_server(server: EmulatorServer, emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> EmulatorServer:
     """The provider pointed at the emulator through DYNASPARK_BASE_URL, its shared client with
-    a fast retry policy (its own waits half a second before a retry)."""
+    a fast retry policy (its own waits half a second before a retry). Like the provider's own
+    shared clients, it sends over aiohttp on asyncio (and over httpx's transport on trio)."""
     monkeypatch.setenv("DYNASPARK_BASE_URL", server.url)
     fast = AsyncClient(base_url=server.url, retry_policy=FAST, max_retries=2, timeout=TIMEOUT)
+    fast._pool.over_aiohttp = True
     monkeypatch.setattr(provider_module, "_shared", {(server.url, None): fast})
     return server
 

@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
+import anyio
 import pytest
 import trio
 
@@ -129,3 +130,100 @@ def test_a_client_refuses_the_wrong_kind_of_http_client_and_a_proxy_beside_one()
         AsyncClient(http_client=httpx.Client())  # type: ignore[arg-type]
     with httpx.Client() as http, pytest.raises(ValueError, match="your own http_client"):
         Client(http_client=http, proxy="http://proxy.local:3128")
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_the_slow_first_steps_run_off_the_event_loop(
+    server: EmulatorServer, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Loading the CA bundle, the first imports and building the httpx client happen in a
+    worker thread, not in the constructor nor on the loop; concurrent first calls share one pool."""
+    import threading
+
+    from dynaspark_sdk import _pools, _transport
+
+    seen: list[tuple[str, threading.Thread]] = []
+    real_context, real_args = _transport.shared_ssl_context, _transport.http_client_args
+
+    def context() -> Any:
+        seen.append(("ssl context", threading.current_thread()))
+        return real_context()
+
+    def client_args(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        seen.append(("httpx client", threading.current_thread()))
+        return real_args(*args, **kwargs)
+
+    monkeypatch.setattr(_transport, "shared_ssl_context", context)
+    monkeypatch.setattr(_transport, "_warmed", threading.Event())  # as in a fresh process
+    monkeypatch.setattr(_pools, "http_client_args", client_args)
+
+    async def main() -> None:
+        client = AsyncClient(base_url=server.url)
+        assert seen == []  # the constructor builds nothing
+        answers: list[str] = []
+
+        async def one() -> None:
+            answers.append((await client.chat("hello")).text)
+
+        async with anyio.create_task_group() as group:
+            for _ in range(5):
+                group.start_soon(one)
+        assert answers == ["[gemini-1.5-flash-8b] You said: hello"] * 5
+        assert len(client._pool.pools()) == 1
+        await client.aclose()
+
+    no_warnings_from(lambda: run(backend, main))
+    assert {what for what, _ in seen} == {"ssl context", "httpx client"}
+    assert all(thread is not threading.main_thread() for _, thread in seen), seen
+
+
+def test_importing_the_sync_client_defers_the_core_to_the_first_client(server: EmulatorServer) -> None:
+    """`from dynaspark_sdk import Client` costs little more than `import httpx`: attrs, anyio
+    and the generated models load with the first Client, which then works as usual."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from dynaspark_sdk import Client\n"
+        "heavy = ('attrs', 'anyio', 'dynaspark_sdk._generated.models', 'dynaspark_sdk._flow')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+        f"with Client(base_url={server.url!r}) as client:\n"
+        "    print(client.chat('hello').text)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["[]", "[gemini-1.5-flash-8b] You said: hello"]
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_an_image_from_a_path_is_read_off_the_event_loop(
+    server: EmulatorServer, backend: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """AsyncClient.chat checks an image given as a path (open, read its first bytes) in a
+    worker thread, not on the event loop."""
+    import threading
+
+    from dynaspark_sdk import _media_files
+    from dynaspark_sdk._operations import chat as chat_operation
+
+    readers: list[tuple[str, bool]] = []
+    real_prepare = _media_files.prepare_media
+
+    def prepare(media: Any, **kwargs: Any) -> Any:
+        if media is not None:
+            readers.append((type(media).__name__, threading.current_thread() is threading.main_thread()))
+        return real_prepare(media, **kwargs)
+
+    monkeypatch.setattr(chat_operation, "prepare_media", prepare)
+    image = tmp_path / "cat.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+
+    async def main() -> None:
+        async with AsyncClient(base_url=server.url) as client:
+            await client.chat("describe", media=str(image))
+            await client.chat("describe", media=image.read_bytes())
+
+    no_warnings_from(lambda: run(backend, main))
+    assert readers[0] == ("str", False)
+    assert [len(request.files) for request in server.emulator.requests[-2:]] == [1, 1]

@@ -13,6 +13,7 @@ from wire import PNG, form_of, json_answer, multipart_of
 
 from dynaspark_sdk import AsyncClient, Dynaspark, ModelNotSupportedError, spec
 from dynaspark_sdk.integrations import gpt4free as provider_module
+from dynaspark_sdk.testing import Emulator, serve
 
 CHAT = f"{BASE_URL}/dsai_fuck_u_spammer"
 
@@ -135,3 +136,27 @@ def test_calls_share_one_client_whose_pool_closes_with_the_loop(mock: respx.Mock
             trio.run(main)
         assert seen[-1]._pool.pools() == []
     assert seen[0] is seen[1]
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_the_provider_sends_over_aiohttp_on_asyncio(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """gpt4free always has aiohttp: on asyncio the shared client sends through it (cheaper per
+    call), on trio (which aiohttp cannot run on) through httpx's own transport; same answers."""
+    pytest.importorskip("aiohttp")
+    from dynaspark_sdk.aiohttp_transport import AiohttpTransport
+
+    monkeypatch.setattr(provider_module, "_over_aiohttp", True)  # as outside the tests (see conftest)
+    messages = [{"role": "user", "content": "hello"}]
+    with serve(Emulator()) as server:
+        monkeypatch.setenv("DYNASPARK_BASE_URL", server.url)
+        transports: list[bool] = []
+
+        async def main() -> list[str]:
+            pieces = [piece async for piece in Dynaspark.create_async_generator("gemini-2.0-flash", messages)]
+            (client,) = provider_module._shared.values()
+            transports.extend(isinstance(http._transport, AiohttpTransport) for http in client._pool.pools())
+            return pieces
+
+        pieces = asyncio.run(main()) if backend == "asyncio" else trio.run(main)
+    assert pieces == ["[gemini-2.0-flash-lite] You said: hello"]
+    assert transports == [backend == "asyncio"]

@@ -48,6 +48,8 @@ _lock = threading.Lock()
 # keeps one pool per event loop and closes it when that loop ends, so one client serves
 # every loop and thread.
 _shared: dict[tuple[str, str | None], AsyncClient] = {}
+# Whether the shared clients send over aiohttp on asyncio loops (when aiohttp is installed).
+_over_aiohttp = True
 
 
 def _media_or_images(media: Any, images: Any) -> Any:
@@ -64,6 +66,9 @@ def _shared_client(base_url: str, proxy: str | None) -> AsyncClient:
         client = _shared.get((base_url, proxy))
         if client is None:
             client = _shared[(base_url, proxy)] = AsyncClient(base_url=base_url, proxy=proxy)
+            # gpt4free always has aiohttp: on asyncio, httpx over aiohttp costs less than half the
+            # client CPU per call of httpx's own transport (BENCHMARKS.md, targets 7 and 10).
+            client._pool.over_aiohttp = _over_aiohttp
         return client
 
 
