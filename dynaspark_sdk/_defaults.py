@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import httpx
 
-__all__ = ["DEFAULT_BASE_URL", "DEFAULT_MAX_CONCURRENCY", "DEFAULT_SLOT_TIMEOUT", "DEFAULT_TIMEOUT"]
+from ._generated.spec_values import DEFAULT_BASE_URL
 
-DEFAULT_BASE_URL = "https://dynaspark.onrender.com"
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_MAX_CONCURRENCY", "DEFAULT_SLOT_TIMEOUT", "DEFAULT_TIMEOUT"]
 
 #: The free instance can take 30-60 s to wake, so reading waits up to 90 s; connecting,
 #: writing and waiting for a pooled connection are bounded more tightly.

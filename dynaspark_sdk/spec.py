@@ -25,6 +25,7 @@ __all__ = [
     "CHAT_MODELS",
     "CHAT_MODEL_ALIASES",
     "CHAT_PATHS",
+    "DEFAULT_BASE_URL",
     "DEFAULT_CHAT_MODEL",
     "DEFAULT_IMAGE_MODEL",
     "DEFAULT_TEXT_MODEL",
@@ -33,6 +34,7 @@ __all__ = [
     "MAX_IMAGE_BYTES",
     "VISION_MODELS",
     "VOICES",
+    "resolve_chat_model",
 ]
 
 #: The chat endpoint's models, as the service names them.
@@ -59,3 +61,19 @@ DEFAULT_TEXT_MODEL: Final[str] = _values.DEFAULT_TEXT_MODEL
 MAX_IMAGE_BYTES: Final[int] = _values.MAX_IMAGE_BYTES
 #: The paths the chat endpoint is known at, newest first.
 CHAT_PATHS: Final[tuple[str, ...]] = _values.CHAT_PATHS
+#: The service's address: the clients' default `base_url` (`DYNASPARK_BASE_URL` overrides it).
+DEFAULT_BASE_URL: Final[str] = _values.DEFAULT_BASE_URL
+
+
+def resolve_chat_model(model: str | None = None, *, resolve_alias: bool = True) -> str:
+    """The model a chat call sends for `model`: the default for an empty name, an alias's target
+    (unless `resolve_alias=False`), a listed name as it is. An unknown name raises
+    `ModelNotSupportedError`, naming the valid models, as the clients do before sending.
+
+        >>> resolve_chat_model("gemini-2.0-flash")
+        'gemini-2.0-flash-lite'
+    """
+    # Imported here: the core's chat module loads more than reading the lists needs.
+    from dynaspark_sdk._operations.chat import resolve_chat_model as resolve
+
+    return resolve(model, resolve_alias=resolve_alias)

@@ -143,6 +143,8 @@ def spec_values_source(spec: dict[str, Any]) -> str:
         '    """The allowed values; for a boolean, the spellings a query may use."""',
         "",
         "",
+        "# The service's address: the spec's first server.",
+        f"DEFAULT_BASE_URL: Final = {spec['servers'][0]['url']!r}",
         f"CHAT_MODELS: Final[tuple[str, ...]] = {tuple(chat_model['enum'])!r}",
         f"DEFAULT_CHAT_MODEL: Final = {chat_model['default']!r}",
         f"CHAT_MODEL_ALIASES: Final[Mapping[str, str]] = {dict(chat_model.get('x-aliases', {}))!r}",

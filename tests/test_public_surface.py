@@ -8,12 +8,14 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
 import respx
+import yaml
 from conftest import BASE_URL
 from wire import json_answer
 
 import dynaspark_sdk
-from dynaspark_sdk import AsyncClient, Client, spec
+from dynaspark_sdk import AsyncClient, Client, ModelNotSupportedError, spec
 from dynaspark_sdk._generated import spec_values
 from dynaspark_sdk.testing import Send, SendBytes
 
@@ -61,12 +63,26 @@ def test_the_readme_lists_every_exported_name() -> None:
 
 def test_the_spec_lists_are_public_and_are_the_specs() -> None:
     for name in spec.__all__:
-        assert getattr(spec, name) == getattr(spec_values, name)
+        if name.isupper():
+            assert getattr(spec, name) == getattr(spec_values, name)
     assert "gemini-1.5-flash" in spec.CHAT_MODELS
     assert spec.DEFAULT_VOICE in spec.VOICES
     with Client(api_key=None) as client:
         assert client.voices == spec.VOICES
         assert client.image_models == spec.IMAGE_MODELS
+
+
+def test_the_spec_module_says_where_the_service_is_and_what_a_model_name_sends(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DYNASPARK_BASE_URL", raising=False)
+    spec_file = yaml.safe_load((ROOT / "openapi" / "dynaspark.yaml").read_text(encoding="utf-8"))
+    assert spec.DEFAULT_BASE_URL == spec_file["servers"][0]["url"] == "https://dynaspark.onrender.com"
+    with Client() as client:
+        assert str(client.base_url).rstrip("/") == spec.DEFAULT_BASE_URL
+    assert spec.resolve_chat_model("gemini-2.0-flash") == "gemini-2.0-flash-lite"
+    assert spec.resolve_chat_model("gemini-2.0-flash", resolve_alias=False) == "gemini-2.0-flash"
+    assert spec.resolve_chat_model(None) == spec.resolve_chat_model("") == "gemini-1.5-flash-8b"
+    with pytest.raises(ModelNotSupportedError, match=r"valid models: gemini-1\.5-flash"):
+        spec.resolve_chat_model("claude")
 
 
 def test_renamed_names_keep_their_earlier_names() -> None:

@@ -20,6 +20,8 @@ class Rule(NamedTuple):
     """The allowed values; for a boolean, the spellings a query may use."""
 
 
+# The service's address: the spec's first server.
+DEFAULT_BASE_URL: Final = "https://dynaspark.onrender.com"
 CHAT_MODELS: Final[tuple[str, ...]] = (
     "gemini-1.5-flash",
     "gemini-1.5-flash-8b",

@@ -35,10 +35,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from dynaspark_sdk import AsyncClient, Client, InvalidRequestError
-from dynaspark_sdk import spec as spec_values
-from dynaspark_sdk._operations.chat import resolve_chat_model
-from dynaspark_sdk._settings import DEFAULT_BASE_URL
+from dynaspark_sdk import AsyncClient, Client, InvalidRequestError, spec
 from dynaspark_sdk._transport import check_proxy
 
 __all__ = ["Dynaspark"]
@@ -108,21 +105,21 @@ class _Call:
 class Dynaspark:
     """gpt4free-compatible provider for the Dynaspark chat endpoint."""
 
-    url: ClassVar[str] = DEFAULT_BASE_URL
+    url: ClassVar[str] = spec.DEFAULT_BASE_URL
     login_url: ClassVar[str | None] = None
     # The chat URL in use: the newest known path until a call learns which one answers.
-    api_endpoint: ClassVar[str] = f"{DEFAULT_BASE_URL}{spec_values.CHAT_PATHS[0]}"
+    api_endpoint: ClassVar[str] = f"{spec.DEFAULT_BASE_URL}{spec.CHAT_PATHS[0]}"
     working: ClassVar[bool] = True
     needs_auth: ClassVar[bool] = False
     use_nodriver: ClassVar[bool] = False
     supports_stream: ClassVar[bool] = True
     supports_system_message: ClassVar[bool] = False
     supports_message_history: ClassVar[bool] = False
-    default_model: ClassVar[str] = spec_values.DEFAULT_CHAT_MODEL
-    default_vision_model: ClassVar[str] = spec_values.DEFAULT_CHAT_MODEL
-    vision_models: ClassVar[list[str]] = list(spec_values.VISION_MODELS)
-    models: ClassVar[list[str]] = list(spec_values.CHAT_MODELS)
-    model_aliases: ClassVar[dict[str, str]] = dict(spec_values.CHAT_MODEL_ALIASES)
+    default_model: ClassVar[str] = spec.DEFAULT_CHAT_MODEL
+    default_vision_model: ClassVar[str] = spec.DEFAULT_CHAT_MODEL
+    vision_models: ClassVar[list[str]] = list(spec.VISION_MODELS)
+    models: ClassVar[list[str]] = list(spec.CHAT_MODELS)
+    model_aliases: ClassVar[dict[str, str]] = dict(spec.CHAT_MODEL_ALIASES)
     # What gpt4free's clients read or update on a provider class besides the above.
     label: ClassVar[str] = "Dynaspark"
     parent: ClassVar[str] = "Dynaspark"
@@ -137,7 +134,7 @@ class Dynaspark:
         error naming the models."""
         if not model:
             return cls.default_model
-        return resolve_chat_model(model)
+        return spec.resolve_chat_model(model)
 
     @classmethod
     def get_models(cls, **kwargs: Any) -> list[str]:
