@@ -33,6 +33,7 @@ __all__ = [
     "RemoteImage",
     "detect_image_type",
     "image_from_bytes",
+    "image_from_url",
     "redact_url",
 ]
 
@@ -258,6 +259,31 @@ def image_from_bytes(
         content_type=content_type,
         size=len(data),
         source=_BytesSource(data),
+    )
+
+
+def is_image_uri(text: str) -> bool:
+    """Whether a string given as an image is a URI (`data:`, `http://` or `https://`, in any
+    case) rather than a path."""
+    return text[:8].lower().startswith(("data:", "http://", "https://"))
+
+
+def image_from_url(
+    url: str, filename: str | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> ImageUpload | RemoteImage:
+    """The image a `data:` URI holds (decoded and checked) or an http(s) URL names (a
+    `RemoteImage` the client fetches). No I/O: any other string, a path say, is refused, so an
+    OpenAI-style `image_url` part never reads a local file (give a file as `media=`).
+
+        >>> image_from_url("data:image/gif;base64,R0lGODdhAQABAAAAACw=").content_type
+        'image/gif'
+    """
+    if url[:5].lower() == "data:":
+        return image_from_bytes(_decode_data_uri(url), filename, max_bytes=max_bytes, source="a data: URI")
+    if is_image_uri(url):
+        return _remote_image(url, filename)
+    raise MediaError(
+        f"an image URL must be a data: URI or an http(s) URL, not {_shown(url)}: give an image file as media="
     )
 
 

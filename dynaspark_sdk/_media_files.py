@@ -25,15 +25,15 @@ from ._media import (
     RemoteImage,
     _check_max_bytes,
     _check_size,
-    _decode_data_uri,
     _default_filename,
     _from_pil_image,
     _is_pil_image,
     _media_items,
-    _remote_image,
     _require_image_type,
     _shown,
     image_from_bytes,
+    image_from_url,
+    is_image_uri,
 )
 
 if TYPE_CHECKING:
@@ -234,12 +234,8 @@ def _prepare_one(data: object, filename: str | None, max_bytes: int) -> ImageUpl
     if isinstance(data, bytes | bytearray | memoryview):
         return image_from_bytes(bytes(data), filename, max_bytes=max_bytes)
     if isinstance(data, str):
-        lowered = data[:8].lower()
-        if lowered.startswith("data:"):
-            decoded = _decode_data_uri(data)
-            return image_from_bytes(decoded, filename, max_bytes=max_bytes, source="a data: URI")
-        if lowered.startswith(("http://", "https://")):
-            return _remote_image(data, filename)
+        if is_image_uri(data):
+            return image_from_url(data, filename, max_bytes=max_bytes)
         return _from_path(data, filename, max_bytes)
     if isinstance(data, os.PathLike):
         return _from_path(os.fsdecode(data), filename, max_bytes)

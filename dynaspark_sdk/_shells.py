@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 import os
 from collections.abc import Callable, Generator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final, Self
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, Self
 
 from ._generated import spec_values
 from ._lazy import deferred_imports
@@ -47,7 +47,15 @@ load_core = deferred_imports(
     },
 )
 
-__all__ = ["BaseClient", "ConversationState", "StreamState", "checked_transport_args", "load_core"]
+__all__ = ["BaseClient", "ConversationState", "PendingPlan", "StreamState", "checked_transport_args", "load_core"]
+
+
+class PendingPlan(NamedTuple):
+    """A stream's plan whose making blocks (it reads an image file): the stream makes it when
+    it starts, the async one in a worker thread. `model` is the model it will ask for."""
+
+    model: str | None
+    make: Callable[[], RequestPlan]
 
 
 class StreamState:
@@ -55,17 +63,27 @@ class StreamState:
 
     def __init__(
         self,
-        plan: RequestPlan,
+        plan: RequestPlan | PendingPlan,
         settings: Settings,
         state: ClientState,
         on_complete: Callable[[str], None] | None,
     ) -> None:
         self._progress = StreamProgress()
-        self._flow: Generator[Any, Any, None] | None = stream_flow(plan, settings.flow, state, self._progress)
+        self._settings = settings
+        self._state = state
+        self._flow: Generator[Any, Any, None] | None = None
+        self._pending: Callable[[], RequestPlan] | None = None
         self._outcome: object = None
         self._on_complete = on_complete
         self._planned_model = plan.model
         self.completed = False
+        if isinstance(plan, PendingPlan):
+            self._pending = plan.make
+        else:
+            self._begin(plan)
+
+    def _begin(self, plan: RequestPlan) -> None:
+        self._flow = stream_flow(plan, self._settings.flow, self._state, self._progress)
 
     @property
     def model(self) -> str | None:
@@ -94,6 +112,7 @@ class StreamState:
         return self._progress.rate_limit
 
     def _detach_flow(self) -> None:
+        self._pending = None
         flow, self._flow = self._flow, None
         if flow is not None:
             flow.close()
@@ -104,7 +123,7 @@ class StreamState:
             self._on_complete(self.text)
 
     def __repr__(self) -> str:
-        state = "done" if self.completed else ("closed" if self._flow is None else "open")
+        state = "done" if self.completed else ("closed" if self._flow is None and self._pending is None else "open")
         return f"<{type(self).__name__} {state} model={self.model!r} chars={len(self.text)}>"
 
 

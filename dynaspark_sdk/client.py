@@ -20,12 +20,13 @@ import httpx
 from ._defaults import DEFAULT_MAX_CONCURRENCY, DEFAULT_SLOT_TIMEOUT, DEFAULT_TIMEOUT
 from ._generated import spec_values
 from ._lazy import deferred_imports
-from ._shells import BaseClient, ConversationState, StreamState, checked_transport_args, load_core
+from ._shells import BaseClient, ConversationState, PendingPlan, StreamState, checked_transport_args, load_core
 
 if TYPE_CHECKING:
     from ._flow import Answer, ClientState, Discard, Emit, Failure, Opened, Read, Send, Sleep, call_flow
-    from ._media import ImageUpload
-    from ._operations.chat import chat_call
+    from ._media import ImageUpload, RemoteImage
+    from ._media_files import prepare_media
+    from ._operations.chat import ChatDraft, chat_draft
     from ._operations.download import download_call
     from ._operations.image import ImageOptions, image_call
     from ._operations.speech import speech_call
@@ -55,8 +56,15 @@ _load = deferred_imports(
             "Sleep",
             "call_flow",
         ),
-        "._media": ("ImageUpload",),
-        "._operations.chat": ("chat_call",),
+        "._media": (
+            "ImageUpload",
+            "RemoteImage",
+        ),
+        "._media_files": ("prepare_media",),
+        "._operations.chat": (
+            "ChatDraft",
+            "chat_draft",
+        ),
         "._operations.download": ("download_call",),
         "._operations.image": (
             "ImageOptions",
@@ -174,6 +182,10 @@ class _Runner:
             self._response = self._chunks = None
             self._pool.close_answer(response, chunks)
 
+    def run_blocking(self, function: Callable[[], T]) -> T:
+        """Blocking work (reading an image file); the async client runs it in a worker thread."""
+        return self._pool.run_blocking(function)
+
     def run(self, flow: Flow[T]) -> T:
         """Drive a flow that emits nothing to its result."""
         outcome: object = None
@@ -205,7 +217,7 @@ class Stream(StreamState, Iterator[str]):
     def __init__(
         self,
         runner: _Runner,
-        plan: RequestPlan,
+        plan: RequestPlan | PendingPlan,
         settings: Settings,
         state: ClientState,
         on_complete: Callable[[str], None] | None = None,
@@ -217,6 +229,9 @@ class Stream(StreamState, Iterator[str]):
         return self
 
     def __next__(self) -> str:
+        if self._pending is not None:
+            make, self._pending = self._pending, None
+            self._begin(self._runner.run_blocking(make))
         flow = self._flow
         if flow is None:
             raise StopIteration
@@ -346,8 +361,24 @@ class Client(BaseClient):
         runner = self._runner()
         return runner.run(call_flow(plan, parse, self._settings.flow, self._state))
 
-    def _stream(self, plan: RequestPlan, on_complete: Callable[[str], None] | None = None) -> Stream:
+    def _stream(self, plan: RequestPlan | PendingPlan, on_complete: Callable[[str], None] | None = None) -> Stream:
         return Stream(self._runner(), plan, self._settings, self._state, on_complete)
+
+    def _prepare_media(self, media: object) -> ImageUpload | RemoteImage | None:
+        """The image given as `media=`, checked. Reading a path, a file or a stream blocks, so
+        the async client does it in a worker thread."""
+        if media is None:
+            return None
+        return self._pool.run_blocking(prepare_media, media, max_bytes=self._settings.max_media_bytes)
+
+    def _chat_stream(self, draft: ChatDraft, media: object, on_complete: Callable[[str], None] | None = None) -> Stream:
+        """A chat stream. An image given as `media=` is prepared when the stream starts (the
+        async client reads it in a worker thread), so refusals of it come from iteration."""
+        if media is None:
+            return self._stream(draft.plan(None), on_complete)
+        max_bytes = self._settings.max_media_bytes
+        pending = PendingPlan(draft.model, lambda: draft.plan(prepare_media(media, max_bytes=max_bytes)))
+        return self._stream(pending, on_complete)
 
     # ------------------------------------------------------------------ chat
 
@@ -363,14 +394,8 @@ class Client(BaseClient):
         goes out as its alias target unless `resolve_alias=False`, which sends a listed
         name exactly as given.
         """
-        # An image may be a file to read: blocking I/O, which the async client runs in a worker thread.
-        plan, parse = (
-            self._pool.run_blocking(
-                chat_call, self._settings, messages, model=model, media=media, resolve_alias=resolve_alias
-            )
-            if media is not None
-            else chat_call(self._settings, messages, model=model, media=media, resolve_alias=resolve_alias)
-        )
+        draft = chat_draft(self._settings, messages, model=model, resolve_alias=resolve_alias)
+        plan, parse = draft.call(self._prepare_media(media))
         return self._run(plan, parse)
 
     def stream_chat(
@@ -378,10 +403,12 @@ class Client(BaseClient):
     ) -> Stream:
         """Like `chat()`, as a stream of text (`Stream`); the request starts on iteration.
 
+        The model and the messages are checked here, an image given as `media=` when the
+        stream starts (a refused one raises from the first step of iteration).
         `chat_stream()` is the same method under its earlier name.
         """
-        plan, _ = chat_call(self._settings, messages, model=model, media=media, resolve_alias=resolve_alias)
-        return self._stream(plan)
+        draft = chat_draft(self._settings, messages, model=model, resolve_alias=resolve_alias)
+        return self._chat_stream(draft, media)
 
     #: The earlier name of `stream_chat()`, kept as an alias (verb first, like `stream_text()`).
     chat_stream = stream_chat
@@ -536,5 +563,5 @@ class Conversation(ConversationState):
     def stream(self, text: str, media: object = None) -> Stream:
         """Like `send()`, as a stream (`Stream`); the exchange is recorded when it completes."""
         outgoing, dropped = self._history.outgoing(text)
-        plan, _ = chat_call(self._client._settings, outgoing, model=self.model, media=media)
-        return self._client._stream(plan, lambda reply: self._history.record(text, reply, dropped))
+        draft = chat_draft(self._client._settings, outgoing, model=self.model)
+        return self._client._chat_stream(draft, media, lambda reply: self._history.record(text, reply, dropped))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -191,6 +192,40 @@ async def test_not_an_image_fails_before_any_request(
         await make_dual().call("chat", "hi", media=tmp_path / "missing.png")
     with pytest.raises(MediaError):
         await make_dual(max_media_bytes=10).call("chat", "hi", media=PNG)
+    assert not route.called
+
+
+async def test_an_image_part_is_never_read_from_a_local_file(
+    make_dual: Callable[..., Dual], mock: respx.MockRouter, tmp_path: Path
+) -> None:
+    """A message's image_url part must be a data: URI or an http(s) URL: a path in it is
+    refused, not read (messages are data, often passed on from elsewhere, as the gateway does);
+    the same path given as media= is sent."""
+    route = mock.post(CHAT).mock(return_value=json_answer({"response": "ok"}))
+    image = tmp_path / "cat.png"
+    image.write_bytes(PNG)
+    parts = [{"type": "text", "text": "and this?"}, {"type": "image_url", "image_url": {"url": str(image)}}]
+    expected = rf"^an image URL must be a data: URI or an http\(s\) URL, not {re.escape(repr(str(image)))}: "
+    with pytest.raises(MediaError, match=expected + "give an image file as media=$"):
+        await make_dual().call("chat", [{"role": "user", "content": parts}])
+    assert not route.called
+    await make_dual().call("chat", "and this?", media=image)
+    assert multipart_of(route.calls.last.request)["file"]["value"] == PNG
+
+
+async def test_a_streamed_chat_checks_its_image_when_it_starts(
+    make_dual: Callable[..., Dual], mock: respx.MockRouter, tmp_path: Path
+) -> None:
+    """stream_chat() checks the model and the messages at the call; an image given as media=
+    is read and checked when the stream starts (off the event loop for the async client), and
+    a refused one raises from iteration before anything is sent."""
+    route = mock.post(CHAT)
+    dual = make_dual()
+    with pytest.raises(ModelNotSupportedError):
+        dual.client.stream_chat("hi", model="no-such-model", media=tmp_path / "missing.png")
+    stream = dual.client.stream_chat("hi", media=tmp_path / "missing.png")
+    with pytest.raises(MediaError, match=r"missing\.png"):
+        await dual.collect(stream)
     assert not route.called
 
 

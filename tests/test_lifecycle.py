@@ -205,7 +205,7 @@ def test_an_image_from_a_path_is_read_off_the_event_loop(
     import threading
 
     from dynaspark_sdk import _media_files
-    from dynaspark_sdk._operations import chat as chat_operation
+    from dynaspark_sdk import async_client as async_shell
 
     readers: list[tuple[str, bool]] = []
     real_prepare = _media_files.prepare_media
@@ -215,7 +215,7 @@ def test_an_image_from_a_path_is_read_off_the_event_loop(
             readers.append((type(media).__name__, threading.current_thread() is threading.main_thread()))
         return real_prepare(media, **kwargs)
 
-    monkeypatch.setattr(chat_operation, "prepare_media", prepare)
+    monkeypatch.setattr(async_shell, "prepare_media", prepare)
     image = tmp_path / "cat.png"
     image.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
 
@@ -226,4 +226,45 @@ def test_an_image_from_a_path_is_read_off_the_event_loop(
 
     no_warnings_from(lambda: run(backend, main))
     assert readers[0] == ("str", False)
+    assert [len(request.files) for request in server.emulator.requests[-2:]] == [1, 1]
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_a_streamed_chat_reads_an_image_path_off_the_event_loop(
+    server: EmulatorServer, backend: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """AsyncClient.stream_chat and AsyncConversation.stream check an image given as a path
+    (open it, read its first bytes) when the stream starts, in a worker thread: not at the
+    call, and not on the event loop's thread."""
+    import threading
+
+    from dynaspark_sdk import _media_files
+
+    readers: list[int] = []
+    real_from_path = _media_files._from_path
+
+    def from_path(*args: Any) -> Any:
+        readers.append(threading.get_ident())
+        return real_from_path(*args)
+
+    monkeypatch.setattr(_media_files, "_from_path", from_path)
+    image = tmp_path / "cat.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    loop_thread: list[int] = []
+    texts: list[str] = []
+
+    async def main() -> None:
+        loop_thread.append(threading.get_ident())
+        async with AsyncClient(base_url=server.url) as client:
+            stream = client.stream_chat("describe", media=str(image))
+            assert readers == []
+            texts.append(await stream.until_done())
+            conversation_stream = client.conversation().stream("describe", media=image)
+            assert len(readers) == 1
+            texts.append(await conversation_stream.until_done())
+
+    no_warnings_from(lambda: run(backend, main))
+    assert len(readers) == 2
+    assert loop_thread[0] not in readers
+    assert texts == ["[gemini-1.5-flash-8b] You said: describe (with a 72-byte image/png image)"] * 2
     assert [len(request.files) for request in server.emulator.requests[-2:]] == [1, 1]

@@ -1,18 +1,20 @@
 """The chat operation (POST to the chat endpoint; `_generated/api/chat/chat.py`): its checks,
-its request plan, the parsing of its answer and its call. No I/O."""
+its request plan, the parsing of its answer and its call. No I/O: an image given as `media=`
+comes prepared (the shells read it with `_media_files.prepare_media`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+import attrs
+
 from dynaspark_sdk._answers import _required_string, json_answer
 from dynaspark_sdk._errors import InvalidRequestError, MediaError, ModelNotSupportedError
 from dynaspark_sdk._folding import fold_history, image_urls, normalize_messages
 from dynaspark_sdk._generated import spec_values
 from dynaspark_sdk._generated.types import File
-from dynaspark_sdk._media import ImageUpload, RemoteImage
-from dynaspark_sdk._media_files import prepare_media
+from dynaspark_sdk._media import ImageUpload, RemoteImage, image_from_url
 from dynaspark_sdk._operations import Call, answer_meta
 from dynaspark_sdk._plans import MessagesInput, RequestPlan, _prompt, _repr, check_utf8
 from dynaspark_sdk._results import ChatResponse
@@ -21,7 +23,15 @@ if TYPE_CHECKING:
     from dynaspark_sdk._flow import Answer
     from dynaspark_sdk._settings import Settings
 
-__all__ = ["chat_call", "check_chat_path", "parse_chat_text", "plan_chat", "resolve_chat_model"]
+__all__ = [
+    "ChatDraft",
+    "chat_call",
+    "chat_draft",
+    "check_chat_path",
+    "parse_chat_text",
+    "plan_chat",
+    "resolve_chat_model",
+]
 
 
 def resolve_chat_model(model: str | None, *, resolve_alias: bool = True) -> str:
@@ -47,11 +57,109 @@ def resolve_chat_model(model: str | None, *, resolve_alias: bool = True) -> str:
     return name
 
 
+@attrs.frozen
+class ChatDraft:
+    """A chat request checked in everything but the image given as `media=`.
+
+    Reading that image (a path, an open file, a stream) is I/O, the shells' part: they prepare
+    it with `_media_files.prepare_media` (the async client in a worker thread) and hand the
+    result to `plan()` or `call()`. The refusals of one call keep their order: the model, the
+    messages and the prompt here; then the image; then the count of images (`plan()`).
+    """
+
+    model: str
+    user_input: str
+    part_urls: tuple[str, ...]
+    max_media_bytes: int
+    origin: str
+    chat_path: str | None = None
+
+    @classmethod
+    def check(
+        cls,
+        messages: MessagesInput,
+        *,
+        model: str | None,
+        max_media_bytes: int,
+        origin: str,
+        chat_path: str | None = None,
+        resolve_alias: bool = True,
+    ) -> ChatDraft:
+        """The request checked but for its `media=` image: the history folded into
+        `user_input`, the URLs of the messages' image parts kept for `plan()`."""
+        resolved = resolve_chat_model(model, resolve_alias=resolve_alias)
+        normalized = normalize_messages(messages)
+        user_input = _prompt(fold_history(normalized), "chat")
+        return cls(
+            model=resolved,
+            user_input=user_input,
+            part_urls=tuple(image_urls(normalized)),
+            max_media_bytes=max_media_bytes,
+            origin=origin,
+            chat_path=chat_path,
+        )
+
+    def plan(self, image: ImageUpload | RemoteImage | None) -> RequestPlan:
+        """POST to the chat endpoint with `image` (the prepared `media=`) or an image part.
+
+        `origin` is the service's base URL: like the web page (and gpt4free's provider), the
+        request carries `origin`, `referer` and `x-requested-with` headers. The plan lists the
+        endpoint's paths, newest first (`spec_values.CHAT_PATHS`), or only `chat_path` when the
+        client pins one.
+        """
+        from dynaspark_sdk._generated.api.chat import chat as chat_api
+        from dynaspark_sdk._generated.models import ChatForm, ChatFormNoImage, ChatModel
+
+        from_parts = self.part_urls
+        if (from_parts and image is not None) or len(from_parts) > 1:
+            count = len(from_parts) + (image is not None)
+            raise MediaError(f"the service takes one image per request, got {count}")
+        upload = image
+        if from_parts:
+            upload = image_from_url(from_parts[0], max_bytes=self.max_media_bytes)
+        user_input = self.user_input
+        ai_model = ChatModel(self.model)
+        page_headers = {
+            "origin": self.origin.rstrip("/"),
+            "referer": self.origin.rstrip("/") + "/",
+            "x-requested-with": "XMLHttpRequest",
+        }
+
+        def make(payload: BinaryIO | None, image: ImageUpload | RemoteImage | None) -> dict[str, Any]:
+            if image is None:
+                kwargs = chat_api._get_kwargs(body=ChatFormNoImage(user_input=user_input, ai_model=ai_model))
+            else:
+                assert isinstance(image, ImageUpload), "a remote image must be fetched before sending"
+                assert payload is not None
+                file = File(payload=payload, file_name=image.filename, mime_type=image.content_type)
+                kwargs = chat_api._get_kwargs(body=ChatForm(user_input=user_input, ai_model=ai_model, file=file))
+                # The generator pins the boundary to "+++"; without the header httpx picks a random one.
+                kwargs["headers"].pop("Content-Type", None)
+            kwargs["headers"].update(page_headers)
+            return kwargs
+
+        paths = (self.chat_path,) if self.chat_path is not None else spec_values.CHAT_PATHS
+        return RequestPlan(
+            operation="chat", expect="json", model=self.model, make=make, upload=upload, paths=paths, path=paths[0]
+        )
+
+    def call(self, image: ImageUpload | RemoteImage | None) -> Call[ChatResponse]:
+        """The plan with `image` (see `plan()`) and the parsing of its answer."""
+        plan = self.plan(image)
+        model = self.model
+
+        def parse(answer: Answer) -> ChatResponse:
+            text = parse_chat_text(answer.status, answer.headers, answer.body)
+            return ChatResponse(text=text, model=model, **answer_meta(answer))
+
+        return plan, parse
+
+
 def plan_chat(
     messages: MessagesInput,
     *,
     model: str | None,
-    media: object,
+    image: ImageUpload | RemoteImage | None,
     max_media_bytes: int,
     origin: str,
     chat_path: str | None = None,
@@ -59,47 +167,19 @@ def plan_chat(
 ) -> RequestPlan:
     """POST to the chat endpoint: history folded into `user_input`, at most one image.
 
-    `origin` is the service's base URL: like the web page (and gpt4free's provider), the
-    request carries `origin`, `referer` and `x-requested-with` headers. The plan lists the
-    endpoint's paths, newest first (`spec_values.CHAT_PATHS`), or only `chat_path` when the
-    client pins one.
+    `image` is the `media=` argument already prepared (`_media_files.prepare_media`, the I/O
+    half of the media input); the messages' `image_url` parts (data: URIs or http(s) URLs) are
+    prepared here, without I/O. See `ChatDraft.plan()` for the rest.
     """
-    from dynaspark_sdk._generated.api.chat import chat as chat_api
-    from dynaspark_sdk._generated.models import ChatForm, ChatFormNoImage, ChatModel
-
-    resolved = resolve_chat_model(model, resolve_alias=resolve_alias)
-    normalized = normalize_messages(messages)
-    user_input = _prompt(fold_history(normalized), "chat")
-    from_parts = image_urls(normalized)
-    given = prepare_media(media, max_bytes=max_media_bytes)
-    if (from_parts and given is not None) or len(from_parts) > 1:
-        count = len(from_parts) + (given is not None)
-        raise MediaError(f"the service takes one image per request, got {count}")
-    upload = given if given is not None else prepare_media(from_parts or None, max_bytes=max_media_bytes)
-    ai_model = ChatModel(resolved)
-    page_headers = {
-        "origin": origin.rstrip("/"),
-        "referer": origin.rstrip("/") + "/",
-        "x-requested-with": "XMLHttpRequest",
-    }
-
-    def make(payload: BinaryIO | None, image: ImageUpload | RemoteImage | None) -> dict[str, Any]:
-        if image is None:
-            kwargs = chat_api._get_kwargs(body=ChatFormNoImage(user_input=user_input, ai_model=ai_model))
-        else:
-            assert isinstance(image, ImageUpload), "a remote image must be fetched before sending"
-            assert payload is not None
-            file = File(payload=payload, file_name=image.filename, mime_type=image.content_type)
-            kwargs = chat_api._get_kwargs(body=ChatForm(user_input=user_input, ai_model=ai_model, file=file))
-            # The generator pins the boundary to "+++"; without the header httpx picks a random one.
-            kwargs["headers"].pop("Content-Type", None)
-        kwargs["headers"].update(page_headers)
-        return kwargs
-
-    paths = (chat_path,) if chat_path is not None else spec_values.CHAT_PATHS
-    return RequestPlan(
-        operation="chat", expect="json", model=resolved, make=make, upload=upload, paths=paths, path=paths[0]
+    draft = ChatDraft.check(
+        messages,
+        model=model,
+        max_media_bytes=max_media_bytes,
+        origin=origin,
+        chat_path=chat_path,
+        resolve_alias=resolve_alias,
     )
+    return draft.plan(image)
 
 
 def check_chat_path(value: object) -> str | None:
@@ -122,23 +202,29 @@ def parse_chat_text(status: int, headers: Mapping[str, str], body: bytes) -> str
     return _required_string(json_answer(status, headers, body), "response", status, headers)
 
 
-def chat_call(
-    settings: Settings, messages: MessagesInput, *, model: str | None, media: object, resolve_alias: bool = True
-) -> Call[ChatResponse]:
-    """POST to the chat endpoint (its newest path first, see `RequestPlan.paths`)."""
-    plan = plan_chat(
+def chat_draft(
+    settings: Settings, messages: MessagesInput, *, model: str | None, resolve_alias: bool = True
+) -> ChatDraft:
+    """`ChatDraft.check` with the client's settings: what a shell checks at the call, before it
+    prepares the `media=` image (I/O) for `ChatDraft.call()`."""
+    return ChatDraft.check(
         messages,
         model=model,
-        media=media,
         max_media_bytes=settings.max_media_bytes,
         origin=settings.base_url,
         chat_path=settings.chat_path,
         resolve_alias=resolve_alias,
     )
-    sent_model = plan.model or ""
 
-    def parse(answer: Answer) -> ChatResponse:
-        text = parse_chat_text(answer.status, answer.headers, answer.body)
-        return ChatResponse(text=text, model=sent_model, **answer_meta(answer))
 
-    return plan, parse
+def chat_call(
+    settings: Settings,
+    messages: MessagesInput,
+    *,
+    model: str | None,
+    image: ImageUpload | RemoteImage | None,
+    resolve_alias: bool = True,
+) -> Call[ChatResponse]:
+    """POST to the chat endpoint (its newest path first, see `RequestPlan.paths`), with `image`
+    the `media=` argument already prepared."""
+    return chat_draft(settings, messages, model=model, resolve_alias=resolve_alias).call(image)
