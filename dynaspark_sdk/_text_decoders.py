@@ -129,19 +129,32 @@ class _ChunkAccumulator:
         return pieces[0]
 
 
-class JSONAnswerDecoder(_ChunkAccumulator):
+class _WholeBodyDecoder(_ChunkAccumulator):
+    """A decoder that can say nothing before the whole body is there: `feed` keeps the bytes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._body: list[bytes] = []
+
+    def feed(self, data: bytes) -> list[str]:
+        """Keep the bytes; what they say is only known at `close()`."""
+        if data:
+            self._body.append(data)
+        return []
+
+    def _take_body(self) -> bytes:
+        """The whole body, handed over once."""
+        body = b"".join(self._body)
+        self._body = []
+        return body
+
+
+class JSONAnswerDecoder(_WholeBodyDecoder):
     """`application/json`: the whole body is `{"response": "<text>"}`; parsed at `close()`."""
 
     def __init__(self, content_type: str = "application/json") -> None:
         super().__init__()
         self._content_type = content_type
-        self._body: list[bytes] = []
-
-    def feed(self, data: bytes) -> list[str]:
-        """Keep the bytes; nothing can be said before the whole body is there."""
-        if data:
-            self._body.append(data)
-        return []
 
     def close(self) -> list[str]:
         """Parse the body; return its "response" as one chunk (none when it is empty).
@@ -149,8 +162,7 @@ class JSONAnswerDecoder(_ChunkAccumulator):
         Raises `ResponseValidationError` when the body is not JSON, not an object, has no string
         "response", or is the service's `{"error": ...}`.
         """
-        body = b"".join(self._body)
-        self._body = []
+        body = self._take_body()
         answer = _answer_from_json(body, self._content_type)
         self.done = True
         if not answer:
@@ -464,7 +476,7 @@ class NonTextDecoder(_ChunkAccumulator):
         )
 
 
-class UntypedAnswerDecoder(_ChunkAccumulator):
+class UntypedAnswerDecoder(_WholeBodyDecoder):
     """No Content-Type: decided at `close()`, once the whole body is there.
 
     A JSON object with a string "response" gives that string (like `application/json`); a JSON
@@ -472,20 +484,9 @@ class UntypedAnswerDecoder(_ChunkAccumulator):
     pass for the answer); anything else is plain UTF-8 text.
     """
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._body: list[bytes] = []
-
-    def feed(self, data: bytes) -> list[str]:
-        """Keep the bytes: what they are is only known at the end."""
-        if data:
-            self._body.append(data)
-        return []
-
     def close(self) -> list[str]:
         """The answer: the JSON "response" if the body is such an object, else the body's text."""
-        body = b"".join(self._body)
-        self._body = []
+        body = self._take_body()
         answer = self._json_answer(body)
         if answer is None:
             answer = body.decode("utf-8", "replace")
