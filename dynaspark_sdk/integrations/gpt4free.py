@@ -33,7 +33,7 @@ import os
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from dynaspark_sdk import AsyncClient, Client, InvalidRequestError, spec
 from dynaspark_sdk._transport import check_proxy
@@ -41,6 +41,7 @@ from dynaspark_sdk._transport import check_proxy
 __all__ = ["Dynaspark"]
 
 _lock = threading.Lock()
+_C = TypeVar("_C", AsyncClient, Client)
 # (base_url, proxy) -> the client every call with those settings shares. An AsyncClient
 # keeps one pool per event loop and closes it when that loop ends, so one client serves
 # every loop and thread.
@@ -58,15 +59,25 @@ def _media_or_images(media: Any, images: Any) -> Any:
     return images
 
 
-def _shared_client(base_url: str, proxy: str | None) -> AsyncClient:
+def _shared_in(table: dict[tuple[str, str | None], _C], key: tuple[str, str | None], make: Callable[[], _C]) -> _C:
+    """The client `table` holds for `key`, made by `make()` on first use."""
     with _lock:
-        client = _shared.get((base_url, proxy))
+        client = table.get(key)
         if client is None:
-            client = _shared[(base_url, proxy)] = AsyncClient(base_url=base_url, proxy=proxy)
-            # gpt4free always has aiohttp: on asyncio, httpx over aiohttp costs less than half the
-            # client CPU per call of httpx's own transport (BENCHMARKS.md, targets 7 and 10).
-            client._pool.over_aiohttp = _over_aiohttp
+            client = table[key] = make()
         return client
+
+
+def _new_async_client(base_url: str, proxy: str | None) -> AsyncClient:
+    client = AsyncClient(base_url=base_url, proxy=proxy)
+    # gpt4free always has aiohttp: on asyncio, httpx over aiohttp costs less than half the
+    # client CPU per call of httpx's own transport (BENCHMARKS.md, targets 7 and 10).
+    client._pool.over_aiohttp = _over_aiohttp
+    return client
+
+
+def _shared_client(base_url: str, proxy: str | None) -> AsyncClient:
+    return _shared_in(_shared, (base_url, proxy), lambda: _new_async_client(base_url, proxy))
 
 
 # The same for the sync path: one blocking Client per (base_url, proxy); its pool lives as long
@@ -75,11 +86,7 @@ _shared_sync: dict[tuple[str, str | None], Client] = {}
 
 
 def _shared_sync_client(base_url: str, proxy: str | None) -> Client:
-    with _lock:
-        client = _shared_sync.get((base_url, proxy))
-        if client is None:
-            client = _shared_sync[(base_url, proxy)] = Client(base_url=base_url, proxy=proxy)
-        return client
+    return _shared_in(_shared_sync, (base_url, proxy), lambda: Client(base_url=base_url, proxy=proxy))
 
 
 @dataclass(frozen=True)
