@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib.util
 import math
 import os
 import sys
@@ -194,6 +193,7 @@ class AsyncPool:
         proxy: str | None,
         max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
         slot_timeout: float | None = DEFAULT_SLOT_TIMEOUT,
+        use_aiohttp: bool = False,
     ) -> None:
         self.slot_timeout = check_slot_timeout(slot_timeout)
         self._given = http
@@ -204,9 +204,9 @@ class AsyncPool:
         self._lock = threading.Lock()
         self.max_concurrency = check_max_concurrency(max_concurrency)
         self._closed = False
-        #: Send over aiohttp (`AiohttpTransport`) on asyncio loops when aiohttp is installed and
-        #: no proxy is set; trio loops keep httpx's own transport. The gpt4free provider sets it.
-        self.over_aiohttp = False
+        # Send over aiohttp (`AiohttpTransport`) on asyncio loops; trio loops keep httpx's own
+        # transport. AsyncClient checked it (aiohttp installed, no proxy, no http client given).
+        self._use_aiohttp = use_aiohttp
         _live_pools.add(self)
 
     def _renew_in_child(self) -> None:
@@ -279,7 +279,7 @@ class AsyncPool:
     def _build(self, on_asyncio: bool) -> httpx.AsyncClient:
         warm_up()
         args = http_client_args(self._timeout, self._proxy, asynchronous=True)
-        if self.over_aiohttp and on_asyncio and self._proxy is None and importlib.util.find_spec("aiohttp"):
+        if self._use_aiohttp and on_asyncio:
             from .aiohttp_transport import AiohttpTransport
 
             limits: httpx.Limits = args.pop("limits")

@@ -4,6 +4,7 @@ read-only face of a client, and a conversation's bookkeeping. Nothing here does 
 from __future__ import annotations
 
 import enum
+import importlib.util
 import os
 from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, Self
@@ -47,7 +48,15 @@ load_core = deferred_imports(
     },
 )
 
-__all__ = ["BaseClient", "ConversationState", "PendingPlan", "StreamState", "checked_transport_args", "load_core"]
+__all__ = [
+    "BaseClient",
+    "ConversationState",
+    "PendingPlan",
+    "StreamState",
+    "checked_transport_args",
+    "checked_use_aiohttp",
+    "load_core",
+]
 
 
 class PendingPlan(NamedTuple):
@@ -296,3 +305,22 @@ def checked_transport_args(http_client: object, expected: type, proxy: object, c
     if http_client is not None and not isinstance(http_client, expected):
         raise TypeError(f"http_client must be an {expected.__module__}.{expected.__qualname__} for {client_name}")
     return checked
+
+
+def checked_use_aiohttp(use_aiohttp: object, http_client: object, proxy: str | None) -> bool:
+    """AsyncClient's `use_aiohttp`, checked: a bool, and True only where the SDK builds the pool
+    itself, without a proxy (AiohttpTransport takes none), with aiohttp installed."""
+    if not isinstance(use_aiohttp, bool):
+        raise InvalidRequestError(f"use_aiohttp must be True or False, not {type(use_aiohttp).__name__}")
+    if not use_aiohttp:
+        return False
+    if http_client is not None:
+        raise InvalidRequestError(
+            "use_aiohttp=True chooses the transport of the SDK's own pool; with your own http_client,"
+            " give that client the transport (httpx.AsyncClient(transport=AiohttpTransport()))"
+        )
+    if proxy is not None:
+        raise InvalidRequestError("use_aiohttp=True sends without a proxy (AiohttpTransport takes none): drop one")
+    if importlib.util.find_spec("aiohttp") is None:
+        raise InvalidRequestError("use_aiohttp=True needs aiohttp: pip install 'dynaspark-sdk[aiohttp]'")
+    return True

@@ -18,7 +18,15 @@ import httpx
 from ._defaults import DEFAULT_MAX_CONCURRENCY, DEFAULT_SLOT_TIMEOUT, DEFAULT_TIMEOUT
 from ._generated import spec_values
 from ._lazy import deferred_imports
-from ._shells import BaseClient, ConversationState, PendingPlan, StreamState, checked_transport_args, load_core
+from ._shells import (
+    BaseClient,
+    ConversationState,
+    PendingPlan,
+    StreamState,
+    checked_transport_args,
+    checked_use_aiohttp,
+    load_core,
+)
 
 if TYPE_CHECKING:
     from ._flow import Answer, ClientState, Discard, Emit, Failure, Opened, Read, Send, Sleep, call_flow
@@ -288,6 +296,10 @@ class AsyncClient(BaseClient):
     the client tries the previous path once and keeps using whichever answers (see
     `chat_path`). `chat_path="/generate_response"` (or any path) pins it instead.
 
+    `use_aiohttp=True` sends through aiohttp (`AiohttpTransport`, the `aiohttp` extra) on
+    asyncio loops, about half the client CPU per call of httpx's own transport; trio loops
+    keep httpx's. It cannot be combined with `proxy` or `http_client`.
+
         from dynaspark_sdk import AsyncClient
 
         async with AsyncClient() as client:
@@ -311,6 +323,7 @@ class AsyncClient(BaseClient):
         max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
         slot_timeout: float | None = DEFAULT_SLOT_TIMEOUT,
         chat_path: str | None = None,
+        use_aiohttp: bool = False,
     ) -> None:
         load_core()
         _load()
@@ -334,6 +347,7 @@ class AsyncClient(BaseClient):
             proxy=proxy,
             max_concurrency=max_concurrency,
             slot_timeout=slot_timeout,
+            use_aiohttp=checked_use_aiohttp(use_aiohttp, http_client, proxy),
         )
         self._start(self._pool, settings)
 

@@ -20,7 +20,14 @@ import httpx
 from ._defaults import DEFAULT_MAX_CONCURRENCY, DEFAULT_SLOT_TIMEOUT, DEFAULT_TIMEOUT
 from ._generated import spec_values
 from ._lazy import deferred_imports
-from ._shells import BaseClient, ConversationState, PendingPlan, StreamState, checked_transport_args, load_core
+from ._shells import (
+    BaseClient,
+    ConversationState,
+    PendingPlan,
+    StreamState,
+    checked_transport_args,
+    load_core,
+)
 
 if TYPE_CHECKING:
     from ._flow import Answer, ClientState, Discard, Emit, Failure, Opened, Read, Send, Sleep, call_flow

@@ -11,12 +11,15 @@ anything is sent; this module is the public way to read them.
     print(spec.VOICES, spec.DEFAULT_VOICE)
 
 (`client.image_models` and `client.voices` give the same lists from a client.)
+`openapi_document()` returns the whole spec the package was generated from.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from typing import Final
+from importlib import resources
+from typing import Any, Final
 
 from dynaspark_sdk._generated import spec_values as _values
 
@@ -34,6 +37,7 @@ __all__ = [
     "MAX_IMAGE_BYTES",
     "VISION_MODELS",
     "VOICES",
+    "openapi_document",
     "resolve_chat_model",
 ]
 
@@ -77,3 +81,11 @@ def resolve_chat_model(model: str | None = None, *, resolve_alias: bool = True) 
     from dynaspark_sdk._operations.chat import resolve_chat_model as resolve
 
     return resolve(model, resolve_alias=resolve_alias)
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document this package was generated from, as JSON data (a fresh copy on each
+    call): what `dynaspark probe` checks the live service against."""
+    text = resources.files("dynaspark_sdk._generated").joinpath("openapi.json").read_text(encoding="utf-8")
+    document: dict[str, Any] = json.loads(text)
+    return document

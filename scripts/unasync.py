@@ -50,6 +50,15 @@ PHRASES: list[tuple[str, str]] = [
         "# The core loads with the first Client (see `_lazy`), so that `from dynaspark_sdk import Client`\n"
         "# costs little more than `import httpx`.\n",
     ),
+    # aiohttp's transport is asyncio-only: the sync client has no such option.
+    (
+        "\n    `use_aiohttp=True` sends through aiohttp (`AiohttpTransport`, the `aiohttp` extra) on\n"
+        "    asyncio loops, about half the client CPU per call of httpx's own transport; trio loops\n"
+        "    keep httpx's. It cannot be combined with `proxy` or `http_client`.\n",
+        "",
+    ),
+    ("        use_aiohttp: bool = False,\n", ""),
+    ("            use_aiohttp=checked_use_aiohttp(use_aiohttp, http_client, proxy),\n", ""),
     ("An async iterator and an async context manager", "An iterator and a context manager"),
     ("an async context manager", "a context manager"),
 ]

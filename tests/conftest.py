@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import anyio
@@ -43,7 +43,7 @@ def provider_over_httpx(monkeypatch: pytest.MonkeyPatch) -> None:
     """The gpt4free provider sends over aiohttp on asyncio when aiohttp is installed; respx
     intercepts httpx's own transport only, so tests keep the provider's shared clients on
     httpx's transport (fresh ones, for each test). A test of the aiohttp path sets
-    `_over_aiohttp` back to True, or gives its client's pool `over_aiohttp = True`."""
+    `_over_aiohttp` back to True, or puts a client made with `use_aiohttp=True` in `_shared`."""
     from dynaspark_sdk.integrations import gpt4free as provider
 
     monkeypatch.setattr(provider, "_over_aiohttp", False)
@@ -121,26 +121,63 @@ class Dual:
         await self.resolve(self.client.aclose() if self.kind == "async" else self.client.close())
 
 
-@contextlib.asynccontextmanager
-async def open_dual(kind: str, *, transport: Any = None, **kwargs: Any) -> AsyncIterator[Dual]:
-    """A Dual of `kind` ("sync" or "async"), closed on leaving the block; with `transport`,
-    the client runs over an httpx client of its kind on that transport (closed too)."""
-    import httpx
+Hook = Callable[..., Any]
 
+
+def sdk_client_class(kind: str) -> Any:
+    """`Client` for "sync", `AsyncClient` for "async"."""
     from dynaspark_sdk import AsyncClient, Client
 
+    return Client if kind == "sync" else AsyncClient
+
+
+def emulator_transport(kind: str, emulator: Any) -> Any:
+    """An in-process transport to `emulator` for an httpx client of `kind`."""
+    from dynaspark_sdk.testing import AsyncEmulatorTransport, EmulatorTransport
+
+    return EmulatorTransport(emulator) if kind == "sync" else AsyncEmulatorTransport(emulator)
+
+
+def _async_hook(hook: Hook) -> Hook:
+    async def run(message: Any) -> None:
+        hook(message)
+
+    return run
+
+
+@contextlib.asynccontextmanager
+async def own_http_client(
+    kind: str, *, transport: Any = None, hooks: Mapping[str, list[Hook]] | None = None
+) -> AsyncIterator[Any]:
+    """An httpx client for the SDK client of `kind` (httpx.Client or httpx.AsyncClient), with
+    `transport` and event `hooks` (plain functions, also for the async one); closed on leaving."""
+    import httpx
+
+    options: dict[str, Any] = {} if transport is None else {"transport": transport}
+    if kind == "sync":
+        with httpx.Client(event_hooks=dict(hooks or {}), **options) as http:
+            yield http
+        return
+    async_hooks = {event: [_async_hook(hook) for hook in listed] for event, listed in (hooks or {}).items()}
+    async with httpx.AsyncClient(event_hooks=async_hooks, **options) as ahttp:
+        yield ahttp
+
+
+@contextlib.asynccontextmanager
+async def open_dual(
+    kind: str, *, transport: Any = None, hooks: Mapping[str, list[Hook]] | None = None, **kwargs: Any
+) -> AsyncIterator[Dual]:
+    """A Dual of `kind` ("sync" or "async"), closed on leaving the block; with `transport` or
+    event `hooks`, the client runs over an httpx client of its kind with them (closed too)."""
     kwargs.setdefault("base_url", BASE_URL)
-    http: Any = None
-    if transport is not None:
-        http = httpx.Client(transport=transport) if kind == "sync" else httpx.AsyncClient(transport=transport)
-        kwargs["http_client"] = http
-    dual = Dual(kind, Client(**kwargs) if kind == "sync" else AsyncClient(**kwargs))
-    try:
+    async with contextlib.AsyncExitStack() as stack:
+        if transport is not None or hooks:
+            kwargs["http_client"] = await stack.enter_async_context(
+                own_http_client(kind, transport=transport, hooks=hooks)
+            )
+        dual = Dual(kind, sdk_client_class(kind)(**kwargs))
+        stack.push_async_callback(dual.close)
         yield dual
-    finally:
-        await dual.close()
-        if http is not None:
-            await dual.resolve(http.close() if kind == "sync" else http.aclose())
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -152,22 +189,16 @@ def client_kind(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 async def make_dual(client_kind: str, anyio_backend: str) -> AsyncIterator[Callable[..., Dual]]:
     """Build a Dual of the parametrized kind; closes what it built."""
-    from dynaspark_sdk import AsyncClient, Client
-
-    made: list[Any] = []
+    made: list[Dual] = []
 
     def build(**kwargs: Any) -> Dual:
         kwargs.setdefault("base_url", BASE_URL)
-        client = Client(**kwargs) if client_kind == "sync" else AsyncClient(**kwargs)
-        made.append(client)
-        return Dual(client_kind, client)
+        made.append(Dual(client_kind, sdk_client_class(client_kind)(**kwargs)))
+        return made[-1]
 
     yield build
-    for client in made:
-        if client_kind == "sync":
-            client.close()
-        else:
-            await client.aclose()
+    for dual in made:
+        await dual.close()
 
 
 BASE_URL = "https://dynaspark.test"

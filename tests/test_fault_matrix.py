@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import importlib.util
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
@@ -434,8 +435,8 @@ def provider_server(server: EmulatorServer, emulator: Emulator, monkeypatch: pyt
     a fast retry policy (its own waits half a second before a retry). Like the provider's own
     shared clients, it sends over aiohttp on asyncio (and over httpx's transport on trio)."""
     monkeypatch.setenv("DYNASPARK_BASE_URL", server.url)
-    fast = AsyncClient(base_url=server.url, retry_policy=FAST, max_retries=2, timeout=TIMEOUT)
-    fast._pool.over_aiohttp = True
+    aiohttp = importlib.util.find_spec("aiohttp") is not None
+    fast = AsyncClient(base_url=server.url, retry_policy=FAST, max_retries=2, timeout=TIMEOUT, use_aiohttp=aiohttp)
     monkeypatch.setattr(provider_module, "_shared", {(server.url, None): fast})
     return server
 

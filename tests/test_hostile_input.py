@@ -24,19 +24,19 @@ import math
 import os
 import re
 import string
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 import pytest
-from conftest import BASE_URL, Dual, open_dual
+from conftest import BASE_URL, Dual, Hook, emulator_transport, open_dual
 from hypothesis import HealthCheck, Phase, currently_in_test_context, event, given, note, settings
 from hypothesis import strategies as st
 from wire import JPEG, PNG, form_of, query_of
 
-from dynaspark_sdk import AsyncClient, Client, InvalidRequestError, MediaError, RetryPolicy
+from dynaspark_sdk import InvalidRequestError, MediaError, RetryPolicy
 from dynaspark_sdk._generated import spec_values
 from dynaspark_sdk._generated.spec_values import Rule
 from dynaspark_sdk._plans import MAX_URL_BYTES
@@ -1059,26 +1059,6 @@ def change_size(path: Path, change: str) -> None:
         os.truncate(path, path.stat().st_size // 2)
 
 
-Hook = Callable[..., Any]
-
-
-def http_client(kind: str, *, base_url: str | None, transport: Any, on_request: Hook, on_response: Hook) -> Any:
-    """An httpx client of the client kind with one request hook and one response hook."""
-    extra: dict[str, Any] = {} if base_url is None else {"base_url": base_url}
-    if transport is not None:
-        extra["transport"] = transport
-    if kind == "sync":
-        return httpx.Client(event_hooks={"request": [on_request], "response": [on_response]}, **extra)
-
-    async def on_request_async(request: httpx.Request) -> None:
-        on_request(request)
-
-    async def on_response_async(response: httpx.Response) -> None:
-        on_response(response)
-
-    return httpx.AsyncClient(event_hooks={"request": [on_request_async], "response": [on_response_async]}, **extra)
-
-
 async def send_image_that_changes(
     kind: str,
     picture: Path,
@@ -1091,22 +1071,14 @@ async def send_image_that_changes(
     max_retries: int = 0,
 ) -> Exception | None:
     """chat() with the picture (a path or an open file object); the error it raised, if any."""
-    http = http_client(kind, base_url=None, transport=transport, on_request=on_request, on_response=on_response)
-    settings_: dict[str, Any] = {"base_url": url, "http_client": http, "max_retries": max_retries}
-    client: Client | AsyncClient = (
-        Client(**settings_, retry_policy=FAST_RETRY)
-        if kind == "sync"
-        else AsyncClient(**settings_, retry_policy=FAST_RETRY)
-    )
-    dual = Dual(kind, client)
-    try:
-        with picture.open("rb") as handle:
-            await dual.call("chat", "what is this?", media=picture if source == "path" else handle)
-    except Exception as exc:
-        return exc
-    finally:
-        await dual.close()
-        await dual.resolve(http.close() if kind == "sync" else http.aclose())
+    hooks = {"request": [on_request], "response": [on_response]}
+    options: dict[str, Any] = {"base_url": url, "max_retries": max_retries, "retry_policy": FAST_RETRY}
+    async with open_dual(kind, transport=transport, hooks=hooks, **options) as dual:
+        try:
+            with picture.open("rb") as handle:
+                await dual.call("chat", "what is this?", media=picture if source == "path" else handle)
+        except Exception as exc:
+            return exc
     return None
 
 
@@ -1122,7 +1094,7 @@ async def test_an_image_that_changes_size_while_being_sent_is_refused_in_process
     picture = tmp_path / "picture.png"
     picture.write_bytes(PICTURE)
     emulator = Emulator(rate_limit=UNLIMITED)
-    transport = EmulatorTransport(emulator) if client_kind == "sync" else AsyncEmulatorTransport(emulator)
+    transport = emulator_transport(client_kind, emulator)
     # The request hook runs after the upload was opened (and its size checked), before its body is read.
     error = await send_image_that_changes(
         client_kind,

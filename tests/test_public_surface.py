@@ -102,3 +102,72 @@ def test_chat_stream_under_its_earlier_name_streams_as_stream_chat() -> None:
         old = client.chat_stream("Hello").until_done()
         new = client.stream_chat("Hello").until_done()
     assert old == new == "Hi there"
+
+
+# --------------------------------------------------------------------------- front-ends use the public SDK
+
+INTEGRATIONS = ROOT / "dynaspark_sdk" / "integrations"
+
+
+def _private_reaches(source: str, package: str, home: str) -> list[str]:
+    """What a module of `package` (in the integration `home`) takes from the SDK's private
+    parts: an import of a `_`-named module or name outside `home`, or a `_`-named attribute of
+    anything but self/cls."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+            target = ".".join(part for part in (base, node.module or "") if part)
+            targets = [target] + [f"{target}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.Attribute) and re.fullmatch(r"_[^_].*|_", node.attr):
+            owner = node.value.id if isinstance(node.value, ast.Name) else None
+            if owner not in ("self", "cls"):
+                found.append(f"line {node.lineno}: .{node.attr}")
+            continue
+        else:
+            continue
+        for name in targets:
+            inside = name == home or name.startswith(home + ".")
+            parts = name.split(".")
+            if parts[0] == "dynaspark_sdk" and not inside and any(part.startswith("_") for part in parts):
+                found.append(f"line {node.lineno}: {name}")
+    return found
+
+
+def test_the_checker_of_private_reaches_finds_them() -> None:
+    home = "dynaspark_sdk.integrations.example"
+    source = (
+        "from dynaspark_sdk._transport import check_proxy\n"
+        "from dynaspark_sdk import _lazy\n"
+        "from ..._pools import AsyncPool\n"
+        "from ._own import helper\n"
+        "from dynaspark_sdk import AsyncClient, spec\n"
+        "client._pool.over_aiohttp = True\n"
+        "self._fine = cls._also_fine = 1\n"
+    )
+    found = _private_reaches(source, home, home)
+    assert [reach.split(": ")[1] for reach in found] == [
+        "dynaspark_sdk._transport",
+        "dynaspark_sdk._transport.check_proxy",
+        "dynaspark_sdk._lazy",
+        "dynaspark_sdk._pools",
+        "dynaspark_sdk._pools.AsyncPool",
+        "._pool",
+    ]
+
+
+def test_the_integrations_use_only_the_public_sdk() -> None:
+    """The front-ends under `integrations/` are users of the SDK like any other: they import
+    its public names only (their own private modules apart)."""
+    reaches: dict[str, list[str]] = {}
+    for path in sorted(INTEGRATIONS.rglob("*.py")):
+        relative = path.relative_to(ROOT).with_suffix("")
+        package = ".".join(relative.parts[:-1])  # what relative imports start from
+        home = ".".join(relative.parts[:3])
+        found = _private_reaches(path.read_text(encoding="utf-8"), package, home)
+        if found:
+            reaches[str(path.relative_to(ROOT))] = found
+    assert len(list(INTEGRATIONS.rglob("*.py"))) >= 8
+    assert reaches == {}

@@ -148,3 +148,12 @@ def test_undocumented_stream_format_is_marked_as_assumed(spec: dict[str, Any]) -
     description = spec["paths"]["/api/generate_response"]["get"]["responses"]["200"]["description"]
     assert "ASSUMED" in description
     assert '"delta"' in description and "[DONE]" in description
+
+
+def test_the_package_hands_out_the_spec_it_was_generated_from(spec: dict[str, Any]) -> None:
+    from dynaspark_sdk import spec as sdk_spec
+
+    document = sdk_spec.openapi_document()
+    assert document == spec
+    document["paths"].clear()  # each call gets its own copy
+    assert sdk_spec.openapi_document()["paths"] == spec["paths"]

@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from conftest import BASE_URL, Dual
+from conftest import BASE_URL, Dual, own_http_client, sdk_client_class
 from wire import json_answer, openai_chunk, sse
 
-from dynaspark_sdk import AsyncClient, Client, ClientClosedError, DynasparkError, InvalidRequestError
+from dynaspark_sdk import ClientClosedError, DynasparkError, InvalidRequestError
 
 pytestmark = pytest.mark.anyio
 TEXT = f"{BASE_URL}/api/generate_response"
@@ -57,16 +57,9 @@ async def test_a_header_http_cannot_carry_is_refused_before_sending(
 
 
 async def test_http_client_with_proxy_is_an_invalid_request(client_kind: str) -> None:
-    own: Any = httpx.Client() if client_kind == "sync" else httpx.AsyncClient()
-    make = Client if client_kind == "sync" else AsyncClient
-    try:
+    async with own_http_client(client_kind) as own:
         with pytest.raises(InvalidRequestError, match="give proxy= to your own http_client"):
-            make(http_client=own, proxy="http://proxy.example:3128")
-    finally:
-        if client_kind == "sync":
-            own.close()
-        else:
-            await own.aclose()
+            sdk_client_class(client_kind)(http_client=own, proxy="http://proxy.example:3128")
 
 
 async def read(dual: Dual, stream: Any) -> list[str]:
@@ -110,14 +103,9 @@ async def test_calls_on_a_closed_client(make_dual: Callable[..., Dual], mock: re
 
 
 async def test_a_closed_http_client_of_ones_own(client_kind: str, mock: respx.MockRouter) -> None:
-    if client_kind == "sync":
-        own: Any = httpx.Client()
-        own.close()
-        with pytest.raises(ClientClosedError, match="http_client of this Client is closed"):
-            Client(base_url=BASE_URL, http_client=own).chat("hi")
-    else:
-        own = httpx.AsyncClient()
-        await own.aclose()
-        with pytest.raises(ClientClosedError):
-            await AsyncClient(base_url=BASE_URL, http_client=own).chat("hi")
+    async with own_http_client(client_kind) as own:
+        pass  # closed on leaving the block
+    dual = Dual(client_kind, sdk_client_class(client_kind)(base_url=BASE_URL, http_client=own))
+    with pytest.raises(ClientClosedError, match=f"http_client of this {type(dual.client).__name__} is closed"):
+        await dual.call("chat", "hi")
     assert not mock.calls

@@ -29,6 +29,7 @@ at all, so they work the same from a script and from inside a running loop (Jupy
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -36,7 +37,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 from dynaspark_sdk import AsyncClient, Client, InvalidRequestError, spec
-from dynaspark_sdk._transport import check_proxy
 
 __all__ = ["Dynaspark"]
 
@@ -46,7 +46,8 @@ _C = TypeVar("_C", AsyncClient, Client)
 # keeps one pool per event loop and closes it when that loop ends, so one client serves
 # every loop and thread.
 _shared: dict[tuple[str, str | None], AsyncClient] = {}
-# Whether the shared clients send over aiohttp on asyncio loops (when aiohttp is installed).
+# Whether the shared clients send over aiohttp on asyncio loops (when aiohttp is installed and
+# no proxy is given: aiohttp's transport takes none).
 _over_aiohttp = True
 
 
@@ -69,11 +70,10 @@ def _shared_in(table: dict[tuple[str, str | None], _C], key: tuple[str, str | No
 
 
 def _new_async_client(base_url: str, proxy: str | None) -> AsyncClient:
-    client = AsyncClient(base_url=base_url, proxy=proxy)
     # gpt4free always has aiohttp: on asyncio, httpx over aiohttp costs less than half the
     # client CPU per call of httpx's own transport (BENCHMARKS.md, targets 7 and 10).
-    client._pool.over_aiohttp = _over_aiohttp
-    return client
+    aiohttp = _over_aiohttp and proxy is None and importlib.util.find_spec("aiohttp") is not None
+    return AsyncClient(base_url=base_url, proxy=proxy, use_aiohttp=aiohttp)
 
 
 def _shared_client(base_url: str, proxy: str | None) -> AsyncClient:
@@ -106,7 +106,10 @@ class _Call:
         media = _media_or_images(media, kwargs.get("images"))
         base_url = os.environ.get("DYNASPARK_BASE_URL") or provider.url
         overrides = {name: kwargs[name] for name in ("api_key", "timeout") if kwargs.get(name)}
-        return cls(resolved, media, base_url.rstrip("/"), check_proxy(proxy), overrides)
+        if proxy is not None and not isinstance(proxy, str):
+            # It keys the table of shared clients; the client itself checks the URL.
+            raise InvalidRequestError(f"proxy must be a URL string, not {type(proxy).__name__}")
+        return cls(resolved, media, base_url.rstrip("/"), proxy, overrides)
 
 
 class Dynaspark:

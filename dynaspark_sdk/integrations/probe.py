@@ -39,13 +39,13 @@ import os
 import re
 import zlib
 from collections.abc import Callable, Mapping, Sequence
-from importlib import resources
 from typing import Any
 
 import attrs
 import httpx
 
 from dynaspark_sdk import Client, DynasparkError
+from dynaspark_sdk.spec import openapi_document
 
 __all__ = ["MAX_REQUESTS", "ProbeReport", "Row", "probe"]
 
@@ -139,9 +139,7 @@ class ProbeReport:
 
 def load_spec() -> dict[str, Any]:
     """The OpenAPI document this package was generated from, as JSON data."""
-    text = resources.files("dynaspark_sdk._generated").joinpath("openapi.json").read_text(encoding="utf-8")
-    spec: dict[str, Any] = json.loads(text)
-    return spec
+    return openapi_document()
 
 
 def _resolve(spec: Mapping[str, Any], node: Any) -> Any:
