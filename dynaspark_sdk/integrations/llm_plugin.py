@@ -15,15 +15,17 @@ emulator, a proxy). Failures are `llm.ModelError`s, which llm prints as one `Err
 
 Each model has a sync (`llm.KeyModel`) and an async (`llm.AsyncKeyModel`) class; both read the
 whole chain from `prompt.messages` (llm 0.36), so `llm -c`, `-s` and llm's Python
-conversations need nothing else. Each prompt runs on a client of its own, closed when its
-answer is complete: llm runs one prompt per process.
+conversations need nothing else. Prompts share one client per `DYNASPARK_BASE_URL` (each
+with its own key), so the prompts of llm's Python API reuse its connections; an async
+model's connections are closed when its event loop ends.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import AsyncIterator, Iterator
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, TypeVar, cast
 
 import llm
 from llm.parts import AttachmentPart, TextPart
@@ -46,6 +48,23 @@ KEY_ENV_VAR = "DYNASPARK_API_KEY"
 #: The image types the chat endpoint accepts (the service sniffs the first bytes).
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 TEXT_MODEL_ID = "dynaspark/text"
+
+_C = TypeVar("_C", Client, AsyncClient)
+_lock = threading.Lock()
+# (client class, DYNASPARK_BASE_URL) -> the client every prompt with that setting shares.
+_clients: dict[tuple[type, str | None], Any] = {}
+
+
+def _client(kind: type[_C], key: str | None) -> _C:
+    """The shared `kind` client for the base URL in the environment now, as a copy that sends
+    `key` (none when None). A copy shares its pool: closing it closes nothing."""
+    base_url = os.environ.get("DYNASPARK_BASE_URL") or None
+    with _lock:
+        client = _clients.get((kind, base_url))
+        if client is None:
+            client = _clients[(kind, base_url)] = kind(base_url=base_url)
+    copy: _C = client.with_options(api_key=key)
+    return copy
 
 
 def chat_model_names() -> list[str]:
@@ -164,7 +183,8 @@ class ChatModel(_ChatSpec, llm.KeyModel):
     ) -> Iterator[str]:
         messages, media = chat_messages(prompt), chat_media(prompt)
         try:
-            with Client(api_key=key) as client, client.stream_chat(messages, model=self.name, media=media) as answer:
+            client = _client(Client, key)
+            with client.stream_chat(messages, model=self.name, media=media) as answer:
                 self._resolved(response, answer.model)
                 yield from answer
         except DynasparkError as exc:
@@ -186,10 +206,8 @@ class AsyncChatModel(_ChatSpec, llm.AsyncKeyModel):
     ) -> AsyncIterator[str]:
         messages, media = chat_messages(prompt), chat_media(prompt)
         try:
-            async with (
-                AsyncClient(api_key=key) as client,
-                client.stream_chat(messages, model=self.name, media=media) as answer,
-            ):
+            client = _client(AsyncClient, key)
+            async with client.stream_chat(messages, model=self.name, media=media) as answer:
                 self._resolved(response, answer.model)
                 async for piece in answer:
                     yield piece
@@ -236,14 +254,14 @@ class TextModel(_TextSpec, llm.KeyModel):
     ) -> Iterator[str]:
         messages, arguments = chat_messages(prompt), _text_arguments(prompt)
         try:
-            with Client(api_key=key) as client:
-                if stream:
-                    with client.stream_text(messages, **arguments) as pieces:
-                        yield from pieces
-                    return
-                answer = client.generate_text(messages, **arguments)
-                _record(response, answer.model, answer.usage)
-                yield answer.text
+            client = _client(Client, key)
+            if stream:
+                with client.stream_text(messages, **arguments) as pieces:
+                    yield from pieces
+                return
+            answer = client.generate_text(messages, **arguments)
+            _record(response, answer.model, answer.usage)
+            yield answer.text
         except DynasparkError as exc:
             raise _model_error(exc) from exc
 
@@ -263,15 +281,15 @@ class AsyncTextModel(_TextSpec, llm.AsyncKeyModel):
     ) -> AsyncIterator[str]:
         messages, arguments = chat_messages(prompt), _text_arguments(prompt)
         try:
-            async with AsyncClient(api_key=key) as client:
-                if stream:
-                    async with client.stream_text(messages, **arguments) as pieces:
-                        async for piece in pieces:
-                            yield piece
-                    return
-                answer = await client.generate_text(messages, **arguments)
-                _record(response, answer.model, answer.usage)
-                yield answer.text
+            client = _client(AsyncClient, key)
+            if stream:
+                async with client.stream_text(messages, **arguments) as pieces:
+                    async for piece in pieces:
+                        yield piece
+                return
+            answer = await client.generate_text(messages, **arguments)
+            _record(response, answer.model, answer.usage)
+            yield answer.text
         except DynasparkError as exc:
             raise _model_error(exc) from exc
 

@@ -4,6 +4,7 @@ has its own LLM_USER_PATH: its own keys.json and log database."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from importlib.metadata import entry_points
@@ -32,6 +33,8 @@ def emulator(server: EmulatorServer, monkeypatch: pytest.MonkeyPatch, tmp_path: 
     monkeypatch.setenv("LLM_USER_PATH", str(tmp_path / "llm"))
     monkeypatch.setenv("DYNASPARK_BASE_URL", server.url)
     monkeypatch.delenv("DYNASPARK_API_KEY", raising=False)
+    # The plugin's shared clients keep rate-limit state: each test starts with fresh ones.
+    monkeypatch.setattr(llm_plugin, "_clients", {})
     emu = server.emulator
     emu.clear_faults()
     emu.clear_requests()
@@ -182,3 +185,29 @@ def test_a_failure_is_one_clean_error_line(emulator: Emulator, mode: str) -> Non
     assert "revoked-key-123" not in result.output
     assert "Traceback" not in result.output
     assert logged() == []  # nothing half-done lands in the log
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("model_id", ["dynaspark/gemini-2.0-flash", "dynaspark/text"])
+def test_prompts_of_the_python_api_share_one_connection(
+    emulator: Emulator, server: EmulatorServer, mode: str, model_id: str
+) -> None:
+    """llm's Python API runs many prompts in one process: they reuse the plugin's client (and
+    its connection), each sending its own key (the text API takes one; chat sends none)."""
+    texts, keys = ["one", "two", "three"], [None, "key-of-two", None]
+    before = server.connections.accepted
+    if mode == "sync":
+        model = llm.get_model(model_id)
+        answers = [model.prompt(text, key=key).text() for text, key in zip(texts, keys, strict=True)]
+    else:
+        async_model = llm.get_async_model(model_id)
+
+        async def main() -> list[str]:
+            return [await async_model.prompt(text, key=key).text() for text, key in zip(texts, keys, strict=True)]
+
+        answers = asyncio.run(main())
+    answered_by = "gemini-2.0-flash-lite" if model_id != "dynaspark/text" else "openai"
+    assert answers == [f"[{answered_by}] You said: {text}" for text in texts]
+    sent_keys = [request.api_key for request in emulator.requests]
+    assert sent_keys == (keys if model_id == "dynaspark/text" else [None, None, None])
+    assert server.connections.accepted - before == 1
