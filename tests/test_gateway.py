@@ -197,6 +197,9 @@ async def test_a_conversation_is_folded_exactly_as_the_sdk_folds_it(
     assert choice.finish_reason == "stop"
     assert choice.message.role == "assistant"
     assert choice.message.content == "[gemini-2.0-flash-lite] You said: Another one?"
+    # The chat endpoint counts no tokens: zeros, as an object (llm's OpenAI models read it unchecked).
+    assert answer.usage is not None
+    assert (answer.usage.prompt_tokens, answer.usage.completion_tokens, answer.usage.total_tokens) == (0, 0, 0)
 
 
 @STREAM_CLIENTS
@@ -342,6 +345,8 @@ async def test_text_models_stream_each_upstream_event_as_a_chunk(oai: Dual, emul
     assert pieces == ["[openai] ", "You ", "said: ", "w1 ", "w2 ", "w3"]
     assert chunks[-2].choices[0].finish_reason == "stop"
     assert chunks[-1].choices == []  # the usage chunk asked for with include_usage
+    # The service counts no tokens in a stream: zeros, not null (OpenAI clients read the object).
+    assert chunks[-1].usage is not None and chunks[-1].usage.total_tokens == 0
 
 
 @CLIENTS

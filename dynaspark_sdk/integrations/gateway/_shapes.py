@@ -356,10 +356,15 @@ def completion_id() -> str:
     return "chatcmpl-" + secrets.token_hex(12)
 
 
+#: The usage reported where the service counts no tokens (the chat endpoint, any stream). OpenAI
+#: always sends the object, and clients read it unchecked (llm's OpenAI models fail on null).
+NO_USAGE: Mapping[str, int] = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+
+
 def chat_completion(
     id: str, created: int, model: str, text: str, usage: Mapping[str, int] | None = None
 ) -> dict[str, Any]:
-    """A whole `chat.completion` object."""
+    """A whole `chat.completion` object; `usage` None (not counted) is reported as zeros."""
     return {
         "id": id,
         "object": "chat.completion",
@@ -373,7 +378,7 @@ def chat_completion(
                 "finish_reason": "stop",
             }
         ],
-        "usage": dict(usage) if usage is not None else None,
+        "usage": dict(usage if usage is not None else NO_USAGE),
     }
 
 
@@ -387,11 +392,11 @@ def completion_chunk(
     usage: bool = False,
 ) -> dict[str, Any]:
     """One `chat.completion.chunk`; with `usage`, the final usage chunk (no choices; the
-    service reports no usage for a stream, so it is null)."""
+    service counts no tokens for a stream, so they are zeros)."""
     chunk: dict[str, Any] = {"id": id, "object": "chat.completion.chunk", "created": created, "model": model}
     if usage:
         chunk["choices"] = []
-        chunk["usage"] = None
+        chunk["usage"] = dict(NO_USAGE)
         return chunk
     chunk["choices"] = [{"index": 0, "delta": dict(delta or {}), "logprobs": None, "finish_reason": finish_reason}]
     return chunk
