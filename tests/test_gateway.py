@@ -14,6 +14,8 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
@@ -727,6 +729,102 @@ def test_ctrl_c_lets_a_stream_in_flight_finish(upstream: EmulatorServer, emulato
     assert process.returncode == 0, err
     assert content_of(chunks) == "[openai] You said: w1 w2"
     assert chunks[-1].choices[0].finish_reason == "stop"
+
+
+def wait_until(condition: Callable[[], bool], what: str, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+def in_thread(work: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
+    """Run `work` in a thread; the list gets what it returned or raised."""
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append(work())
+        except Exception as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def test_a_shutdown_answers_a_request_still_waiting_with_a_503(upstream: EmulatorServer, emulator: Emulator) -> None:
+    """Instead of a connection cut when the grace period ends, a clear 503 just before it."""
+    emulator.inject(faults.slow_first_byte(4))
+    lines: list[str] = []
+    app = create_app(AsyncClient(base_url=upstream.url, max_retries=0), log=lines.append)
+    with (
+        openai.OpenAI(base_url="http://unused.invalid", api_key="unused", max_retries=0) as oai,
+        serve_in_thread(app, timeout_graceful_shutdown=1.0) as running,
+    ):
+        ask = oai.with_options(base_url=running.url).chat.completions.create
+        thread, outcome = in_thread(lambda: ask(model="text/openai", messages=user("slow")))
+        wait_until(lambda: len(emulator.requests) == 1, "the request to reach the service")
+    thread.join(30)
+    assert not thread.is_alive(), "the request hung"
+    [error] = outcome
+    assert isinstance(error, openai.InternalServerError), error
+    assert error.status_code == 503
+    assert error.code == "shutting_down"
+    assert "shutting down" in error.message
+    assert [line.split()[:3] for line in lines] == [["POST", "/v1/chat/completions", "503"]]
+
+
+def test_a_shutdown_ends_a_stream_still_waiting_with_an_error_event(
+    upstream: EmulatorServer, emulator: Emulator
+) -> None:
+    emulator.inject(faults.slow_stream(4.0))
+    app = create_app(AsyncClient(base_url=upstream.url, max_retries=0), log=lambda _: None)
+    received: list[Any] = []
+    first_piece = threading.Event()
+
+    def read(url: str) -> None:
+        with openai.OpenAI(base_url=url, api_key="unused", max_retries=0) as oai:
+            stream = oai.chat.completions.create(model="text/openai", messages=user("w1 w2"), stream=True)
+            with stream:
+                for chunk in stream:
+                    received.append(chunk)
+                    if content_of(received):
+                        first_piece.set()
+
+    with serve_in_thread(app, timeout_graceful_shutdown=1.0) as running:
+        thread, outcome = in_thread(lambda: read(running.url))
+        assert first_piece.wait(10), "no first piece"
+    thread.join(30)
+    assert not thread.is_alive(), "the stream hung"
+    [error] = outcome
+    assert isinstance(error, openai.APIError) and not isinstance(error, openai.APIStatusError), error
+    assert "shutting down" in error.message
+    assert content_of(received) == "[openai] "  # what had arrived, and nothing after it
+
+
+def test_ctrl_c_answers_a_request_still_waiting_before_the_grace_period_ends(
+    upstream: EmulatorServer, emulator: Emulator
+) -> None:
+    emulator.inject(faults.slow_first_byte(10))
+    process = start_gateway(upstream.url)
+    try:
+        url = served_url(process)
+        with openai.OpenAI(base_url=url, api_key="unused", max_retries=0) as oai:
+            ask = oai.chat.completions.create
+            thread, outcome = in_thread(lambda: ask(model="text/openai", messages=user("slow")))
+            wait_until(lambda: len(emulator.requests) == 1, "the request to reach the service")
+            _, err = interrupt(process)
+            thread.join(30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    [error] = outcome
+    assert isinstance(error, openai.InternalServerError) and error.status_code == 503, error
+    assert "POST /v1/chat/completions 503 " in err
+    assert "Traceback" not in err
 
 
 def test_a_public_bind_without_a_gateway_key_warns(upstream: EmulatorServer) -> None:

@@ -8,9 +8,10 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
+import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -48,6 +49,41 @@ _logger = logging.getLogger("dynaspark_sdk.gateway")
 
 def _error_response(error: GatewayError) -> JSONResponse:
     return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+
+
+def _shutting_down() -> GatewayError:
+    return GatewayError(503, "the gateway is shutting down; try again later", type="server_error", code="shutting_down")
+
+
+class InFlight:
+    """The upstream waits of the requests in flight. A server that stops (`dynaspark gateway`
+    on Ctrl-C, `serve_in_thread` at the end of its block) calls `end_all()` shortly before its
+    grace period runs out: a request still waiting then answers 503 (a stream under way ends
+    with an error event and `[DONE]`) instead of having its connection cut."""
+
+    def __init__(self) -> None:
+        self._scopes: set[anyio.CancelScope] = set()
+        self.ended = False
+
+    @contextlib.contextmanager
+    def guard(self) -> Iterator[anyio.CancelScope]:
+        """A cancel scope around one upstream wait (never around a `yield` to Starlette), ended
+        by `end_all()`: check its `cancelled_caught` afterwards."""
+        scope = anyio.CancelScope()
+        if self.ended:
+            scope.cancel()
+        self._scopes.add(scope)
+        try:
+            with scope:
+                yield scope
+        finally:
+            self._scopes.discard(scope)
+
+    def end_all(self) -> None:
+        """End every upstream wait, now and from now on (on the server's event loop)."""
+        self.ended = True
+        for scope in list(self._scopes):
+            scope.cancel()
 
 
 class _Front:
@@ -137,6 +173,7 @@ class _Gateway:
     def __init__(self, client: AsyncClient, gateway_key: str | None) -> None:
         self.client = client
         self._key = gateway_key.encode("utf-8") if gateway_key else None
+        self.in_flight = InFlight()
 
     def check_key(self, scope: Scope) -> None:
         if self._key is None:
@@ -201,7 +238,11 @@ class _Gateway:
             if plan.stream:
                 response = await self._stream(plan)
             else:
-                await _send_json(send, await self._completion(plan))
+                with self.in_flight.guard() as waiting:
+                    completion = await self._completion(plan)
+                if waiting.cancelled_caught:
+                    raise _shutting_down()
+                await _send_json(send, completion)
                 return
         except GatewayError as exc:
             response = _error_response(exc)
@@ -235,25 +276,35 @@ class _Gateway:
         # Wait for the first piece before answering: until then a failure is still a status
         # code (429, 502, 504); after it, the stream is under way and a failure is an error event.
         try:
-            first = await anext(stream, None)
+            with self.in_flight.guard() as waiting:
+                first = await anext(stream, None)
         except BaseException:
             await stream.aclose()
             raise
+        if waiting.cancelled_caught:
+            await stream.aclose()
+            raise _shutting_down()
         model = plan.model if plan.text_model is None else TEXT_PREFIX + plan.text_model
         ident, created = completion_id(), int(time.time())
+        in_flight = self.in_flight
 
         async def events() -> AsyncIterator[bytes]:
             try:
                 yield event(completion_chunk(ident, created, model, {"role": "assistant", "content": ""}))
-                if first is not None:
-                    yield event(completion_chunk(ident, created, model, {"content": first}))
-                    async for piece in stream:
-                        yield event(completion_chunk(ident, created, model, {"content": piece}))
+                piece = first
+                while piece is not None:
+                    yield event(completion_chunk(ident, created, model, {"content": piece}))
+                    with in_flight.guard() as waiting:
+                        piece = await anext(stream, None)
+                    if waiting.cancelled_caught:
+                        raise _shutting_down()
                 yield event(completion_chunk(ident, created, model, {}, "stop"))
                 if plan.include_usage:
                     yield event(completion_chunk(ident, created, model, None, usage=True))
             except DynasparkError as exc:
                 yield event(error_from_sdk(exc).body())
+            except GatewayError as exc:
+                yield event(exc.body())
             finally:
                 await stream.aclose()
             yield DONE
@@ -265,18 +316,26 @@ class _Gateway:
 
     async def images(self, request: Request) -> Response:
         plan = parse_image(await self.body(request.scope, request.receive), self.client.image_models)
-        result = await self.client.generate_image(plan.prompt, width=plan.width, height=plan.height, model=plan.model)
-        item: dict[str, Any]
-        if plan.b64_json:
-            item = {"b64_json": base64.b64encode(await result.download()).decode("ascii")}
-        else:
-            item = {"url": result.url}
+        item: dict[str, Any] = {}
+        with self.in_flight.guard() as waiting:
+            result = await self.client.generate_image(
+                plan.prompt, width=plan.width, height=plan.height, model=plan.model
+            )
+            if plan.b64_json:
+                item["b64_json"] = base64.b64encode(await result.download()).decode("ascii")
+            else:
+                item["url"] = result.url
+        if waiting.cancelled_caught:
+            raise _shutting_down()
         item["revised_prompt"] = None
         return JSONResponse({"created": int(time.time()), "data": [item]})
 
     async def speech(self, request: Request) -> Response:
         plan = parse_speech(await self.body(request.scope, request.receive))
-        audio = await self.client.generate_audio(plan.text, voice=plan.voice)
+        with self.in_flight.guard() as waiting:
+            audio = await self.client.generate_audio(plan.text, voice=plan.voice)
+        if waiting.cancelled_caught:
+            raise _shutting_down()
         return Response(audio.data, media_type="audio/mpeg")
 
 
@@ -350,4 +409,7 @@ def create_app(
     }
     direct: dict[str, ASGIApp] = {"/v1/chat/completions": gateway.chat_completions}
     middleware = [Middleware(_Front, log=log if log is not None else _logger.info, direct=direct)]
-    return Starlette(routes=routes, exception_handlers=handlers, middleware=middleware, lifespan=lifespan)
+    app = Starlette(routes=routes, exception_handlers=handlers, middleware=middleware, lifespan=lifespan)
+    # What the gateway's own servers end before their grace period runs out (see `InFlight`).
+    app.state.dynaspark_in_flight = gateway.in_flight
+    return app

@@ -41,14 +41,14 @@ def run(client: AsyncClient, host: str, port: int, gateway_key: str | None, out:
     """Serve the gateway over `client` on host:port until Ctrl-C; return the exit status (0
     after Ctrl-C, 1 when it cannot listen)."""
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401 - only whether it is installed (make_server imports it)
     except ImportError:
         return out.error(
             "dynaspark gateway needs uvicorn: pip install 'dynaspark-sdk[gateway]'", exit_code=2, kind="ImportError"
         )
 
     from ._app import create_app
-    from ._serving import bind, url_of
+    from ._serving import bind, make_server, url_of
 
     gateway_key = gateway_key or None
     try:
@@ -64,14 +64,9 @@ def run(client: AsyncClient, host: str, port: int, gateway_key: str | None, out:
         out.note(line)
 
     app = create_app(client, gateway_key=gateway_key, log=log)
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
-        timeout_graceful_shutdown=GRACE_SECONDS,
+    server = make_server(
+        app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=GRACE_SECONDS
     )
-    server = uvicorn.Server(config)
     try:
         if not is_loopback(host) and gateway_key is None:
             out.note(

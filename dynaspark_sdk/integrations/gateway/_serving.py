@@ -10,7 +10,11 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["RunningGateway", "bind", "serve_in_thread", "url_of"]
+__all__ = ["RunningGateway", "bind", "make_server", "serve_in_thread", "url_of"]
+
+#: How long before the end of the grace period of a shutdown the requests still waiting on the
+#: service are answered (503, or an error event in a stream), so their answers get out.
+ANSWER_MARGIN_SECONDS = 1.0
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -36,6 +40,33 @@ def url_of(sock: socket.socket) -> str:
     return f"http://{shown}:{port}/v1"
 
 
+def make_server(app: Any, **config: Any) -> Any:
+    """A uvicorn server for `app` whose shutdown, when `app` is the gateway (`create_app()`),
+    answers the requests still waiting on the service shortly before its grace period
+    (`timeout_graceful_shutdown`) runs out, instead of letting uvicorn cut their connections."""
+    import anyio
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            in_flight = getattr(getattr(app, "state", None), "dynaspark_in_flight", None)
+            grace = self.config.timeout_graceful_shutdown
+            if in_flight is None or grace is None:
+                await super().shutdown(sockets)
+                return
+
+            async def answer_in_time() -> None:
+                await anyio.sleep(max(grace - min(ANSWER_MARGIN_SECONDS, grace / 2), 0))
+                in_flight.end_all()
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(answer_in_time)
+                await super().shutdown(sockets)
+                group.cancel_scope.cancel()
+
+    return Server(uvicorn.Config(app, **config))
+
+
 class RunningGateway:
     """A server started by `serve_in_thread`: its `url` (ending in `/v1`) and open connections."""
 
@@ -52,16 +83,15 @@ class RunningGateway:
 @contextlib.contextmanager
 def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0, **config: Any) -> Iterator[RunningGateway]:
     """Serve `app` with uvicorn in a background thread until the block ends (then shut down
-    gracefully). For tests and benchmarks:
+    gracefully: requests in flight get `timeout_graceful_shutdown`, 5 s, to finish, and the
+    gateway's own answer 503 a second before that). For tests and benchmarks:
 
         with serve_in_thread(create_app(client)) as running:
             openai.OpenAI(base_url=running.url, api_key="unused").models.list()
     """
-    import uvicorn
-
     sock = bind(host, port)
     options: dict[str, Any] = {"log_level": "warning", "access_log": False, "timeout_graceful_shutdown": 5}
-    server = uvicorn.Server(uvicorn.Config(app, **{**options, **config}))
+    server = make_server(app, **{**options, **config})
     failure: list[BaseException] = []
 
     def run() -> None:
