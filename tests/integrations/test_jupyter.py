@@ -1,0 +1,85 @@
+"""The SDK in a real Jupyter kernel (ipykernel, driven by nbclient as a notebook front-end),
+against the emulator over loopback. A kernel runs every cell with an asyncio event loop
+already running: the blocking clients must work there without one of their own, and the
+async ones with top-level `await` / `async for`."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from dynaspark_sdk.testing import Emulator, EmulatorServer, serve
+
+#: (cell source, what the cell's value displays as, in Jupyter's text/plain repr)
+CELLS: list[tuple[str, str | None]] = [
+    ("from dynaspark_sdk import AsyncClient, Client, Dynaspark", None),
+    # The blocking client, as a script would use it, inside the kernel's running loop.
+    ("client = Client()\nclient.chat('hello').text", "'[gemini-1.5-flash-8b] You said: hello'"),
+    ("[piece for piece in client.stream_text('one two')]", "['[openai] ', 'You ', 'said: ', 'one ', 'two']"),
+    # The async client with top-level await, as notebooks are written.
+    ("aclient = AsyncClient()\n(await aclient.chat('again')).text", "'[gemini-1.5-flash-8b] You said: again'"),
+    (
+        "async with aclient.stream_text('three four') as stream:\n"
+        "    pieces = [piece async for piece in stream]\n"
+        "pieces",
+        "['[openai] ', 'You ', 'said: ', 'three ', 'four']",
+    ),
+    (
+        "conversation = aclient.conversation()\n"
+        "await conversation.send('first')\n"
+        "(await conversation.send('second')).text",
+        "'[gemini-1.5-flash-8b] You said: second'",
+    ),
+    # The drop-in provider, async (as in the seed) and blocking (as gpt4free's sync client calls it).
+    (
+        "messages = [{'role': 'user', 'content': 'hi'}]\n"
+        "[piece async for piece in Dynaspark.create_async_generator('gemini-2.0-flash', messages)]",
+        "['[gemini-2.0-flash-lite] You said: hi']",
+    ),
+    ("list(Dynaspark.create_completion('gemini-2.0-flash', messages))", "['[gemini-2.0-flash-lite] You said: hi']"),
+    ("client.close()\nawait aclient.aclose()", None),
+]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[EmulatorServer]:
+    with serve(Emulator()) as running:
+        yield running
+
+
+def run_notebook(cells: list[str], env: dict[str, str]) -> list[list[dict[str, Any]]]:
+    """Execute the cells in a fresh python3 kernel; each cell's outputs as nbformat dicts."""
+    code = [nbformat.v4.new_code_cell(source) for source in cells]  # type: ignore[no-untyped-call]
+    notebook = nbformat.v4.new_notebook(cells=code)  # type: ignore[no-untyped-call]
+    # The kernel inherits this process's environment: the settings go in for its lifetime only.
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        NotebookClient(notebook, kernel_name="python3", timeout=60, allow_errors=False).execute()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    return [json.loads(json.dumps(cell.outputs)) for cell in notebook.cells]
+
+
+def test_the_clients_and_the_provider_in_a_jupyter_kernel(server: EmulatorServer) -> None:
+    env = {"DYNASPARK_BASE_URL": server.url, "NO_PROXY": "127.0.0.1,localhost", "PYTHONWARNINGS": "error"}
+    outputs = run_notebook([source for source, _ in CELLS], env)
+    for (source, shown), cell_outputs in zip(CELLS, outputs, strict=True):
+        # Nothing on stderr (no warning, no traceback), and the value the cell ends with.
+        assert [output for output in cell_outputs if output.get("name") == "stderr"] == [], source
+        results = [output["data"]["text/plain"] for output in cell_outputs if output["output_type"] == "execute_result"]
+        assert results == ([shown] if shown is not None else []), source
+    prompts = [
+        request.fields.get("user_input") or request.params.get("user_input") for request in server.emulator.requests
+    ]
+    assert prompts[:4] == ["hello", "one two", "again", "three four"]
