@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
 
 import anyio
@@ -199,6 +199,37 @@ async def make_dual(client_kind: str, anyio_backend: str) -> AsyncIterator[Calla
     yield build
     for dual in made:
         await dual.close()
+
+
+#: Settings the clients under test would read from the environment (see `loopback_only`).
+CLIENT_SETTINGS = (
+    "DYNASPARK_API_KEY",
+    "DYNASPARK_BASE_URL",
+    "OPENAI_BASE_URL",
+    "OPENAI_API_KEY",
+    "LANGSMITH_TRACING",
+    "LANGCHAIN_TRACING_V2",
+)
+
+
+@pytest.fixture
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loopback traffic bypasses any proxy of the environment, and the settings of whoever runs
+    the tests (keys, base URLs, tracing) stay out of the clients under test."""
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(name, "127.0.0.1,localhost")
+    for name in CLIENT_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[Any]:
+    """The emulator on a loopback socket, with a rate limit no test reaches: the gateway's
+    upstream in its tests."""
+    from dynaspark_sdk.testing import Emulator, serve
+
+    with serve(Emulator(rate_limit=1_000_000)) as running:
+        yield running
 
 
 BASE_URL = "https://dynaspark.test"

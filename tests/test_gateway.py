@@ -26,9 +26,9 @@ from conftest import Dual
 
 from dynaspark_sdk import AsyncClient, Client, RetryPolicy
 from dynaspark_sdk.integrations.gateway import create_app, serve_in_thread
-from dynaspark_sdk.testing import MP3_FRAME_HEADER, Emulator, EmulatorServer, Fault, faults, serve
+from dynaspark_sdk.testing import MP3_FRAME_HEADER, Emulator, EmulatorServer, Fault, faults
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("loopback_only")]
 
 FAST = RetryPolicy(initial_delay=0.001, max_delay=0.01, max_wait=5)
 #: The gateway's upstream read timeout, and a delay that overruns it.
@@ -50,20 +50,6 @@ CLIENTS = pytest.mark.parametrize(
 STREAM_CLIENTS = pytest.mark.parametrize(
     ("client_kind", "anyio_backend"), [("sync", "asyncio"), ("async", "asyncio")], ids=["sync", "async-asyncio"]
 )
-
-
-@pytest.fixture(autouse=True)
-def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("NO_PROXY", "no_proxy"):
-        monkeypatch.setenv(name, "127.0.0.1,localhost")
-    for name in ("DYNASPARK_API_KEY", "DYNASPARK_BASE_URL", "OPENAI_BASE_URL", "OPENAI_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[EmulatorServer]:
-    with serve(Emulator(rate_limit=1_000_000)) as running:
-        yield running
 
 
 @pytest.fixture

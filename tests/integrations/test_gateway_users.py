@@ -21,11 +21,13 @@ from pydantic import SecretStr
 
 from dynaspark_sdk import AsyncClient
 from dynaspark_sdk.gateway import create_app, serve_in_thread
-from dynaspark_sdk.testing import Emulator, EmulatorServer, serve
+from dynaspark_sdk.testing import Emulator, EmulatorServer
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 #: Where the README's examples expect `dynaspark gateway` to listen.
 README_URL = "http://127.0.0.1:8000/v1"
+
+pytestmark = pytest.mark.usefixtures("loopback_only")
 
 
 def readme_block(language: str, containing: str) -> str:
@@ -39,20 +41,6 @@ def readme_block(language: str, containing: str) -> str:
 def chat_openai(gateway: str, model: str, **options: Any) -> ChatOpenAI:
     """LangChain's OpenAI chat model pointed at the gateway (any key: it has none set)."""
     return ChatOpenAI(base_url=gateway, api_key=SecretStr("unused"), model=model, max_retries=0, **options)
-
-
-@pytest.fixture(autouse=True)
-def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("NO_PROXY", "no_proxy"):
-        monkeypatch.setenv(name, "127.0.0.1,localhost")
-    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[EmulatorServer]:
-    with serve(Emulator(rate_limit=1_000_000)) as running:
-        yield running
 
 
 @pytest.fixture

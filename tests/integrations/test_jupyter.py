@@ -6,7 +6,6 @@ async ones with top-level `await` / `async for`."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -53,27 +52,22 @@ def server() -> Iterator[EmulatorServer]:
         yield running
 
 
-def run_notebook(cells: list[str], env: dict[str, str]) -> list[list[dict[str, Any]]]:
-    """Execute the cells in a fresh python3 kernel; each cell's outputs as nbformat dicts."""
+def run_notebook(cells: list[str]) -> list[list[dict[str, Any]]]:
+    """Execute the cells in a fresh python3 kernel (it inherits this process's environment);
+    each cell's outputs as nbformat dicts."""
     code = [nbformat.v4.new_code_cell(source) for source in cells]  # type: ignore[no-untyped-call]
     notebook = nbformat.v4.new_notebook(cells=code)  # type: ignore[no-untyped-call]
-    # The kernel inherits this process's environment: the settings go in for its lifetime only.
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    try:
-        NotebookClient(notebook, kernel_name="python3", timeout=60, allow_errors=False).execute()
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    NotebookClient(notebook, kernel_name="python3", timeout=60, allow_errors=False).execute()
     return [json.loads(json.dumps(cell.outputs)) for cell in notebook.cells]
 
 
-def test_the_clients_and_the_provider_in_a_jupyter_kernel(server: EmulatorServer) -> None:
-    env = {"DYNASPARK_BASE_URL": server.url, "NO_PROXY": "127.0.0.1,localhost", "PYTHONWARNINGS": "error"}
-    outputs = run_notebook([source for source, _ in CELLS], env)
+@pytest.mark.usefixtures("loopback_only")
+def test_the_clients_and_the_provider_in_a_jupyter_kernel(
+    server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DYNASPARK_BASE_URL", server.url)
+    monkeypatch.setenv("PYTHONWARNINGS", "error")  # a warning in the kernel fails the test
+    outputs = run_notebook([source for source, _ in CELLS])
     for (source, shown), cell_outputs in zip(CELLS, outputs, strict=True):
         # Nothing on stderr (no warning, no traceback), and the value the cell ends with.
         assert [output for output in cell_outputs if output.get("name") == "stderr"] == [], source
