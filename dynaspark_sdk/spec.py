@@ -16,9 +16,7 @@ anything is sent; this module is the public way to read them.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from importlib import resources
 from typing import Any, Final
 
 from dynaspark_sdk._generated import spec_values as _values
@@ -86,6 +84,10 @@ def resolve_chat_model(model: str | None = None, *, resolve_alias: bool = True) 
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI document this package was generated from, as JSON data (a fresh copy on each
     call): what `dynaspark probe` checks the live service against."""
+    # Imported here: reading the lists above needs neither.
+    import json
+    from importlib import resources
+
     text = resources.files("dynaspark_sdk._generated").joinpath("openapi.json").read_text(encoding="utf-8")
     document: dict[str, Any] = json.loads(text)
     return document
