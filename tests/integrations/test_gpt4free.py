@@ -79,6 +79,9 @@ def g4f_offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 @pytest.fixture
 def emulator(server: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> Emulator:
     monkeypatch.setenv("DYNASPARK_BASE_URL", server.url)
+    # As outside the tests (tests/conftest.py turns it off for respx): over the loopback
+    # socket, the async calls go through aiohttp, which gpt4free always installs.
+    monkeypatch.setattr(provider_module, "_over_aiohttp", True)
     emu = server.emulator
     emu.clear_faults()
     emu.clear_requests()
@@ -117,6 +120,22 @@ def test_async_client(emulator: Emulator) -> None:
 
     completion = asyncio.run(main())
     assert completion.choices[0].message.content == _answer("gemini-2.0-flash-lite", "Hello there")
+
+
+def test_async_calls_go_through_aiohttp(emulator: Emulator) -> None:
+    transports: list[str] = []
+
+    async def main() -> Any:
+        completion = await G4FAsyncClient(provider=Dynaspark).chat.completions.create(
+            model="gemini-2.0-flash", messages=MESSAGES
+        )
+        (client,) = provider_module._shared.values()
+        transports.extend(type(http._transport).__name__ for http in client._pool.pools())
+        return completion
+
+    completion = asyncio.run(main())
+    assert completion.choices[0].message.content == _answer("gemini-2.0-flash-lite", "Hello there")
+    assert transports == ["AiohttpTransport"]
 
 
 def test_async_client_streaming(emulator: Emulator) -> None:
