@@ -196,8 +196,9 @@ class BaseClient:
         """A client with some settings changed, sharing this one's connection pool and rate-limit
         state (the state of its own API key: another key starts with a fresh window).
 
-        Takes the constructor's arguments except `proxy`, `http_client` and `max_concurrency`
-        (they belong to the pool); an argument not given keeps this client's setting, and
+        Takes the constructor's arguments except those of the pool (`proxy`, `http_client`,
+        `max_concurrency`, `slot_timeout`, and `AsyncClient`'s `use_aiohttp`), which the copy
+        shares; an argument not given keeps this client's setting, and
         `api_key=None` removes the key. Closing the new client does not close the pool;
         closing this one does.
         """
