@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
 
@@ -48,6 +49,24 @@ def provider_over_httpx(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(provider, "_over_aiohttp", False)
     monkeypatch.setattr(provider, "_shared", {})
+
+
+async def eventually(condition: Callable[[], bool], what: str, seconds: float = 5.0) -> None:
+    """Wait until `condition()` holds (a server notices a closed connection a moment later)."""
+    for _ in range(int(seconds / 0.01)):
+        if condition():
+            return
+        await anyio.sleep(0.01)
+    pytest.fail(f"still not so after {seconds} s: {what}")
+
+
+def eventually_blocking(condition: Callable[[], bool], what: str, seconds: float = 5.0) -> None:
+    """`eventually`, for a test without an event loop."""
+    for _ in range(int(seconds / 0.01)):
+        if condition():
+            return
+        time.sleep(0.01)
+    pytest.fail(f"still not so after {seconds} s: {what}")
 
 
 class Dual:

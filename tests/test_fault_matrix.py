@@ -19,7 +19,7 @@ import anyio
 import anyio.to_thread
 import httpx
 import pytest
-from conftest import Dual
+from conftest import Dual, eventually
 
 from dynaspark_sdk import (
     APIConnectionError,
@@ -130,15 +130,6 @@ async def failure_of(
         await perform(client, operation, prompt, pieces)
     assert_no_transport_exception(caught.value)
     return caught.value
-
-
-async def eventually(condition: Callable[[], bool], what: str, seconds: float = 5.0) -> None:
-    """Wait until `condition()` holds (the server notices a closed connection a moment later)."""
-    for _ in range(int(seconds / 0.01)):
-        if condition():
-            return
-        await anyio.sleep(0.01)
-    pytest.fail(f"still not so after {seconds} s: {what}")
 
 
 def pooled_connections(client: Client | AsyncClient) -> int:

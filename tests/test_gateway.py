@@ -15,14 +15,13 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import httpx
 import openai
 import pytest
-from conftest import Dual
+from conftest import Dual, eventually_blocking
 
 from dynaspark_sdk import AsyncClient, Client, RetryPolicy
 from dynaspark_sdk.integrations.gateway import create_app, serve_in_thread
@@ -717,13 +716,6 @@ def test_ctrl_c_lets_a_stream_in_flight_finish(upstream: EmulatorServer, emulato
     assert chunks[-1].choices[0].finish_reason == "stop"
 
 
-def wait_until(condition: Callable[[], bool], what: str, seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)
-
-
 def in_thread(work: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
     """Run `work` in a thread; the list gets what it returned or raised."""
     outcome: list[Any] = []
@@ -750,7 +742,7 @@ def test_a_shutdown_answers_a_request_still_waiting_with_a_503(upstream: Emulato
     ):
         ask = oai.with_options(base_url=running.url).chat.completions.create
         thread, outcome = in_thread(lambda: ask(model="text/openai", messages=user("slow")))
-        wait_until(lambda: len(emulator.requests) == 1, "the request to reach the service")
+        eventually_blocking(lambda: len(emulator.requests) == 1, "the request to reach the service", seconds=10.0)
     thread.join(30)
     assert not thread.is_alive(), "the request hung"
     [error] = outcome
@@ -799,7 +791,7 @@ def test_ctrl_c_answers_a_request_still_waiting_before_the_grace_period_ends(
         with openai.OpenAI(base_url=url, api_key="unused", max_retries=0) as oai:
             ask = oai.chat.completions.create
             thread, outcome = in_thread(lambda: ask(model="text/openai", messages=user("slow")))
-            wait_until(lambda: len(emulator.requests) == 1, "the request to reach the service")
+            eventually_blocking(lambda: len(emulator.requests) == 1, "the request to reach the service", seconds=10.0)
             _, err = interrupt(process)
             thread.join(30)
     finally:

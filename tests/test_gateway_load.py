@@ -11,12 +11,13 @@ from __future__ import annotations
 import collections
 import gc
 import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import anyio
 import httpx
 import openai
 import pytest
+from conftest import eventually
 from starlette.requests import Request
 
 from dynaspark_sdk import AsyncClient, AsyncStream
@@ -54,15 +55,6 @@ def upstream() -> Iterator[EmulatorServer]:
 def gateway(upstream: EmulatorServer) -> Iterator[RunningGateway]:
     with serve_in_thread(create_app(AsyncClient(base_url=upstream.url), log=lambda _: None)) as running:
         yield running
-
-
-async def eventually(condition: Callable[[], bool], what: str, seconds: float = 10.0) -> None:
-    """Wait until `condition()` holds (a closed connection is noticed a moment later)."""
-    for _ in range(int(seconds / 0.01)):
-        if condition():
-            return
-        await anyio.sleep(0.01)
-    pytest.fail(f"still not so after {seconds} s: {what}")
 
 
 async def one_round(url: str) -> dict[int, str]:
@@ -108,8 +100,10 @@ async def test_200_concurrent_streams_complete_leak_no_connection_and_keep_memor
     emulator = upstream.emulator
     check_answers(await one_round(gateway.url))  # warms every cache and pool up
     assert len(emulator.requests) == CLIENTS
-    await eventually(lambda: gateway.open_connections == 0, "the clients' connections closed")
-    await eventually(lambda: upstream.connections.open <= UPSTREAM_KEEPALIVE, "only keep-alive connections upstream")
+    await eventually(lambda: gateway.open_connections == 0, "the clients' connections closed", seconds=10.0)
+    await eventually(
+        lambda: upstream.connections.open <= UPSTREAM_KEEPALIVE, "only keep-alive connections upstream", seconds=10.0
+    )
 
     emulator.clear_requests()
     tracemalloc.start()
@@ -127,5 +121,7 @@ async def test_200_concurrent_streams_complete_leak_no_connection_and_keep_memor
     alive = collections.Counter(type(o).__name__ for o in gc.get_objects() if isinstance(o, TRACKED))
     assert alive["AsyncStream"] == 0 and alive["Request"] == 0, alive
     assert alive["Response"] <= UPSTREAM_KEEPALIVE, alive
-    await eventually(lambda: gateway.open_connections == 0, "the clients' connections closed")
-    await eventually(lambda: upstream.connections.open <= UPSTREAM_KEEPALIVE, "only keep-alive connections upstream")
+    await eventually(lambda: gateway.open_connections == 0, "the clients' connections closed", seconds=10.0)
+    await eventually(
+        lambda: upstream.connections.open <= UPSTREAM_KEEPALIVE, "only keep-alive connections upstream", seconds=10.0
+    )

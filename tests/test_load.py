@@ -12,13 +12,13 @@ connections given as `http_client`; the SDK's own limits (100 connections) are c
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import anyio
 import httpx
 import pytest
+from conftest import eventually, eventually_blocking
 
 from dynaspark_sdk import AsyncClient, Client, Dynaspark
 from dynaspark_sdk.integrations import gpt4free as provider_module
@@ -34,24 +34,6 @@ SDK_MAX_KEEPALIVE = 20
 def server() -> Iterator[EmulatorServer]:
     with serve(Emulator(rate_limit=1_000_000, stream_delay=0.001)) as running:
         yield running
-
-
-async def eventually(condition: Callable[[], bool], what: str, seconds: float = 5.0) -> None:
-    """Wait until `condition()` holds (the server notices a closed connection a moment later)."""
-    for _ in range(int(seconds / 0.01)):
-        if condition():
-            return
-        await anyio.sleep(0.01)
-    pytest.fail(f"still not so after {seconds} s: {what}")
-
-
-def eventually_blocking(condition: Callable[[], bool], what: str, seconds: float = 5.0) -> None:
-    """`eventually`, for a test without an event loop."""
-    for _ in range(int(seconds / 0.01)):
-        if condition():
-            return
-        time.sleep(0.01)
-    pytest.fail(f"still not so after {seconds} s: {what}")
 
 
 @pytest.fixture
