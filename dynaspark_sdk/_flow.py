@@ -9,6 +9,7 @@ stream decoding therefore live here, in one place, and are tested through both s
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from collections.abc import Callable, Generator, Mapping
 from typing import Any, Literal, TypeVar
@@ -195,6 +196,9 @@ class FlowConfig:
     max_media_bytes: int
     clock: Callable[[], float]
     base_url: str = ""
+    #: The backoff's random source (None: the `random` module's); a seeded one makes the
+    #: jittered waits repeatable.
+    rng: random.Random | None = None
 
 
 # --------------------------------------------------------------------------- pieces
@@ -232,7 +236,7 @@ def _read_all(first: bytes = b"") -> Generator[Action, Any, bytes | Failure]:
 
 def _wait_for_error(config: FlowConfig, retries: int, error: DynasparkError, requested: float | None = None) -> float:
     """The delay before retrying after `error`, or raise it when no retry is left or allowed."""
-    delay = config.retry.delay(retries, requested=requested)
+    delay = config.retry.delay(retries, requested=requested, rng=config.rng)
     if delay is None:
         raise error
     return delay
@@ -245,7 +249,7 @@ def _status_delay(config: FlowConfig, retries: int, error: APIStatusError, heade
     requested = error.retry_after if isinstance(error, RateLimitError) else None
     if requested is None:
         requested = retry_after_seconds(headers, now=config.clock(), status=error.status_code)
-    return config.retry.delay(retries, requested=requested)
+    return config.retry.delay(retries, requested=requested, rng=config.rng)
 
 
 def _fetch_remote(plan: RequestPlan, config: FlowConfig, state: ClientState) -> Generator[Action, Any, RequestPlan]:
