@@ -6,6 +6,7 @@ error body's reset_time), the floors and caps, and the X-RateLimit-* numbers. Pu
 from __future__ import annotations
 
 import random
+import time
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
@@ -198,6 +199,7 @@ def test_header_names_are_read_case_insensitively_from_httpx_headers() -> None:
         (f" {int(NOW) + 30} ", 30.0),
         ("2025-06-15T15:07:10+00:00", 30.0),
         ("2025-06-15T17:07:10+02:00", 30.0),
+        ("2025-06-15T15:00:00+00:00", 0.0),  # already past
         (-1, None),
         (float("nan"), None),
         (float("inf"), None),
@@ -215,6 +217,7 @@ def test_seconds_until_an_error_bodys_reset_time(value: object, expected: float 
 def test_reset_time_at_the_millisecond_line() -> None:
     # Up to 1e11 a number is seconds (year 5138); past it, milliseconds.
     assert seconds_until_reset_time(1e11, now=NOW) == 1e11 - NOW
+    assert seconds_until_reset_time(1e11 + 0.5, now=NOW) == 0.0
     assert seconds_until_reset_time(1e11 + 1000, now=NOW) == 0.0
     assert seconds_until_reset_time(0, now=0.0) == 0.0
     assert seconds_until_reset_time(5, now=0.0) == 5.0
@@ -264,3 +267,14 @@ def test_rate_limit_fields_are_read_each_from_its_own_header() -> None:
     assert RateLimit().seconds_until_reset(NOW) is None
     for one in (RateLimit(limit=1), RateLimit(remaining=0), RateLimit(reset=0)):
         assert one.known, one
+
+
+def test_a_reset_time_without_a_zone_is_utc_whatever_the_local_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    for zone in ("Asia/Kolkata", "America/New_York"):
+        monkeypatch.setenv("TZ", zone)
+        time.tzset()
+        try:
+            assert seconds_until_reset_time("2025-06-15T15:07:10", now=NOW) == 30.0
+        finally:
+            monkeypatch.undo()
+            time.tzset()
