@@ -267,12 +267,14 @@ def change_of(mutated_file: Path, mutant: str) -> Change:
     kept side by side in mutmut's copy of the module (`<name>__mutmut_orig`, `<name>__mutmut_<n>`)."""
     mangled, _, _number = mutant.split(".")[-1].rpartition("__mutmut_")
     sources = _function_sources(mutated_file)
-    before = sources[f"{mangled}__mutmut_orig"].splitlines()[1:]  # without the def line, which names it
-    after = sources[mutant.split(".")[-1]].splitlines()[1:]
+    function = mangled.removeprefix("x_").replace("xǁ", "").replace("ǁ", ".")
+    # The def lines differ in the name mutmut gave each copy: compare them under the real one.
+    original_name, mutant_name, name = f"{mangled}__mutmut_orig", mutant.split(".")[-1], function.split(".")[-1]
+    before = sources[original_name].replace(original_name, name, 1).splitlines()
+    after = sources[mutant_name].replace(mutant_name, name, 1).splitlines()
     diff = list(difflib.unified_diff(before, after, lineterm="", n=1))
     removed = [line[1:].strip() for line in diff[2:] if line.startswith("-")]
     added = [line[1:].strip() for line in diff[2:] if line.startswith("+")]
-    function = mangled.removeprefix("x_").replace("xǁ", "").replace("ǁ", ".")
     return Change(function, "\n".join(removed), "\n".join(added), "\n".join(diff))
 
 

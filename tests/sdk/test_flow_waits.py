@@ -22,6 +22,8 @@ from wire import PNG
 from dynaspark_sdk import (
     APIConnectionError,
     APIStatusError,
+    APITimeoutError,
+    BadRequestError,
     InternalServerError,
     MediaError,
     RateLimit,
@@ -344,7 +346,12 @@ def test_a_window_that_has_reset_is_no_wait() -> None:
 # --------------------------------------------------------------------------- streams
 
 
-def stream_run(outcomes: Sequence[Any], pieces: Sequence[bytes], flow_config: FlowConfig | None = None) -> Run:
+def stream_run(
+    outcomes: Sequence[Any],
+    pieces: Sequence[Any],
+    flow_config: FlowConfig | None = None,
+    state: ClientState | None = None,
+) -> Run:
     settings = make_settings(
         api_key=None,
         base_url=BASE,
@@ -357,8 +364,8 @@ def stream_run(outcomes: Sequence[Any], pieces: Sequence[bytes], flow_config: Fl
     )
     plan, _ = text_call(settings, "hi", TextOptions(), stream=True)
     progress = StreamProgress()
-    run = Run(stream_flow(plan, flow_config or config(), ClientState(), progress), outcomes, pieces)
-    run.result = progress.text
+    run = Run(stream_flow(plan, flow_config or config(), state or ClientState(), progress), outcomes, pieces)
+    run.result = progress
     return run
 
 
@@ -370,7 +377,7 @@ def test_a_stream_waits_exactly_before_each_retry() -> None:
     )
     assert run.sleeps == [0.5, 3.0, 2.0]
     assert run.error is None
-    assert run.result == "hey"
+    assert run.result.text == "hey"
     assert [action.text for action in run.actions if isinstance(action, Emit)] == ["hey"]
     assert isinstance(run.actions[-1], Discard)
 
@@ -382,7 +389,7 @@ def test_a_stream_broken_before_any_text_waits_the_backoff() -> None:
         [b": comment\n\n", Failure("connection", "cut"), done],
     )
     assert run.sleeps == [0.5]
-    assert run.result == "ok"
+    assert run.result.text == "ok"
     spent = stream_run([Opened(200, SSE)] * 4, [b": c\n\n", Failure("connection", "cut")] * 4)
     assert spent.sleeps == [0.5, 1.0, 2.0]
     assert isinstance(spent.error, StreamInterruptedError)
@@ -400,7 +407,75 @@ def test_a_waking_page_in_a_stream_is_retried_after_the_backoff() -> None:
     html = {"content-type": "text/html; charset=utf-8"}
     run = stream_run([Opened(200, html), Opened(200, SSE)], [b"<html>waking up</html>", b"", done])
     assert run.sleeps == [0.5]
-    assert run.result == "up"
+    assert run.result.text == "up"
     never = stream_run([Opened(200, html)] * 4, [b"<html>waking up</html>", b""] * 4)
     assert never.sleeps == [0.5, 1.0, 2.0]
     assert isinstance(never.error, ResponseValidationError)
+
+
+def test_a_stream_that_never_connects_waits_the_backoff_each_time() -> None:
+    run = stream_run([Failure("connection", "refused")] * 4, [])
+    assert run.sleeps == [0.5, 1.0, 2.0]
+    assert len(run.sends) == 4
+    assert str(run.error) == "connection failed: refused"
+    jittered = RetryPolicy(max_retries=2, initial_delay=1.0, jitter=0.5)
+    seeded = stream_run([Failure("connection", "refused")] * 3, [], config(jittered, rng=random.Random(11)))
+    draws = random.Random(11)
+    assert seeded.sleeps == [base * (1 - 0.5 * draws.random()) for base in (1.0, 2.0)]
+
+
+def test_failures_say_what_failed() -> None:
+    timed_out = status_run([Failure("timeout", "read took too long")], config(RetryPolicy(max_retries=0)))
+    assert type(timed_out.error) is APITimeoutError
+    assert str(timed_out.error) == "timed out: read took too long"
+    refused = status_run([Failure("connection", "refused")], config(RetryPolicy(max_retries=0)))
+    assert type(refused.error) is APIConnectionError
+    assert str(refused.error) == "connection failed: refused"
+    # A call's connection failures wait a seeded backoff too.
+    jittered = RetryPolicy(max_retries=2, initial_delay=1.0, jitter=0.5)
+    seeded = status_run([Failure("connection", "refused")] * 3, config(jittered, rng=random.Random(11)))
+    draws = random.Random(11)
+    assert seeded.sleeps == [base * (1 - 0.5 * draws.random()) for base in (1.0, 2.0)]
+
+
+def test_a_streams_error_body_arriving_in_pieces_is_read_whole() -> None:
+    run = stream_run([Opened(400, {"content-type": "application/json"})], [b'{"error": "bad ', b'prompt"}', b""])
+    assert type(run.error) is BadRequestError
+    assert run.error.error == "bad prompt"
+    assert run.sleeps == []
+    assert len(run.sends) == 1
+    assert isinstance(run.actions[-1], Discard)
+
+
+def test_a_stream_refuses_a_used_up_window_before_sending() -> None:
+    run = stream_run([Opened(200, SSE)], [], config(on_rate_limit="raise"), used_up(30))
+    assert run.sends == []
+    assert isinstance(run.error, RateLimitError)
+    assert run.error.retry_after == 30.0
+    waited = stream_run([Opened(200, SSE)], [b"data: [DONE]\n\n"], config(), used_up(20))
+    assert waited.sleeps == [20.0]
+    assert waited.error is None
+
+
+def test_a_stream_broken_off_says_how_far_it_got() -> None:
+    first = b'data: {"choices": [{"delta": {"content": "Once"}}]}\n\n'
+    run = stream_run([Opened(200, SSE)], [first, Failure("connection", "reset by peer", True)])
+    assert isinstance(run.error, StreamInterruptedError)
+    assert str(run.error) == "the stream broke off after 4 characters: reset by peer"
+    assert run.error.partial_text == "Once"
+    assert run.sleeps == []
+
+
+def test_a_stream_that_is_not_what_it_says_fails_at_once() -> None:
+    # Not a waking page: no retry can mend it, even before any text was emitted.
+    run = stream_run([Opened(200, {"content-type": "application/json"})] * 2, [b"{not json", b""])
+    assert isinstance(run.error, ResponseValidationError)
+    assert run.sleeps == []
+    assert len(run.sends) == 1
+
+
+def test_a_stream_tells_the_model_its_events_name() -> None:
+    chunk = b'data: {"model": "gpt-4o-mini", "choices": [{"delta": {"content": "hi"}}]}\n\ndata: [DONE]\n\n'
+    run = stream_run([Opened(200, SSE)], [chunk])
+    assert run.result.model == "gpt-4o-mini"
+    assert run.result.status == 200

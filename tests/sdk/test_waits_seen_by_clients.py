@@ -4,7 +4,7 @@ Each client's own sleep is recorded instead of slept (`sleeps`), so a test sees 
 the client would have waited before each retry, without waiting: the backoff a `RetryPolicy`
 sets, the Retry-After a server sends (seconds or an HTTP date, or garbage), the reset of a
 used-up window. Also: the early RateLimitError of a used-up window, a 500 after the chat path's
-switch, and `max_media_bytes` on an image given as a URL.
+switch, `max_media_bytes` on an image given as a URL, and what a stream shows before it started.
 """
 
 from __future__ import annotations
@@ -168,3 +168,13 @@ async def test_max_media_bytes_caps_an_image_url(
     assert picture.call_count == 1
     assert not chat.called
     assert (await make_dual(max_media_bytes=len(PNG)).call("chat", "describe", media=PICTURE)).text == "a lighthouse"
+
+
+async def test_a_stream_before_it_started(make_dual: Callable[..., Dual], mock: respx.MockRouter) -> None:
+    route = mock.get(TEXT).mock(return_value=json_answer({"response": "hi"}, headers={"X-Answer": "1"}))
+    dual = make_dual()
+    stream = dual.client.stream_text("hi")
+    assert (stream.headers, stream.status_code, stream.text) == ({}, None, "")
+    assert not route.called
+    assert await dual.collect(stream) == ["hi"]
+    assert (stream.headers["x-answer"], stream.status_code) == ("1", 200)
