@@ -223,8 +223,8 @@ def _rate_gate(config: FlowConfig, state: ClientState) -> Generator[Action, Any,
     state.window_waited(limit.reset)
 
 
-def _read_all(first: bytes = b"") -> Generator[Action, Any, bytes | Failure]:
-    parts = [first] if first else []
+def _read_all() -> Generator[Action, Any, bytes | Failure]:
+    parts: list[bytes] = []
     while True:
         piece = yield Read()
         if isinstance(piece, Failure):
@@ -234,9 +234,9 @@ def _read_all(first: bytes = b"") -> Generator[Action, Any, bytes | Failure]:
         parts.append(piece)
 
 
-def _wait_for_error(config: FlowConfig, retries: int, error: DynasparkError, requested: float | None = None) -> float:
-    """The delay before retrying after `error`, or raise it when no retry is left or allowed."""
-    delay = config.retry.delay(retries, requested=requested, rng=config.rng)
+def _wait_for_error(config: FlowConfig, retries: int, error: DynasparkError) -> float:
+    """The backoff before retrying after `error`, or raise it when no retry is left."""
+    delay = config.retry.delay(retries, rng=config.rng)
     if delay is None:
         raise error
     return delay

@@ -267,6 +267,21 @@ def test_a_5xx_after_the_switch_is_not_remembered_as_the_answering_path() -> Non
     assert chat_run([error(200, body=b'{"response": "hello"}')], state).paths == [OLD]
 
 
+def test_a_pinned_chat_path_is_not_remembered_for_the_unpinned() -> None:
+    state = ClientState()
+    plan, parse = ChatDraft.check("hi", model=None, max_media_bytes=10, origin=BASE, chat_path=OLD).call(None)
+    pinned = Run(call_flow(plan, parse, config(), state), [error(200, body=b'{"response": "old"}')])
+    assert pinned.paths == [OLD]
+    assert chat_run([error(200, body=b'{"response": "new"}')], state).paths == [NEW]
+
+
+def test_a_chat_endpoint_found_nowhere_says_where_it_looked() -> None:
+    run = chat_run([error(404), error(405)], ClientState())
+    assert run.paths == [NEW, OLD]
+    assert isinstance(run.error, APIStatusError) and run.error.status_code == 405
+    assert str(run.error).endswith(f"(the chat endpoint was not found at any of its paths: {NEW}, {OLD})")
+
+
 def test_a_5xx_at_the_remembered_path_keeps_it() -> None:
     state = ClientState()
     assert chat_run([error(404), error(200, body=b'{"response": "a"}')], state).paths == [NEW, OLD]
