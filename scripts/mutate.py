@@ -35,7 +35,8 @@ SCRATCH = ROOT / "build" / "mutate"
 
 @dataclass(frozen=True)
 class Target:
-    """One row of the table: the files mutated together, the test files run against them."""
+    """One row of the table: the files mutated together (glob patterns), the test files run
+    against them."""
 
     files: tuple[str, ...]
     tests: tuple[str, ...]
@@ -70,7 +71,7 @@ MODULES: dict[str, Target] = {
     "_sse": Target(("dynaspark_sdk/_sse.py",), ("test_sse.py", "test_chunks.py")),
     "_folding": Target(("dynaspark_sdk/_folding.py",), ("test_history.py", "test_openai_messages.py")),
     "_text_decoders": Target(
-        ("dynaspark_sdk/_text_decoders.py",),
+        ("dynaspark_sdk/_text_decoders/*.py",),
         ("test_chunks.py", "test_sse.py", "test_text_model.py", "test_hostile_answers.py"),
         sample=2,
     ),
@@ -78,9 +79,7 @@ MODULES: dict[str, Target] = {
         ("dynaspark_sdk/_media.py",), ("test_media.py", "test_fetches.py", "test_flow_waits.py"), sample=2
     ),
     "_operations": Target(
-        tuple(
-            f"dynaspark_sdk/_operations/{name}.py" for name in ("chat", "text", "speech", "image", "status", "download")
-        ),
+        ("dynaspark_sdk/_operations/*.py",),
         (
             "test_chat.py",
             "test_text_model.py",
