@@ -69,7 +69,9 @@ MODULES: dict[str, Target] = {
         sample=2,
     ),
     "_sse": Target(("dynaspark_sdk/_sse.py",), ("test_sse.py", "test_chunks.py")),
-    "_folding": Target(("dynaspark_sdk/_folding.py",), ("test_history.py", "test_openai_messages.py")),
+    "_folding": Target(
+        ("dynaspark_sdk/_folding.py",), ("test_folding_rules.py", "test_history.py", "test_openai_messages.py")
+    ),
     "_text_decoders": Target(
         ("dynaspark_sdk/_text_decoders/*.py",),
         ("test_chunks.py", "test_sse.py", "test_text_model.py", "test_hostile_answers.py"),
