@@ -78,7 +78,9 @@ MODULES: dict[str, Target] = {
         sample=2,
     ),
     "_media": Target(
-        ("dynaspark_sdk/_media.py",), ("test_media.py", "test_fetches.py", "test_flow_waits.py"), sample=2
+        ("dynaspark_sdk/_media.py",),
+        ("test_media_details.py", "test_media.py", "test_fetches.py", "test_flow_waits.py"),
+        sample=2,
     ),
     "_operations": Target(
         ("dynaspark_sdk/_operations/*.py",),

@@ -27,7 +27,7 @@ def test_no_message_at_all() -> None:
 
 
 def test_every_unknown_key_is_named() -> None:
-    message = {"role": "user", "content": "hi", "tool_calls": [], "audio": None}
+    message: dict[str, Any] = {"role": "user", "content": "hi", "tool_calls": [], "audio": None}
     assert refusal([message]) == (
         "messages[0] has key(s) the service cannot take: 'tool_calls', 'audio'"
         ' (only "role", "content" and "name" are allowed)'
