@@ -87,10 +87,13 @@ MODULES: dict[str, Target] = {
         (
             "test_chat.py",
             "test_text_model.py",
+            "test_service_public_endpoints.py",
             "test_service_variants.py",
             "test_chat_paths.py",
             "test_fetches.py",
             "test_errors_retries.py",
+            "test_flow_waits.py",
+            "test_hostile_answers.py",
         ),
         sample=2,
     ),
