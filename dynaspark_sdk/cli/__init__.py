@@ -262,6 +262,27 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("DYNASPARK_GATEWAY_KEY"),
         help="require 'Authorization: Bearer KEY' (default: $DYNASPARK_GATEWAY_KEY; none: no check)",
     )
+    gateway.add_argument(
+        "--allowed-host",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="also answer requests for this Host name (repeatable; '*': any). Always answered: IP addresses,"
+        " localhost, *.localhost, *.local, *.internal and this machine's name",
+    )
+    gateway.add_argument(
+        "--cors-origin",
+        metavar="ORIGIN",
+        action="append",
+        default=[],
+        help="let web pages of this origin (https://app.example.com) call the gateway (repeatable; '*': any)."
+        " Pages on localhost, 127.0.0.1 and [::1] may always",
+    )
+    gateway.add_argument(
+        "--allow-private-image-urls",
+        action="store_true",
+        help="fetch image URLs on loopback, private and link-local addresses too (default: refused)",
+    )
     # Last, so each command's usage line shows its own arguments first.
     for sub in made:
         _add_global_options(sub, suppress=True)
@@ -743,7 +764,16 @@ def _cmd_gateway(args: argparse.Namespace, out: _Output) -> int:
     from dynaspark_sdk import AsyncClient
     from dynaspark_sdk.integrations.gateway._command import run
 
-    return run(AsyncClient(**_client_options(args)), args.host, args.port, args.gateway_key, out)
+    return run(
+        AsyncClient(**_client_options(args)),
+        args.host,
+        args.port,
+        args.gateway_key,
+        out,
+        allowed_hosts=args.allowed_host,
+        cors_origins=args.cors_origin,
+        allow_private_image_urls=args.allow_private_image_urls,
+    )
 
 
 # --------------------------------------------------------------------------- errors and main
