@@ -107,7 +107,9 @@ def test_a_host_the_gateway_does_not_serve_is_403_on_every_path(gateway: str, em
             http.post("/chat/completions", json=CHAT),
             http.get("/models"),
             http.get("/nowhere"),
-            http.options("/chat/completions", headers={"origin": "http://localhost", "access-control-request-method": "POST"}),
+            http.options(
+                "/chat/completions", headers={"origin": "http://localhost", "access-control-request-method": "POST"}
+            ),
         ]
     for answer in answers:
         error = refused(answer, 403, "host_not_allowed")
@@ -169,7 +171,9 @@ def test_a_page_of_another_origin_is_403_and_nothing_is_sent(gateway: str, emula
     assert emulator.requests == []
 
 
-@pytest.mark.parametrize("origin", ["http://localhost:5173", "https://127.0.0.1", "http://[::1]:8080", "http://localhost"])
+@pytest.mark.parametrize(
+    "origin", ["http://localhost:5173", "https://127.0.0.1", "http://[::1]:8080", "http://localhost"]
+)
 def test_a_loopback_page_gets_cors_answers(gateway: str, emulator: Emulator, origin: str) -> None:
     with httpx.Client(base_url=gateway, trust_env=False) as http:
         preflight = http.options(
