@@ -20,7 +20,7 @@ from ._media import DEFAULT_MAX_BYTES
 from ._operations.chat import check_chat_path
 from ._plans import ACCEPT_HEADERS, RequestPlan
 from ._retry import RetryPolicy
-from ._secrets import ApiKey
+from ._secrets import ApiKey, remember_url_password, scrub_url
 from ._transport import USER_HEADERS_EXTENSION, origin_of
 
 __all__ = [
@@ -120,9 +120,11 @@ def _timeout(value: TimeoutArg) -> httpx.Timeout:
 def _base_url(value: str | None, environ: Mapping[str, str]) -> str:
     url = value or environ.get("DYNASPARK_BASE_URL") or DEFAULT_BASE_URL
     if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
-        raise InvalidRequestError(f"base_url must be an http(s) URL, not {url!r}")
+        shown = scrub_url(url) if isinstance(url, str) else url
+        raise InvalidRequestError(f"base_url must be an http(s) URL, not {shown!r}")
     if "?" in url or "#" in url:
         raise InvalidRequestError("base_url must not carry a query string or fragment")
+    remember_url_password(url)
     return url.rstrip("/")
 
 

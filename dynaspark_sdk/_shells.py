@@ -269,8 +269,10 @@ class BaseClient:
             raise ClientClosedError(f"the {type(self).__name__} this one was made from with with_options() is closed")
 
     def __repr__(self) -> str:
+        from ._secrets import scrub_url
+
         key = "set" if self._settings.api_key is not None else "none"
-        return f"<{type(self).__name__} base_url={self._settings.base_url!r} api_key={key}>"
+        return f"<{type(self).__name__} base_url={scrub_url(self._settings.base_url)!r} api_key={key}>"
 
 
 class ConversationState:

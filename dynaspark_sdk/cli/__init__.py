@@ -829,7 +829,9 @@ def _debug_logging(out: _Output) -> Iterator[None]:
     handler = logging.StreamHandler(out.stderr)
     handler.setFormatter(logging.Formatter(f"{PROG}: debug: %(name)s: %(message)s"))
     handler.addFilter(_RedactingFilter(out))
-    loggers = [logging.getLogger(name) for name in ("dynaspark_sdk", "httpx", "httpcore")]
+    from dynaspark_sdk._secrets import HTTP_LOGGER_ROOTS
+
+    loggers = [logging.getLogger(name) for name in ("dynaspark_sdk", *HTTP_LOGGER_ROOTS)]
     previous = [(logger, logger.level) for logger in loggers]
     for logger in loggers:
         logger.addHandler(handler)
