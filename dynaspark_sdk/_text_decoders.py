@@ -35,7 +35,7 @@ from typing import Any, Protocol
 
 from ._errors import APIStatusError, ResponseValidationError, StreamInterruptedError, excerpt
 from ._service_errors import error_in_answer, read_service_error
-from ._sse import ServerSentEvent, SSEDecoder
+from ._sse import EventTooLargeError, ServerSentEvent, SSEDecoder
 
 __all__ = [
     "EventStreamTextDecoder",
@@ -257,11 +257,19 @@ class EventStreamTextDecoder(_ChunkAccumulator):
         """Decode the next piece of the stream; return the text of the events it completed."""
         if self.done:
             return []
-        return self._chunks_of(self._events.feed(data))
+        try:
+            events = self._events.feed(data)
+        except EventTooLargeError as too_large:
+            raise self._broken_off(too_large) from None
+        return self._chunks_of(events)
 
     def close(self) -> list[str]:
         """End of the stream: return the text of a last event, or raise if the stream broke off."""
-        chunks = [] if self.done else self._chunks_of(self._events.flush())
+        try:
+            events = [] if self.done else self._events.flush()
+        except EventTooLargeError as too_large:
+            raise self._broken_off(too_large) from None
+        chunks = self._chunks_of(events)
         if not self.done:
             if self._saw_structured:
                 raise StreamInterruptedError("the stream ended before [DONE]", partial_text=self.text)
@@ -325,6 +333,10 @@ class EventStreamTextDecoder(_ChunkAccumulator):
             self._saw_structured = True
             return response
         return None
+
+    def _broken_off(self, too_large: EventTooLargeError) -> StreamInterruptedError:
+        """A stream whose next event would hold more text than the SDK keeps for one event."""
+        return StreamInterruptedError(f"the stream was broken off: {too_large}", partial_text=self.text)
 
     def _interrupted(self, error_text: str) -> StreamInterruptedError:
         return StreamInterruptedError(
