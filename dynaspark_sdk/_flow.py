@@ -26,6 +26,7 @@ from ._errors import (
     ResponseValidationError,
     StreamInterruptedError,
 )
+from ._image_fetch import FetchedAnswer, Resolve, fetch_public_image
 from ._media import RemoteImage, redact_url
 from ._operations.download import fetch_plan
 from ._plans import RequestPlan
@@ -41,6 +42,7 @@ __all__ = [
     "Failure",
     "Opened",
     "Read",
+    "Resolve",
     "Send",
     "Sleep",
     "call_flow",
@@ -94,7 +96,7 @@ class Emit:
     text: str
 
 
-Action = Send | Read | Discard | Sleep | Emit
+Action = Send | Read | Discard | Sleep | Emit | Resolve
 
 
 # --------------------------------------------------------------------------- outcomes
@@ -195,6 +197,8 @@ class FlowConfig:
     max_media_bytes: int
     clock: Callable[[], float]
     base_url: str = ""
+    #: False: image URLs are fetched from public addresses only (see `_image_fetch`).
+    private_image_urls: bool = True
 
 
 # --------------------------------------------------------------------------- pieces
@@ -252,6 +256,13 @@ def _fetch_remote(plan: RequestPlan, config: FlowConfig, state: ClientState) -> 
     upload = plan.upload
     if not isinstance(upload, RemoteImage):
         return plan
+    if not config.private_image_urls:
+        body = yield from fetch_public_image(
+            upload.url,
+            lambda fetch: call_flow(fetch, _fetched_answer, config, state),
+            max_bytes=config.max_media_bytes,
+        )
+        return plan.with_upload(upload.to_upload(body, max_bytes=config.max_media_bytes))
     try:
         body = yield from call_flow(fetch_plan(upload.url), lambda a: a.body, config, state)
     except APIStatusError as failed:
@@ -263,6 +274,10 @@ def _fetch_remote(plan: RequestPlan, config: FlowConfig, state: ClientState) -> 
     except APIConnectionError as failed:
         raise MediaError(f"cannot fetch the image at URL {redact_url(upload.url)}: {failed.message}") from None
     return plan.with_upload(upload.to_upload(body, max_bytes=config.max_media_bytes))
+
+
+def _fetched_answer(answer: Answer) -> FetchedAnswer:
+    return FetchedAnswer(answer.status, answer.headers, answer.body)
 
 
 #: What a moved endpoint answers at its old address (or a path that never existed).

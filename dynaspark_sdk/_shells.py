@@ -192,6 +192,7 @@ class BaseClient:
         on_rate_limit: str | _Keep = KEEP,
         retry_policy: RetryPolicy | _Keep | None = KEEP,
         chat_path: str | _Keep | None = KEEP,
+        private_image_urls: bool | _Keep = KEEP,
     ) -> Self:
         """A client with some settings changed, sharing this one's connection pool and rate-limit
         state (the state of its own API key: another key starts with a fresh window).
@@ -212,6 +213,7 @@ class BaseClient:
             "on_rate_limit": on_rate_limit,
             "retry_policy": retry_policy,
             "chat_path": chat_path,
+            "private_image_urls": private_image_urls,
         }
         overrides = {name: value for name, value in given.items() if value is not KEEP}
         clone = type(self).__new__(type(self))

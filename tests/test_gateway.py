@@ -216,8 +216,21 @@ async def test_an_image_part_goes_upstream_as_the_file_with_detail_accepted(
     assert upload.content_type == "image/png"
 
 
+@pytest.fixture(scope="module")
+def lan_gateway(upstream: EmulatorServer) -> Iterator[str]:
+    """A gateway that fetches image URLs on private addresses too (the emulator's are on loopback)."""
+    app = create_app(
+        AsyncClient(base_url=upstream.url, max_retries=0), log=lambda _: None, allow_private_image_urls=True
+    )
+    with serve_in_thread(app) as running:
+        yield running.url
+
+
 @CLIENTS
-async def test_an_image_url_is_fetched_and_sent(oai: Dual, upstream: EmulatorServer, emulator: Emulator) -> None:
+async def test_an_image_url_is_fetched_and_sent(
+    make_openai: Callable[..., Dual], lan_gateway: str, upstream: EmulatorServer, emulator: Emulator
+) -> None:
+    oai = make_openai(lan_gateway)
     with Client(base_url=upstream.url) as client:
         url = client.generate_image("a red square", width=64, height=64).url
     content = [{"type": "text", "text": "Describe"}, {"type": "image_url", "image_url": {"url": url}}]

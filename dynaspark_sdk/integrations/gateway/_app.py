@@ -449,7 +449,10 @@ def create_app(
     guard = RequestGuard(allowed_hosts, cors_origins)
     owned = client is None
     upstream = client if client is not None else AsyncClient()
-    gateway = _Gateway(upstream, gateway_key)
+    # The calls go through a copy of the client (the same pool, rate-limit state and retries)
+    # that fetches callers' image URLs from public addresses only, unless told otherwise.
+    calls = upstream.with_options(private_image_urls=allow_private_image_urls)
+    gateway = _Gateway(calls, gateway_key)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -477,7 +480,7 @@ def create_app(
         "log": log if log is not None else _logger.info,
         "direct": direct,
         "guard": guard,
-        "rate_limit": lambda: upstream.rate_limit,
+        "rate_limit": lambda: calls.rate_limit,
     }
     middleware = [Middleware(_Front, **front)]
     app = Starlette(routes=routes, exception_handlers=handlers, middleware=middleware, lifespan=lifespan)
