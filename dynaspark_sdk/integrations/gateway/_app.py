@@ -476,13 +476,15 @@ def create_app(
         Exception: _unexpected,
     }
     direct: dict[str, ASGIApp] = {"/v1/chat/completions": gateway.chat_completions}
-    front = {
-        "log": log if log is not None else _logger.info,
-        "direct": direct,
-        "guard": guard,
-        "rate_limit": lambda: calls.rate_limit,
-    }
-    middleware = [Middleware(_Front, **front)]
+    middleware = [
+        Middleware(
+            _Front,
+            log=log if log is not None else _logger.info,
+            direct=direct,
+            guard=guard,
+            rate_limit=lambda: calls.rate_limit,
+        )
+    ]
     app = Starlette(routes=routes, exception_handlers=handlers, middleware=middleware, lifespan=lifespan)
     # What the gateway's own servers end before their grace period runs out (see `InFlight`).
     app.state.dynaspark_in_flight = gateway.in_flight
