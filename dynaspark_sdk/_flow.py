@@ -257,12 +257,9 @@ def _fetch_remote(plan: RequestPlan, config: FlowConfig, state: ClientState) -> 
     if not isinstance(upload, RemoteImage):
         return plan
     if not config.private_image_urls:
-        body = yield from fetch_public_image(
-            upload.url,
-            lambda fetch: call_flow(fetch, _fetched_answer, config, state),
-            max_bytes=config.max_media_bytes,
-        )
-        return plan.with_upload(upload.to_upload(body, max_bytes=config.max_media_bytes))
+        limit = config.max_media_bytes
+        body = yield from fetch_public_image(upload.url, lambda fetch: _read_capped(fetch, limit), max_bytes=limit)
+        return plan.with_upload(upload.to_upload(body, max_bytes=limit))
     try:
         body = yield from call_flow(fetch_plan(upload.url), lambda a: a.body, config, state)
     except APIStatusError as failed:
@@ -276,8 +273,25 @@ def _fetch_remote(plan: RequestPlan, config: FlowConfig, state: ClientState) -> 
     return plan.with_upload(upload.to_upload(body, max_bytes=config.max_media_bytes))
 
 
-def _fetched_answer(answer: Answer) -> FetchedAnswer:
-    return FetchedAnswer(answer.status, answer.headers, answer.body)
+def _read_capped(plan: RequestPlan, limit: int) -> Generator[Action, Any, FetchedAnswer]:
+    """One GET for someone else (see `_image_fetch`): no retries, and at most `limit` + 1 bytes
+    of its body read, so an endless answer costs no more memory than an image may take."""
+    outcome = yield Send(plan, stream=True)
+    if isinstance(outcome, Failure):
+        raise outcome.error()
+    parts: list[bytes] = []
+    size = 0
+    while size <= limit:
+        piece = yield Read()
+        if isinstance(piece, Failure):
+            yield Discard()
+            raise piece.error()
+        if not piece:
+            break
+        parts.append(piece)
+        size += len(piece)
+    yield Discard()
+    return FetchedAnswer(outcome.status, outcome.headers, b"".join(parts))
 
 
 #: What a moved endpoint answers at its old address (or a path that never existed).

@@ -12,7 +12,7 @@ in test_gateway_ssrf.py.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -343,3 +343,36 @@ async def test_by_default_a_client_fetches_what_its_caller_asks_for(client_kind:
 async def test_the_option_is_checked(client_kind: str) -> None:
     with pytest.raises(InvalidRequestError, match="private_image_urls"):
         sdk_client_class(client_kind)(base_url=BASE_URL, private_image_urls="no")
+
+
+class Endless(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A body that never ends until it is closed (a PNG header, then zeros), like a network
+    stream whose reads fail once it is closed; counts the chunks read from it."""
+
+    def __init__(self) -> None:
+        self.chunks = 0
+        self.closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        while not self.closed:
+            self.chunks += 1
+            yield PNG if self.chunks == 1 else bytes(4096)
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self:
+            yield chunk
+
+    def close(self) -> None:
+        self.closed = True
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+async def test_an_endless_answer_is_read_no_further_than_the_size_limit(client_kind: str, resolver: Any) -> None:
+    resolver({"cdn.example": [(PUBLIC,)]})
+    body = Endless()
+    transport = Transport(lambda request: httpx.Response(200, stream=body))
+    with pytest.raises(MediaError, match="over the 100,000-byte limit"):
+        await ask(client_kind, transport, "http://cdn.example/cat.png", max_media_bytes=100_000)
+    assert body.chunks <= 100_000 // 4096 + 3
