@@ -5,6 +5,7 @@ untouched; the uses (loopback pages, curl and SDKs without an Origin) must keep 
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
@@ -27,14 +28,21 @@ ERROR_KEYS = {"message", "type", "param", "code"}
 
 
 @pytest.fixture
-def emulator(upstream: EmulatorServer) -> Iterator[Emulator]:
+def emulator(upstream: EmulatorServer) -> Emulator:
     upstream.emulator.clear_requests()
-    yield upstream.emulator
+    return upstream.emulator
 
 
 def serve(upstream: EmulatorServer, **options: Any) -> Any:
     client = AsyncClient(base_url=upstream.url, max_retries=0)
     return serve_in_thread(create_app(client, log=lambda _: None, **options))
+
+
+@contextlib.contextmanager
+def http_to(upstream: EmulatorServer, **options: Any) -> Iterator[httpx.Client]:
+    """An httpx client for a gateway made with `options`, served while the block runs."""
+    with serve(upstream, **options) as running, httpx.Client(base_url=running.url, trust_env=False) as http:
+        yield http
 
 
 @pytest.fixture(scope="module")
@@ -141,13 +149,11 @@ def test_ip_literals_reserved_names_and_this_machine_are_served(gateway: str, ho
 
 
 def test_allowed_hosts_adds_names_and_a_star_turns_the_check_off(upstream: EmulatorServer) -> None:
-    with serve(upstream, allowed_hosts=["Gateway.Example.com"]) as running:
-        with httpx.Client(base_url=running.url, trust_env=False) as http:
-            assert http.get("/models", headers={"host": "gateway.example.com:443"}).status_code == 200
-            refused(http.get("/models", headers={"host": "other.example.com"}), 403, "host_not_allowed")
-    with serve(upstream, allowed_hosts=["*"]) as running:
-        with httpx.Client(base_url=running.url, trust_env=False) as http:
-            assert http.get("/models", headers={"host": "anything.example"}).status_code == 200
+    with http_to(upstream, allowed_hosts=["Gateway.Example.com"]) as http:
+        assert http.get("/models", headers={"host": "gateway.example.com:443"}).status_code == 200
+        refused(http.get("/models", headers={"host": "other.example.com"}), 403, "host_not_allowed")
+    with http_to(upstream, allowed_hosts=["*"]) as http:
+        assert http.get("/models", headers={"host": "anything.example"}).status_code == 200
 
 
 # --------------------------------------------------------------------------- the Origin check and CORS
@@ -206,15 +212,13 @@ def test_an_answer_without_origin_carries_no_cors_headers(gateway: str) -> None:
 
 
 def test_cors_origins_allows_exact_origins_and_a_star_any(upstream: EmulatorServer) -> None:
-    with serve(upstream, cors_origins=["https://App.Example.com:443/"]) as running:
-        with httpx.Client(base_url=running.url, trust_env=False) as http:
-            answer = http.get("/models", headers={"origin": "https://app.example.com"})
-            assert answer.headers["access-control-allow-origin"] == "https://app.example.com"
-            refused(http.get("/models", headers={"origin": "https://app.example.com:8443"}), 403, "origin_not_allowed")
-            refused(http.get("/models", headers={"origin": "http://app.example.com"}), 403, "origin_not_allowed")
-    with serve(upstream, cors_origins=["*"]) as running:
-        with httpx.Client(base_url=running.url, trust_env=False) as http:
-            answer = http.get("/models", headers={"origin": "https://anyone.example"})
+    with http_to(upstream, cors_origins=["https://App.Example.com:443/"]) as http:
+        answer = http.get("/models", headers={"origin": "https://app.example.com"})
+        assert answer.headers["access-control-allow-origin"] == "https://app.example.com"
+        refused(http.get("/models", headers={"origin": "https://app.example.com:8443"}), 403, "origin_not_allowed")
+        refused(http.get("/models", headers={"origin": "http://app.example.com"}), 403, "origin_not_allowed")
+    with http_to(upstream, cors_origins=["*"]) as http:
+        answer = http.get("/models", headers={"origin": "https://anyone.example"})
     assert answer.status_code == 200
     assert answer.headers["access-control-allow-origin"] == "https://anyone.example"
 

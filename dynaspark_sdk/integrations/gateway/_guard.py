@@ -33,6 +33,10 @@ _EXPOSE_HEADERS = (
     b" x-ratelimit-reset-requests"
 )
 _PREFLIGHT_MAX_AGE = b"600"
+#: The request headers the checks read (ASGI gives names in lower case; the first of each counts).
+_CHECKED_HEADERS = frozenset(
+    {b"host", b"origin", b"content-type", b"access-control-request-method", b"access-control-request-headers"}
+)
 #: Host and Origin values remembered with their verdict (clients send the same few again and again).
 _CACHE_LIMIT = 256
 
@@ -169,18 +173,15 @@ class RequestGuard:
 
     def admit(self, scope: Scope) -> Admission:
         """The verdict for one HTTP request (see `Admission`)."""
-        host = origin = content_type = requested_method = requested_headers = None
+        wanted: dict[bytes, bytes] = {}
         for name, value in scope["headers"]:
-            if name == b"host":
-                host = value
-            elif name == b"origin":
-                origin = value
-            elif name == b"content-type":
-                content_type = value
-            elif name == b"access-control-request-method":
-                requested_method = value
-            elif name == b"access-control-request-headers":
-                requested_headers = value
+            if name in _CHECKED_HEADERS:
+                wanted.setdefault(name, value)
+        host = wanted.get(b"host")
+        origin = wanted.get(b"origin")
+        content_type = wanted.get(b"content-type")
+        requested_method = wanted.get(b"access-control-request-method")
+        requested_headers = wanted.get(b"access-control-request-headers")
         if host is not None and not self.any_host:
             shown = host.decode("latin-1")
             if not self.host_allowed(shown):
