@@ -141,7 +141,7 @@ _HTTP_LOGGERS = tuple(
 )
 _LOGGERS = ("httpx", "httpx2", *_HTTP_LOGGERS, "dynaspark_sdk")
 #: The loggers that can print a request's URL, for a handler to attach to (`dynaspark --debug`).
-HTTP_LOGGER_ROOTS = ("httpx", "httpx2", "httpcore", "httpcore2")
+HTTP_LOGGER_ROOTS: tuple[str, ...] = ("httpx", "httpx2", "httpcore", "httpcore2")
 
 
 def install_log_redaction() -> None:
