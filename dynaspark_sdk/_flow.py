@@ -9,6 +9,7 @@ stream decoding therefore live here, in one place, and are tested through both s
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from collections.abc import Callable, Generator, Mapping
 from typing import Any, Literal, TypeVar
@@ -199,6 +200,9 @@ class FlowConfig:
     base_url: str = ""
     #: False: image URLs are fetched from public addresses only (see `_image_fetch`).
     private_image_urls: bool = True
+    #: The backoff's random source (None: the `random` module's); a seeded one makes the
+    #: jittered waits repeatable.
+    rng: random.Random | None = None
 
 
 # --------------------------------------------------------------------------- pieces
@@ -223,8 +227,8 @@ def _rate_gate(config: FlowConfig, state: ClientState) -> Generator[Action, Any,
     state.window_waited(limit.reset)
 
 
-def _read_all(first: bytes = b"") -> Generator[Action, Any, bytes | Failure]:
-    parts = [first] if first else []
+def _read_all() -> Generator[Action, Any, bytes | Failure]:
+    parts: list[bytes] = []
     while True:
         piece = yield Read()
         if isinstance(piece, Failure):
@@ -234,9 +238,9 @@ def _read_all(first: bytes = b"") -> Generator[Action, Any, bytes | Failure]:
         parts.append(piece)
 
 
-def _wait_for_error(config: FlowConfig, retries: int, error: DynasparkError, requested: float | None = None) -> float:
-    """The delay before retrying after `error`, or raise it when no retry is left or allowed."""
-    delay = config.retry.delay(retries, requested=requested)
+def _wait_for_error(config: FlowConfig, retries: int, error: DynasparkError) -> float:
+    """The backoff before retrying after `error`, or raise it when no retry is left."""
+    delay = config.retry.delay(retries, rng=config.rng)
     if delay is None:
         raise error
     return delay
@@ -249,7 +253,7 @@ def _status_delay(config: FlowConfig, retries: int, error: APIStatusError, heade
     requested = error.retry_after if isinstance(error, RateLimitError) else None
     if requested is None:
         requested = retry_after_seconds(headers, now=config.clock(), status=error.status_code)
-    return config.retry.delay(retries, requested=requested)
+    return config.retry.delay(retries, requested=requested, rng=config.rng)
 
 
 def _fetch_remote(plan: RequestPlan, config: FlowConfig, state: ClientState) -> Generator[Action, Any, RequestPlan]:
