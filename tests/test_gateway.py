@@ -194,7 +194,10 @@ async def test_a_chat_model_streams_chunks_ending_with_stop(oai: Dual, emulator:
     chunks = await stream_chunks(oai, model="gemini-1.5-flash", messages=user("hello there"))
     assert {chunk.object for chunk in chunks} == {"chat.completion.chunk"}
     assert len({chunk.id for chunk in chunks}) == 1
+    # The first chunk carries the role and the first content together: no empty chunk before it.
     assert chunks[0].choices[0].delta.role == "assistant"
+    assert chunks[0].choices[0].delta.content == "[gemini-1.5-flash-8b] You said: hello there"
+    assert [chunk.choices[0].delta.content for chunk in chunks[1:]] == [None]  # then only the stop
     assert chunks[-1].choices[0].finish_reason == "stop"
     assert content_of(chunks) == "[gemini-1.5-flash-8b] You said: hello there"
     assert len(emulator.requests) == 1
@@ -328,8 +331,11 @@ async def test_text_models_stream_each_upstream_event_as_a_chunk(oai: Dual, emul
     assert emulator.requests[-1].params["stream"] == "true"
     assert emulator.requests[-1].params["temperature"] == "0.7"
     pieces = [chunk.choices[0].delta.content for chunk in chunks if chunk.choices and chunk.choices[0].delta.content]
-    # One chunk per upstream event (the emulator sends one per word), not one for the whole text.
+    # One chunk per upstream event (the emulator sends one per word), not one for the whole text,
+    # the first with the role: 6 pieces, the stop and the usage, nothing else.
     assert pieces == ["[openai] ", "You ", "said: ", "w1 ", "w2 ", "w3"]
+    assert len(chunks) == 8
+    assert chunks[0].choices[0].delta.role == "assistant"
     assert chunks[-2].choices[0].finish_reason == "stop"
     assert chunks[-1].choices == []  # the usage chunk asked for with include_usage
     # The service counts no tokens in a stream: zeros, not null (OpenAI clients read the object).

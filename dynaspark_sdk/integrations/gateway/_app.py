@@ -290,14 +290,16 @@ class _Gateway:
 
         async def events() -> AsyncIterator[bytes]:
             try:
-                yield event(completion_chunk(ident, created, model, {"role": "assistant", "content": ""}))
+                # The first chunk carries the role and the first piece together (as OpenAI does).
+                yield event(completion_chunk(ident, created, model, {"role": "assistant", "content": first or ""}))
                 piece = first
                 while piece is not None:
-                    yield event(completion_chunk(ident, created, model, {"content": piece}))
                     with in_flight.guard() as waiting:
                         piece = await anext(stream, None)
                     if waiting.cancelled_caught:
                         raise _shutting_down()
+                    if piece is not None:
+                        yield event(completion_chunk(ident, created, model, {"content": piece}))
                 yield event(completion_chunk(ident, created, model, {}, "stop"))
                 if plan.include_usage:
                     yield event(completion_chunk(ident, created, model, None, usage=True))
