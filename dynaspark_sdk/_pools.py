@@ -23,7 +23,7 @@ import functools
 import os
 import threading
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
+from collections.abc import AsyncGenerator, Callable, Generator, Iterator
 from typing import Any, TypeVar
 
 import anyio
@@ -211,6 +211,9 @@ class AsyncPool:
         if self.max_concurrency is None:
             return None
         loop = current_loop()
+        slots = self._slots_by_loop.get(loop)
+        if slots is not None:
+            return slots
         with self._lock:
             slots = self._slots_by_loop.get(loop)
             if slots is None:
@@ -222,23 +225,11 @@ class AsyncPool:
         """Whether the SDK made (and so closes) the pools."""
         return self._given is None
 
-    @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[bool]:
-        """Hold one of the running loop's request slots while the block runs; yields False
-        when none came free within `slot_timeout`, True otherwise (see `SyncPool.slot`)."""
-        slots = self.slots()
-        if slots is None:
-            yield True
-            return
-        # A free slot is taken without a checkpoint or a cancel scope (the request yields soon
-        # enough): about a tenth of the SDK's own CPU per call on asyncio.
-        if not await slots.acquire(self.slot_timeout):
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            slots.release()
+    def slot(self) -> _HeldSlot:
+        """Hold one of the running loop's request slots while the `async with` block runs; it
+        gives False when none came free within `slot_timeout`, True otherwise (see
+        `SyncPool.slot`)."""
+        return _HeldSlot(self.slots(), self.slot_timeout)
 
     @staticmethod
     async def run_blocking(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
@@ -313,6 +304,30 @@ class AsyncPool:
             client = self._by_loop.pop(current_loop(), None)
         if client is not None:
             await client.aclose()
+
+
+class _HeldSlot:
+    """`AsyncPool.slot()`: one request slot held for an `async with` block (a plain class: an
+    `asynccontextmanager` costs a generator and its frames on every call)."""
+
+    __slots__ = ("_held", "_slots", "_wait")
+
+    def __init__(self, slots: Slots | None, wait: float | None) -> None:
+        self._slots, self._wait, self._held = slots, wait, False
+
+    async def __aenter__(self) -> bool:
+        if self._slots is None:
+            return True
+        # A free slot is taken without a checkpoint or a cancel scope (the request yields soon
+        # enough): about a tenth of the SDK's own CPU per call on asyncio.
+        self._held = await self._slots.acquire(self._wait)
+        return self._held
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._held:
+            self._held = False
+            assert self._slots is not None
+            self._slots.release()
 
 
 async def _finish_generators(chunks: AsyncGenerator[bytes, None]) -> None:

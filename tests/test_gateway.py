@@ -891,3 +891,35 @@ def test_without_the_extra_the_import_error_says_what_to_install() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 2
     assert done.stderr == "dynaspark: error: dynaspark gateway needs uvicorn: pip install 'dynaspark-sdk[gateway]'\n"
+
+
+def test_a_client_leaving_a_stream_ends_it_and_its_upstream_answer(
+    upstream: EmulatorServer, emulator: Emulator
+) -> None:
+    """A client that closes its connection mid-stream ends the stream at its next piece: the
+    gateway stops reading the upstream answer (its request is logged as done) instead of
+    reading it to the end."""
+    import time
+
+    import httpx
+
+    lines: list[str] = []
+    words = " ".join(f"w{index}" for index in range(40))
+    emulator.stream_delay = 0.1  # 40-odd events: about 4 s to read them all
+    try:
+        client = AsyncClient(base_url=upstream.url, max_retries=0)
+        with serve_in_thread(create_app(client, log=lines.append)) as running:
+            body = {"model": "text/openai", "messages": [{"role": "user", "content": words}], "stream": True}
+            with (
+                httpx.Client(base_url=running.url, timeout=10) as http,
+                http.stream("POST", "/chat/completions", json=body) as answer,
+            ):
+                assert next(answer.iter_lines()).startswith("data: {")
+                left = time.monotonic()
+            while not lines and time.monotonic() - left < 10:
+                time.sleep(0.01)
+            ended = time.monotonic() - left
+    finally:
+        emulator.stream_delay = 0.0
+    assert lines and lines[0].startswith("POST /v1/chat/completions 200 ")
+    assert ended < 2.0, f"the stream went on {ended:.1f} s after the client left"
