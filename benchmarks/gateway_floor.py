@@ -34,7 +34,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ._harness import Budget, Row, format_us, verdict
@@ -223,6 +223,7 @@ def _rows(cpu: Figures, rate: Figures, g4f_note: str | None) -> list[Row]:
                 continue
             floor = statistics.median(values["floor"])
             ratio = _ratio(values, "ours")
+            show: Callable[[float], str]
             if figures is cpu:
                 what, show = "server CPU per chat call", format_us
                 met, goal_text = ratio <= goal, f"<= {goal:.2f}x"

@@ -192,19 +192,27 @@ async def _until_disconnect(receive: Receive) -> None:
 async def _send_events(receive: Receive, send: Send, events: AsyncGenerator[bytes, None]) -> None:
     """A stream's answer on asyncio, byte for byte what Starlette's `StreamingResponse` sends,
     with a plain task (not a task group and its cancel scopes) watching for the client to
-    leave: then the stream ends at its next piece and its upstream answer is closed. The
-    piece that ends with `[DONE]` is the last of the body (no empty piece after it)."""
+    leave: then the stream ends at its next piece and its upstream answer is closed. The watch
+    starts once a second piece has gone out and more are to come: a chat model's stream (one
+    piece, then the end) never waits on the upstream after its first piece. The piece that
+    ends with `[DONE]` is the last of the body (no empty piece after it)."""
     await send(_STREAM_START)
-    gone = asyncio.ensure_future(_until_disconnect(receive))
+    gone: asyncio.Future[None] | None = None
+    sent = 0
     try:
         async for body in events:
-            if gone.done():
+            if gone is not None and gone.done():
                 break
-            await send({"type": "http.response.body", "body": body, "more_body": not body.endswith(DONE)})
+            last = body.endswith(DONE)
+            await send({"type": "http.response.body", "body": body, "more_body": not last})
+            sent += 1
+            if gone is None and sent == 2 and not last:
+                gone = asyncio.ensure_future(_until_disconnect(receive))
     except OSError:  # the client left (servers of ASGI 2.4 say so when sending)
         pass
     finally:
-        gone.cancel()
+        if gone is not None:
+            gone.cancel()
         await events.aclose()
 
 
@@ -293,6 +301,7 @@ class _Gateway:
     async def chat_completions(self, scope: Scope, receive: Receive, send: Send) -> None:
         """`POST /v1/chat/completions`, a plain ASGI endpoint (the gateway's hot path): it
         answers its own GatewayError and SDK errors; anything else goes up, to the 500 handler."""
+        response: Response
         try:
             plan = parse_chat(await self.body(scope, receive), self.client.models)
             if plan.stream:
