@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from ._rate_limit import RateLimit
     from ._retry import RetryPolicy
     from ._settings import Settings, TimeoutArg, override_settings
+    from ._structured_flow import StructuredStream, structured_stream_flow
+    from ._tools import ToolCall
     from ._transport import check_proxy
 
 #: Loads the names above (the core) on first use: the clients' constructors call it.
@@ -44,6 +46,11 @@ load_core = deferred_imports(
             "TimeoutArg",
             "override_settings",
         ),
+        "._structured_flow": (
+            "StructuredStream",
+            "structured_stream_flow",
+        ),
+        "._tools": ("ToolCall",),
         "._transport": ("check_proxy",),
     },
 )
@@ -76,8 +83,10 @@ class StreamState:
         settings: Settings,
         state: ClientState,
         on_complete: Callable[[str], None] | None,
+        structured: StructuredStream | None = None,
     ) -> None:
         self._progress = StreamProgress()
+        self._structured = structured
         self._settings = settings
         self._state = state
         self._flow: Generator[Any, Any, None] | None = None
@@ -92,7 +101,27 @@ class StreamState:
             self._begin(plan)
 
     def _begin(self, plan: RequestPlan) -> None:
-        self._flow = stream_flow(plan, self._settings.flow, self._state, self._progress)
+        if self._structured is None:
+            self._flow = stream_flow(plan, self._settings.flow, self._state, self._progress)
+        else:
+            self._flow = structured_stream_flow(plan, self._structured, self._turn_flow)
+
+    def _turn_flow(self, plan: RequestPlan) -> Generator[Any, Any, None]:
+        """One turn of a structured stream: `text` and the headers are the newest turn's."""
+        self._progress = StreamProgress()
+        return stream_flow(plan, self._settings.flow, self._state, self._progress)
+
+    @property
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        """With `tools=`: the calls the model made, once the stream is complete (else empty)."""
+        final = self._structured.final if self._structured is not None else None
+        return final.tool_calls if final is not None else ()
+
+    @property
+    def parsed(self) -> Any:
+        """With `response_format=`: the validated answer, once the stream is complete (else None)."""
+        final = self._structured.final if self._structured is not None else None
+        return final.parsed if final is not None else None
 
     @property
     def model(self) -> str | None:
@@ -296,6 +325,13 @@ class ConversationState:
     def last_dropped(self) -> int:
         """How many old messages the last send left out to fit `max_prompt_chars`."""
         return self._history.last_dropped
+
+    def add_tool_result(self, call: str | Mapping[str, Any], result: object = None) -> None:
+        """Give back the result of a call the last answer made: `add_tool_result(call_id,
+        result)` (a string, or anything JSON can write) or an OpenAI tool message
+        `add_tool_result({"role": "tool", "tool_call_id": ..., "content": ...})`. Then
+        `send()` without a message lets the model answer with the results."""
+        self._history.add_tool_result(call, result)
 
 
 def checked_transport_args(http_client: object, expected: type, proxy: object, client_name: str) -> str | None:

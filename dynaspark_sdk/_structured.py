@@ -18,6 +18,7 @@ from typing import Any
 
 import attrs
 
+from ._defaults import DEFAULT_MAX_REPAIRS
 from ._errors import InvalidRequestError, StructuredOutputError
 from ._reply_parsing import Malformed, ToolReply, parse_json_reply, parse_tool_reply
 from ._schemas import OutputSchema, SchemaMismatch, output_schema, schema_validator
@@ -34,8 +35,6 @@ __all__ = [
     "structured_request",
     "with_instructions",
 ]
-
-DEFAULT_MAX_REPAIRS = 1
 
 
 @attrs.frozen
