@@ -12,7 +12,12 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Mapping
-from typing import Any, is_typeddict
+from typing import Any
+
+try:  # it knows typing's TypedDicts and its own (which pydantic needs before Python 3.12)
+    from typing_extensions import is_typeddict
+except ImportError:  # pragma: no cover - typing_extensions comes with pydantic and anyio
+    from typing import is_typeddict
 
 import attrs
 
@@ -71,7 +76,11 @@ def _from_type(cls: type) -> OutputSchema:
         from pydantic import TypeAdapter, ValidationError
     except ImportError:
         raise InvalidRequestError(f"response_format={cls.__name__} needs pydantic: {_EXTRA}") from None
-    adapter: Any = TypeAdapter(cls)
+    try:
+        adapter: Any = TypeAdapter(cls)
+        schema = adapter.json_schema()
+    except Exception as error:  # pydantic's several errors for types it cannot build
+        raise InvalidRequestError(f"response_format={cls.__name__} cannot be used: {error}") from None
 
     def validate(value: Any) -> Any:
         try:
@@ -81,7 +90,7 @@ def _from_type(cls: type) -> OutputSchema:
                 [f"{'.'.join(map(str, item['loc'])) or '(the object)'}: {item['msg']}" for item in error.errors()]
             ) from None
 
-    return OutputSchema(name=cls.__name__, schema=adapter.json_schema(), validate=validate, kind="model")
+    return OutputSchema(name=cls.__name__, schema=schema, validate=validate, kind="model")
 
 
 def _from_mapping(response_format: Mapping[str, Any]) -> OutputSchema:
@@ -121,7 +130,7 @@ def schema_validator(schema: Mapping[str, Any]) -> Callable[[Any], Any]:
     checker = checker_class(dict(schema))
 
     def validate(value: Any) -> Any:
-        errors = sorted(checker.iter_errors(value), key=lambda error: list(error.absolute_path))
+        errors = sorted(checker.iter_errors(value), key=lambda error: (error.json_path, error.message))
         if errors:
             raise SchemaMismatch([f"{error.json_path}: {error.message}" for error in errors])
         return value

@@ -271,10 +271,10 @@ class ReplyGate:
             self._held = text
             return ""
         marks = [found for found in (text.find("{"), text.find("`"), text.find("~~~")) if found >= 0]
-        cut = min(marks) if marks else len(text)
-        # A lone "~" or "~~" at the end may begin a fence.
-        while cut == len(text) and cut > 0 and text[cut - 1] == "~":
-            cut -= 1
+        if marks:
+            cut = min(marks)
+        else:  # a "~" or "~~" at the end may begin a fence
+            cut = len(text) - (len(text) - len(text.rstrip("~")) if text.endswith("~") else 0)
         self._held = text[cut:]
         return text[:cut]
 
