@@ -118,8 +118,8 @@ def schema_validator(schema: Mapping[str, Any]) -> Callable[[Any], Any]:
     """A validator for a JSON Schema dict (checked here, so a broken schema fails before any
     request); it returns the value itself when valid."""
     try:
-        import jsonschema
-        from jsonschema.exceptions import SchemaError
+        import jsonschema  # type: ignore[import-untyped]  # no stubs; used through two calls
+        from jsonschema.exceptions import SchemaError  # type: ignore[import-untyped]
     except ImportError:
         raise InvalidRequestError(f"a JSON Schema needs the jsonschema package to be checked: {_EXTRA}") from None
     try:

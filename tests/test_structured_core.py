@@ -32,7 +32,7 @@ from dynaspark_sdk._structured import (
 )
 from dynaspark_sdk._tools import check_tool_choice, tool_spec, tool_specs
 
-ADD = {
+ADD: dict[str, Any] = {
     "type": "function",
     "function": {
         "name": "add",
