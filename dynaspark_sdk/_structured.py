@@ -271,10 +271,8 @@ class ReplyGate:
             self._held = text
             return ""
         marks = [found for found in (text.find("{"), text.find("`"), text.find("~~~")) if found >= 0]
-        if marks:
-            cut = min(marks)
-        else:  # a "~" or "~~" at the end may begin a fence
-            cut = len(text) - (len(text) - len(text.rstrip("~")) if text.endswith("~") else 0)
+        # Without a mark, a "~" or "~~" at the end may still begin a fence.
+        cut = min(marks) if marks else len(text.rstrip("~"))
         self._held = text[cut:]
         return text[:cut]
 

@@ -357,7 +357,7 @@ def test_a_typeddict_pydantic_cannot_use_is_refused_clearly() -> None:
     class Old(typing.TypedDict):
         name: str
 
-    with pytest.raises(InvalidRequestError, match=r"response_format=Old cannot be used: .*typing_extensions\.TypedDict"):
+    with pytest.raises(InvalidRequestError, match=r"Old cannot be used: .*typing_extensions\.TypedDict"):
         structured_request(response_format=Old)
 
 
