@@ -140,11 +140,16 @@ def with_instructions(messages: Sequence[Mapping[str, Any]], request: Structured
 
 @attrs.frozen
 class Final:
-    """A usable answer: its text, the calls it makes (validated), the parsed schema instance."""
+    """A usable answer: its text, the calls it makes (validated), the parsed schema instance.
+
+    For a JSON answer (`is_json`), `text` is the JSON value alone, as the model wrote it but
+    without the prose or code fence around it: what a caller hands on as the answer's content.
+    """
 
     text: str
     tool_calls: tuple[ToolCall, ...] = ()
     parsed: Any = None
+    is_json: bool = False
 
 
 @attrs.frozen
@@ -184,7 +189,7 @@ def _checked_json(schema: OutputSchema, text: str) -> Final | Problem:
         parsed = schema.validate(reply.value)
     except SchemaMismatch as mismatch:
         return Problem(tuple(mismatch.errors))
-    return Final(text=text, parsed=parsed)
+    return Final(text=json.dumps(reply.value, ensure_ascii=False), parsed=parsed, is_json=True)
 
 
 def judge_reply(request: StructuredRequest, text: str) -> Final | Problem:
@@ -278,9 +283,11 @@ class ReplyGate:
 
     def finish(self, final: Final) -> str:
         """What is left to hand over once the answer is complete and usable: nothing after a
-        tool call, else what was held."""
+        tool call, the JSON alone for a JSON answer, else what was held."""
         held, self._held = self._held, ""
-        return "" if final.tool_calls else held
+        if final.tool_calls:
+            return ""
+        return final.text if final.is_json else held
 
     def restart(self) -> None:
         """Forget what was held (a repair turn starts)."""

@@ -76,5 +76,6 @@ def structured_stream_flow(
 
 
 def structured_answer(answer: T, final: Final) -> T:
-    """A result (`ChatResponse`, `TextResponse`) with the calls and the parsed value of `final`."""
-    return attrs.evolve(answer, tool_calls=final.tool_calls, parsed=final.parsed)  # type: ignore[misc]
+    """A result (`ChatResponse`, `TextResponse`) with the calls and the parsed value of `final`
+    (and, for a JSON answer, the JSON alone as its text)."""
+    return attrs.evolve(answer, text=final.text, tool_calls=final.tool_calls, parsed=final.parsed)  # type: ignore[misc]

@@ -331,8 +331,9 @@ PERSON_SCHEMA = {
 def test_every_response_format_parses_and_refuses(response_format: Any, parsed: Any) -> None:
     request = structured_request(response_format=response_format)
     assert request is not None
+    # The text of a JSON answer is the JSON alone, without the prose and the fence.
     assert judge_reply(request, 'Here:\n```json\n{"name": "Ann", "age": 30}\n```') == Final(
-        text='Here:\n```json\n{"name": "Ann", "age": 30}\n```', parsed=parsed
+        text='{"name": "Ann", "age": 30}', parsed=parsed, is_json=True
     )
     wrong = judge_reply(request, '{"name": "Ann"}' if response_format != {"type": "json_object"} else "[1]")
     assert isinstance(wrong, Problem)
@@ -496,8 +497,12 @@ def test_the_gate_passes_text_and_holds_what_may_be_a_call() -> None:
     schema = structured_request(response_format=Person)
     assert schema is not None
     held = ReplyGate(schema)
-    assert held.feed("plain words") == ""
-    assert held.finish(Final(text="", parsed=1)) == "plain words"
+    assert held.feed("Sure: ") == ""
+    assert held.feed('```json\n{"age": 1}\n```') == ""
+    assert held.finish(Final(text='{"age": 1}', parsed=1, is_json=True)) == '{"age": 1}'
+    auto_schema = structured_request(tools=[ADD], response_format=Person)
+    assert auto_schema is not None
+    assert ReplyGate(auto_schema).feed("words") == ""  # every answer must be a call or JSON
 
 
 # --- tool turns folded into the prompt ---------------------------------------------------------

@@ -82,10 +82,13 @@ async def test_a_wrong_answer_is_repaired_once_quoting_the_error(
     make_dual: Callable[..., Dual], mock: respx.MockRouter
 ) -> None:
     route = mock.post(CHAT).mock(
-        side_effect=answers('{"name": "Paris", "population": "big"}', '{"name": "Paris", "population": 2100000}')
+        side_effect=answers(
+            '{"name": "Paris", "population": "big"}', 'Sure!\n```\n{"name": "Paris", "population": 2100000}\n```'
+        )
     )
     answer = await make_dual().call("chat", "Biggest French city?", response_format=City)
     assert answer.parsed == City(name="Paris", population=2100000)
+    assert answer.text == '{"name": "Paris", "population": 2100000}'
     assert route.call_count == 2
     repair = form_of(route.calls[1].request)["user_input"]
     assert repair.endswith(
@@ -251,10 +254,10 @@ async def test_a_stream_passes_text_and_holds_a_call(client_kind: str, anyio_bac
 async def test_a_stream_holds_json_until_valid_and_repairs_it(client_kind: str, anyio_backend: str) -> None:
     emulator = Emulator()
     good = '{"name": "Nice", "population": 340000}'
-    emulator.script_answers(['{"name": "Nice"}', good], endpoint="text")
+    emulator.script_answers(['{"name": "Nice"}', f"Here you are:\n```json\n{good}\n```"], endpoint="text")
     async with open_dual(client_kind, transport=emulator_transport(client_kind, emulator)) as dual:
         stream = await dual.call("stream_text", "A city", response_format=City)
-        assert await dual.collect(stream) == [good]
+        assert await dual.collect(stream) == [good]  # the JSON alone, once it is valid
         assert stream.parsed == City(name="Nice", population=340000)
         assert len(emulator.requests) == 2
         assert emulator.requests[1].params["json"] == "true"
