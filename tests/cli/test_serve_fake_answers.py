@@ -10,6 +10,8 @@ from test_cli import run_cli, serve_fake
 
 from dynaspark_sdk import Client
 
+pytestmark = pytest.mark.usefixtures("loopback_only")
+
 
 def test_the_file_s_answers_come_in_order_then_the_echo(tmp_path: Path) -> None:
     answers = tmp_path / "answers.json"
