@@ -30,8 +30,10 @@ import attrs
 
 __all__ = ["JsonReply", "Malformed", "RawCall", "ToolReply", "parse_json_reply", "parse_tool_reply"]
 
-#: A fenced code block: ``` or ~~~, an optional language tag, the body, the closing fence.
-_FENCE = re.compile(r"(```|~~~)[ \t]*([A-Za-z0-9_+-]*)[ \t]*\r?\n(.*?)\r?\n?[ \t]*\1", re.DOTALL)
+#: A fenced code block: ``` or ~~~, an optional language tag, the body, the closing fence at
+#: the start of a line (so backticks inside a JSON string, which holds no raw newline, never
+#: close it; a block closed on its last line is read as JSON inside prose instead).
+_FENCE = re.compile(r"(```|~~~)[ \t]*([A-Za-z0-9_+-]*)[ \t]*\r?\n(.*?)\r?\n[ \t]*\1", re.DOTALL)
 _JSON_TAGS = frozenset({"", "json", "jsonc", "json5"})
 _CALL_KEYS = frozenset({"name", "arguments", "id", "type"})
 _DECODER = json.JSONDecoder()

@@ -13,7 +13,7 @@ import typing
 from typing import Any, Literal
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 from typing_extensions import TypedDict
@@ -75,6 +75,14 @@ CALL_SHAPES = [
 def test_every_call_shape_in_every_wrapping_is_read(body: str) -> None:
     for text in wrappings(body):
         assert parse_tool_reply(text) == ToolReply((RawCall("add", {"a": 1, "b": 2}),)), text
+
+
+def test_fences_inside_arguments_and_a_fence_closed_on_the_json_s_line() -> None:
+    """Found by the hypothesis test below: backticks in an argument closed the fence early."""
+    body = json.dumps({"name": "f", "arguments": {"code": "```py\nprint(1)\n```"}})
+    for text in wrappings(body):
+        assert parse_tool_reply(text) == ToolReply((RawCall("f", {"code": "```py\nprint(1)\n```"}),)), text
+    assert parse_tool_reply('```json\n{"name": "f", "arguments": {}}```') == ToolReply((RawCall("f", {}),))
 
 
 def test_several_calls_and_ids_are_kept_in_order() -> None:
@@ -155,6 +163,7 @@ names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_-]{0,20}", fullmatch=True)
 prose = st.text(alphabet=st.characters(blacklist_characters="{}[]`~\"'\\"), max_size=40)
 
 
+@settings(deadline=None)  # the machine is shared: no timing in a test of behaviour
 @given(names, arguments, st.booleans(), st.booleans(), st.sampled_from(range(8)))
 def test_any_call_in_any_wrapping_reads_back_exactly(
     name: str, args: dict[str, Any], listed: bool, as_string: bool, wrapping: int
@@ -164,17 +173,20 @@ def test_any_call_in_any_wrapping_reads_back_exactly(
     assert parse_tool_reply(wrappings(body)[wrapping]) == ToolReply((RawCall(name, args),))
 
 
+@settings(deadline=None)  # the machine is shared: no timing in a test of behaviour
 @given(st.dictionaries(st.text(max_size=8), json_values, min_size=1, max_size=5), prose, prose)
 def test_any_object_with_prose_around_reads_back(value: dict[str, Any], before: str, after: str) -> None:
     assert parse_json_reply(f"{before}{json.dumps(value)}{after}") == JsonReply(value)
 
 
+@settings(deadline=None)  # the machine is shared: no timing in a test of behaviour
 @given(st.text(max_size=300))
 def test_the_parsers_never_raise_and_answer_in_their_types(text: str) -> None:
     assert parse_tool_reply(text) is None or isinstance(parse_tool_reply(text), ToolReply | Malformed)
     assert isinstance(parse_json_reply(text), JsonReply | Malformed)
 
 
+@settings(deadline=None)  # the machine is shared: no timing in a test of behaviour
 @given(prose)
 def test_prose_without_json_is_never_a_call(text: str) -> None:
     assert parse_tool_reply(text) is None
