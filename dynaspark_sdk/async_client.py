@@ -471,6 +471,7 @@ class AsyncClient(BaseClient):
         tools: Sequence[object] | None = None,
         tool_choice: object = None,
         max_repairs: int = DEFAULT_MAX_REPAIRS,
+        parallel_tool_calls: bool = True,
     ) -> ChatResponse:
         """Send a prompt or a conversation to the chat endpoint and return the answer.
 
@@ -487,12 +488,17 @@ class AsyncClient(BaseClient):
         holds the calls. `response_format` is a pydantic model class, a dataclass, a TypedDict
         or a JSON Schema dict; the answer's `parsed` holds the validated value. A wrong answer
         gets `max_repairs` repair turns quoting the error, then raises `StructuredOutputError`.
+        `parallel_tool_calls=False` asks for one call at most.
         Messages may hold OpenAI's tool turns (an assistant's `tool_calls`, `role: "tool"`
         results): they are folded into the prompt.
         """
         draft = chat_draft(self._settings, messages, model=model, resolve_alias=resolve_alias)
         request = structured_request(
-            response_format=response_format, tools=tools, tool_choice=tool_choice, max_repairs=max_repairs
+            response_format=response_format,
+            tools=tools,
+            tool_choice=tool_choice,
+            max_repairs=max_repairs,
+            parallel_tool_calls=parallel_tool_calls,
         )
         image = await self._prepare_media(media)
         if request is None:
@@ -517,6 +523,7 @@ class AsyncClient(BaseClient):
         tools: Sequence[object] | None = None,
         tool_choice: object = None,
         max_repairs: int = DEFAULT_MAX_REPAIRS,
+        parallel_tool_calls: bool = True,
     ) -> AsyncStream:
         """Like `chat()`, as a stream of text (`AsyncStream`); the request starts on iteration.
 
@@ -527,7 +534,11 @@ class AsyncClient(BaseClient):
         """
         draft = chat_draft(self._settings, messages, model=model, resolve_alias=resolve_alias)
         request = structured_request(
-            response_format=response_format, tools=tools, tool_choice=tool_choice, max_repairs=max_repairs
+            response_format=response_format,
+            tools=tools,
+            tool_choice=tool_choice,
+            max_repairs=max_repairs,
+            parallel_tool_calls=parallel_tool_calls,
         )
         return self._chat_stream(draft, media, request=request, messages=messages)
 
@@ -566,6 +577,7 @@ class AsyncClient(BaseClient):
         tools: Sequence[object] | None = None,
         tool_choice: object = None,
         max_repairs: int = DEFAULT_MAX_REPAIRS,
+        parallel_tool_calls: bool = True,
     ) -> TextResponse:
         """Generate text with the public API (`GET /api/generate_response`).
 
@@ -578,7 +590,11 @@ class AsyncClient(BaseClient):
         every acceptable answer is JSON, the request also asks for the API's `json` mode.
         """
         request = structured_request(
-            response_format=response_format, tools=tools, tool_choice=tool_choice, max_repairs=max_repairs
+            response_format=response_format,
+            tools=tools,
+            tool_choice=tool_choice,
+            max_repairs=max_repairs,
+            parallel_tool_calls=parallel_tool_calls,
         )
         options = TextOptions(
             model=model,
@@ -623,10 +639,15 @@ class AsyncClient(BaseClient):
         tools: Sequence[object] | None = None,
         tool_choice: object = None,
         max_repairs: int = DEFAULT_MAX_REPAIRS,
+        parallel_tool_calls: bool = True,
     ) -> AsyncStream:
         """Like `generate_text()`, sent with `stream=true`; returns a stream of text (`AsyncStream`)."""
         request = structured_request(
-            response_format=response_format, tools=tools, tool_choice=tool_choice, max_repairs=max_repairs
+            response_format=response_format,
+            tools=tools,
+            tool_choice=tool_choice,
+            max_repairs=max_repairs,
+            parallel_tool_calls=parallel_tool_calls,
         )
         options = TextOptions(
             model=model,

@@ -460,6 +460,7 @@ class Client(BaseClient):
         tools: Sequence[object] | None = None,
         tool_choice: object = None,
         max_repairs: int = DEFAULT_MAX_REPAIRS,
+        parallel_tool_calls: bool = True,
     ) -> ChatResponse:
         """Send a prompt or a conversation to the chat endpoint and return the answer.
 
@@ -476,12 +477,17 @@ class Client(BaseClient):
         holds the calls. `response_format` is a pydantic model class, a dataclass, a TypedDict
         or a JSON Schema dict; the answer's `parsed` holds the validated value. A wrong answer
         gets `max_repairs` repair turns quoting the error, then raises `StructuredOutputError`.
+        `parallel_tool_calls=False` asks for one call at most.
         Messages may hold OpenAI's tool turns (an assistant's `tool_calls`, `role: "tool"`
         results): they are folded into the prompt.
         """
         draft = chat_draft(self._settings, messages, model=model, resolve_alias=resolve_alias)
         request = structured_request(
-            response_format=response_format, tools=tools, tool_choice=tool_choice, max_repairs=max_repairs
+            response_format=response_format,
+            tools=tools,
+            tool_choice=tool_choice,
+            max_repairs=max_repairs,
+            parallel_tool_calls=parallel_tool_calls,
         )
         image = self._prepare_media(media)
         if request is None:
@@ -506,6 +512,7 @@ class Client(BaseClient):
         tools: Sequence[object] | None = None,
         tool_choice: object = None,
         max_repairs: int = DEFAULT_MAX_REPAIRS,
+        parallel_tool_calls: bool = True,
     ) -> Stream:
         """Like `chat()`, as a stream of text (`Stream`); the request starts on iteration.
 
@@ -516,7 +523,11 @@ class Client(BaseClient):
         """
         draft = chat_draft(self._settings, messages, model=model, resolve_alias=resolve_alias)
         request = structured_request(
-            response_format=response_format, tools=tools, tool_choice=tool_choice, max_repairs=max_repairs
+            response_format=response_format,
+            tools=tools,
+            tool_choice=tool_choice,
+            max_repairs=max_repairs,
+            parallel_tool_calls=parallel_tool_calls,
         )
         return self._chat_stream(draft, media, request=request, messages=messages)
 
@@ -555,6 +566,7 @@ class Client(BaseClient):
         tools: Sequence[object] | None = None,
         tool_choice: object = None,
         max_repairs: int = DEFAULT_MAX_REPAIRS,
+        parallel_tool_calls: bool = True,
     ) -> TextResponse:
         """Generate text with the public API (`GET /api/generate_response`).
 
@@ -567,7 +579,11 @@ class Client(BaseClient):
         every acceptable answer is JSON, the request also asks for the API's `json` mode.
         """
         request = structured_request(
-            response_format=response_format, tools=tools, tool_choice=tool_choice, max_repairs=max_repairs
+            response_format=response_format,
+            tools=tools,
+            tool_choice=tool_choice,
+            max_repairs=max_repairs,
+            parallel_tool_calls=parallel_tool_calls,
         )
         options = TextOptions(
             model=model,
@@ -612,10 +628,15 @@ class Client(BaseClient):
         tools: Sequence[object] | None = None,
         tool_choice: object = None,
         max_repairs: int = DEFAULT_MAX_REPAIRS,
+        parallel_tool_calls: bool = True,
     ) -> Stream:
         """Like `generate_text()`, sent with `stream=true`; returns a stream of text (`Stream`)."""
         request = structured_request(
-            response_format=response_format, tools=tools, tool_choice=tool_choice, max_repairs=max_repairs
+            response_format=response_format,
+            tools=tools,
+            tool_choice=tool_choice,
+            max_repairs=max_repairs,
+            parallel_tool_calls=parallel_tool_calls,
         )
         options = TextOptions(
             model=model,

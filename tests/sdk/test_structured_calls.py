@@ -277,3 +277,14 @@ async def test_a_streamed_conversation_records_the_call(client_kind: str, anyio_
         assert await dual.collect(stream) == []
         (call,) = stream.tool_calls
         assert chat.messages[-1] == {"role": "assistant", "content": None, "tool_calls": [call.to_openai()]}
+
+
+async def test_parallel_tool_calls_false_asks_for_one_call(
+    make_dual: Callable[..., Dual], mock: respx.MockRouter
+) -> None:
+    two = '{"tool_calls": [{"name": "get_weather", "arguments": {"city": "A"}}, {"name": "get_weather", "arguments": {"city": "B"}}]}'
+    route = mock.post(CHAT).mock(side_effect=answers(two, CALL))
+    answer = await make_dual().call("chat", "Weather?", tools=[get_weather], parallel_tool_calls=False)
+    assert [call.arguments for call in answer.tool_calls] == [{"city": "Paris"}]
+    assert "with exactly one call." in form_of(route.calls[0].request)["user_input"]
+    assert "- the answer makes 2 calls; make exactly one\n" in form_of(route.calls[1].request)["user_input"]
