@@ -282,7 +282,8 @@ async def test_a_streamed_conversation_records_the_call(client_kind: str, anyio_
 async def test_parallel_tool_calls_false_asks_for_one_call(
     make_dual: Callable[..., Dual], mock: respx.MockRouter
 ) -> None:
-    two = '{"tool_calls": [{"name": "get_weather", "arguments": {"city": "A"}}, {"name": "get_weather", "arguments": {"city": "B"}}]}'
+    calls = [{"name": "get_weather", "arguments": {"city": city}} for city in "AB"]
+    two = json.dumps({"tool_calls": calls})
     route = mock.post(CHAT).mock(side_effect=answers(two, CALL))
     answer = await make_dual().call("chat", "Weather?", tools=[get_weather], parallel_tool_calls=False)
     assert [call.arguments for call in answer.tool_calls] == [{"city": "Paris"}]
