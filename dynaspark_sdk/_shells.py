@@ -6,54 +6,23 @@ from __future__ import annotations
 import enum
 import importlib.util
 import os
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, Self
 
 from ._generated import spec_values
-from ._lazy import deferred_imports
 
 if TYPE_CHECKING:
     from ._conversation import History
-    from ._errors import ClientClosedError, InvalidRequestError
-    from ._flow import ClientState, StreamProgress, stream_flow
+    from ._flow import ClientState
     from ._plans import RequestPlan
     from ._rate_limit import RateLimit
     from ._retry import RetryPolicy
-    from ._settings import Settings, TimeoutArg, override_settings
-    from ._structured_flow import StructuredStream, structured_stream_flow
+    from ._settings import Settings, TimeoutArg
+    from ._structured_flow import StructuredStream
     from ._tools import ToolCall
-    from ._transport import check_proxy
 
-#: Loads the names above (the core) on first use: the clients' constructors call it.
-load_core = deferred_imports(
-    globals(),
-    {
-        "._conversation": ("History",),
-        "._errors": (
-            "ClientClosedError",
-            "InvalidRequestError",
-        ),
-        "._flow": (
-            "ClientState",
-            "StreamProgress",
-            "stream_flow",
-        ),
-        "._plans": ("RequestPlan",),
-        "._rate_limit": ("RateLimit",),
-        "._retry": ("RetryPolicy",),
-        "._settings": (
-            "Settings",
-            "TimeoutArg",
-            "override_settings",
-        ),
-        "._structured_flow": (
-            "StructuredStream",
-            "structured_stream_flow",
-        ),
-        "._tools": ("ToolCall",),
-        "._transport": ("check_proxy",),
-    },
-)
+# The sync shell imports this module with `from dynaspark_sdk import Client`, before the core
+# is loaded (its first Client loads it): so the core is imported here where it is used.
 
 __all__ = [
     "BaseClient",
@@ -62,7 +31,6 @@ __all__ = [
     "StreamState",
     "checked_transport_args",
     "checked_use_aiohttp",
-    "load_core",
 ]
 
 
@@ -85,6 +53,8 @@ class StreamState:
         on_complete: Callable[[str], None] | None,
         structured: StructuredStream | None = None,
     ) -> None:
+        from ._flow import StreamProgress
+
         self._progress = StreamProgress()
         self._structured = structured
         self._settings = settings
@@ -101,13 +71,19 @@ class StreamState:
             self._begin(plan)
 
     def _begin(self, plan: RequestPlan) -> None:
+        from ._flow import stream_flow
+
         if self._structured is None:
             self._flow = stream_flow(plan, self._settings.flow, self._state, self._progress)
         else:
+            from ._structured_flow import structured_stream_flow
+
             self._flow = structured_stream_flow(plan, self._structured, self._turn_flow)
 
     def _turn_flow(self, plan: RequestPlan) -> Generator[Any, Any, None]:
         """One turn of a structured stream: `text` and the headers are the newest turn's."""
+        from ._flow import StreamProgress, stream_flow
+
         self._progress = StreamProgress()
         return stream_flow(plan, self._settings.flow, self._state, self._progress)
 
@@ -199,6 +175,8 @@ class BaseClient:
         states: dict[str, ClientState] | None = None,
         paths: dict[tuple[str, str], str] | None = None,
     ) -> None:
+        from ._flow import ClientState
+
         self._pool = pool
         self._owns_pool = True
         self._settings = settings
@@ -242,6 +220,8 @@ class BaseClient:
             "retry_policy": retry_policy,
             "chat_path": chat_path,
         }
+        from ._settings import override_settings
+
         overrides = {name: value for name, value in given.items() if value is not KEEP}
         clone = type(self).__new__(type(self))
         clone._start(self._pool, override_settings(self._settings, overrides, os.environ), self._states, self._paths)
@@ -290,6 +270,10 @@ class BaseClient:
         return spec_values.VOICES
 
     def _check_usable(self, pool_closed: bool) -> None:
+        if not (self._closed or pool_closed):
+            return
+        from ._errors import ClientClosedError
+
         if self._closed:
             raise ClientClosedError(f"this {type(self).__name__} is closed")
         if pool_closed:
@@ -305,16 +289,9 @@ class BaseClient:
 class ConversationState:
     """A conversation's model and history (see `Conversation`)."""
 
-    def __init__(
-        self,
-        *,
-        model: str | None,
-        system: str | None,
-        messages: Sequence[Mapping[str, Any]] | None,
-        max_prompt_chars: int | None,
-    ) -> None:
+    def __init__(self, model: str | None, history: History) -> None:
         self.model = model
-        self._history = History(system=system, messages=messages, max_prompt_chars=max_prompt_chars)
+        self._history = history
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -336,6 +313,9 @@ class ConversationState:
 
 def checked_transport_args(http_client: object, expected: type, proxy: object, client_name: str) -> str | None:
     """The proxy to build a pool with, after checking it against a user-supplied http client."""
+    from ._errors import InvalidRequestError
+    from ._transport import check_proxy
+
     checked = check_proxy(proxy)
     if http_client is not None and checked is not None:
         raise InvalidRequestError(f"give proxy= to your own http_client, not to {client_name}")
@@ -347,6 +327,8 @@ def checked_transport_args(http_client: object, expected: type, proxy: object, c
 def checked_use_aiohttp(use_aiohttp: object, http_client: object, proxy: str | None) -> bool:
     """AsyncClient's `use_aiohttp`, checked: a bool, and True only where the SDK builds the pool
     itself, without a proxy (AiohttpTransport takes none), with aiohttp installed."""
+    from ._errors import InvalidRequestError
+
     if not isinstance(use_aiohttp, bool):
         raise InvalidRequestError(f"use_aiohttp must be True or False, not {type(use_aiohttp).__name__}")
     if not use_aiohttp:

@@ -10,14 +10,30 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 import anyio
 import httpx
 
+from ._conversation import History
 from ._defaults import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_REPAIRS, DEFAULT_SLOT_TIMEOUT, DEFAULT_TIMEOUT
+from ._flow import Answer, ClientState, Discard, Emit, Failure, Opened, Read, Send, Sleep, call_flow
+from ._folding import normalize_messages
 from ._generated import spec_values
-from ._lazy import deferred_imports
+from ._media import ImageUpload, RemoteImage
+from ._media_files import prepare_media
+from ._operations.chat import ChatDraft, chat_draft
+from ._operations.download import download_call
+from ._operations.image import ImageOptions, image_call
+from ._operations.speech import speech_call
+from ._operations.status import status_call
+from ._operations.text import TextOptions, text_call
+from ._plans import MessagesInput, RequestPlan
+from ._pools import AsyncPool
+from ._results import AsyncImageResult, AudioResult, ChatResponse, ServiceStatus, TextResponse
+from ._retry import RetryPolicy
+from ._secrets import install_log_redaction
+from ._settings import Settings, TimeoutArg, make_settings
 from ._shells import (
     BaseClient,
     ConversationState,
@@ -25,109 +41,15 @@ from ._shells import (
     StreamState,
     checked_transport_args,
     checked_use_aiohttp,
-    load_core,
 )
+from ._structured import StructuredRequest, StructuredTurns, structured_request
+from ._structured_flow import StructuredStream, structured_answer
+from ._transport import classify_failure, import_request_builders, slot_wait_failure
 
-if TYPE_CHECKING:
-    from ._flow import Answer, ClientState, Discard, Emit, Failure, Opened, Read, Send, Sleep, call_flow
-    from ._folding import normalize_messages
-    from ._media import ImageUpload, RemoteImage
-    from ._media_files import prepare_media
-    from ._operations.chat import ChatDraft, chat_draft
-    from ._operations.download import download_call
-    from ._operations.image import ImageOptions, image_call
-    from ._operations.speech import speech_call
-    from ._operations.status import status_call
-    from ._operations.text import TextOptions, text_call
-    from ._plans import MessagesInput, RequestPlan
-    from ._pools import AsyncPool
-    from ._results import AsyncImageResult, AudioResult, ChatResponse, ServiceStatus, TextResponse
-    from ._retry import RetryPolicy
-    from ._secrets import install_log_redaction
-    from ._settings import Settings, TimeoutArg, make_settings
-    from ._structured import StructuredRequest, StructuredTurns, structured_request
-    from ._structured_flow import StructuredStream, structured_answer
-    from ._transport import classify_failure, slot_wait_failure
-
-# The core: loaded as described below.
-_load = deferred_imports(
-    globals(),
-    {
-        "._flow": (
-            "Answer",
-            "ClientState",
-            "Discard",
-            "Emit",
-            "Failure",
-            "Opened",
-            "Read",
-            "Send",
-            "Sleep",
-            "call_flow",
-        ),
-        "._folding": ("normalize_messages",),
-        "._media": (
-            "ImageUpload",
-            "RemoteImage",
-        ),
-        "._media_files": ("prepare_media",),
-        "._operations.chat": (
-            "ChatDraft",
-            "chat_draft",
-        ),
-        "._operations.download": ("download_call",),
-        "._operations.image": (
-            "ImageOptions",
-            "image_call",
-        ),
-        "._operations.speech": ("speech_call",),
-        "._operations.status": ("status_call",),
-        "._operations.text": (
-            "TextOptions",
-            "text_call",
-        ),
-        "._plans": (
-            "MessagesInput",
-            "RequestPlan",
-        ),
-        "._pools": ("AsyncPool",),
-        "._results": (
-            "AsyncImageResult",
-            "AudioResult",
-            "ChatResponse",
-            "ServiceStatus",
-            "TextResponse",
-        ),
-        "._retry": ("RetryPolicy",),
-        "._secrets": ("install_log_redaction",),
-        "._settings": (
-            "Settings",
-            "TimeoutArg",
-            "make_settings",
-        ),
-        "._structured": (
-            "StructuredRequest",
-            "StructuredTurns",
-            "structured_request",
-        ),
-        "._structured_flow": (
-            "StructuredStream",
-            "structured_answer",
-        ),
-        "._transport": (
-            "classify_failure",
-            "slot_wait_failure",
-        ),
-    },
-)
-
-# The async shell loads its core as it is imported (an application imports it at start-up),
-# so that a client made later, on a running event loop, imports nothing there; the sync shell
-# written from this file loads it with its first client instead (see `_lazy`).
-load_core()
-_load()
-from ._transport import import_request_builders  # noqa: E402 - with the eager loading it belongs to
-
+# The async shell loads the core, httpcore and the request builders as it is imported (an
+# application imports it at start-up), so that a client made later, on a running event loop,
+# imports nothing there. The sync shell written from this file imports the core with its
+# first Client instead (scripts/unasync.py defers the imports above that are not light).
 import_request_builders()
 
 __all__ = ["AsyncClient", "AsyncConversation", "AsyncStream"]
@@ -359,8 +281,6 @@ class AsyncClient(BaseClient):
         chat_path: str | None = None,
         use_aiohttp: bool = False,
     ) -> None:
-        load_core()
-        _load()
         install_log_redaction()
         settings = make_settings(
             environ=os.environ,
@@ -724,7 +644,7 @@ class AsyncConversation(ConversationState):
         messages: Sequence[Mapping[str, Any]] | None,
         max_prompt_chars: int | None,
     ) -> None:
-        super().__init__(model=model, system=system, messages=messages, max_prompt_chars=max_prompt_chars)
+        super().__init__(model, History(system=system, messages=messages, max_prompt_chars=max_prompt_chars))
         self._client = client
 
     async def send(

@@ -26,10 +26,10 @@ from ._shells import (
     PendingPlan,
     StreamState,
     checked_transport_args,
-    load_core,
 )
 
 if TYPE_CHECKING:
+    from ._conversation import History
     from ._flow import Answer, ClientState, Discard, Emit, Failure, Opened, Read, Send, Sleep, call_flow
     from ._folding import normalize_messages
     from ._media import ImageUpload, RemoteImage
@@ -50,10 +50,12 @@ if TYPE_CHECKING:
     from ._structured_flow import StructuredStream, structured_answer
     from ._transport import classify_failure, slot_wait_failure
 
-# The core: loaded as described below.
-_load = deferred_imports(
+# The core: imported by the first Client's constructor (`_load_core()`, see `_lazy`), so
+# that `from dynaspark_sdk import Client` costs little more than `import httpx`.
+_load_core = deferred_imports(
     globals(),
     {
+        "._conversation": ("History",),
         "._flow": (
             "Answer",
             "ClientState",
@@ -67,63 +69,25 @@ _load = deferred_imports(
             "call_flow",
         ),
         "._folding": ("normalize_messages",),
-        "._media": (
-            "ImageUpload",
-            "RemoteImage",
-        ),
+        "._media": ("ImageUpload", "RemoteImage"),
         "._media_files": ("prepare_media",),
-        "._operations.chat": (
-            "ChatDraft",
-            "chat_draft",
-        ),
+        "._operations.chat": ("ChatDraft", "chat_draft"),
         "._operations.download": ("download_call",),
-        "._operations.image": (
-            "ImageOptions",
-            "image_call",
-        ),
+        "._operations.image": ("ImageOptions", "image_call"),
         "._operations.speech": ("speech_call",),
         "._operations.status": ("status_call",),
-        "._operations.text": (
-            "TextOptions",
-            "text_call",
-        ),
-        "._plans": (
-            "MessagesInput",
-            "RequestPlan",
-        ),
+        "._operations.text": ("TextOptions", "text_call"),
+        "._plans": ("MessagesInput", "RequestPlan"),
         "._pools": ("SyncPool",),
-        "._results": (
-            "ImageResult",
-            "AudioResult",
-            "ChatResponse",
-            "ServiceStatus",
-            "TextResponse",
-        ),
+        "._results": ("ImageResult", "AudioResult", "ChatResponse", "ServiceStatus", "TextResponse"),
         "._retry": ("RetryPolicy",),
         "._secrets": ("install_log_redaction",),
-        "._settings": (
-            "Settings",
-            "TimeoutArg",
-            "make_settings",
-        ),
-        "._structured": (
-            "StructuredRequest",
-            "StructuredTurns",
-            "structured_request",
-        ),
-        "._structured_flow": (
-            "StructuredStream",
-            "structured_answer",
-        ),
-        "._transport": (
-            "classify_failure",
-            "slot_wait_failure",
-        ),
+        "._settings": ("Settings", "TimeoutArg", "make_settings"),
+        "._structured": ("StructuredRequest", "StructuredTurns", "structured_request"),
+        "._structured_flow": ("StructuredStream", "structured_answer"),
+        "._transport": ("classify_failure", "slot_wait_failure"),
     },
 )
-
-# The core loads with the first Client (see `_lazy`), so that `from dynaspark_sdk import Client`
-# costs little more than `import httpx`.
 
 __all__ = ["Client", "Conversation", "Stream"]
 
@@ -349,8 +313,7 @@ class Client(BaseClient):
         slot_timeout: float | None = DEFAULT_SLOT_TIMEOUT,
         chat_path: str | None = None,
     ) -> None:
-        load_core()
-        _load()
+        _load_core()
         install_log_redaction()
         settings = make_settings(
             environ=os.environ,
@@ -713,7 +676,7 @@ class Conversation(ConversationState):
         messages: Sequence[Mapping[str, Any]] | None,
         max_prompt_chars: int | None,
     ) -> None:
-        super().__init__(model=model, system=system, messages=messages, max_prompt_chars=max_prompt_chars)
+        super().__init__(model, History(system=system, messages=messages, max_prompt_chars=max_prompt_chars))
         self._client = client
 
     def send(
