@@ -86,9 +86,8 @@ def test_tools_mode_when_the_repair_fails_instructor_retries(stack: Stack, emula
         ]
     )
     patched = client(stack, instructor.Mode.TOOLS)
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(Exception, match="invalid_model_output"):  # instructor wraps openai's error its own way
         ask(patched, max_retries=0)
-    assert "invalid_model_output" in str(caught.value)
     assert ask(patched) == City(name="Paris", population=2100000)  # instructor's own retry, fresh
 
 
