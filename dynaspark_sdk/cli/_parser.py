@@ -201,6 +201,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         help="serve chat only at PATH (repeat for several; default: every path the spec knows, newest first)",
     )
+    serve_fake.add_argument(
+        "--answers",
+        metavar="FILE",
+        help='play a model: answer with the texts of this JSON file, in order (a list, or {"chat": [...], "text":'
+        " [...]}), then echo again",
+    )
 
     command(
         "probe",
