@@ -27,6 +27,7 @@ from ._errors import (
     ResponseValidationError,
     StreamInterruptedError,
 )
+from ._image_fetch import FetchedAnswer, Resolve, fetch_public_image
 from ._media import RemoteImage, redact_url
 from ._operations.download import fetch_plan
 from ._plans import RequestPlan
@@ -42,6 +43,7 @@ __all__ = [
     "Failure",
     "Opened",
     "Read",
+    "Resolve",
     "Send",
     "Sleep",
     "call_flow",
@@ -95,7 +97,7 @@ class Emit:
     text: str
 
 
-Action = Send | Read | Discard | Sleep | Emit
+Action = Send | Read | Discard | Sleep | Emit | Resolve
 
 
 # --------------------------------------------------------------------------- outcomes
@@ -196,6 +198,8 @@ class FlowConfig:
     max_media_bytes: int
     clock: Callable[[], float]
     base_url: str = ""
+    #: False: image URLs are fetched from public addresses only (see `_image_fetch`).
+    private_image_urls: bool = True
     #: The backoff's random source (None: the `random` module's); a seeded one makes the
     #: jittered waits repeatable.
     rng: random.Random | None = None
@@ -256,6 +260,10 @@ def _fetch_remote(plan: RequestPlan, config: FlowConfig, state: ClientState) -> 
     upload = plan.upload
     if not isinstance(upload, RemoteImage):
         return plan
+    if not config.private_image_urls:
+        limit = config.max_media_bytes
+        body = yield from fetch_public_image(upload.url, lambda fetch: _read_capped(fetch, limit), max_bytes=limit)
+        return plan.with_upload(upload.to_upload(body, max_bytes=limit))
     try:
         body = yield from call_flow(fetch_plan(upload.url), lambda a: a.body, config, state)
     except APIStatusError as failed:
@@ -267,6 +275,27 @@ def _fetch_remote(plan: RequestPlan, config: FlowConfig, state: ClientState) -> 
     except APIConnectionError as failed:
         raise MediaError(f"cannot fetch the image at URL {redact_url(upload.url)}: {failed.message}") from None
     return plan.with_upload(upload.to_upload(body, max_bytes=config.max_media_bytes))
+
+
+def _read_capped(plan: RequestPlan, limit: int) -> Generator[Action, Any, FetchedAnswer]:
+    """One GET for someone else (see `_image_fetch`): no retries, and at most `limit` + 1 bytes
+    of its body read, so an endless answer costs no more memory than an image may take."""
+    outcome = yield Send(plan, stream=True)
+    if isinstance(outcome, Failure):
+        raise outcome.error()
+    parts: list[bytes] = []
+    size = 0
+    while size <= limit:
+        piece = yield Read()
+        if isinstance(piece, Failure):
+            yield Discard()
+            raise piece.error()
+        if not piece:
+            break
+        parts.append(piece)
+        size += len(piece)
+    yield Discard()
+    return FetchedAnswer(outcome.status, outcome.headers, b"".join(parts))
 
 
 #: What a moved endpoint answers at its old address (or a path that never existed).
