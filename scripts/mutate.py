@@ -60,6 +60,7 @@ MODULES: dict[str, Target] = {
             "test_flow_waits.py",
             "test_hostile_answers.py",
             "test_waits_seen_by_clients.py",
+            "test_image_url_guard.py",
             "test_errors_retries.py",
             "test_chat_paths.py",
             "test_fetches.py",
@@ -68,13 +69,13 @@ MODULES: dict[str, Target] = {
         ),
         sample=2,
     ),
-    "_sse": Target(("dynaspark_sdk/_sse.py",), ("test_sse.py", "test_chunks.py")),
+    "_sse": Target(("dynaspark_sdk/_sse.py",), ("test_sse.py", "test_sse_limits.py", "test_chunks.py")),
     "_folding": Target(
         ("dynaspark_sdk/_folding.py",), ("test_folding_rules.py", "test_history.py", "test_openai_messages.py")
     ),
     "_text_decoders": Target(
         ("dynaspark_sdk/_text_decoders/*.py",),
-        ("test_chunks.py", "test_sse.py", "test_text_model.py", "test_hostile_answers.py"),
+        ("test_chunks.py", "test_sse.py", "test_sse_limits.py", "test_text_model.py", "test_hostile_answers.py"),
         sample=2,
     ),
     "_media": Target(
