@@ -86,6 +86,7 @@ MODULES: dict[str, Target] = {
     "_operations": Target(
         ("dynaspark_sdk/_operations/*.py",),
         (
+            "test_operation_answers.py",
             "test_chat.py",
             "test_text_model.py",
             "test_service_public_endpoints.py",
