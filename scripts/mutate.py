@@ -391,7 +391,7 @@ def table(rows: Sequence[Row]) -> Iterator[str]:
         run = f"{row.run} ({'; '.join(notes)})" if notes else str(row.run)
         yield (
             f"| `{row.name}` | {row.total} | {run} | {row.killed} | {row.rate:.1f}% | {row.equivalent}"
-            f" | {row.rate_after_equivalents:.1f}% | {row.seconds / 60:.1f} min |"
+            f" | {row.rate_after_equivalents:.1f}% | {f'{row.seconds / 60:.1f} min' if row.seconds else '-'} |"
         )
 
 
