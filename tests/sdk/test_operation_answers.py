@@ -15,7 +15,7 @@ from dynaspark_sdk._flow import Answer
 from dynaspark_sdk._operations.chat import chat_draft
 from dynaspark_sdk._operations.download import fetch_plan, parse_image_bytes
 from dynaspark_sdk._operations.image import ImageOptions, parse_image_fields, plan_image
-from dynaspark_sdk._operations.speech import parse_audio, plan_speech
+from dynaspark_sdk._operations.speech import parse_audio, plan_speech, speech_call
 from dynaspark_sdk._operations.status import plan_status, status_call
 from dynaspark_sdk._operations.text import parse_text_fields
 from dynaspark_sdk._secrets import ApiKey
@@ -196,3 +196,27 @@ def test_a_text_answer_labelled_plain_but_holding_an_answer_object() -> None:
 def test_a_plain_text_answer_is_read_in_its_charset() -> None:
     headers = httpx.Headers({"Content-Type": "text/plain; charset=latin-1"})
     assert parse_text_fields(200, headers, "caf\u00e9".encode("latin-1"))[0] == "caf\u00e9"
+
+
+def test_a_speech_answer_carries_its_voice_and_numbers() -> None:
+    _plan, parse = speech_call(SETTINGS, "hi", voice="nova")
+    headers = httpx.Headers({"content-type": "audio/mpeg", "x-ratelimit-remaining": "3"})
+    result = parse(Answer(200, headers, MP3))
+    assert (result.data, result.voice, result.content_type, result.rate_limit.remaining) == (
+        MP3,
+        "nova",
+        "audio/mpeg",
+        3,
+    )
+    with pytest.raises(APIStatusError) as caught:
+        parse(Answer(201, httpx.Headers({"content-type": "application/json"}), b'{"error": "busy"}'))
+    assert caught.value.status_code == 201
+
+
+def test_a_text_answer_that_is_not_one_says_its_status_and_type() -> None:
+    with pytest.raises(ResponseValidationError) as broken:
+        parse_text_fields(203, {"content-type": "application/json"}, b"{cut")
+    assert broken.value.status_code == 203
+    with pytest.raises(ResponseValidationError) as missing:
+        parse_text_fields(200, {"content-type": "application/json"}, b'{"answer": "x"}')
+    assert (missing.value.status_code, missing.value.content_type) == (200, "application/json")
