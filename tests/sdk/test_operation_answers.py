@@ -10,14 +10,14 @@ import httpx
 import pytest
 from wire import PNG
 
-from dynaspark_sdk import APIStatusError, ResponseValidationError
+from dynaspark_sdk import APIStatusError, InvalidRequestError, ResponseValidationError
 from dynaspark_sdk._flow import Answer
 from dynaspark_sdk._operations.chat import chat_draft
 from dynaspark_sdk._operations.download import fetch_plan, parse_image_bytes
 from dynaspark_sdk._operations.image import ImageOptions, parse_image_fields, plan_image
 from dynaspark_sdk._operations.speech import parse_audio, plan_speech, speech_call
 from dynaspark_sdk._operations.status import plan_status, status_call
-from dynaspark_sdk._operations.text import parse_text_fields
+from dynaspark_sdk._operations.text import parse_text_fields, text_prompt
 from dynaspark_sdk._secrets import ApiKey
 from dynaspark_sdk._settings import make_settings
 
@@ -220,3 +220,30 @@ def test_a_text_answer_that_is_not_one_says_its_status_and_type() -> None:
     with pytest.raises(ResponseValidationError) as missing:
         parse_text_fields(200, {"content-type": "application/json"}, b'{"answer": "x"}')
     assert (missing.value.status_code, missing.value.content_type) == (200, "application/json")
+
+
+def test_audio_that_is_not_says_what_it_was() -> None:
+    with pytest.raises(ResponseValidationError) as caught:
+        parse_audio(200, {"content-type": "audio/mpeg"}, b"junk")
+    assert caught.value.content_type == "audio/mpeg"
+    with pytest.raises(ResponseValidationError, match=r"^expected MP3 audio, got no content type \(4 bytes\)"):
+        parse_audio(200, {}, b"junk")
+
+
+def test_status_labelled_json_must_be_a_json_object() -> None:
+    with pytest.raises(ResponseValidationError, match="not an object"):
+        status_of({"content-type": "application/json"}, b'"ok"')
+
+
+def test_text_prompt_refusals_word_for_word() -> None:
+    def refusal(*args: Any) -> str:
+        with pytest.raises(InvalidRequestError) as caught:
+            text_prompt(*args)
+        return str(caught.value)
+
+    image = [{"role": "user", "content": [{"type": "image_url", "image_url": "https://x.test/a.png"}]}]
+    assert refusal(image, None) == "generate_text takes no images; send images with chat()"
+    assert refusal(image, None, "stream_text") == "stream_text takes no images; send images with chat()"
+    assert refusal("hi", 5) == "system must be a string, not int"
+    only_system = [{"role": "system", "content": "be brief"}]
+    assert refusal(only_system, None) == "the messages hold no user or assistant message, only a system prompt"
