@@ -104,6 +104,7 @@ def test_a_shown_value_is_cut_at_120_characters() -> None:
         ("https://images.test/p#frag?not=query", "https://images.test/p"),
         ("https://user@images.test/x@y.png", "https://images.test/x@y.png"),
         ("https://images.test", "https://images.test"),
+        ("https://images.test/Xmas.png", "https://images.test/Xmas.png"),
     ],
 )
 def test_what_of_a_url_reaches_a_message(url: str, shown: str) -> None:
