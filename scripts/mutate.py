@@ -75,7 +75,14 @@ MODULES: dict[str, Target] = {
     ),
     "_text_decoders": Target(
         ("dynaspark_sdk/_text_decoders/*.py",),
-        ("test_chunks.py", "test_sse.py", "test_sse_limits.py", "test_text_model.py", "test_hostile_answers.py"),
+        (
+            "test_decoder_details.py",
+            "test_chunks.py",
+            "test_sse.py",
+            "test_sse_limits.py",
+            "test_text_model.py",
+            "test_hostile_answers.py",
+        ),
         sample=2,
     ),
     "_media": Target(
