@@ -342,6 +342,10 @@ def run_module(
         carried = recorded.get("carried", {})
     else:
         before, before_hashes = read_results(work) if again else {}, function_hashes(work) if again else {}
+        if again and last_run.is_file():  # the kills that run carried over itself
+            earlier: dict[str, int | None] = json.loads(last_run.read_text("utf-8")).get("carried", {})
+            for codes in before.values():
+                codes.update({mutant: code for mutant, code in earlier.items() if mutant in codes})
         prepare(name, target)
         names = [mutant for mutants in generate(work, workers).values() for mutant in mutants]
         # A mutant the last run killed stays killed when its function is unchanged: tests were
