@@ -199,6 +199,7 @@ class BaseClient:
         on_rate_limit: str | _Keep = KEEP,
         retry_policy: RetryPolicy | _Keep | None = KEEP,
         chat_path: str | _Keep | None = KEEP,
+        private_image_urls: bool | _Keep = KEEP,
     ) -> Self:
         """A client with some settings changed, sharing this one's connection pool and rate-limit
         state (the state of its own API key: another key starts with a fresh window).
@@ -219,6 +220,7 @@ class BaseClient:
             "on_rate_limit": on_rate_limit,
             "retry_policy": retry_policy,
             "chat_path": chat_path,
+            "private_image_urls": private_image_urls,
         }
         from ._settings import override_settings
 
@@ -282,8 +284,10 @@ class BaseClient:
             raise ClientClosedError(f"the {type(self).__name__} this one was made from with with_options() is closed")
 
     def __repr__(self) -> str:
+        from ._secrets import scrub_url
+
         key = "set" if self._settings.api_key is not None else "none"
-        return f"<{type(self).__name__} base_url={self._settings.base_url!r} api_key={key}>"
+        return f"<{type(self).__name__} base_url={scrub_url(self._settings.base_url)!r} api_key={key}>"
 
 
 class ConversationState:

@@ -17,7 +17,7 @@ import httpx
 
 from ._conversation import History
 from ._defaults import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_REPAIRS, DEFAULT_SLOT_TIMEOUT, DEFAULT_TIMEOUT
-from ._flow import Answer, ClientState, Discard, Emit, Failure, Opened, Read, Send, Sleep, call_flow
+from ._flow import Answer, ClientState, Discard, Emit, Failure, Opened, Read, Resolve, Send, Sleep, call_flow
 from ._folding import normalize_messages
 from ._generated import spec_values
 from ._media import ImageUpload, RemoteImage
@@ -79,6 +79,8 @@ class _AsyncRunner:
         if isinstance(action, Discard):
             await self.discard()
             return None
+        if isinstance(action, Resolve):
+            return await self._pool.resolve(action.host, action.port)
         raise TypeError(f"unknown action {action!r}")
 
     async def _send(self, action: Send) -> Answer | Opened | Failure:
@@ -98,7 +100,11 @@ class _AsyncRunner:
         try:
             request = http.build_request(**self._settings.request_args(action.plan, payload))
             try:
-                response = await http.send(request, stream=True)
+                follow = action.plan.follow_redirects
+                if follow is None:
+                    response = await http.send(request, stream=True)
+                else:
+                    response = await http.send(request, stream=True, follow_redirects=follow)
             except httpx.HTTPError as exc:
                 return classify_failure(exc)
         finally:
@@ -252,6 +258,11 @@ class AsyncClient(BaseClient):
     the client tries the previous path once and keeps using whichever answers (see
     `chat_path`). `chat_path="/generate_response"` (or any path) pins it instead.
 
+    `private_image_urls=False` fetches image URLs (an `image_url` part, or `media=` as a URL)
+    only when their host is, and resolves only to, public addresses, checked at every redirect
+    (at most 3) and connected to as checked: for a server that fetches what its callers send,
+    as the gateway does. By default the client fetches whatever its caller asks for.
+
     `use_aiohttp=True` sends through aiohttp (`AiohttpTransport`, the `aiohttp` extra) on
     asyncio loops, about half the client CPU per call of httpx's own transport; trio loops
     keep httpx's. It cannot be combined with `proxy` or `http_client`.
@@ -280,6 +291,7 @@ class AsyncClient(BaseClient):
         slot_timeout: float | None = DEFAULT_SLOT_TIMEOUT,
         chat_path: str | None = None,
         use_aiohttp: bool = False,
+        private_image_urls: bool = True,
     ) -> None:
         install_log_redaction()
         settings = make_settings(
@@ -293,6 +305,7 @@ class AsyncClient(BaseClient):
             on_rate_limit=on_rate_limit,
             retry_policy=retry_policy,
             chat_path=chat_path,
+            private_image_urls=private_image_urls,
         )
         proxy = checked_transport_args(http_client, httpx.AsyncClient, proxy, "AsyncClient")
         self._pool: AsyncPool = AsyncPool(

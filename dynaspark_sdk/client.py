@@ -30,7 +30,7 @@ from ._shells import (
 
 if TYPE_CHECKING:
     from ._conversation import History
-    from ._flow import Answer, ClientState, Discard, Emit, Failure, Opened, Read, Send, Sleep, call_flow
+    from ._flow import Answer, ClientState, Discard, Emit, Failure, Opened, Read, Resolve, Send, Sleep, call_flow
     from ._folding import normalize_messages
     from ._media import ImageUpload, RemoteImage
     from ._media_files import prepare_media
@@ -64,6 +64,7 @@ _load_core = deferred_imports(
             "Failure",
             "Opened",
             "Read",
+            "Resolve",
             "Send",
             "Sleep",
             "call_flow",
@@ -116,6 +117,8 @@ class _Runner:
         if isinstance(action, Discard):
             self.discard()
             return None
+        if isinstance(action, Resolve):
+            return self._pool.resolve(action.host, action.port)
         raise TypeError(f"unknown action {action!r}")
 
     def _send(self, action: Send) -> Answer | Opened | Failure:
@@ -135,7 +138,11 @@ class _Runner:
         try:
             request = http.build_request(**self._settings.request_args(action.plan, payload))
             try:
-                response = http.send(request, stream=True)
+                follow = action.plan.follow_redirects
+                if follow is None:
+                    response = http.send(request, stream=True)
+                else:
+                    response = http.send(request, stream=True, follow_redirects=follow)
             except httpx.HTTPError as exc:
                 return classify_failure(exc)
         finally:
@@ -289,6 +296,11 @@ class Client(BaseClient):
     the client tries the previous path once and keeps using whichever answers (see
     `chat_path`). `chat_path="/generate_response"` (or any path) pins it instead.
 
+    `private_image_urls=False` fetches image URLs (an `image_url` part, or `media=` as a URL)
+    only when their host is, and resolves only to, public addresses, checked at every redirect
+    (at most 3) and connected to as checked: for a server that fetches what its callers send,
+    as the gateway does. By default the client fetches whatever its caller asks for.
+
         from dynaspark_sdk import Client
 
         with Client() as client:
@@ -312,6 +324,7 @@ class Client(BaseClient):
         max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
         slot_timeout: float | None = DEFAULT_SLOT_TIMEOUT,
         chat_path: str | None = None,
+        private_image_urls: bool = True,
     ) -> None:
         _load_core()
         install_log_redaction()
@@ -326,6 +339,7 @@ class Client(BaseClient):
             on_rate_limit=on_rate_limit,
             retry_policy=retry_policy,
             chat_path=chat_path,
+            private_image_urls=private_image_urls,
         )
         proxy = checked_transport_args(http_client, httpx.Client, proxy, "Client")
         self._pool: SyncPool = SyncPool(

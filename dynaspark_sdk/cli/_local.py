@@ -75,4 +75,13 @@ def run_gateway(args: argparse.Namespace, out: Output) -> int:
     from dynaspark_sdk import AsyncClient
     from dynaspark_sdk.integrations.gateway._command import run
 
-    return run(AsyncClient(**client_options(args)), args.host, args.port, args.gateway_key, out)
+    return run(
+        AsyncClient(**client_options(args)),
+        args.host,
+        args.port,
+        args.gateway_key,
+        out,
+        allowed_hosts=args.allowed_host,
+        cors_origins=args.cors_origin,
+        allow_private_image_urls=args.allow_private_image_urls,
+    )
