@@ -4,8 +4,10 @@ read-only face of a client, and a conversation's bookkeeping. Nothing here does 
 from __future__ import annotations
 
 import enum
+import functools
 import importlib.util
 import os
+import sys
 from collections.abc import Callable, Generator, Mapping
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, Self
 
@@ -328,6 +330,20 @@ def checked_transport_args(http_client: object, expected: type, proxy: object, c
     return checked
 
 
+def aiohttp_installed() -> bool:
+    """Whether aiohttp can be imported: loaded already, or found on the import path. The
+    search is done once (a client is often made on a running event loop: the drop-in
+    provider's first call)."""
+    if "aiohttp" in sys.modules:
+        return sys.modules["aiohttp"] is not None
+    return _aiohttp_on_path()
+
+
+@functools.cache
+def _aiohttp_on_path() -> bool:
+    return importlib.util.find_spec("aiohttp") is not None
+
+
 def checked_use_aiohttp(use_aiohttp: object, http_client: object, proxy: str | None) -> bool:
     """AsyncClient's `use_aiohttp`, checked: a bool, and True only where the SDK builds the pool
     itself, without a proxy (AiohttpTransport takes none), with aiohttp installed."""
@@ -344,6 +360,6 @@ def checked_use_aiohttp(use_aiohttp: object, http_client: object, proxy: str | N
         )
     if proxy is not None:
         raise InvalidRequestError("use_aiohttp=True sends without a proxy (AiohttpTransport takes none): drop one")
-    if importlib.util.find_spec("aiohttp") is None:
+    if not aiohttp_installed():
         raise InvalidRequestError("use_aiohttp=True needs aiohttp: pip install 'dynaspark-sdk[aiohttp]'")
     return True

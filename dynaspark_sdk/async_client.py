@@ -1,4 +1,4 @@
-"""`AsyncClient`: the asynchronous shell (on asyncio and trio, through anyio). It performs
+"""`AsyncClient`: the asynchronous shell (on asyncio and trio). It performs
 the flows' actions with an httpx.AsyncClient; everything else (checks, retries, decoding,
 errors) lives in the shared core.
 
@@ -12,9 +12,9 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, 
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-import anyio
 import httpx
 
+from . import _event_loops
 from ._conversation import History
 from ._defaults import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_REPAIRS, DEFAULT_SLOT_TIMEOUT, DEFAULT_TIMEOUT
 from ._flow import Answer, ClientState, Discard, Emit, Failure, Opened, Read, Resolve, Send, Sleep, call_flow
@@ -74,7 +74,7 @@ class _AsyncRunner:
         if isinstance(action, Send):
             return await self._send(action)
         if isinstance(action, Sleep):
-            await anyio.sleep(action.seconds)
+            await _event_loops.sleep(action.seconds)
             return None
         if isinstance(action, Discard):
             await self.discard()

@@ -37,7 +37,7 @@ LIGHT_MODULES = frozenset({"_defaults", "_generated", "_shells", "_lazy"})
 
 # Wording of docstrings that does not follow from the token replacements below.
 PHRASES: list[tuple[str, str]] = [
-    ("the asynchronous shell (on asyncio and trio, through anyio)", "the synchronous shell"),
+    ("the asynchronous shell (on asyncio and trio)", "the synchronous shell"),
     ("The asynchronous Dynaspark client (on asyncio and trio)", "The synchronous Dynaspark client"),
     (
         "This file is the source of both shells: scripts/unasync.py writes `client.py` from it.",
@@ -71,8 +71,8 @@ PHRASES: list[tuple[str, str]] = [
 # Whole words (or the exact spans given), in order.
 TOKENS: list[tuple[str, str]] = [
     (r"AsyncGenerator\[bytes, None\]", "Generator[bytes, None, None]"),
-    (r"\bimport anyio\b", "import time"),
-    (r"\banyio\.sleep\b", "time.sleep"),
+    (r"\bfrom \. import _event_loops\b", "import time"),
+    (r"\b_event_loops\.sleep\b", "time.sleep"),
     (r"\basync def\b", "def"),
     (r"\basync with\b", "with"),
     (r"\basync for\b", "for"),

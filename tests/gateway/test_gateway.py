@@ -194,7 +194,10 @@ async def test_a_chat_model_streams_chunks_ending_with_stop(oai: Dual, emulator:
     chunks = await stream_chunks(oai, model="gemini-1.5-flash", messages=user("hello there"))
     assert {chunk.object for chunk in chunks} == {"chat.completion.chunk"}
     assert len({chunk.id for chunk in chunks}) == 1
+    # The first chunk carries the role and the first content together: no empty chunk before it.
     assert chunks[0].choices[0].delta.role == "assistant"
+    assert chunks[0].choices[0].delta.content == "[gemini-1.5-flash-8b] You said: hello there"
+    assert [chunk.choices[0].delta.content for chunk in chunks[1:]] == [None]  # then only the stop
     assert chunks[-1].choices[0].finish_reason == "stop"
     assert content_of(chunks) == "[gemini-1.5-flash-8b] You said: hello there"
     assert len(emulator.requests) == 1
@@ -341,8 +344,11 @@ async def test_text_models_stream_each_upstream_event_as_a_chunk(oai: Dual, emul
     assert emulator.requests[-1].params["stream"] == "true"
     assert emulator.requests[-1].params["temperature"] == "0.7"
     pieces = [chunk.choices[0].delta.content for chunk in chunks if chunk.choices and chunk.choices[0].delta.content]
-    # One chunk per upstream event (the emulator sends one per word), not one for the whole text.
+    # One chunk per upstream event (the emulator sends one per word), not one for the whole text,
+    # the first with the role: 6 pieces, the stop and the usage, nothing else.
     assert pieces == ["[openai] ", "You ", "said: ", "w1 ", "w2 ", "w3"]
+    assert len(chunks) == 8
+    assert chunks[0].choices[0].delta.role == "assistant"
     assert chunks[-2].choices[0].finish_reason == "stop"
     assert chunks[-1].choices == []  # the usage chunk asked for with include_usage
     # The service counts no tokens in a stream: zeros, not null (OpenAI clients read the object).
@@ -903,3 +909,35 @@ def test_without_the_extra_the_import_error_says_what_to_install() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 2
     assert done.stderr == "dynaspark: error: dynaspark gateway needs uvicorn: pip install 'dynaspark-sdk[gateway]'\n"
+
+
+def test_a_client_leaving_a_stream_ends_it_and_its_upstream_answer(
+    upstream: EmulatorServer, emulator: Emulator
+) -> None:
+    """A client that closes its connection mid-stream ends the stream at its next piece: the
+    gateway stops reading the upstream answer (its request is logged as done) instead of
+    reading it to the end."""
+    import time
+
+    import httpx
+
+    lines: list[str] = []
+    words = " ".join(f"w{index}" for index in range(40))
+    emulator.stream_delay = 0.1  # 40-odd events: about 4 s to read them all
+    try:
+        client = AsyncClient(base_url=upstream.url, max_retries=0)
+        with serve_in_thread(create_app(client, log=lines.append)) as running:
+            body = {"model": "text/openai", "messages": [{"role": "user", "content": words}], "stream": True}
+            with (
+                httpx.Client(base_url=running.url, timeout=10) as http,
+                http.stream("POST", "/chat/completions", json=body) as answer,
+            ):
+                assert next(answer.iter_lines()).startswith("data: {")
+                left = time.monotonic()
+            while not lines and time.monotonic() - left < 10:
+                time.sleep(0.01)
+            ended = time.monotonic() - left
+    finally:
+        emulator.stream_delay = 0.0
+    assert lines and lines[0].startswith("POST /v1/chat/completions 200 ")
+    assert ended < 2.0, f"the stream went on {ended:.1f} s after the client left"

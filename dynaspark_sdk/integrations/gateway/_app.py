@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import hmac
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from typing import Any
 
 import anyio
@@ -57,6 +58,28 @@ def _shutting_down() -> GatewayError:
     return GatewayError(503, "the gateway is shutting down; try again later", type="server_error", code="shutting_down")
 
 
+class _Guard:
+    """`InFlight.guard()`: a plain context manager (a generator-based one costs more per call)."""
+
+    __slots__ = ("_scope", "_scopes")
+
+    def __init__(self, scopes: set[anyio.CancelScope], ended: bool) -> None:
+        self._scopes = scopes
+        self._scope = anyio.CancelScope()
+        if ended:
+            self._scope.cancel()
+
+    def __enter__(self) -> anyio.CancelScope:
+        self._scopes.add(self._scope)
+        return self._scope.__enter__()
+
+    def __exit__(self, *exc_info: Any) -> bool:
+        try:
+            return bool(self._scope.__exit__(*exc_info))
+        finally:
+            self._scopes.discard(self._scope)
+
+
 class InFlight:
     """The upstream waits of the requests in flight. A server that stops (`dynaspark gateway`
     on Ctrl-C, `serve_in_thread` at the end of its block) calls `end_all()` shortly before its
@@ -67,19 +90,10 @@ class InFlight:
         self._scopes: set[anyio.CancelScope] = set()
         self.ended = False
 
-    @contextlib.contextmanager
-    def guard(self) -> Iterator[anyio.CancelScope]:
+    def guard(self) -> _Guard:
         """A cancel scope around one upstream wait (never around a `yield` to Starlette), ended
         by `end_all()`: check its `cancelled_caught` afterwards."""
-        scope = anyio.CancelScope()
-        if self.ended:
-            scope.cancel()
-        self._scopes.add(scope)
-        try:
-            with scope:
-                yield scope
-        finally:
-            self._scopes.discard(scope)
+        return _Guard(self._scopes, self.ended)
 
     def end_all(self) -> None:
         """End every upstream wait, now and from now on (on the server's event loop)."""
@@ -197,6 +211,60 @@ async def _send_json(send: Send, payload: object) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+# What a stream's answer starts with, as Starlette's StreamingResponse sends it.
+_STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+_STREAM_START: Message = {
+    "type": "http.response.start",
+    "status": 200,
+    "headers": [
+        (b"cache-control", b"no-cache"),
+        (b"x-accel-buffering", b"no"),
+        (b"content-type", b"text/event-stream; charset=utf-8"),
+    ],
+}
+
+
+def _on_asyncio() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+async def _until_disconnect(receive: Receive) -> None:
+    with contextlib.suppress(Exception):
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+
+async def _send_events(receive: Receive, send: Send, events: AsyncGenerator[bytes, None]) -> None:
+    """A stream's answer on asyncio, byte for byte what Starlette's `StreamingResponse` sends,
+    with a plain task (not a task group and its cancel scopes) watching for the client to
+    leave: then the stream ends at its next piece and its upstream answer is closed. The watch
+    starts once a second piece has gone out and more are to come: a chat model's stream (one
+    piece, then the end) never waits on the upstream after its first piece. The piece that
+    ends with `[DONE]` is the last of the body (no empty piece after it)."""
+    await send(_STREAM_START)
+    gone: asyncio.Future[None] | None = None
+    sent = 0
+    try:
+        async for body in events:
+            if gone is not None and gone.done():
+                break
+            last = body.endswith(DONE)
+            await send({"type": "http.response.body", "body": body, "more_body": not last})
+            sent += 1
+            if gone is None and sent == 2 and not last:
+                gone = asyncio.ensure_future(_until_disconnect(receive))
+    except OSError:  # the client left (servers of ASGI 2.4 say so when sending)
+        pass
+    finally:
+        if gone is not None:
+            gone.cancel()
+        await events.aclose()
+
+
 class _Endpoint:
     """A plain ASGI callable as a route's endpoint (a bare function or method would be wrapped
     by Starlette as a request -> response handler)."""
@@ -282,10 +350,15 @@ class _Gateway:
     async def chat_completions(self, scope: Scope, receive: Receive, send: Send) -> None:
         """`POST /v1/chat/completions`, a plain ASGI endpoint (the gateway's hot path): it
         answers its own GatewayError and SDK errors; anything else goes up, to the 500 handler."""
+        response: Response
         try:
             plan = parse_chat(await self.body(scope, receive), self.client.models)
             if plan.stream:
-                response = await self._stream(plan)
+                events = await self._stream(plan)
+                if _on_asyncio():
+                    await _send_events(receive, send, events)
+                    return
+                response = StreamingResponse(events, headers=_STREAM_HEADERS, media_type="text/event-stream")
             else:
                 with self.in_flight.guard() as waiting:
                     completion = await self._completion(plan)
@@ -316,7 +389,8 @@ class _Gateway:
         model = TEXT_PREFIX + (result.model or plan.text_model)
         return chat_completion(ident, created, model, result.text, counts)
 
-    async def _stream(self, plan: ChatPlan) -> Response:
+    async def _stream(self, plan: ChatPlan) -> AsyncGenerator[bytes, None]:
+        """The events of a streamed answer, once its first piece has come (see `_events`)."""
         stream: AsyncStream
         if plan.text_model is None:
             stream = self.client.stream_chat(plan.messages, model=plan.model)
@@ -333,33 +407,35 @@ class _Gateway:
         if waiting.cancelled_caught:
             await stream.aclose()
             raise _shutting_down()
+        return self._events(plan, stream, first)
+
+    async def _events(self, plan: ChatPlan, stream: AsyncStream, first: str | None) -> AsyncGenerator[bytes, None]:
+        """The chunks as server-sent events: the first carries the role and the first piece
+        together (as OpenAI does); the last holds the stop (or an error event), the usage chunk
+        if asked for, and `[DONE]`, in one piece of the body."""
         model = plan.model if plan.text_model is None else TEXT_PREFIX + plan.text_model
         ident, created = completion_id(), int(time.time())
         in_flight = self.in_flight
-
-        async def events() -> AsyncIterator[bytes]:
-            try:
-                yield event(completion_chunk(ident, created, model, {"role": "assistant", "content": ""}))
-                piece = first
-                while piece is not None:
+        try:
+            yield event(completion_chunk(ident, created, model, {"role": "assistant", "content": first or ""}))
+            piece = first
+            while piece is not None:
+                with in_flight.guard() as waiting:
+                    piece = await anext(stream, None)
+                if waiting.cancelled_caught:
+                    raise _shutting_down()
+                if piece is not None:
                     yield event(completion_chunk(ident, created, model, {"content": piece}))
-                    with in_flight.guard() as waiting:
-                        piece = await anext(stream, None)
-                    if waiting.cancelled_caught:
-                        raise _shutting_down()
-                yield event(completion_chunk(ident, created, model, {}, "stop"))
-                if plan.include_usage:
-                    yield event(completion_chunk(ident, created, model, None, usage=True))
-            except DynasparkError as exc:
-                yield event(error_from_sdk(exc).body())
-            except GatewayError as exc:
-                yield event(exc.body())
-            finally:
-                await stream.aclose()
-            yield DONE
-
-        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-        return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+            tail = event(completion_chunk(ident, created, model, {}, "stop"))
+            if plan.include_usage:
+                tail += event(completion_chunk(ident, created, model, None, usage=True))
+        except DynasparkError as exc:
+            tail = event(error_from_sdk(exc).body())
+        except GatewayError as exc:
+            tail = event(exc.body())
+        finally:
+            await stream.aclose()
+        yield tail + DONE
 
     # ------------------------------------------------------------------ images and speech
 
