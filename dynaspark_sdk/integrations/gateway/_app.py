@@ -22,22 +22,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dynaspark_sdk import AsyncClient, AsyncStream, DynasparkError
 
-from ._shapes import (
+from ._shapes.chat_completions import (
     DONE,
-    TEXT_MODELS,
-    TEXT_PREFIX,
     ChatPlan,
-    GatewayError,
     chat_completion,
     completion_chunk,
     completion_id,
-    error_from_sdk,
     event,
-    model_entry,
     parse_chat,
-    parse_image,
-    parse_speech,
 )
+from ._shapes.errors import GatewayError, error_from_sdk
+from ._shapes.images import parse_image
+from ._shapes.models import TEXT_MODELS, TEXT_PREFIX, model_entry
+from ._shapes.speech import parse_speech
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
