@@ -262,6 +262,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("DYNASPARK_GATEWAY_KEY"),
         help="require 'Authorization: Bearer KEY' (default: $DYNASPARK_GATEWAY_KEY; none: no check)",
     )
+    gateway.add_argument(
+        "--strict-params",
+        action="store_true",
+        help="refuse (400) parameters that only tune sampling, length or bookkeeping (temperature,"
+        " max_tokens, ...) instead of accepting and ignoring them",
+    )
+    gateway.add_argument(
+        "--responses-db",
+        metavar="PATH",
+        help="keep /v1/responses' stored responses in this SQLite file, so conversations survive a restart"
+        " (default: in memory, the newest 64 MB)",
+    )
     # Last, so each command's usage line shows its own arguments first.
     for sub in made:
         _add_global_options(sub, suppress=True)
@@ -743,7 +755,15 @@ def _cmd_gateway(args: argparse.Namespace, out: _Output) -> int:
     from dynaspark_sdk import AsyncClient
     from dynaspark_sdk.integrations.gateway._command import run
 
-    return run(AsyncClient(**_client_options(args)), args.host, args.port, args.gateway_key, out)
+    return run(
+        AsyncClient(**_client_options(args)),
+        args.host,
+        args.port,
+        args.gateway_key,
+        out,
+        strict_params=args.strict_params,
+        responses_db=args.responses_db,
+    )
 
 
 # --------------------------------------------------------------------------- errors and main

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import sqlite3
 from typing import Any, Protocol
 
 from dynaspark_sdk import AsyncClient
@@ -37,7 +38,16 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def run(client: AsyncClient, host: str, port: int, gateway_key: str | None, out: Console) -> int:
+def run(
+    client: AsyncClient,
+    host: str,
+    port: int,
+    gateway_key: str | None,
+    out: Console,
+    *,
+    strict_params: bool = False,
+    responses_db: str | None = None,
+) -> int:
     """Serve the gateway over `client` on host:port until Ctrl-C; return the exit status (0
     after Ctrl-C, 1 when it cannot listen)."""
     try:
@@ -63,7 +73,13 @@ def run(client: AsyncClient, host: str, port: int, gateway_key: str | None, out:
         requests += 1
         out.note(line)
 
-    app = create_app(client, gateway_key=gateway_key, log=log)
+    try:
+        app = create_app(
+            client, gateway_key=gateway_key, log=log, strict_params=strict_params, responses_db=responses_db
+        )
+    except sqlite3.Error as exc:
+        sock.close()
+        return out.error(f"cannot open the responses database {responses_db}: {exc}", exit_code=1, kind="OSError")
     server = make_server(
         app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=GRACE_SECONDS
     )

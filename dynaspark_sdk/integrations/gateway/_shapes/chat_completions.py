@@ -1,5 +1,9 @@
 """`/v1/chat/completions`: the request checked into a `ChatPlan`, and the answer's shapes
-(a whole `chat.completion`, or `chat.completion.chunk` events)."""
+(a whole `chat.completion`, or `chat.completion.chunk` events).
+
+A `ChatPlan` is also what `/v1/responses` asks the service for: both endpoints share the
+upstream calls (`_upstream.py`), the messages' rules and the image checks.
+"""
 
 from __future__ import annotations
 
@@ -10,70 +14,71 @@ from typing import Any
 
 import attrs
 
+from dynaspark_sdk import spec
+
 from .errors import bad_request, model_not_found
+from .messages import check_messages
 from .models import TEXT_MODELS, TEXT_PREFIX
-from .parameters import (
-    CHAT_HANDLED,
-    CHAT_UNSUPPORTED,
-    TEXT_HANDLED,
-    TEXT_PARAMETERS,
-    TEXT_UNSUPPORTED,
-    boolean,
-    check_parameters,
-    object_body,
-    string,
-)
+from .parameters import TEXT_API_PARAMETERS, Policies, boolean, object_body, string
+from .stop import parse_stop
 
 __all__ = [
+    "CHAT_TARGET",
     "DONE",
     "NO_USAGE",
+    "TEXT_TARGET",
     "ChatPlan",
+    "Target",
     "chat_completion",
     "completion_chunk",
     "completion_id",
     "event",
     "parse_chat",
+    "target",
 ]
 
 DONE = b"data: [DONE]\n\n"
+#: What answers a chat model or `text/<model>` is called in errors.
+CHAT_TARGET = "the chat models"
+TEXT_TARGET = "the text API"
+
+
+@attrs.frozen
+class Target:
+    """Who answers a `model`: a chat model (`text_model` None; `model` the listed model the
+    service is asked for, an alias resolved) or the text API (`text_model` its model).
+    `model` is also the name every answer gives, plain or streamed: the model asked of the service."""
+
+    model: str
+    text_model: str | None = None
+
+
+def target(model: str, chat_models: Sequence[str]) -> Target:
+    """The target of `model`; a 404 for a model not served."""
+    if model.startswith(TEXT_PREFIX):
+        name = model[len(TEXT_PREFIX) :]
+        if name.strip():
+            return Target(model, name)
+    elif model in chat_models:
+        return Target(spec.CHAT_MODEL_ALIASES.get(model, model))
+    raise model_not_found(model, [*chat_models, *(TEXT_PREFIX + m for m in TEXT_MODELS)])
 
 
 @attrs.frozen
 class ChatPlan:
-    """A checked chat-completion request.
-
-    `text_model` is None for the chat endpoint (then `model` is the chat model asked for),
-    else the text API's model; `text_options` are `generate_text` keyword arguments.
-    """
+    """A checked request for the service: the chat endpoint (`text_model` None; `model` the
+    chat model asked for) or the text API (`text_model`; `text_options` are `generate_text`
+    keyword arguments). `model` is the name the answer gives. `stop` are the stop sequences
+    the gateway cuts the answer at; `ignored` the parameters accepted and ignored."""
 
     model: str
     messages: list[Any]
     stream: bool
-    include_usage: bool
+    include_usage: bool = False
     text_model: str | None = None
     text_options: dict[str, Any] = attrs.field(factory=dict)
-
-
-def _without_detail(messages: list[Any]) -> list[Any]:
-    """The messages with OpenAI's `detail` taken off image parts (the service has no such
-    setting, and accepting it is what OpenAI clients need); everything else goes to the SDK,
-    which checks and folds it."""
-    cleaned: list[Any] = []
-    for message in messages:
-        content = message.get("content") if isinstance(message, dict) else None
-        if isinstance(content, list):
-            parts = []
-            for part in content:
-                image = part.get("image_url") if isinstance(part, dict) else None
-                if isinstance(image, dict) and "detail" in image:
-                    detail = image["detail"]
-                    if detail is not None and not isinstance(detail, str):
-                        raise bad_request("an image_url's 'detail' must be a string", param="messages")
-                    part = {**part, "image_url": {k: v for k, v in image.items() if k != "detail"}}
-                parts.append(part)
-            message = {**message, "content": parts}
-        cleaned.append(message)
-    return cleaned
+    stop: tuple[str, ...] = ()
+    ignored: tuple[str, ...] = ()
 
 
 def _stream_options(body: Mapping[str, Any], stream: bool) -> bool:
@@ -93,29 +98,40 @@ def _stream_options(body: Mapping[str, Any], stream: bool) -> bool:
     return include
 
 
-def parse_chat(body: object, chat_models: Sequence[str]) -> ChatPlan:
+def _text_json(response_format: object) -> bool:
+    """Whether the text API is asked for JSON (`response_format` of a `text/<model>` request)."""
+    if response_format is None or response_format == {"type": "text"}:
+        return False
+    if response_format == {"type": "json_object"}:
+        return True
+    raise bad_request(
+        "the text API cannot honour the parameter(s) response_format other than"
+        " {'type': 'text'} or {'type': 'json_object'}",
+        param="response_format",
+        code="unsupported_parameter",
+    )
+
+
+def parse_chat(body: object, chat_models: Sequence[str], policies: Policies) -> ChatPlan:
     """Check a `/v1/chat/completions` body. Raises GatewayError (404 for an unknown model)."""
     request = object_body(body)
     model = string(request, "model")
     assert model is not None
-    messages = request.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise bad_request("'messages' must be a non-empty list of messages", param="messages")
+    chosen = target(model, chat_models)
     stream = boolean(request, "stream")
     include_usage = _stream_options(request, stream)
-    messages = _without_detail(messages)
-    if model.startswith(TEXT_PREFIX):
-        name = model[len(TEXT_PREFIX) :]
-        if not name.strip():
-            raise model_not_found(model, [*chat_models, *(TEXT_PREFIX + m for m in TEXT_MODELS)])
-        check_parameters(request, TEXT_HANDLED, TEXT_UNSUPPORTED, "the text API")
-        options = {sdk: request[name] for name, sdk in TEXT_PARAMETERS.items() if request.get(name) is not None}
-        options["json"] = request.get("response_format") == {"type": "json_object"}
-        return ChatPlan(model, messages, stream, include_usage, text_model=name, text_options=options)
-    if model not in chat_models:
-        raise model_not_found(model, [*chat_models, *(TEXT_PREFIX + m for m in TEXT_MODELS)])
-    check_parameters(request, CHAT_HANDLED, CHAT_UNSUPPORTED, f"the chat model {model}")
-    return ChatPlan(model, messages, stream, include_usage)
+    stop = parse_stop(request.get("stop"))
+    if chosen.text_model is None:
+        ignored = policies.chat.check(request)
+        messages = check_messages(request.get("messages"), images=True, target=CHAT_TARGET)
+        return ChatPlan(chosen.model, messages, stream, include_usage, stop=stop, ignored=ignored)
+    ignored = policies.chat_text.check(request)
+    messages = check_messages(request.get("messages"), images=False, target=f"{TEXT_TARGET} ({model})")
+    options = {sdk: request[name] for name, sdk in TEXT_API_PARAMETERS.items() if request.get(name) is not None}
+    options["json"] = _text_json(request.get("response_format"))
+    return ChatPlan(
+        chosen.model, messages, stream, include_usage, chosen.text_model, options, stop=stop, ignored=ignored
+    )
 
 
 def completion_id() -> str:

@@ -4,6 +4,7 @@ errors mapped onto it."""
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,7 +21,7 @@ from dynaspark_sdk import (
     RateLimitError,
 )
 
-__all__ = ["GatewayError", "bad_request", "error_from_sdk", "model_not_found"]
+__all__ = ["GatewayError", "bad_request", "error_from_sdk", "is_local_rate_limit", "model_not_found"]
 
 
 class GatewayError(Exception):
@@ -74,14 +75,36 @@ def _retry_after_header(error: RateLimitError) -> dict[str, str]:
     return {"Retry-After": str(max(0, math.ceil(seconds)))}
 
 
-def error_from_sdk(error: DynasparkError) -> GatewayError:
+def is_local_rate_limit(error: DynasparkError) -> bool:
+    """Whether `error` is the client's own rate-limit gate refusing a call (the window it last
+    saw is used up), not the service's 429: the gate's error has no answer, so no headers."""
+    return isinstance(error, RateLimitError) and not error.headers
+
+
+def _counted_locally(message: str, confirmed_at: float | None, now: float) -> str:
+    if confirmed_at is None:
+        when = "by the last answer this gateway saw"
+    else:
+        stamp = time.strftime("%H:%M:%S UTC", time.gmtime(confirmed_at))
+        when = f"at {stamp} ({max(0, now - confirmed_at):.0f} s ago)"
+    return (
+        f"{message} (counted by the gateway, not asked of Dynaspark again, which saves the quota;"
+        f" the service last confirmed the window used up {when})"
+    )
+
+
+def error_from_sdk(error: DynasparkError, confirmed_at: float | None = None) -> GatewayError:
     """The OpenAI-shaped answer for an SDK error.
 
     Bad input is a 400 (an unknown model a 404); the service's 429 stays a 429 with its
-    `Retry-After`; a refused upstream key, an upstream 5xx, a broken connection or an answer
-    that breaks the spec are a 502 (the gateway's upstream failed); a timeout is a 504.
+    `Retry-After`, and the client's own gate (the window it last saw is used up) is a 429
+    that says so, and when the service last confirmed it (`confirmed_at`, Unix time); a
+    refused upstream key, an upstream 5xx, a broken connection or an answer that breaks the
+    spec are a 502 (the gateway's upstream failed); a timeout is a 504.
     """
     message = error.message
+    if is_local_rate_limit(error):
+        message = _counted_locally(message, confirmed_at, time.time())
     if isinstance(error, ModelNotSupportedError):
         return GatewayError(404, message, param="model", code="model_not_found")
     if isinstance(error, InvalidRequestError):

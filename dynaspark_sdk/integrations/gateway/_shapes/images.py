@@ -9,7 +9,7 @@ import attrs
 
 from .errors import bad_request, model_not_found
 from .models import IMAGE_MODEL_NAMES
-from .parameters import IMAGE_UNSUPPORTED, check_parameters, object_body, string
+from .parameters import ParameterPolicy, object_body, string
 
 __all__ = ["ImagePlan", "parse_image"]
 
@@ -23,18 +23,18 @@ class ImagePlan:
     width: int | None
     height: int | None
     b64_json: bool
+    ignored: tuple[str, ...] = ()
 
 
 _SIZE = re.compile(r"([0-9]{1,5})x([0-9]{1,5})")
-_IMAGE_HANDLED = frozenset({"prompt", "model", "size", "response_format", "user"})
 
 
-def parse_image(body: object, image_models: Sequence[str]) -> ImagePlan:
+def parse_image(body: object, image_models: Sequence[str], policy: ParameterPolicy) -> ImagePlan:
     """Check an `/v1/images/generations` body. Raises GatewayError."""
     request = object_body(body)
     prompt = string(request, "prompt")
     assert prompt is not None
-    check_parameters(request, _IMAGE_HANDLED, IMAGE_UNSUPPORTED, "Dynaspark")
+    ignored = policy.check(request)
     model = string(request, "model", required=False)
     if model is not None and model not in image_models:
         if model not in IMAGE_MODEL_NAMES:
@@ -52,4 +52,4 @@ def parse_image(body: object, image_models: Sequence[str]) -> ImagePlan:
         raise bad_request(
             f"'response_format' must be 'url' or 'b64_json', not {response_format!r}", param="response_format"
         )
-    return ImagePlan(prompt, model, width, height, response_format == "b64_json")
+    return ImagePlan(prompt, model, width, height, response_format == "b64_json", ignored)

@@ -6,7 +6,7 @@ import attrs
 
 from .errors import model_not_found
 from .models import SPEECH_MODELS
-from .parameters import SPEECH_UNSUPPORTED, check_parameters, object_body, string
+from .parameters import ParameterPolicy, object_body, string
 
 __all__ = ["SpeechPlan", "parse_speech"]
 
@@ -17,12 +17,10 @@ class SpeechPlan:
 
     text: str
     voice: str
+    ignored: tuple[str, ...] = ()
 
 
-_SPEECH_HANDLED = frozenset({"model", "input", "voice"})
-
-
-def parse_speech(body: object) -> SpeechPlan:
+def parse_speech(body: object, policy: ParameterPolicy) -> SpeechPlan:
     """Check an `/v1/audio/speech` body (the voice is checked by the SDK). Raises GatewayError."""
     request = object_body(body)
     model = string(request, "model")
@@ -32,5 +30,4 @@ def parse_speech(body: object) -> SpeechPlan:
     text = string(request, "input")
     voice = string(request, "voice")
     assert text is not None and voice is not None
-    check_parameters(request, _SPEECH_HANDLED, SPEECH_UNSUPPORTED, "Dynaspark's speech")
-    return SpeechPlan(text, voice)
+    return SpeechPlan(text, voice, policy.check(request))
