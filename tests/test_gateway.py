@@ -90,7 +90,10 @@ async def make_openai(client_kind: str, anyio_backend: str) -> Any:
 
     def build(url: str, api_key: str = "unused") -> Dual:
         kind = openai.OpenAI if client_kind == "sync" else openai.AsyncOpenAI
-        dual = Dual(client_kind, kind(base_url=url, api_key=api_key, max_retries=0, timeout=20.0))
+        dual = Dual(
+            client_kind,
+            kind(base_url=url, api_key=api_key, max_retries=0, timeout=20.0, _strict_response_validation=True),
+        )
         made.append(dual)
         return dual
 
@@ -546,7 +549,9 @@ async def test_retries_of_the_upstream_client_recover_before_the_client_sees_any
     with serve_in_thread(create_app(client, log=lambda _: None)) as running:
         emulator.inject(faults.status(503))
         emulator.inject(faults.reset())
-        async with openai.AsyncOpenAI(base_url=running.url, api_key="unused", max_retries=0) as oai:
+        async with openai.AsyncOpenAI(
+            base_url=running.url, api_key="unused", max_retries=0, _strict_response_validation=True
+        ) as oai:
             answer = await oai.chat.completions.create(model="gemini-1.5-flash", messages=user("again"))
     assert answer.choices[0].message.content == "[gemini-1.5-flash-8b] You said: again"
     assert len(emulator.requests) == 3
@@ -611,7 +616,9 @@ async def test_one_log_line_per_request_without_any_key(upstream: EmulatorServer
     secret = "sk-upstream-secret-42"
     client = AsyncClient(base_url=upstream.url, api_key=secret, max_retries=0)
     with serve_in_thread(create_app(client, gateway_key=KEY, log=lines.append)) as running:
-        async with openai.AsyncOpenAI(base_url=running.url, api_key=KEY, max_retries=0) as oai:
+        async with openai.AsyncOpenAI(
+            base_url=running.url, api_key=KEY, max_retries=0, _strict_response_validation=True
+        ) as oai:
             await oai.chat.completions.create(model="text/openai", messages=user("hi"))
             with pytest.raises(openai.NotFoundError):
                 await oai.chat.completions.create(model="nope", messages=user("hi"))
@@ -682,7 +689,7 @@ def test_the_command_serves_logs_a_line_per_request_and_exits_0_on_ctrl_c(
     try:
         url = served_url(process)
         assert url.startswith("http://127.0.0.1:") and url.endswith("/v1")
-        with openai.OpenAI(base_url=url, api_key="anything", max_retries=0) as oai:
+        with openai.OpenAI(base_url=url, api_key="anything", max_retries=0, _strict_response_validation=True) as oai:
             answer = oai.chat.completions.create(model="text/openai", messages=user("ping"))
             with pytest.raises(openai.NotFoundError):
                 oai.chat.completions.create(model="gpt-4o", messages=user("ping"))
@@ -705,7 +712,7 @@ def test_ctrl_c_lets_a_stream_in_flight_finish(upstream: EmulatorServer, emulato
     try:
         url = served_url(process)
         emulator.inject(faults.slow_stream(0.2))
-        with openai.OpenAI(base_url=url, api_key="anything", max_retries=0) as oai:
+        with openai.OpenAI(base_url=url, api_key="anything", max_retries=0, _strict_response_validation=True) as oai:
             stream = oai.chat.completions.create(model="text/openai", messages=user("w1 w2"), stream=True)
             with stream:
                 chunks = [next(stream)]
@@ -739,7 +746,9 @@ def test_a_shutdown_answers_a_request_still_waiting_with_a_503(upstream: Emulato
     lines: list[str] = []
     app = create_app(AsyncClient(base_url=upstream.url, max_retries=0), log=lines.append)
     with (
-        openai.OpenAI(base_url="http://unused.invalid", api_key="unused", max_retries=0) as oai,
+        openai.OpenAI(
+            base_url="http://unused.invalid", api_key="unused", max_retries=0, _strict_response_validation=True
+        ) as oai,
         serve_in_thread(app, timeout_graceful_shutdown=1.0) as running,
     ):
         ask = oai.with_options(base_url=running.url).chat.completions.create
@@ -764,7 +773,7 @@ def test_a_shutdown_ends_a_stream_still_waiting_with_an_error_event(
     first_piece = threading.Event()
 
     def read(url: str) -> None:
-        with openai.OpenAI(base_url=url, api_key="unused", max_retries=0) as oai:
+        with openai.OpenAI(base_url=url, api_key="unused", max_retries=0, _strict_response_validation=True) as oai:
             stream = oai.chat.completions.create(model="text/openai", messages=user("w1 w2"), stream=True)
             with stream:
                 for chunk in stream:
@@ -790,7 +799,7 @@ def test_ctrl_c_answers_a_request_still_waiting_before_the_grace_period_ends(
     process = start_gateway(upstream.url)
     try:
         url = served_url(process)
-        with openai.OpenAI(base_url=url, api_key="unused", max_retries=0) as oai:
+        with openai.OpenAI(base_url=url, api_key="unused", max_retries=0, _strict_response_validation=True) as oai:
             ask = oai.chat.completions.create
             thread, outcome = in_thread(lambda: ask(model="text/openai", messages=user("slow")))
             eventually_blocking(lambda: len(emulator.requests) == 1, "the request to reach the service", seconds=10.0)
@@ -822,11 +831,11 @@ def test_a_gateway_key_from_the_environment_is_required_and_never_shown(upstream
     try:
         url = served_url(process).replace("0.0.0.0", "127.0.0.1")
         with (
-            openai.OpenAI(base_url=url, api_key="wrong", max_retries=0) as oai,
+            openai.OpenAI(base_url=url, api_key="wrong", max_retries=0, _strict_response_validation=True) as oai,
             pytest.raises(openai.AuthenticationError),
         ):
             oai.models.list()
-        with openai.OpenAI(base_url=url, api_key=KEY, max_retries=0) as oai:
+        with openai.OpenAI(base_url=url, api_key=KEY, max_retries=0, _strict_response_validation=True) as oai:
             assert oai.models.list().data
     finally:
         out, err = interrupt(process)
