@@ -22,6 +22,7 @@ import httpx
 import openai
 import pytest
 from conftest import Dual, eventually_blocking
+from openai_fixtures import CLIENTS, STREAM_CLIENTS, cleared_emulator, failure, invoke, openai_factory, user  # noqa: F401
 
 from dynaspark_sdk import AsyncClient, Client, RetryPolicy
 from dynaspark_sdk.integrations.gateway import create_app, serve_in_thread
@@ -35,29 +36,6 @@ SHORT_READ = 0.3
 SLOW = 1.0
 KEY = "gw-key-0123456789"
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4//8/AAX+Av4N70a4AAAAAElFTkSuQmCC")
-
-# The sync client does not use the test's event loop, so it runs once; the async client runs
-# on both backends.
-CLIENTS = pytest.mark.parametrize(
-    ("client_kind", "anyio_backend"),
-    [("sync", "asyncio"), ("async", "asyncio"), ("async", "trio")],
-    ids=["sync", "async-asyncio", "async-trio"],
-)
-# openai's AsyncStream leaves its async generators for the garbage collector when it stops at
-# [DONE], which trio reports as unraisable errors (asyncio finalises them quietly): streams are
-# read with the async client on asyncio only.
-STREAM_CLIENTS = pytest.mark.parametrize(
-    ("client_kind", "anyio_backend"), [("sync", "asyncio"), ("async", "asyncio")], ids=["sync", "async-asyncio"]
-)
-
-
-@pytest.fixture
-def emulator(upstream: EmulatorServer) -> Iterator[Emulator]:
-    emulator = upstream.emulator
-    emulator.clear_faults()
-    emulator.clear_requests()
-    yield emulator
-    emulator.clear_faults()
 
 
 class Gateway(NamedTuple):
@@ -84,25 +62,6 @@ def keyed_gateway(upstream: EmulatorServer) -> Iterator[str]:
 
 
 @pytest.fixture
-async def make_openai(client_kind: str, anyio_backend: str) -> Any:
-    """Build an openai client (sync or async, as parametrized) for a URL; closes what it built."""
-    made: list[Dual] = []
-
-    def build(url: str, api_key: str = "unused") -> Dual:
-        kind = openai.OpenAI if client_kind == "sync" else openai.AsyncOpenAI
-        dual = Dual(
-            client_kind,
-            kind(base_url=url, api_key=api_key, max_retries=0, timeout=20.0, _strict_response_validation=True),
-        )
-        made.append(dual)
-        return dual
-
-    yield build
-    for dual in made:
-        await dual.resolve(dual.client.close())
-
-
-@pytest.fixture
 def oai(make_openai: Callable[..., Dual], gateway: Gateway) -> Dual:
     return make_openai(gateway.url)
 
@@ -121,21 +80,6 @@ async def stream_chunks(dual: Dual, **kwargs: Any) -> list[Any]:
 
 def content_of(chunks: list[Any]) -> str:
     return "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices)
-
-
-async def invoke(dual: Dual, method: Callable[..., Any], **kwargs: Any) -> Any:
-    """Call `method` (of either client) when awaited, and resolve its result."""
-    return await dual.resolve(method(**kwargs))
-
-
-async def failure(call: Any) -> openai.APIError:
-    with pytest.raises(openai.APIError) as caught:
-        await call
-    return caught.value
-
-
-def user(text: str) -> list[Any]:
-    return [{"role": "user", "content": text}]
 
 
 CONVERSATION: list[Any] = [

@@ -12,6 +12,7 @@ from typing import Any
 import openai
 import pytest
 from conftest import Dual
+from openai_fixtures import CLIENTS, STREAM_CLIENTS, cleared_emulator, failure, invoke, openai_factory, user  # noqa: F401
 
 from dynaspark_sdk import AsyncClient
 from dynaspark_sdk.integrations.gateway import create_app, serve_in_thread
@@ -19,23 +20,7 @@ from dynaspark_sdk.testing import Emulator, EmulatorServer, serve
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("loopback_only")]
 
-CLIENTS = pytest.mark.parametrize(
-    ("client_kind", "anyio_backend"),
-    [("sync", "asyncio"), ("async", "asyncio"), ("async", "trio")],
-    ids=["sync", "async-asyncio", "async-trio"],
-)
-STREAM_CLIENTS = pytest.mark.parametrize(
-    ("client_kind", "anyio_backend"), [("sync", "asyncio"), ("async", "asyncio")], ids=["sync", "async-asyncio"]
-)
 IGNORED = "x-dynaspark-ignored-params"
-
-
-@pytest.fixture
-def emulator(upstream: EmulatorServer) -> Iterator[Emulator]:
-    upstream.emulator.clear_faults()
-    upstream.emulator.clear_requests()
-    yield upstream.emulator
-    upstream.emulator.clear_faults()
 
 
 @pytest.fixture(scope="module")
@@ -57,27 +42,8 @@ def strict_gateway(upstream: EmulatorServer) -> Iterator[str]:
 
 
 @pytest.fixture
-async def make_openai(client_kind: str, anyio_backend: str) -> Any:
-    made: list[Dual] = []
-
-    def build(url: str) -> Dual:
-        kind = openai.OpenAI if client_kind == "sync" else openai.AsyncOpenAI
-        client = kind(base_url=url, api_key="unused", max_retries=0, timeout=20.0, _strict_response_validation=True)
-        made.append(Dual(client_kind, client))
-        return made[-1]
-
-    yield build
-    for dual in made:
-        await dual.resolve(dual.client.close())
-
-
-@pytest.fixture
 def oai(make_openai: Callable[[str], Dual], gateway: str) -> Dual:
     return make_openai(gateway)
-
-
-def user(text: str) -> list[Any]:
-    return [{"role": "user", "content": text}]
 
 
 async def raw_chat(dual: Dual, **kwargs: Any) -> tuple[Any, Any]:
@@ -88,12 +54,6 @@ async def raw_chat(dual: Dual, **kwargs: Any) -> tuple[Any, Any]:
 
 async def stream_chunks(dual: Dual, **kwargs: Any) -> list[Any]:
     return await dual.collect(await dual.resolve(dual.client.chat.completions.create(stream=True, **kwargs)))
-
-
-async def failure(call: Any) -> openai.APIStatusError:
-    with pytest.raises(openai.APIStatusError) as caught:
-        await call
-    return caught.value
 
 
 def contents(chunks: list[Any]) -> list[str]:

@@ -14,6 +14,7 @@ import httpx
 import openai
 import pytest
 from conftest import Dual
+from openai_fixtures import CLIENTS, STREAM_CLIENTS, cleared_emulator, failure, invoke, openai_factory, user  # noqa: F401
 
 from dynaspark_sdk import AsyncClient
 from dynaspark_sdk.integrations.gateway import create_app, serve_in_thread
@@ -22,14 +23,6 @@ from dynaspark_sdk.testing import Emulator, EmulatorServer, faults
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("loopback_only")]
 
-CLIENTS = pytest.mark.parametrize(
-    ("client_kind", "anyio_backend"),
-    [("sync", "asyncio"), ("async", "asyncio"), ("async", "trio")],
-    ids=["sync", "async-asyncio", "async-trio"],
-)
-STREAM_CLIENTS = pytest.mark.parametrize(
-    ("client_kind", "anyio_backend"), [("sync", "asyncio"), ("async", "asyncio")], ids=["sync", "async-asyncio"]
-)
 PNG_URI = (
     "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4//8/AAX+Av4N70a4AAAAAElFTkSuQmCC"
 )
@@ -43,33 +36,10 @@ KEY = "disk-test-key-8f3a"
 CLOSING = ["response.output_text.done", "response.content_part.done", "response.output_item.done"]
 
 
-@pytest.fixture
-def emulator(upstream: EmulatorServer) -> Iterator[Emulator]:
-    upstream.emulator.clear_faults()
-    upstream.emulator.clear_requests()
-    yield upstream.emulator
-    upstream.emulator.clear_faults()
-
-
 @pytest.fixture(scope="module")
 def gateway(upstream: EmulatorServer) -> Iterator[str]:
     with serve_in_thread(create_app(AsyncClient(base_url=upstream.url, max_retries=0), log=lambda _: None)) as running:
         yield running.url
-
-
-@pytest.fixture
-async def make_openai(client_kind: str, anyio_backend: str) -> Any:
-    made: list[Dual] = []
-
-    def build(url: str, api_key: str = "key-one") -> Dual:
-        kind = openai.OpenAI if client_kind == "sync" else openai.AsyncOpenAI
-        client = kind(base_url=url, api_key=api_key, max_retries=0, timeout=20.0, _strict_response_validation=True)
-        made.append(Dual(client_kind, client))
-        return made[-1]
-
-    yield build
-    for dual in made:
-        await dual.resolve(dual.client.close())
 
 
 @pytest.fixture
@@ -79,17 +49,6 @@ def oai(make_openai: Callable[..., Dual], gateway: str) -> Dual:
 
 async def create(dual: Dual, **kwargs: Any) -> Any:
     return await dual.resolve(dual.client.responses.create(**kwargs))
-
-
-async def later(dual: Dual, method: Callable[..., Any], *args: Any) -> Any:
-    """`method(*args)` (of either client), called when awaited."""
-    return await dual.resolve(method(*args))
-
-
-async def failure(call: Any) -> openai.APIStatusError:
-    with pytest.raises(openai.APIStatusError) as caught:
-        await call
-    return caught.value
 
 
 def sent_prompt(emulator: Emulator) -> str:
@@ -231,7 +190,7 @@ async def test_retrieve_delete_and_input_items(oai: Dual) -> None:
     page = await oai.resolve(responses.input_items.list(made.id, order="asc", limit=1))
     assert [item.role for item in page.data] == ["developer"] and page.has_more
     await oai.resolve(responses.delete(made.id))
-    error = await failure(later(oai, responses.retrieve, made.id))
+    error = await failure(invoke(oai, responses.retrieve, made.id))
     assert isinstance(error, openai.NotFoundError)
 
 
@@ -242,15 +201,15 @@ async def test_a_response_is_invisible_to_another_key_and_store_false_keeps_noth
     mine, theirs = make_openai(gateway, "key-one"), make_openai(gateway, "key-two")
     made = await create(mine, model="gemini-2.0-flash", input="secret")
     for call in (
-        later(theirs, theirs.client.responses.retrieve, made.id),
-        later(theirs, theirs.client.responses.delete, made.id),
+        invoke(theirs, theirs.client.responses.retrieve, made.id),
+        invoke(theirs, theirs.client.responses.delete, made.id),
         create(theirs, model="gemini-2.0-flash", input="x", previous_response_id=made.id),
     ):
         assert isinstance(await failure(call), openai.NotFoundError)
     assert (await mine.resolve(mine.client.responses.retrieve(made.id))).id == made.id
     unstored = await create(mine, model="gemini-2.0-flash", input="x", store=False)
     assert unstored.store is False
-    assert isinstance(await failure(later(mine, mine.client.responses.retrieve, unstored.id)), openai.NotFoundError)
+    assert isinstance(await failure(invoke(mine, mine.client.responses.retrieve, unstored.id)), openai.NotFoundError)
 
 
 # --------------------------------------------------------------------------- streaming

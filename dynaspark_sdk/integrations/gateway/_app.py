@@ -314,7 +314,7 @@ def create_app(
     owned = client is None
     upstream = client if client is not None else AsyncClient()
     gateway = _Gateway(upstream, gateway_key, strict_params)
-    store = ResponseStore(os.fspath(responses_db) if responses_db is not None else None)
+    store = ResponseStore(os.path.expanduser(os.fspath(responses_db)) if responses_db is not None else None)
     responses = ResponsesRoutes(
         gateway.upstream,
         AsyncResponseStore(store),
