@@ -22,9 +22,10 @@ over every batch) is reported next to them, against the client CPU of the direct
 *Gateway instructions.* Where valgrind is installed (not in smoke mode), the gateway also runs
 under ``valgrind --tool=callgrind`` with collection off until it is warm, then on for a batch
 of chat and text calls: user-space instructions per call, the same from run to run whatever
-the machine's load (it leaves out the kernel's share, about a tenth of the CPU time). A batch
-of Responses API calls (`/v1/responses`, stored) is counted apart, against the chat call of
-the same model: goal, no more.
+the machine's load (it leaves out the kernel's share, about a tenth of the CPU time). Batches
+of Responses API calls (`/v1/responses`, with `store: false`, then stored) are counted apart,
+against the chat call of the same model: goal, no more (within 3%, the count's noise from run
+to run) without the store, whose cost is its own row.
 
 *Responses API.* The latency and CPU rows run for `/v1/responses` too (same model, stored in
 the default in-memory store), and storing a response is timed in process: goal <= 100 us.
@@ -217,34 +218,36 @@ def _instruction_rows(budget: Budget) -> list[Row]:
                     body = {"model": model, "messages": [{"role": "user", "content": PROMPT}]}
                     http.post("/chat/completions", json=body).raise_for_status()
 
-            def respond(count: int) -> None:
+            def respond(count: int, store: bool = True) -> None:
+                body = {"model": models[0], "input": PROMPT, "store": store}
                 for _ in range(count):
-                    http.post("/responses", json={"model": models[0], "input": PROMPT}).raise_for_status()
+                    http.post("/responses", json=body).raise_for_status()
 
             for model in models:
                 post(model, 30)  # imports done, pools and caches warm
             respond(30)
             pid = str(gateway.pid)
-            # One count per operation: a dump ends each (`out.1`, `out.2`); the last is written at exit.
-            batches: list[Callable[[], None]] = [
-                lambda: post(models[0], calls),
-                lambda: post(models[1], calls),
-                lambda: respond(calls),
-            ]
-            for index, batch in enumerate(batches):
+            # One count per batch: a dump ends each (`out.1`, `out.2`, `out.3`); the last is written at exit.
+            batches: dict[str, Callable[[], None]] = {
+                "chat": lambda: post(models[0], calls),
+                "text": lambda: post(models[1], calls),
+                "responses": lambda: respond(calls, store=False),
+                "stored": lambda: respond(calls),
+            }
+            for index, batch in enumerate(batches.values()):
                 subprocess.run(["callgrind_control", "-i", "on", pid], check=True, capture_output=True)
                 batch()
                 subprocess.run(["callgrind_control", "-i", "off", pid], check=True, capture_output=True)
                 if index < len(batches) - 1:
                     subprocess.run(["callgrind_control", "-d", pid], check=True, capture_output=True)
-        totals = {"chat": 0, "text": 0, "responses": 0}
+        totals = dict.fromkeys(batches, 0)
         for name in glob.glob(out + "*"):
-            operation = {".1": "chat", ".2": "text"}.get(name[-2:], "responses")
+            operation = {".1": "chat", ".2": "text", ".3": "responses"}.get(name[-2:], "stored")
             with open(name) as dump:
                 for line in dump:
                     if line.startswith("totals:"):  # (its "summary:" line counts from the start: 0)
                         totals[operation] += int(line.split()[1])
-    chat, text, responses = (totals[operation] / calls for operation in ("chat", "text", "responses"))
+    chat, text, responses, stored = (totals[operation] / calls for operation in batches)
     return [
         Row(
             target="8",
@@ -257,12 +260,21 @@ def _instruction_rows(budget: Budget) -> list[Row]:
         ),
         Row(
             target="8",
-            measurement="gateway process instructions per Responses API call, stored (callgrind, user space)",
+            measurement="gateway process instructions per Responses API call, store: false (callgrind, user space)",
             value=f"{responses / 1e6:.2f} M",
             baseline=f"chat completion, same model {chat / 1e6:.2f} M",
             ratio=responses / chat if chat else None,
-            goal="<= chat's",
-            verdict=verdict(responses <= chat * 1.05),
+            goal="<= chat's + 3%",
+            verdict=verdict(responses <= chat * 1.03),
+        ),
+        Row(
+            target="8",
+            measurement="gateway process instructions per Responses API call, stored (callgrind, user space)",
+            value=f"{stored / 1e6:.2f} M",
+            baseline=f"chat completion, same model {chat / 1e6:.2f} M",
+            ratio=stored / chat if chat else None,
+            goal="-",
+            verdict="info",
         ),
     ]
 
@@ -270,6 +282,7 @@ def _instruction_rows(budget: Budget) -> list[Row]:
 def _store_rows(budget: Budget) -> list[Row]:
     """What storing one response costs the gateway (in-memory SQLite, the default store), in
     process: a response as `/v1/responses` stores it, with its input items and turn."""
+    from dynaspark_sdk.integrations.gateway._answers import dumps
     from dynaspark_sdk.integrations.gateway._response_store import ResponseStore, StoredResponse
     from dynaspark_sdk.integrations.gateway._shapes.response_objects import output_message, response_object
 
@@ -289,9 +302,11 @@ def _store_rows(budget: Budget) -> list[Row]:
             {"id": "msg_y", "type": "message", "role": "user", "content": [{"type": "input_text", "text": PROMPT}]}
         ]
         responses.append(StoredResponse(ident, None, response, items, turn))
+    # The gateway renders the response once, for its answer and the store: only the rest is the store's.
+    rendered = [dumps(stored.response) for stored in responses]
     started = time.perf_counter()
-    for stored in responses:
-        store.save(owner, stored)
+    for stored, body in zip(responses, rendered, strict=True):
+        store.save(owner, stored, body)
     per_save = (time.perf_counter() - started) / count
     store.close()
     return [

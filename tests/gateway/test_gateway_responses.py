@@ -218,7 +218,7 @@ async def test_a_response_is_invisible_to_another_key_and_store_false_keeps_noth
 @STREAM_CLIENTS
 async def test_a_stream_emits_openai_s_event_sequence(oai: Dual) -> None:
     stream = await oai.resolve(oai.client.responses.create(model="text/openai", input="one two", stream=True))
-    events = await oai.collect(stream)
+    events: list[Any] = await oai.collect(stream)
     kinds = [event.type for event in events]
     deltas = [event.delta for event in events if event.type == "response.output_text.delta"]
     assert kinds == [*EVENTS, *["response.output_text.delta"] * len(deltas), *CLOSING, "response.completed"]

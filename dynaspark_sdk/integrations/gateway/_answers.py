@@ -19,6 +19,7 @@ __all__ = [
     "error_response",
     "ignored_headers",
     "send_json",
+    "send_json_body",
 ]
 
 #: The answer's header naming the parameters accepted and ignored.
@@ -46,7 +47,11 @@ def ignored_headers(scope: Scope, ignored: Sequence[str]) -> dict[str, str]:
 
 async def send_json(send: Send, payload: object, headers: Mapping[str, str] | None = None) -> None:
     """A 200 JSON answer, byte for byte what `JSONResponse(payload)` sends, without building one."""
-    body = dumps(payload)
+    await send_json_body(send, dumps(payload), headers)
+
+
+async def send_json_body(send: Send, body: bytes, headers: Mapping[str, str] | None = None) -> None:
+    """A 200 answer of JSON already rendered by `dumps`."""
     raw = [(b"content-length", str(len(body)).encode("latin-1")), (b"content-type", b"application/json")]
     if headers:
         raw.extend((name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items())

@@ -16,7 +16,6 @@ thread, one at a time.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import secrets
 import sqlite3
@@ -43,11 +42,13 @@ T = TypeVar("T")
 MEMORY_MAX_BYTES = 64 * 1024 * 1024
 #: The same for a store in a file.
 DISK_MAX_BYTES = 1024 * 1024 * 1024
+#: How many tokens' owners are remembered (the cache is emptied when full).
+_OWNERS_KEPT = 1024
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS responses (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
     owner TEXT NOT NULL,
     previous_id TEXT,
@@ -104,6 +105,8 @@ class ResponseStore:
             self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._salt = self._setting("owner_salt", lambda: secrets.token_hex(32)).encode("ascii")
+        # The owners of the tokens seen lately: a hash per request is more than a lookup.
+        self._owners: dict[str, str] = {}
         self._size: int = self._db.execute("SELECT COALESCE(SUM(size), 0) FROM responses").fetchone()[0]
 
     def _setting(self, name: str, make: Callable[[], str]) -> str:
@@ -116,11 +119,19 @@ class ResponseStore:
 
     def owner(self, token: str) -> str:
         """The owner a bearer token stands for (a keyed hash: the store never holds a key)."""
-        return hmac.new(self._salt, token.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+        owner = self._owners.get(token)
+        if owner is None:
+            owner = hashlib.blake2b(token.encode("utf-8", "surrogatepass"), key=self._salt[:64]).hexdigest()
+            if len(self._owners) >= _OWNERS_KEPT:
+                self._owners.clear()
+            self._owners[token] = owner
+        return owner
 
-    def save(self, owner: str, stored: StoredResponse) -> None:
-        """Keep `stored` for `owner`, dropping the oldest rows when over `max_bytes`."""
-        response, items, turn = _dumps(stored.response), _dumps(stored.items), _dumps(stored.turn)
+    def save(self, owner: str, stored: StoredResponse, response_json: bytes | None = None) -> None:
+        """Keep `stored` for `owner`, dropping the oldest rows when over `max_bytes`.
+        `response_json` is `stored.response` as JSON (UTF-8), when the caller has it already."""
+        response = response_json if response_json is not None else _dumps(stored.response).encode("utf-8")
+        items, turn = _dumps(stored.items), _dumps(stored.turn)
         size = len(response) + len(items) + len(turn)
         with self._lock:
             self._db.execute(

@@ -14,7 +14,7 @@ from starlette.types import Receive, Scope, Send
 
 from dynaspark_sdk import DynasparkError
 
-from ._answers import STREAM_HEADERS, error_response, ignored_headers, send_json
+from ._answers import STREAM_HEADERS, dumps, error_response, ignored_headers, send_json_body
 from ._response_store import AsyncResponseStore, BrokenChain, StoredResponse
 from ._shapes.errors import GatewayError, bad_request
 from ._shapes.parameters import Policies
@@ -22,7 +22,7 @@ from ._shapes.response_objects import (
     ResponseEvents,
     deleted,
     item_list,
-    message_id,
+    message_id_of,
     output_message,
     response_id,
     response_object,
@@ -83,10 +83,13 @@ class ResponsesRoutes:
             raise _not_found(ident, "previous_response_id", "previous_response_not_found")
         return history
 
-    async def _save(self, owner: str, request: ResponsesRequest, response: dict[str, Any], text: str) -> None:
+    async def _save(
+        self, owner: str, request: ResponsesRequest, response: dict[str, Any], text: str, rendered: bytes | None = None
+    ) -> None:
         turn = [*request.messages, {"role": "assistant", "content": text}]
-        stored = StoredResponse(response["id"], request.previous_response_id, response, request.items, turn)
-        await self.store.run(self.store.store.save, owner, stored)
+        items = request.listed_items()
+        stored = StoredResponse(response["id"], request.previous_response_id, response, items, turn)
+        await self.store.run(self.store.store.save, owner, stored, rendered)
 
     # ------------------------------------------------------------------ create
 
@@ -97,7 +100,8 @@ class ResponsesRoutes:
             owner = self._owner(scope)
             history = await self._history(owner, request.previous_response_id) if request.previous_response_id else []
             plan = request.plan(history)
-            ident, created, item = response_id(), int(time.time()), message_id()
+            ident, created = response_id(), int(time.time())
+            item = message_id_of(ident)
             headers = ignored_headers(scope, plan.ignored)
             if plan.stream:
                 text = await self.upstream.open_stream(plan)
@@ -118,9 +122,10 @@ class ResponsesRoutes:
                     counts=answer.usage,
                     completed_at=int(time.time()),
                 )
+                body = dumps(completed)  # once, for the store and the answer
                 if request.store:
-                    await self._save(owner, request, completed, answer.text)
-                await send_json(send, completed, headers)
+                    await self._save(owner, request, completed, answer.text, body)
+                await send_json_body(send, body, headers)
                 return
         except GatewayError as exc:
             response = error_response(exc)

@@ -113,7 +113,8 @@ def _check_message(item: object, where: str, images: bool, target: str) -> dict[
         raise _invalid(f"{where}.name", "must be a string")
     content = item.get("content")
     if isinstance(content, str):
-        return {"role": role, "content": content}
+        # The common case, checked: the SDK copies what it is given, so no copy here.
+        return item if len(item) == 2 else {"role": role, "content": content}
     if content is None and role == "assistant":
         return {"role": role, "content": ""}
     if not isinstance(content, list):

@@ -16,6 +16,7 @@ __all__ = [
     "failure",
     "item_list",
     "message_id",
+    "message_id_of",
     "output_message",
     "response_id",
     "response_object",
@@ -29,8 +30,14 @@ def response_id() -> str:
 
 
 def message_id() -> str:
-    """A fresh `msg_...` id (an output message's, or a listed input item's)."""
+    """A fresh `msg_...` id (a listed input item's)."""
     return "msg_" + secrets.token_hex(24)
+
+
+def message_id_of(response: str) -> str:
+    """The id of the output message of the response `response` (its one message: unique as
+    the response's id is, without drawing another)."""
+    return "msg_" + response.removeprefix("resp_")
 
 
 def usage(counts: Mapping[str, int] | None) -> dict[str, Any]:

@@ -45,8 +45,8 @@ class ResponsesRequest:
     """A checked `/v1/responses` request.
 
     `messages` is the input as chat messages for the SDK; `items` the same input as
-    `input_items` lists it (each with an id); `echo` what the response object reports of
-    the request.
+    `input_items` lists it (`listed_items()` gives them ids, when they are stored); `echo`
+    what the response object reports of the request.
     """
 
     target: Target
@@ -59,6 +59,10 @@ class ResponsesRequest:
     text_options: dict[str, Any]
     ignored: tuple[str, ...]
     echo: dict[str, Any]
+
+    def listed_items(self) -> list[dict[str, Any]]:
+        """The input items as stored and listed, each with an id of its own."""
+        return [{"id": message_id(), **item} for item in self.items]
 
     def plan(self, history: Sequence[dict[str, Any]]) -> ChatPlan:
         """The call for the service: the instructions as a system message, then the stored
@@ -121,7 +125,7 @@ def _item(item: object, where: str, images: bool, what: str) -> tuple[dict[str, 
         shown = "missing" if role is None else repr(role)
         raise _invalid(f"{where}.role", f"{shown}; supported values are: {', '.join(map(repr, ROLES))}")
     content = item.get("content")
-    listed = {"id": message_id(), "type": "message", "role": role, "status": "completed"}
+    listed = {"type": "message", "role": role, "status": "completed"}
     if isinstance(content, str):
         part = _listed_part(content, None, None, role)
         return {"role": role, "content": content}, {**listed, "content": [part]}
@@ -146,7 +150,6 @@ def _input(value: object, images: bool, what: str) -> tuple[list[dict[str, Any]]
     if isinstance(value, str):
         return [{"role": "user", "content": value}], [
             {
-                "id": message_id(),
                 "type": "message",
                 "role": "user",
                 "status": "completed",
@@ -185,7 +188,10 @@ def _text_config(value: object, strict: bool) -> tuple[dict[str, Any], bool]:
 
 
 def _echo(request: Mapping[str, Any], text: dict[str, Any]) -> dict[str, Any]:
-    echo = {name: request[name] if request.get(name) is not None else default for name, default in _ECHOED.items()}
+    echo = dict(_ECHOED)
+    for name, value in request.items():  # a request sets few of them: walk what it has
+        if name in echo and value is not None:
+            echo[name] = value
     metadata = echo["metadata"]
     if not (isinstance(metadata, dict) and all(isinstance(v, str) for v in metadata.values())):
         echo["metadata"] = {}
