@@ -1,4 +1,4 @@
-"""`AsyncClient`: the asynchronous shell (on asyncio and trio, through anyio). It performs
+"""`AsyncClient`: the asynchronous shell (on asyncio and trio). It performs
 the flows' actions with an httpx.AsyncClient; everything else (checks, retries, decoding,
 errors) lives in the shared core.
 
@@ -10,14 +10,29 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import Any, Self, TypeVar
 
-import anyio
 import httpx
 
+from . import _event_loops
+from ._conversation import History
 from ._defaults import DEFAULT_MAX_CONCURRENCY, DEFAULT_SLOT_TIMEOUT, DEFAULT_TIMEOUT
+from ._flow import Answer, ClientState, Discard, Emit, Failure, Opened, Read, Resolve, Send, Sleep, call_flow
 from ._generated import spec_values
-from ._lazy import deferred_imports
+from ._media import ImageUpload, RemoteImage
+from ._media_files import prepare_media
+from ._operations.chat import ChatDraft, chat_draft
+from ._operations.download import download_call
+from ._operations.image import ImageOptions, image_call
+from ._operations.speech import speech_call
+from ._operations.status import status_call
+from ._operations.text import TextOptions, text_call
+from ._plans import MessagesInput, RequestPlan
+from ._pools import AsyncPool
+from ._results import AsyncImageResult, AudioResult, ChatResponse, ServiceStatus, TextResponse
+from ._retry import RetryPolicy
+from ._secrets import install_log_redaction
+from ._settings import Settings, TimeoutArg, make_settings
 from ._shells import (
     BaseClient,
     ConversationState,
@@ -25,96 +40,13 @@ from ._shells import (
     StreamState,
     checked_transport_args,
     checked_use_aiohttp,
-    load_core,
 )
+from ._transport import classify_failure, import_request_builders, slot_wait_failure
 
-if TYPE_CHECKING:
-    from ._flow import Answer, ClientState, Discard, Emit, Failure, Opened, Read, Send, Sleep, call_flow
-    from ._media import ImageUpload, RemoteImage
-    from ._media_files import prepare_media
-    from ._operations.chat import ChatDraft, chat_draft
-    from ._operations.download import download_call
-    from ._operations.image import ImageOptions, image_call
-    from ._operations.speech import speech_call
-    from ._operations.status import status_call
-    from ._operations.text import TextOptions, text_call
-    from ._plans import MessagesInput, RequestPlan
-    from ._pools import AsyncPool
-    from ._results import AsyncImageResult, AudioResult, ChatResponse, ServiceStatus, TextResponse
-    from ._retry import RetryPolicy
-    from ._secrets import install_log_redaction
-    from ._settings import Settings, TimeoutArg, make_settings
-    from ._transport import classify_failure, slot_wait_failure
-
-# The core: loaded as described below.
-_load = deferred_imports(
-    globals(),
-    {
-        "._flow": (
-            "Answer",
-            "ClientState",
-            "Discard",
-            "Emit",
-            "Failure",
-            "Opened",
-            "Read",
-            "Send",
-            "Sleep",
-            "call_flow",
-        ),
-        "._media": (
-            "ImageUpload",
-            "RemoteImage",
-        ),
-        "._media_files": ("prepare_media",),
-        "._operations.chat": (
-            "ChatDraft",
-            "chat_draft",
-        ),
-        "._operations.download": ("download_call",),
-        "._operations.image": (
-            "ImageOptions",
-            "image_call",
-        ),
-        "._operations.speech": ("speech_call",),
-        "._operations.status": ("status_call",),
-        "._operations.text": (
-            "TextOptions",
-            "text_call",
-        ),
-        "._plans": (
-            "MessagesInput",
-            "RequestPlan",
-        ),
-        "._pools": ("AsyncPool",),
-        "._results": (
-            "AsyncImageResult",
-            "AudioResult",
-            "ChatResponse",
-            "ServiceStatus",
-            "TextResponse",
-        ),
-        "._retry": ("RetryPolicy",),
-        "._secrets": ("install_log_redaction",),
-        "._settings": (
-            "Settings",
-            "TimeoutArg",
-            "make_settings",
-        ),
-        "._transport": (
-            "classify_failure",
-            "slot_wait_failure",
-        ),
-    },
-)
-
-# The async shell loads its core as it is imported (an application imports it at start-up),
-# so that a client made later, on a running event loop, imports nothing there; the sync shell
-# written from this file loads it with its first client instead (see `_lazy`).
-load_core()
-_load()
-from ._transport import import_request_builders  # noqa: E402 - with the eager loading it belongs to
-
+# The async shell loads the core, httpcore and the request builders as it is imported (an
+# application imports it at start-up), so that a client made later, on a running event loop,
+# imports nothing there. The sync shell written from this file imports the core with its
+# first Client instead (scripts/unasync.py defers the imports above that are not light).
 import_request_builders()
 
 __all__ = ["AsyncClient", "AsyncConversation", "AsyncStream"]
@@ -139,11 +71,13 @@ class _AsyncRunner:
         if isinstance(action, Send):
             return await self._send(action)
         if isinstance(action, Sleep):
-            await anyio.sleep(action.seconds)
+            await _event_loops.sleep(action.seconds)
             return None
         if isinstance(action, Discard):
             await self.discard()
             return None
+        if isinstance(action, Resolve):
+            return await self._pool.resolve(action.host, action.port)
         raise TypeError(f"unknown action {action!r}")
 
     async def _send(self, action: Send) -> Answer | Opened | Failure:
@@ -163,7 +97,11 @@ class _AsyncRunner:
         try:
             request = http.build_request(**self._settings.request_args(action.plan, payload))
             try:
-                response = await http.send(request, stream=True)
+                follow = action.plan.follow_redirects
+                if follow is None:
+                    response = await http.send(request, stream=True)
+                else:
+                    response = await http.send(request, stream=True, follow_redirects=follow)
             except httpx.HTTPError as exc:
                 return classify_failure(exc)
         finally:
@@ -210,6 +148,24 @@ class _AsyncRunner:
         finally:
             flow.close()
             await self.discard()
+
+
+class _Download:
+    """An image result's `fetch`: downloads through its client. It pickles (with the result,
+    into a worker process, say) as one without a client, which downloads through a
+    short-lived default `AsyncClient`."""
+
+    def __init__(self, client: AsyncClient | None) -> None:
+        self._client = client
+
+    async def __call__(self, url: str) -> bytes:
+        if self._client is not None:
+            return await self._client._download(url)
+        async with AsyncClient() as client:
+            return await client._download(url)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_Download, (None,))
 
 
 class AsyncStream(StreamState, AsyncIterator[str]):
@@ -296,6 +252,11 @@ class AsyncClient(BaseClient):
     the client tries the previous path once and keeps using whichever answers (see
     `chat_path`). `chat_path="/generate_response"` (or any path) pins it instead.
 
+    `private_image_urls=False` fetches image URLs (an `image_url` part, or `media=` as a URL)
+    only when their host is, and resolves only to, public addresses, checked at every redirect
+    (at most 3) and connected to as checked: for a server that fetches what its callers send,
+    as the gateway does. By default the client fetches whatever its caller asks for.
+
     `use_aiohttp=True` sends through aiohttp (`AiohttpTransport`, the `aiohttp` extra) on
     asyncio loops, about half the client CPU per call of httpx's own transport; trio loops
     keep httpx's. It cannot be combined with `proxy` or `http_client`.
@@ -324,9 +285,8 @@ class AsyncClient(BaseClient):
         slot_timeout: float | None = DEFAULT_SLOT_TIMEOUT,
         chat_path: str | None = None,
         use_aiohttp: bool = False,
+        private_image_urls: bool = True,
     ) -> None:
-        load_core()
-        _load()
         install_log_redaction()
         settings = make_settings(
             environ=os.environ,
@@ -339,6 +299,7 @@ class AsyncClient(BaseClient):
             on_rate_limit=on_rate_limit,
             retry_policy=retry_policy,
             chat_path=chat_path,
+            private_image_urls=private_image_urls,
         )
         proxy = checked_transport_args(http_client, httpx.AsyncClient, proxy, "AsyncClient")
         self._pool: AsyncPool = AsyncPool(
@@ -531,7 +492,7 @@ class AsyncClient(BaseClient):
     ) -> AsyncImageResult:
         """Generate an image (`GET /api/generate_image`); the result can download and save it."""
         options = ImageOptions(width=width, height=height, model=model, nologo=nologo, seed=seed, watermark=watermark)
-        plan, parse = image_call(self._settings, prompt, options, result=AsyncImageResult, fetch=self._download)
+        plan, parse = image_call(self._settings, prompt, options, result=AsyncImageResult, fetch=_Download(self))
         return await self._run(plan, parse)
 
     async def _download(self, url: str) -> bytes:
@@ -570,7 +531,7 @@ class AsyncConversation(ConversationState):
         messages: Sequence[Mapping[str, Any]] | None,
         max_prompt_chars: int | None,
     ) -> None:
-        super().__init__(model=model, system=system, messages=messages, max_prompt_chars=max_prompt_chars)
+        super().__init__(model, History(system=system, messages=messages, max_prompt_chars=max_prompt_chars))
         self._client = client
 
     async def send(self, text: str, media: object = None) -> ChatResponse:

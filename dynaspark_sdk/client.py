@@ -26,11 +26,11 @@ from ._shells import (
     PendingPlan,
     StreamState,
     checked_transport_args,
-    load_core,
 )
 
 if TYPE_CHECKING:
-    from ._flow import Answer, ClientState, Discard, Emit, Failure, Opened, Read, Send, Sleep, call_flow
+    from ._conversation import History
+    from ._flow import Answer, ClientState, Discard, Emit, Failure, Opened, Read, Resolve, Send, Sleep, call_flow
     from ._media import ImageUpload, RemoteImage
     from ._media_files import prepare_media
     from ._operations.chat import ChatDraft, chat_draft
@@ -47,10 +47,12 @@ if TYPE_CHECKING:
     from ._settings import Settings, TimeoutArg, make_settings
     from ._transport import classify_failure, slot_wait_failure
 
-# The core: loaded as described below.
-_load = deferred_imports(
+# The core: imported by the first Client's constructor (`_load_core()`, see `_lazy`), so
+# that `from dynaspark_sdk import Client` costs little more than `import httpx`.
+_load_core = deferred_imports(
     globals(),
     {
+        "._conversation": ("History",),
         "._flow": (
             "Answer",
             "ClientState",
@@ -59,58 +61,28 @@ _load = deferred_imports(
             "Failure",
             "Opened",
             "Read",
+            "Resolve",
             "Send",
             "Sleep",
             "call_flow",
         ),
-        "._media": (
-            "ImageUpload",
-            "RemoteImage",
-        ),
+        "._media": ("ImageUpload", "RemoteImage"),
         "._media_files": ("prepare_media",),
-        "._operations.chat": (
-            "ChatDraft",
-            "chat_draft",
-        ),
+        "._operations.chat": ("ChatDraft", "chat_draft"),
         "._operations.download": ("download_call",),
-        "._operations.image": (
-            "ImageOptions",
-            "image_call",
-        ),
+        "._operations.image": ("ImageOptions", "image_call"),
         "._operations.speech": ("speech_call",),
         "._operations.status": ("status_call",),
-        "._operations.text": (
-            "TextOptions",
-            "text_call",
-        ),
-        "._plans": (
-            "MessagesInput",
-            "RequestPlan",
-        ),
+        "._operations.text": ("TextOptions", "text_call"),
+        "._plans": ("MessagesInput", "RequestPlan"),
         "._pools": ("SyncPool",),
-        "._results": (
-            "ImageResult",
-            "AudioResult",
-            "ChatResponse",
-            "ServiceStatus",
-            "TextResponse",
-        ),
+        "._results": ("ImageResult", "AudioResult", "ChatResponse", "ServiceStatus", "TextResponse"),
         "._retry": ("RetryPolicy",),
         "._secrets": ("install_log_redaction",),
-        "._settings": (
-            "Settings",
-            "TimeoutArg",
-            "make_settings",
-        ),
-        "._transport": (
-            "classify_failure",
-            "slot_wait_failure",
-        ),
+        "._settings": ("Settings", "TimeoutArg", "make_settings"),
+        "._transport": ("classify_failure", "slot_wait_failure"),
     },
 )
-
-# The core loads with the first Client (see `_lazy`), so that `from dynaspark_sdk import Client`
-# costs little more than `import httpx`.
 
 __all__ = ["Client", "Conversation", "Stream"]
 
@@ -139,6 +111,8 @@ class _Runner:
         if isinstance(action, Discard):
             self.discard()
             return None
+        if isinstance(action, Resolve):
+            return self._pool.resolve(action.host, action.port)
         raise TypeError(f"unknown action {action!r}")
 
     def _send(self, action: Send) -> Answer | Opened | Failure:
@@ -158,7 +132,11 @@ class _Runner:
         try:
             request = http.build_request(**self._settings.request_args(action.plan, payload))
             try:
-                response = http.send(request, stream=True)
+                follow = action.plan.follow_redirects
+                if follow is None:
+                    response = http.send(request, stream=True)
+                else:
+                    response = http.send(request, stream=True, follow_redirects=follow)
             except httpx.HTTPError as exc:
                 return classify_failure(exc)
         finally:
@@ -205,6 +183,24 @@ class _Runner:
         finally:
             flow.close()
             self.discard()
+
+
+class _Download:
+    """An image result's `fetch`: downloads through its client. It pickles (with the result,
+    into a worker process, say) as one without a client, which downloads through a
+    short-lived default `Client`."""
+
+    def __init__(self, client: Client | None) -> None:
+        self._client = client
+
+    def __call__(self, url: str) -> bytes:
+        if self._client is not None:
+            return self._client._download(url)
+        with Client() as client:
+            return client._download(url)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_Download, (None,))
 
 
 class Stream(StreamState, Iterator[str]):
@@ -291,6 +287,11 @@ class Client(BaseClient):
     the client tries the previous path once and keeps using whichever answers (see
     `chat_path`). `chat_path="/generate_response"` (or any path) pins it instead.
 
+    `private_image_urls=False` fetches image URLs (an `image_url` part, or `media=` as a URL)
+    only when their host is, and resolves only to, public addresses, checked at every redirect
+    (at most 3) and connected to as checked: for a server that fetches what its callers send,
+    as the gateway does. By default the client fetches whatever its caller asks for.
+
         from dynaspark_sdk import Client
 
         with Client() as client:
@@ -314,9 +315,9 @@ class Client(BaseClient):
         max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
         slot_timeout: float | None = DEFAULT_SLOT_TIMEOUT,
         chat_path: str | None = None,
+        private_image_urls: bool = True,
     ) -> None:
-        load_core()
-        _load()
+        _load_core()
         install_log_redaction()
         settings = make_settings(
             environ=os.environ,
@@ -329,6 +330,7 @@ class Client(BaseClient):
             on_rate_limit=on_rate_limit,
             retry_policy=retry_policy,
             chat_path=chat_path,
+            private_image_urls=private_image_urls,
         )
         proxy = checked_transport_args(http_client, httpx.Client, proxy, "Client")
         self._pool: SyncPool = SyncPool(
@@ -518,7 +520,7 @@ class Client(BaseClient):
     ) -> ImageResult:
         """Generate an image (`GET /api/generate_image`); the result can download and save it."""
         options = ImageOptions(width=width, height=height, model=model, nologo=nologo, seed=seed, watermark=watermark)
-        plan, parse = image_call(self._settings, prompt, options, result=ImageResult, fetch=self._download)
+        plan, parse = image_call(self._settings, prompt, options, result=ImageResult, fetch=_Download(self))
         return self._run(plan, parse)
 
     def _download(self, url: str) -> bytes:
@@ -557,7 +559,7 @@ class Conversation(ConversationState):
         messages: Sequence[Mapping[str, Any]] | None,
         max_prompt_chars: int | None,
     ) -> None:
-        super().__init__(model=model, system=system, messages=messages, max_prompt_chars=max_prompt_chars)
+        super().__init__(model, History(system=system, messages=messages, max_prompt_chars=max_prompt_chars))
         self._client = client
 
     def send(self, text: str, media: object = None) -> ChatResponse:

@@ -63,6 +63,9 @@ def run_gateway(args: argparse.Namespace, out: Output) -> int:
         args.port,
         args.gateway_key,
         out,
+        allowed_hosts=args.allowed_host,
+        cors_origins=args.cors_origin,
+        allow_private_image_urls=args.allow_private_image_urls,
         strict_params=args.strict_params,
         responses_db=args.responses_db,
     )

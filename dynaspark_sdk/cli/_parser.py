@@ -224,6 +224,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="require 'Authorization: Bearer KEY' (default: $DYNASPARK_GATEWAY_KEY; none: no check)",
     )
     gateway.add_argument(
+        "--allowed-host",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="also answer requests for this Host name (repeatable; '*': any). Always answered: IP addresses,"
+        " localhost, *.localhost, *.local, *.internal and this machine's name",
+    )
+    gateway.add_argument(
+        "--cors-origin",
+        metavar="ORIGIN",
+        action="append",
+        default=[],
+        help="let web pages of this origin (https://app.example.com) call the gateway (repeatable; '*': any)."
+        " Pages on localhost, 127.0.0.1 and [::1] may always",
+    )
+    gateway.add_argument(
+        "--allow-private-image-urls",
+        action="store_true",
+        help="fetch image URLs on loopback, private and link-local addresses too (default: refused)",
+    )
+    gateway.add_argument(
         "--strict-params",
         action="store_true",
         help="refuse (400) parameters that only tune sampling, length or bookkeeping (temperature,"

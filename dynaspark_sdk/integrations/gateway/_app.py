@@ -9,7 +9,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -20,11 +20,21 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dynaspark_sdk import AsyncClient, DynasparkError
+from dynaspark_sdk import AsyncClient, DynasparkError, RateLimit
 
-from ._answers import IGNORED_SCOPE_KEY, STREAM_HEADERS, error_response, ignored_headers, send_json
+from ._answers import (
+    IGNORED_SCOPE_KEY,
+    STREAM_HEADERS,
+    error_response,
+    ignored_headers,
+    on_asyncio,
+    send_events,
+    send_json,
+)
+from ._guard import Admission, RequestGuard
 from ._response_store import AsyncResponseStore, ResponseStore
 from ._responses_routes import ResponsesRoutes
+from ._retry_headers import SHOULD_NOT_RETRY, rate_limit_headers
 from ._shapes.chat_completions import (
     DONE,
     ChatPlan,
@@ -39,7 +49,7 @@ from ._shapes.images import parse_image
 from ._shapes.models import model_list
 from ._shapes.parameters import policies
 from ._shapes.speech import parse_speech
-from ._upstream import Upstream, shutting_down
+from ._upstream import TextStream, Upstream, shutting_down
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
@@ -50,16 +60,46 @@ _logger = logging.getLogger("dynaspark_sdk.gateway")
 
 
 class _Front:
-    """ASGI middleware in front of the routes: one log line per request, `METHOD PATH STATUS
-    DURATION`, once its answer is complete (a stream's too); the query string and headers are
-    never shown, so no key leaks. A `POST` to a path of `direct` goes straight to its ASGI
-    endpoint, past Starlette's exception middleware and router (the same endpoint the router
-    reaches; it answers its own errors): the gateway's hot path costs less per call."""
+    """ASGI middleware in front of the routes, so that every endpoint (one added later too)
+    gets the same treatment:
 
-    def __init__(self, app: ASGIApp, log: Callable[[str], None], direct: dict[str, ASGIApp]) -> None:
+    - the guard's checks (`RequestGuard`: Host, Origin and CORS, JSON bodies) before anything
+      else; a refusal is answered here, in OpenAI's error shape;
+    - headers on every answer: the CORS ones of an allowed origin, `x-should-retry: false` on a
+      5xx (the upstream client's retries are spent) and the service's rate-limit numbers in
+      OpenAI's names (see `_retry_headers`);
+    - one log line per request, `METHOD PATH STATUS DURATION`, once its answer is complete (a
+      stream's too); the query string and headers are never shown, so no key leaks.
+
+    A `POST` to a path of `direct` goes straight to its ASGI endpoint, past Starlette's
+    exception middleware and router (the same endpoint the router reaches; it answers its own
+    errors): the gateway's hot path costs less per call."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        log: Callable[[str], None],
+        direct: dict[str, ASGIApp],
+        guard: RequestGuard,
+        rate_limit: Callable[[], RateLimit],
+    ) -> None:
         self.app = app
         self.log = log
         self.direct = direct
+        self.guard = guard
+        self.rate_limit = rate_limit
+        # The rate-limit headers of the last answer, by the numbers and the second they were
+        # made in: most answers in a second share them.
+        self._limit_headers: tuple[RateLimit, int, list[tuple[bytes, bytes]]] | None = None
+
+    def _rate_limit_headers(self) -> list[tuple[bytes, bytes]]:
+        limit, now = self.rate_limit(), time.time()
+        cached = self._limit_headers
+        if cached is not None and cached[0] is limit and cached[1] == int(now):
+            return cached[2]
+        headers = rate_limit_headers(limit, now)
+        self._limit_headers = (limit, int(now), headers)
+        return headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -67,15 +107,24 @@ class _Front:
             return
         started = time.perf_counter()
         status = 0
+        admission = self.guard.admit(scope)
+        added = admission.headers
 
         async def sending(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                extra = [*added, *self._rate_limit_headers()]
+                if status >= 500:
+                    extra.append(SHOULD_NOT_RETRY)
+                if extra:
+                    message = {**message, "headers": [*message.get("headers", ()), *extra]}
             await send(message)
 
         app = self.app
-        if scope["method"] == "POST":
+        if admission.status:
+            app = _refusal(admission)
+        elif scope["method"] == "POST":
             app = self.direct.get(_route_path(scope), app)
         try:
             await app(scope, receive, sending)
@@ -89,6 +138,14 @@ class _Front:
             line = f"{scope['method']} {path} {status or '-'} {(time.perf_counter() - started) * 1000:.1f} ms"
             ignored = scope.get(IGNORED_SCOPE_KEY)
             self.log(f"{line} (ignored: {ignored})" if ignored else line)
+
+
+def _refusal(admission: Admission) -> ASGIApp:
+    """The answer to a request the guard stopped: a preflight's 204, or a refusal in OpenAI's
+    shape (its CORS headers, if any, are added by the front)."""
+    if admission.status == 204:
+        return Response(status_code=204)
+    return error_response(GatewayError(admission.status, admission.message, code=admission.code))
 
 
 def _route_path(scope: Scope) -> str:
@@ -197,11 +254,18 @@ class _Gateway:
     async def chat_completions(self, scope: Scope, receive: Receive, send: Send) -> None:
         """`POST /v1/chat/completions`, a plain ASGI endpoint (the gateway's hot path): it
         answers its own GatewayError and SDK errors; anything else goes up, to the 500 handler."""
+        response: Response
         try:
             plan = parse_chat(await self.body(scope, receive), self.chat_models, self.policies)
             headers = ignored_headers(scope, plan.ignored)
             if plan.stream:
-                response = await self._stream(plan, headers)
+                events = await self._stream(plan)
+                if on_asyncio():
+                    await send_events(receive, send, events, headers)
+                    return
+                response = StreamingResponse(
+                    events, headers={**STREAM_HEADERS, **headers}, media_type="text/event-stream"
+                )
             else:
                 answer = await self.upstream.answer(plan)
                 completion = chat_completion(completion_id(), int(time.time()), plan.model, answer.text, answer.usage)
@@ -213,30 +277,33 @@ class _Gateway:
             response = error_response(self.upstream.error(exc))
         await response(scope, receive, send)
 
-    async def _stream(self, plan: ChatPlan, headers: dict[str, str]) -> Response:
-        text = await self.upstream.open_stream(plan)
+    async def _stream(self, plan: ChatPlan) -> AsyncGenerator[bytes, None]:
+        """The events of a streamed answer, once its first piece has come (see `_events`):
+        until then a failure is still an error status (429, 502, 504)."""
+        return self._events(plan, await self.upstream.open_stream(plan))
+
+    async def _events(self, plan: ChatPlan, text: TextStream) -> AsyncGenerator[bytes, None]:
+        """The chunks as server-sent events: the first carries the role and the first piece
+        together (as OpenAI does); the last holds the stop (or an error event), the usage chunk
+        if asked for, and `[DONE]`, in one piece of the body."""
         model, ident, created = plan.model, completion_id(), int(time.time())
-        upstream = self.upstream
-
-        async def events() -> AsyncIterator[bytes]:
-            try:
-                yield event(completion_chunk(ident, created, model, {"role": "assistant", "content": ""}))
+        try:
+            piece = await text.next()
+            yield event(completion_chunk(ident, created, model, {"role": "assistant", "content": piece or ""}))
+            while piece is not None:
                 piece = await text.next()
-                while piece is not None:
+                if piece is not None:
                     yield event(completion_chunk(ident, created, model, {"content": piece}))
-                    piece = await text.next()
-                yield event(completion_chunk(ident, created, model, {}, "stop"))
-                if plan.include_usage:
-                    yield event(completion_chunk(ident, created, model, None, usage=True))
-            except DynasparkError as exc:
-                yield event(upstream.error(exc).body())
-            except GatewayError as exc:
-                yield event(exc.body())
-            finally:
-                await text.aclose()
-            yield DONE
-
-        return StreamingResponse(events(), media_type="text/event-stream", headers={**STREAM_HEADERS, **headers})
+            tail = event(completion_chunk(ident, created, model, {}, "stop"))
+            if plan.include_usage:
+                tail += event(completion_chunk(ident, created, model, None, usage=True))
+        except DynasparkError as exc:
+            tail = event(self.upstream.error(exc).body())
+        except GatewayError as exc:
+            tail = event(exc.body())
+        finally:
+            await text.aclose()
+        yield tail + DONE
 
     # ------------------------------------------------------------------ images and speech
 
@@ -289,6 +356,9 @@ def create_app(
     *,
     gateway_key: str | None = None,
     log: Callable[[str], None] | None = None,
+    allowed_hosts: Iterable[str] = (),
+    cors_origins: Iterable[str] = (),
+    allow_private_image_urls: bool = False,
     strict_params: bool = False,
     responses_db: str | os.PathLike[str] | None = None,
 ) -> Starlette:
@@ -299,6 +369,15 @@ def create_app(
     Every request shares it: its pool, retries, rate-limit gate and concurrency limit.
     With `gateway_key`, every request needs `Authorization: Bearer <gateway_key>`.
     `log` gets one line per request (default: the `dynaspark_sdk.gateway` logger, INFO).
+
+    Safe by default, for every endpoint: a `Host` other than an IP literal, `localhost`,
+    `*.localhost`, `*.local`, `*.internal`, this machine's name or one of `allowed_hosts` is
+    refused (403; `"*"` turns the check off); a request with an `Origin` (a web page) is
+    refused (403) unless it is a loopback origin or one of `cors_origins` (exact origins, or
+    `"*"`), which get CORS answers; a body that is not `application/json` is refused (415).
+    Image URLs in messages are fetched only from public addresses (every redirect hop checked,
+    the connection made to the address checked), unless `allow_private_image_urls=True`.
+
     Parameters that only tune sampling, length or bookkeeping (`temperature`, `max_tokens`,
     ...) are accepted and ignored, and named in the `x-dynaspark-ignored-params` header;
     `strict_params=True` refuses them (a 400) unless they are at their defaults.
@@ -311,9 +390,17 @@ def create_app(
 
         uvicorn.run(create_app(AsyncClient(max_retries=3)), port=8000)
     """
+    if isinstance(allowed_hosts, str) or isinstance(cors_origins, str):
+        raise TypeError("allowed_hosts and cors_origins are lists of names, not one string")
+    if not isinstance(allow_private_image_urls, bool):
+        raise TypeError(f"allow_private_image_urls must be True or False, not {allow_private_image_urls!r}")
+    guard = RequestGuard(allowed_hosts, cors_origins)
     owned = client is None
     upstream = client if client is not None else AsyncClient()
-    gateway = _Gateway(upstream, gateway_key, strict_params)
+    # The calls go through a copy of the client (the same pool, rate-limit state and retries)
+    # that fetches callers' image URLs from public addresses only, unless told otherwise.
+    calls = upstream.with_options(private_image_urls=allow_private_image_urls)
+    gateway = _Gateway(calls, gateway_key, strict_params)
     store = ResponseStore(os.path.expanduser(os.fspath(responses_db)) if responses_db is not None else None)
     responses = ResponsesRoutes(
         gateway.upstream,
@@ -356,7 +443,15 @@ def create_app(
         Exception: _unexpected,
     }
     direct: dict[str, ASGIApp] = {"/v1/chat/completions": gateway.chat_completions, "/v1/responses": responses.create}
-    middleware = [Middleware(_Front, log=log if log is not None else _logger.info, direct=direct)]
+    middleware = [
+        Middleware(
+            _Front,
+            log=log if log is not None else _logger.info,
+            direct=direct,
+            guard=guard,
+            rate_limit=lambda: calls.rate_limit,
+        )
+    ]
     app = Starlette(routes=routes, exception_handlers=handlers, middleware=middleware, lifespan=lifespan)
     # What the gateway's own servers end before their grace period runs out (see `InFlight`).
     app.state.dynaspark_in_flight = gateway.in_flight

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import sqlite3
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from dynaspark_sdk import AsyncClient
@@ -45,11 +46,15 @@ def run(
     gateway_key: str | None,
     out: Console,
     *,
+    allowed_hosts: Sequence[str] = (),
+    cors_origins: Sequence[str] = (),
+    allow_private_image_urls: bool = False,
     strict_params: bool = False,
     responses_db: str | None = None,
 ) -> int:
     """Serve the gateway over `client` on host:port until Ctrl-C; return the exit status (0
-    after Ctrl-C, 1 when it cannot listen)."""
+    after Ctrl-C, 1 when it cannot listen or open `responses_db`, 2 for a bad --allowed-host
+    or --cors-origin). The keyword arguments are `create_app`'s."""
     try:
         import uvicorn  # noqa: F401 - only whether it is installed (make_server imports it)
     except ImportError:
@@ -61,11 +66,6 @@ def run(
     from ._serving import bind, make_server, url_of
 
     gateway_key = gateway_key or None
-    try:
-        sock = bind(host, port)
-    except OSError as exc:
-        return out.error(f"cannot listen on {host}:{port}: {exc.strerror or exc}", exit_code=1, kind="OSError")
-    url = url_of(sock)
     requests = 0
 
     def log(line: str) -> None:
@@ -75,11 +75,24 @@ def run(
 
     try:
         app = create_app(
-            client, gateway_key=gateway_key, log=log, strict_params=strict_params, responses_db=responses_db
+            client,
+            gateway_key=gateway_key,
+            log=log,
+            allowed_hosts=allowed_hosts,
+            cors_origins=cors_origins,
+            allow_private_image_urls=allow_private_image_urls,
+            strict_params=strict_params,
+            responses_db=responses_db,
         )
+    except ValueError as exc:
+        return out.error(str(exc), exit_code=2, kind="UsageError")
     except sqlite3.Error as exc:
-        sock.close()
         return out.error(f"cannot open the responses database {responses_db}: {exc}", exit_code=1, kind="OSError")
+    try:
+        sock = bind(host, port)
+    except OSError as exc:
+        return out.error(f"cannot listen on {host}:{port}: {exc.strerror or exc}", exit_code=1, kind="OSError")
+    url = url_of(sock)
     server = make_server(
         app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=GRACE_SECONDS
     )

@@ -4,9 +4,9 @@ cut at its stop sequences, every wait on the service ended by a shutdown (`InFli
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import anyio
 import attrs
@@ -25,29 +25,42 @@ def shutting_down() -> GatewayError:
     return GatewayError(503, "the gateway is shutting down; try again later", type="server_error", code="shutting_down")
 
 
+class _Guard:
+    """`InFlight.guard()`: a plain context manager (a generator-based one costs more per call)."""
+
+    __slots__ = ("_scope", "_scopes")
+
+    def __init__(self, scopes: set[anyio.CancelScope], ended: bool) -> None:
+        self._scopes = scopes
+        self._scope = anyio.CancelScope()
+        if ended:
+            self._scope.cancel()
+
+    def __enter__(self) -> anyio.CancelScope:
+        self._scopes.add(self._scope)
+        return self._scope.__enter__()
+
+    def __exit__(self, *exc_info: Any) -> bool:
+        try:
+            return bool(self._scope.__exit__(*exc_info))
+        finally:
+            self._scopes.discard(self._scope)
+
+
 class InFlight:
     """The upstream waits of the requests in flight. A server that stops (`dynaspark gateway`
     on Ctrl-C, `serve_in_thread` at the end of its block) calls `end_all()` shortly before its
     grace period runs out: a request still waiting then answers 503 (a stream under way ends
-    with an error event) instead of having its connection cut."""
+    with an error event and `[DONE]`) instead of having its connection cut."""
 
     def __init__(self) -> None:
         self._scopes: set[anyio.CancelScope] = set()
         self.ended = False
 
-    @contextlib.contextmanager
-    def guard(self) -> Iterator[anyio.CancelScope]:
+    def guard(self) -> _Guard:
         """A cancel scope around one upstream wait (never around a `yield` to Starlette), ended
         by `end_all()`: check its `cancelled_caught` afterwards."""
-        scope = anyio.CancelScope()
-        if self.ended:
-            scope.cancel()
-        self._scopes.add(scope)
-        try:
-            with scope:
-                yield scope
-        finally:
-            self._scopes.discard(scope)
+        return _Guard(self._scopes, self.ended)
 
     def end_all(self) -> None:
         """End every upstream wait, now and from now on (on the server's event loop)."""
