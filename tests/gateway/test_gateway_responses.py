@@ -311,3 +311,29 @@ def test_a_bounded_store_drops_the_oldest_and_a_broken_chain_says_which() -> Non
         store.history(owner, "resp_3")
     assert caught.value.missing == "resp_1"
     assert store.history(store.owner("other"), "resp_3") is None
+
+
+# --------------------------------------------------------------------------- the same front and checks
+
+
+async def test_responses_pass_the_same_front_as_chat_completions(gateway: str, emulator: Emulator) -> None:
+    body = {"model": "gemini-2.0-flash", "input": "x"}
+    async with httpx.AsyncClient(base_url=gateway, trust_env=False) as http:
+        cross_site = await http.post("/responses", json=body, headers={"origin": "http://evil.example"})
+        as_form = await http.post("/responses", content=b"{}", headers={"content-type": "text/plain"})
+        foreign_host = await http.post("/responses", json=body, headers={"host": "evil.example"})
+    assert (cross_site.status_code, as_form.status_code, foreign_host.status_code) == (403, 415, 403)
+    assert emulator.requests == []
+
+
+async def test_an_image_url_on_a_private_address_is_refused_as_in_chat_completions(
+    gateway: str, upstream: EmulatorServer, emulator: Emulator
+) -> None:
+    image = {"type": "input_image", "image_url": f"{upstream.url}/status", "detail": "auto"}
+    content = [{"type": "input_text", "text": "Describe"}, image]
+    body = {"model": "gemini-2.0-flash", "input": [{"role": "user", "content": content}]}
+    async with httpx.AsyncClient(trust_env=False) as http:
+        answer = await http.post(gateway + "/responses", json=body)
+    assert answer.status_code == 400
+    assert "loopback address" in answer.json()["error"]["message"]
+    assert emulator.requests == []
