@@ -15,8 +15,9 @@ from .errors import GatewayError, bad_request
 
 __all__ = ["PART_SEPARATOR", "ROLES", "check_messages", "image_part", "join_text", "message"]
 
-#: The roles the gateway takes; `tool` results are folded into the prompt (tools are prompted).
-ROLES = ("system", "developer", "user", "assistant", "tool")
+#: The roles of plain messages; a chat completion's `tool` results (and an assistant's
+#: `tool_calls`) are tool turns, folded into the prompt (tools are prompted: `tools.py`).
+ROLES = ("system", "developer", "user", "assistant")
 _TOOL_ROLES = ("function",)
 #: Between two text parts of one message that no white space separates.
 PART_SEPARATOR = "\n"
@@ -152,7 +153,7 @@ def _check_message(item: object, where: str, images: bool, target: str) -> dict[
         return _tool_turn(item, role, where, target)
     if role not in ROLES:
         if role in _TOOL_ROLES:
-            raise _invalid(f"{where}.role", f"{role!r} messages need tools, which {target} cannot honour")
+            raise _invalid(f"{where}.role", f"{role!r} messages (legacy function calling) cannot be sent; use tools")
         shown = "missing" if role is None else repr(role)
         raise _invalid(f"{where}.role", f"{shown}; supported values are: {', '.join(map(repr, ROLES))}")
     for key in item:
