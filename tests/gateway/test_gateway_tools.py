@@ -187,7 +187,6 @@ async def test_streamed_tool_calls_in_openai_s_chunk_shape(oai: Dual, emulator: 
 
 
 def test_openai_s_stream_helper_assembles_the_calls(stack: Stack, emulator: Emulator) -> None:
-    emulator.script_answers([CALL])
     with openai.OpenAI(base_url=stack.url, api_key="unused", max_retries=0) as client:
         tool = openai.pydantic_function_tool(City, name="save_city")
         emulator.script_answers(['{"name": "save_city", "arguments": {"name": "Lyon", "population": 520000}}'])
@@ -195,7 +194,9 @@ def test_openai_s_stream_helper_assembles_the_calls(stack: Stack, emulator: Emul
             model="gemini-2.0-flash", messages=[{"role": "user", "content": "Save Lyon"}], tools=[tool]
         ) as stream:
             final = stream.get_final_completion()
-    (call,) = final.choices[0].message.tool_calls
+    calls = final.choices[0].message.tool_calls
+    assert calls is not None
+    (call,) = calls
     assert call.function.parsed_arguments == City(name="Lyon", population=520000)
 
 

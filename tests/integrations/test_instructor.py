@@ -17,7 +17,7 @@ import pytest
 if not os.environ.get("DYNASPARK_INSTRUCTOR_VENV"):
     pytest.skip("instructor runs in its own venv: scripts/_instructor_venv.sh", allow_module_level=True)
 
-import instructor
+import instructor  # type: ignore[import-not-found]  # installed only in its own venv
 import openai
 from pydantic import BaseModel
 
