@@ -271,9 +271,7 @@ class _Gateway:
                 completion = chat_completion(completion_id(), int(time.time()), plan.model, answer.text, answer.usage)
                 await send_json(send, completion, headers)
                 return
-        except GatewayError as exc:
-            response = error_response(exc)
-        except DynasparkError as exc:
+        except (GatewayError, DynasparkError) as exc:
             response = error_response(self.upstream.error(exc))
         await response(scope, receive, send)
 
