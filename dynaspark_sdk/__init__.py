@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         PermissionDeniedError,
         RateLimitError,
         ResponseValidationError,
+        StreamClosedError,
         StreamInterruptedError,
     )
     from ._rate_limit import RateLimit
@@ -54,7 +55,7 @@ _EXPORTS = {
         "APIConnectionError", "APIStatusError", "APITimeoutError", "AuthenticationError", "BadRequestError",
         "ClientClosedError", "DynasparkError", "InternalServerError", "InvalidRequestError", "MediaError",
         "ModelNotSupportedError", "NotFoundError", "PermissionDeniedError", "RateLimitError", "ResponseValidationError",
-        "StreamInterruptedError",
+        "StreamClosedError", "StreamInterruptedError",
     ),
     "_rate_limit": ("RateLimit",),
     "_results": (
@@ -97,6 +98,7 @@ __all__ = [
     "RetryPolicy",
     "ServiceStatus",
     "Stream",
+    "StreamClosedError",
     "StreamInterruptedError",
     "TextResponse",
     "Usage",

@@ -14,7 +14,7 @@ from ._lazy import deferred_imports
 
 if TYPE_CHECKING:
     from ._conversation import History
-    from ._errors import ClientClosedError, InvalidRequestError
+    from ._errors import ClientClosedError, InvalidRequestError, StreamClosedError
     from ._flow import ClientState, StreamProgress, stream_flow
     from ._plans import RequestPlan
     from ._rate_limit import RateLimit
@@ -30,6 +30,7 @@ load_core = deferred_imports(
         "._errors": (
             "ClientClosedError",
             "InvalidRequestError",
+            "StreamClosedError",
         ),
         "._flow": (
             "ClientState",
@@ -125,6 +126,15 @@ class StreamState:
         flow, self._flow = self._flow, None
         if flow is not None:
             flow.close()
+
+    def _check_not_closed(self) -> None:
+        """Called when a stream without a flow is read: one read to its end just stops, one
+        closed before its end (by its user or by an error) says so instead of looking empty."""
+        if not self.completed:
+            raise StreamClosedError(
+                f"this {type(self).__name__} was closed before its end ({len(self.text)} characters had arrived,"
+                " in .text); start a new stream to ask again"
+            )
 
     def _completed(self) -> None:
         self.completed = True

@@ -38,6 +38,7 @@ from dynaspark_sdk import (
     RateLimitError,
     ResponseValidationError,
     RetryPolicy,
+    StreamClosedError,
     StreamInterruptedError,
 )
 
@@ -74,6 +75,7 @@ ERRORS: list[DynasparkError] = [
     ResponseValidationError("html page", status_code=502, content_type="text/html", body_excerpt="<html>"),
     StreamInterruptedError("broke off", partial_text="half an ans"),
     ClientClosedError("this Client is closed"),
+    StreamClosedError("this Stream was closed before its end"),
 ]
 
 
