@@ -70,7 +70,9 @@ async def test_a_stream_closed_before_its_end_says_so_when_read_again(
     assert "closed" in repr(stream)
 
 
-async def test_a_stream_read_to_its_end_just_stops_again(make_dual: Callable[..., Dual], server: EmulatorServer) -> None:
+async def test_a_stream_read_to_its_end_just_stops_again(
+    make_dual: Callable[..., Dual], server: EmulatorServer
+) -> None:
     dual = make_dual(base_url=server.url)
     stream = dual.client.stream_text("one two")
     assert "".join(await dual.collect(stream)) == "[openai] You said: one two"
