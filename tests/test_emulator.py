@@ -516,6 +516,29 @@ def test_unknown_paths_image_ids_and_methods(mode: str) -> None:
         assert "x-ratelimit-limit" in response.headers
 
 
+def test_image_urls_answer_head_and_get_like_static_files(mode: str) -> None:
+    """llm's `-a <url>` asks HEAD first for the content type; a 405 there failed it."""
+    emulator = Emulator()
+    with sync_http(emulator, mode) as http:
+        url = http.get(IMAGE, params={"user_input": "a fox", "width": "64", "height": "80"}).json()["image_url"]
+        path = httpx.URL(url).path
+        got = http.get(path)
+        head = http.head(path)
+        again = http.get(path, headers={"if-none-match": got.headers["etag"]})
+        missing = http.head("/images/" + "0" * 24 + ".png")
+        wrong = http.post(path)
+    assert got.status_code == head.status_code == 200
+    assert head.content == b""
+    for name in ("content-type", "content-length", "etag", "cache-control"):
+        assert head.headers[name] == got.headers[name], name
+    assert head.headers["content-type"] == "image/png"
+    assert int(head.headers["content-length"]) == len(got.content) > 0
+    assert again.content == got.content  # a validator, not a conditional server: always the file
+    assert (missing.status_code, missing.content) == (404, b"")
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "GET, HEAD"
+    assert [request.method for request in emulator.requests] == ["GET", "GET", "HEAD", "GET", "HEAD", "POST"]
+
+
 @pytest.mark.parametrize(
     ("chat_paths", "answering"),
     [

@@ -40,6 +40,8 @@ How it answers (deterministic: no randomness, nothing but the request and the cl
     the requested size (not capped: even 2048 x 2048 takes about 0.1 s, and is cached): a
     vertical gradient between two colours picked by the seed, a white square in the
     bottom-right corner unless ``nologo=true``, and ``wm`` as the PNG's ``Comment`` text.
+    Like a static file server, it answers ``GET`` and ``HEAD`` (the same status and headers,
+    ``Content-Length`` included, without the body), with an ``ETag``.
 
 ``GET /status``
     ``{"status": "ok", "emulator": true}``.
@@ -326,6 +328,8 @@ class Emulator:
                     return self._answer(record, form_error, key, scheme)
 
                 plan = fault.apply(answer, self._rate_headers(key, counted=False))
+        if method == "HEAD":  # the status and headers a GET gets, without its body
+            plan = attrs.evolve(plan, body=())
         logger.debug("%s %s -> %s", method, path, "reset" if plan.reset_before_head else plan.status)
         return plan
 
@@ -396,10 +400,10 @@ class Emulator:
         path, method = record.path, record.method
         image = _IMAGE_PATH.fullmatch(path)
         chat = path in self._chat_paths
-        allowed = "GET" if image else "POST" if chat else _ROUTES.get(path)
+        allowed = "GET, HEAD" if image else "POST" if chat else _ROUTES.get(path)
         if allowed is None:
             return json_plan(404, {"error": "not found"}, self._rate_headers(key, counted=False))
-        if method != allowed:
+        if method not in allowed.split(", "):
             headers = (*self._rate_headers(key, counted=False), ("allow", allowed))
             return json_plan(405, {"error": f"method {method} not allowed; use {allowed}"}, headers)
         if key is not None and key in self.rejected_keys:
@@ -498,7 +502,9 @@ class Emulator:
         if spec is None:
             return json_plan(404, {"error": "no such image"}, headers)
         png = picture_png(spec.width, spec.height, spec.seed, spec.logo, spec.watermark)
-        return bytes_plan(200, "image/png", png, headers)
+        # What a static file server adds: the file never changes, so it has a fixed validator.
+        static = (("etag", f'"{image_id}"'), ("cache-control", "public, max-age=86400"))
+        return bytes_plan(200, "image/png", png, (*static, *headers))
 
 
 def default_seed(prompt: str) -> int:
