@@ -4,7 +4,8 @@ A pure core, `Emulator`, answers each request with a `ResponsePlan` (status, hea
 steps); thin shells carry plans out: `EmulatorTransport` / `AsyncEmulatorTransport` in
 process (no sockets), `serve()` on a real loopback socket. Faults (`faults.status(503)`,
 `faults.reset()`, `faults.cut_stream()`, ...) are queued with `Emulator.inject`, and
-`Emulator.requests` records what arrived::
+`Emulator.requests` records what arrived; `parse_fault("status:503x3")` reads a fault written
+as text (what `dynaspark serve-fake --fault` takes)::
 
     import httpx
     from dynaspark_sdk.testing import Emulator, EmulatorTransport, faults, serve
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 from . import faults
 from ._emulator import DEFAULT_TEXT_MODEL, Emulator, RecordedRequest, default_seed, echo_line
+from ._fault_specs import FAULT_SPEC_SYNTAX, ScriptedFault, parse_fault
 from ._forms import UploadedFile
 from ._media import MP3_FRAME_BYTES, MP3_FRAME_HEADER
 from ._plan import BodyStep, Cut, Delay, Reset, ResponsePlan, SendBytes
@@ -40,6 +42,7 @@ Send = SendBytes
 
 __all__ = [
     "DEFAULT_TEXT_MODEL",
+    "FAULT_SPEC_SYNTAX",
     "MP3_FRAME_BYTES",
     "MP3_FRAME_HEADER",
     "AsyncEmulatorTransport",
@@ -54,12 +57,14 @@ __all__ = [
     "RecordedRequest",
     "Reset",
     "ResponsePlan",
+    "ScriptedFault",
     "Send",
     "SendBytes",
     "UploadedFile",
     "default_seed",
     "echo_line",
     "faults",
+    "parse_fault",
     "run_forever",
     "serve",
 ]

@@ -53,7 +53,8 @@ one anonymous key. A key in ``rejected_keys`` gets 401. Each key has a fixed win
 at its first counted request and lasts ``window_seconds``; the three generation endpoints
 count (the 401s and 429s excepted), ``/status``, image downloads and errors of routing
 do not. Past ``rate_limit`` requests in a window: 429 with ``Retry-After`` (whole seconds to
-the reset, at least 1). Every answer of the service carries ``X-RateLimit-Limit``,
+the reset, at least 1); ``rate_limit=None`` sets no limit (and sends no ``X-RateLimit-*``
+headers). Otherwise every answer of the service carries ``X-RateLimit-Limit``,
 ``X-RateLimit-Remaining`` and ``X-RateLimit-Reset`` (the window's end as a Unix time,
 rounded up); answers of Render's proxy (``faults.html_page``) and resets carry none. Checks
 run in this order: a queued fault (see `faults`), route (404/405), key (401), limit (429),
@@ -215,15 +216,15 @@ class Emulator:
     def __init__(
         self,
         *,
-        rate_limit: int = 100,
+        rate_limit: int | None = 100,
         window_seconds: float = 3600,
         rejected_keys: Iterable[str] = frozenset(),
         clock: Callable[[], float] = time.time,
         stream_delay: float = 0.0,
         chat_paths: Iterable[str] = spec_values.CHAT_PATHS,
     ) -> None:
-        if rate_limit < 0:
-            raise ValueError("rate_limit must be >= 0")
+        if rate_limit is not None and rate_limit < 0:
+            raise ValueError("rate_limit must be >= 0 (None for no limit)")
         if window_seconds <= 0:
             raise ValueError("window_seconds must be > 0")
         self.rate_limit = rate_limit
@@ -375,6 +376,8 @@ class Emulator:
         return window
 
     def _rate_headers(self, key: str | None, *, counted: bool, retry_after: bool = False) -> Pairs:
+        if self.rate_limit is None:
+            return ()  # no limit, so no numbers to tell
         now = self.clock()
         window = self._window(key, now)
         if counted and window is None:
@@ -393,6 +396,8 @@ class Emulator:
         return tuple(headers)
 
     def _limit_reached(self, key: str | None) -> bool:
+        if self.rate_limit is None:
+            return False
         window = self._window(key, self.clock())
         return window is not None and window.used >= self.rate_limit
 
