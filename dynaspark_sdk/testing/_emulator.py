@@ -46,6 +46,11 @@ How it answers (deterministic: no randomness, nothing but the request and the cl
 ``GET /status``
     ``{"status": "ok", "emulator": true}``.
 
+*An operation the spec describes that has no rules here yet* (one just added to
+``openapi/dynaspark.yaml``): its parameters are checked against the spec, and it answers 200
+with the spec's ``example`` of its JSON answer, else the smallest value its schema allows
+(uncounted), instead of a 404, until the emulator learns it.
+
 Anything else: 404 ``{"error": ...}``; a known path with another method: 405 with ``Allow``.
 
 *Keys and limits.* ``api_key`` is read from the query string of any request; no key counts as
@@ -83,6 +88,7 @@ from dynaspark_sdk._generated import spec_values
 from ._forms import FormError, UploadedFile, parse_form
 from ._media import mp3_silence, picture_png, sniff_image_type
 from ._plan import ResponsePlan, bytes_plan, event_stream_plan, json_plan
+from ._spec_answers import spec_example_answer
 from ._validation import ParameterError, Value, validate_parameters
 from .faults import Fault
 
@@ -180,6 +186,13 @@ _ROUTES: dict[str, str] = {
     "/status": "GET",
 }
 _COUNTED = frozenset({"/api/generate_response", "/api/generate_image"})
+#: Operations the spec describes that the emulator has no rules for (one just added to the spec):
+#: path -> (method, operationId). They answer from the spec (`spec_example_answer`), uncounted.
+_SPEC_ONLY: dict[str, tuple[str, str]] = {
+    path: (method, operation)
+    for operation, (method, path) in spec_values.OPERATIONS.items()
+    if path not in _ROUTES and path not in spec_values.CHAT_PATHS
+}
 _IMAGE_PATH = re.compile(r"/images/([0-9a-f]{24})\.png")
 _WORD = re.compile(r"\S+\s*")
 _CHAT_FIELDS = spec_values.PARAMETERS["chat"]
@@ -405,7 +418,8 @@ class Emulator:
         path, method = record.path, record.method
         image = _IMAGE_PATH.fullmatch(path)
         chat = path in self._chat_paths
-        allowed = "GET, HEAD" if image else "POST" if chat else _ROUTES.get(path)
+        spec_only = None if chat else _SPEC_ONLY.get(path)
+        allowed = "GET, HEAD" if image else "POST" if chat else _ROUTES.get(path) or (spec_only and spec_only[0])
         if allowed is None:
             return json_plan(404, {"error": "not found"}, self._rate_headers(key, counted=False))
         if method not in allowed.split(", "):
@@ -421,6 +435,8 @@ class Emulator:
         try:
             if image:
                 return self._image_file(image.group(1), service_headers)
+            if spec_only is not None:
+                return self._spec_only(spec_only[1], record, service_headers)
             if path == "/status":
                 return json_plan(200, {"status": "ok", "emulator": True}, service_headers)
             if chat:
@@ -501,6 +517,10 @@ class Emulator:
         host = record.header("host") or "dynaspark.test"
         answer = {"image_url": f"{scheme}://{host}/images/{image_id}.png", "model": model, "seed": seed}
         return json_plan(200, answer, headers)
+
+    def _spec_only(self, operation: str, record: RecordedRequest, headers: Pairs) -> ResponsePlan:
+        validate_parameters(spec_values.PARAMETERS[operation], record.form if record.method == "POST" else record.query)
+        return json_plan(200, spec_example_answer(operation), headers)
 
     def _image_file(self, image_id: str, headers: Pairs) -> ResponsePlan:
         spec = self._images.get(image_id)
