@@ -19,7 +19,7 @@ from dynaspark_sdk import AsyncClient, Client, ModelNotSupportedError, spec
 from dynaspark_sdk._generated import spec_values
 from dynaspark_sdk.testing import Send, SendBytes
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 INIT = ROOT / "dynaspark_sdk" / "__init__.py"
 
 
