@@ -14,17 +14,12 @@ def _header_int(headers: Mapping[str, str], name: str) -> int | None:
     if value is None:
         return None
     try:
-        number = int(value.strip())
+        return int(value.strip())
     except ValueError:
         try:
-            number = int(float(value.strip()))
-        except (ValueError, OverflowError):  # garbage, "nan", "inf", "1e400"
+            return int(float(value.strip()))
+        except ValueError:
             return None
-    try:
-        float(number)
-    except OverflowError:  # more digits than a float holds: no time, and no count either
-        return None
-    return number
 
 
 @attrs.frozen

@@ -29,32 +29,24 @@ def retry_after_seconds(headers: Mapping[str, str], *, now: float, status: int) 
     value = headers.get("retry-after")
     if value is not None:
         value = value.strip()
-        seconds = _finite(value)
-        if seconds is not None:
-            return max(0.0, seconds)
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            pass
         try:
             when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError, OverflowError):
+        except (TypeError, ValueError, IndexError):
             when = None
         if when is not None and when.tzinfo is not None:
             return max(0.0, when.timestamp() - now)
     if status == 429:
-        reset = _finite(headers.get("x-ratelimit-reset"))
+        reset = headers.get("x-ratelimit-reset")
         if reset is not None:
-            return max(0.0, reset - now)
+            try:
+                return max(0.0, float(reset.strip()) - now)
+            except ValueError:
+                return None
     return None
-
-
-def _finite(value: str | None) -> float | None:
-    """A header's number; None when absent or not a finite number ("nan", "inf" and "1e400"
-    name no wait, and would make one of nothing or forever)."""
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
 
 
 def seconds_until_reset_time(value: object, *, now: float) -> float | None:
@@ -79,10 +71,7 @@ def seconds_until_reset_time(value: object, *, now: float) -> float | None:
                 when = when.replace(tzinfo=UTC)
             return max(0.0, when.timestamp() - now)
     else:
-        try:
-            number = float(value)
-        except OverflowError:  # a JSON integer past what a float holds
-            return None
+        number = float(value)
     if not math.isfinite(number) or number < 0:
         return None
     if number > 1e11:
