@@ -14,6 +14,15 @@ if TYPE_CHECKING:
     from dynaspark_sdk import Client
 
 
+def _typed_line() -> bool:
+    """Whether the line being typed held text when Ctrl-C came (False without readline)."""
+    try:
+        import readline
+    except ImportError:
+        return False
+    return bool(readline.get_line_buffer().strip())
+
+
 def run_chat(args: argparse.Namespace, out: Output) -> int:
     prompt: str | None = args.prompt
     if prompt is not None:
@@ -49,10 +58,13 @@ def chat_session(client: Client, args: argparse.Namespace, out: Output, *, first
         with contextlib.suppress(ImportError):
             import readline  # noqa: F401
         out.note(
-            "Chatting with Dynaspark. /reset forgets the conversation, /exit (or Ctrl-D) quits; Ctrl-C clears the line."
+            "Chatting with Dynaspark. /reset forgets the conversation, /exit (or Ctrl-D) quits;"
+            " Ctrl-C clears the line or cancels an answer, twice at an empty prompt it quits."
         )
     worst = EXIT_OK
     pending = [first] if first is not None else []
+    # A Ctrl-C just cancelled an answer or met an empty prompt: one more at the prompt ends.
+    armed = False
     while True:
         if pending:
             line = pending.pop()
@@ -66,9 +78,17 @@ def chat_session(client: Client, args: argparse.Namespace, out: Output, *, first
             except KeyboardInterrupt:
                 if not terminal:
                     raise
-                # As in Python's REPL: Ctrl-C at the prompt drops the line, the session goes on.
                 out.note("")
+                if _typed_line():
+                    # As in Python's REPL: Ctrl-C drops the line being typed, the session goes on.
+                    armed = False
+                    continue
+                if armed:
+                    break
+                armed = True
+                out.note("(Ctrl-C again, Ctrl-D or /exit quits)")
                 continue
+        armed = False
         text = line.strip()
         if not text:
             continue
@@ -81,6 +101,15 @@ def chat_session(client: Client, args: argparse.Namespace, out: Output, *, first
         try:
             with out.spinner():
                 answer = conversation.send(text, media=args.image)
+        except KeyboardInterrupt:
+            if not terminal:
+                raise
+            # As ollama's REPL: Ctrl-C while waiting cancels that request only. The conversation
+            # records an exchange once answered, so its history is as it was before the question.
+            out.note("")
+            out.note("(cancelled; the conversation is as it was. Ctrl-C again quits)")
+            armed = True
+            continue
         except DynasparkError as exc:
             # One failed turn leaves the history as it was; the session goes on.
             worst = max(worst, report(exc, out))

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import eventually_blocking
 
 from dynaspark_sdk import spec
 from dynaspark_sdk.cli import main
@@ -664,6 +665,45 @@ def test_interactive_chat_on_a_terminal_survives_ctrl_c_and_leaves_on_ctrl_d(ser
     assert b"Traceback" not in terminal.seen
     assert b"interrupted" not in terminal.seen
     assert [request.fields["user_input"] for request in server.emulator.requests] == ["Name a colour."]
+
+
+def test_ctrl_c_while_an_answer_is_awaited_cancels_it_and_keeps_the_session(server: EmulatorServer) -> None:
+    """As ollama's REPL: Ctrl-C while waiting cancels that request, the history stays; at an
+    empty prompt a second Ctrl-C ends the session."""
+    terminal = Terminal("--base-url", server.url, "--retries", "0", "chat", "-i")
+    try:
+        terminal.expect(b"you> ")
+        terminal.send(b"Name a colour.\r")
+        terminal.expect(b"You said: Name a colour.")
+        terminal.expect(b"you> ")
+        server.emulator.inject(faults.slow_first_byte(60))  # the next answer takes a minute
+        terminal.send(b"Another one?\r")
+        eventually_blocking(lambda: len(server.emulator.requests) == 2, "the second question reached the emulator")
+        presses = 1
+        terminal.send(b"\x03")
+        while not terminal.appears(b"(cancelled; the conversation is as it was", timeout=2.0):
+            assert presses < 5, f"Ctrl-C never cancelled; seen: {terminal.seen!r}"
+            terminal.send(b"\x03")  # see the test above: readline may miss one
+            presses += 1
+        terminal.expect(b"you> ")
+        terminal.send(b"And now?\r")
+        terminal.expect(b"You said: And now?")
+        terminal.expect(b"you> ")
+        terminal.send(b"\x03")  # at an empty prompt: a hint, the session goes on
+        terminal.expect(b"(Ctrl-C again, Ctrl-D or /exit quits)")
+        terminal.expect(b"you> ")
+        terminal.send(b"\x03")  # again: the session ends
+        code = terminal.wait()
+    finally:
+        terminal.kill()
+    assert code == 0
+    assert b"Traceback" not in terminal.seen
+    assert b"interrupted" not in terminal.seen
+    asked = [request.fields["user_input"] for request in server.emulator.requests]
+    first = "User: Name a colour.\nAssistant: [gemini-1.5-flash-8b] You said: Name a colour.\n"
+    assert asked[:2] == ["Name a colour.", first + "User: Another one?\nAssistant:"]
+    # The cancelled question left no trace: the third prompt folds only the first exchange.
+    assert asked[2:] == [first + "User: And now?\nAssistant:"]
 
 
 def test_interactive_chat_on_a_terminal_leaves_on_exit(server: EmulatorServer) -> None:
