@@ -931,3 +931,66 @@ def test_serve_fake_serves_chat_only_at_the_chosen_path() -> None:
         new = httpx.post(url + "/dsai_fuck_u_spammer", data=fields, trust_env=False)
     assert old.json() == {"response": "[gemini-2.0-flash-lite] You said: ping"}
     assert new.status_code == 404
+
+
+def test_serve_fake_takes_a_rate_limit_window_and_faults_from_the_command_line() -> None:
+    options = ("--rate-limit", "2", "--rate-window", "60", "--fault", "status:503x2@/status", "--fault", "reset")
+    with serve_fake(*options) as (process, first):
+        url = first.split()[-1]
+        with httpx.Client(base_url=url, trust_env=False) as http:
+            with pytest.raises(httpx.TransportError):  # `reset`, on the first request of any path
+                http.get("/api/generate_response", params={"user_input": "a"})
+            statuses = [http.get("/status").status_code for _ in range(3)]
+            texts = [http.get("/api/generate_response", params={"user_input": "b"}) for _ in range(3)]
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=10)
+    assert statuses == [503, 503, 200]
+    assert [answer.status_code for answer in texts] == [200, 200, 429]
+    assert texts[0].headers["x-ratelimit-limit"] == "2"
+    assert 1 <= int(texts[2].headers["retry-after"]) <= 60
+    assert "rate limit: 2 requests per key per 60 s" in err
+    assert "faults: the next 3 matching request(s)" in err
+
+
+def test_serve_fake_rate_limit_0_is_no_limit() -> None:
+    with serve_fake("--rate-limit", "0", "--json") as (process, first):
+        started = json.loads(first)
+        assert (started["rate_limit"], started["rate_window"], started["faults"]) == (None, 3600.0, 0)
+        with httpx.Client(base_url=started["url"], trust_env=False) as http:
+            answers = [http.get("/api/generate_response", params={"user_input": "hi"}) for _ in range(110)]
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=10)
+    assert {answer.status_code for answer in answers} == {200}
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--fault", "status:abc"], "argument --fault: the status code must be a whole number, not 'abc'"),
+        (["--fault", "teapot"], "argument --fault: unknown fault 'teapot'"),
+        (["--rate-limit", "-1"], "argument --rate-limit: must be 0 or more: '-1'"),
+        (["--rate-window", "0"], "argument --rate-window: must be more than 0: '0'"),
+    ],
+)
+def test_serve_fake_refuses_bad_limits_and_faults(
+    capsys: pytest.CaptureFixture[str], option: list[str], message: str
+) -> None:
+    run = run_cli(capsys, "serve-fake", "--port", "0", *option)
+    assert run.code == 2
+    assert message in run.one_error_line()
+
+
+def test_serve_fake_help_documents_the_defaults_and_every_fault(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dynaspark_sdk.testing import FAULT_SPEC_SYNTAX
+
+    monkeypatch.setenv("COLUMNS", "1000")  # no line breaks inside a fault's name
+    run = run_cli(capsys, "serve-fake", "--help")
+    assert run.code == 0
+    shown = " ".join(run.out.split())
+    for said in ("(default 100; 0: no limit)", "(default 3600)", "(default 0)", "default: none"):
+        assert said in shown, said
+    kinds = FAULT_SPEC_SYNTAX.split("KIND one of: ", 1)[1].split(" (e.g.", 1)[0]
+    for kind in kinds.split(", "):
+        assert kind in shown, kind
