@@ -994,3 +994,32 @@ def test_serve_fake_help_documents_the_defaults_and_every_fault(
     kinds = FAULT_SPEC_SYNTAX.split("KIND one of: ", 1)[1].split(" (e.g.", 1)[0]
     for kind in kinds.split(", "):
         assert kind in shown, kind
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--json", "chat", "--bogus", "x"], "unrecognized arguments: --bogus"),
+        (["chat", "--json", "--bogus", "x"], "unrecognized arguments: --bogus"),
+        (["--json", "image", "a fox"], "the following arguments are required: -o/--output"),
+        (["--json", "--api-key", SECRET, "--timeout", SECRET, "status"], "argument --timeout: "),
+        (["--json", f"--api-key={SECRET}", "--timeout", SECRET, "status"], "argument --timeout: "),
+    ],
+)
+def test_usage_errors_come_as_json_too_with_json(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    run = run_cli(capsys, *argv)
+    assert run.code == 2
+    line = run.one_error_line()
+    assert message in line
+    error = json.loads(run.out)["error"]
+    assert error == {"type": "UsageError", "message": line, "exit_code": 2}
+    assert SECRET not in run.out + run.err
+
+
+def test_usage_errors_without_json_leave_stdout_empty(capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(capsys, "chat", "--bogus", "x", "--", "--json")
+    assert run.code == 2
+    assert run.out == ""
+    assert "unrecognized arguments" in run.one_error_line()
