@@ -7,8 +7,16 @@ import contextlib
 from typing import TYPE_CHECKING
 
 from ._errors import report
-from ._inputs import check_image_file, make_client, read_stdin, stdin_is_terminal, text_argument
-from ._output import EXIT_OK, Output, UsageError, rate_limit_json
+from ._inputs import (
+    check_image_file,
+    checked_text,
+    make_client,
+    read_stdin,
+    stdin_is_terminal,
+    text_argument,
+    undecodable_stdin,
+)
+from ._output import EXIT_OK, EXIT_USAGE, Output, UsageError, rate_limit_json
 
 if TYPE_CHECKING:
     from dynaspark_sdk import Client
@@ -75,6 +83,11 @@ def chat_session(client: Client, args: argparse.Namespace, out: Output, *, first
                 if terminal:
                     out.note("")
                 break
+            except UnicodeDecodeError as exc:
+                # A strict stdin loses the whole chunk it could not decode: the session ends.
+                error = undecodable_stdin(exc)
+                worst = max(worst, out.error(str(error), exit_code=EXIT_USAGE, kind="UsageError"))
+                break
             except KeyboardInterrupt:
                 if not terminal:
                     raise
@@ -89,7 +102,12 @@ def chat_session(client: Client, args: argparse.Namespace, out: Output, *, first
                 out.note("(Ctrl-C again, Ctrl-D or /exit quits)")
                 continue
         armed = False
-        text = line.strip()
+        try:
+            text = checked_text(line, "stdin").strip()
+        except UsageError as exc:
+            # One unreadable line is refused like a failed turn; the session goes on.
+            worst = max(worst, out.error(str(exc), exit_code=EXIT_USAGE, kind="UsageError"))
+            continue
         if not text:
             continue
         if text in ("/exit", "/quit"):

@@ -1023,3 +1023,43 @@ def test_usage_errors_without_json_leave_stdout_empty(capsys: pytest.CaptureFixt
     assert run.code == 2
     assert run.out == ""
     assert "unrecognized arguments" in run.one_error_line()
+
+
+@pytest.mark.parametrize("errors", ["strict", "surrogateescape"])
+def test_stdin_that_is_not_utf8_is_named_with_its_byte(server: EmulatorServer, errors: str) -> None:
+    env = {**subprocess_env(), "PYTHONIOENCODING": f"utf-8:{errors}"}
+    command = [sys.executable, "-m", "dynaspark_sdk", "--base-url", server.url]
+    expected = (
+        "stdin is not UTF-8: byte 0xE9 after 'caf' cannot be read as UTF-8;"
+        " convert it first (e.g. iconv -f latin1 -t utf-8)"
+    )
+    for argv in (["chat"], ["text", "-"]):
+        done = subprocess.run([*command, *argv], input=b"caf\xe9", capture_output=True, env=env, timeout=60)
+        assert (done.returncode, done.stdout) == (2, b"")
+        assert done.stderr.decode() == f"{ERROR_PREFIX}{expected}\n"
+    session = subprocess.run(
+        [*command, "chat", "-i"], input=b"first\ncaf\xe9\nthird\n", capture_output=True, env=env, timeout=60
+    )
+    assert session.returncode == 2  # the worst of the turns
+    assert session.stderr.decode() == f"{ERROR_PREFIX}{expected}\n"
+    answers = session.stdout.decode().splitlines()
+    if errors == "surrogateescape":  # the line is refused, the session goes on
+        assert answers == ["[gemini-1.5-flash-8b] You said: first", "[gemini-1.5-flash-8b] You said: third"]
+        assert len(server.emulator.requests) == 2
+    else:  # a strict stdin loses the whole chunk it cannot decode: the session ends there
+        assert answers == []
+
+
+def test_an_argument_that_is_not_utf8_is_named_with_its_byte(server: EmulatorServer) -> None:
+    done = subprocess.run(
+        [sys.executable.encode(), b"-m", b"dynaspark_sdk", b"--base-url", server.url.encode(), b"text", b"caf\xe9"],
+        capture_output=True,
+        env=subprocess_env(),
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout) == (2, b"")
+    assert done.stderr.decode() == (
+        f"{ERROR_PREFIX}the PROMPT argument is not UTF-8: byte 0xE9 after 'caf' cannot be read as UTF-8;"
+        " convert it first (e.g. iconv -f latin1 -t utf-8)\n"
+    )
+    assert server.emulator.requests == []
