@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         ResponseValidationError,
         StreamClosedError,
         StreamInterruptedError,
+        StructuredOutputError,
     )
     from ._rate_limit import RateLimit
     from ._results import (
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
         Usage,
     )
     from ._retry import RetryPolicy
+    from ._tools import ToolCall
     from .async_client import AsyncClient, AsyncConversation, AsyncStream
     from .client import Client, Conversation, Stream
     from .integrations.gpt4free import Dynaspark
@@ -55,13 +57,14 @@ _EXPORTS = {
         "APIConnectionError", "APIStatusError", "APITimeoutError", "AuthenticationError", "BadRequestError",
         "ClientClosedError", "DynasparkError", "InternalServerError", "InvalidRequestError", "MediaError",
         "ModelNotSupportedError", "NotFoundError", "PermissionDeniedError", "RateLimitError", "ResponseValidationError",
-        "StreamClosedError", "StreamInterruptedError",
+        "StreamClosedError", "StreamInterruptedError", "StructuredOutputError",
     ),
     "_rate_limit": ("RateLimit",),
     "_results": (
         "AsyncImageResult", "AudioResult", "ChatResponse", "ImageResult", "ServiceStatus", "TextResponse", "Usage",
     ),
     "_retry": ("RetryPolicy",),
+    "_tools": ("ToolCall",),
     "async_client": ("AsyncClient", "AsyncConversation", "AsyncStream"),
     "client": ("Client", "Conversation", "Stream"),
     "integrations.gpt4free": ("Dynaspark",),
@@ -100,7 +103,9 @@ __all__ = [
     "Stream",
     "StreamClosedError",
     "StreamInterruptedError",
+    "StructuredOutputError",
     "TextResponse",
+    "ToolCall",
     "Usage",
     "__version__",
 ]

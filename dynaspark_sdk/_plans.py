@@ -71,6 +71,9 @@ class RequestPlan:
     upload: ImageUpload | RemoteImage | None = None
     paths: tuple[str, ...] = ()
     path: str | None = None
+    #: Whether the shell follows redirects (None: as its http client does; False for a fetch
+    #: that checks every hop itself, see `_image_fetch`).
+    follow_redirects: bool | None = None
 
     def kwargs(self, payload: BinaryIO | None = None) -> dict[str, Any]:
         """`build_request` keyword arguments for one attempt."""
@@ -157,10 +160,6 @@ def _optional(operation: str, name: str, value: object) -> Any:
 
 def _key(api_key: ApiKey | None) -> str | Unset:
     return api_key.reveal() if api_key is not None else UNSET
-
-
-#: The advice a too-long text prompt gets; the CLI names its own command instead.
-LONG_PROMPT_ADVICE = "chat() sends long prompts in a POST body"
 
 
 def _check_url_length(path: str, params: Mapping[str, Any], base_url_bytes: int, *, advice: str | None = None) -> None:

@@ -15,6 +15,8 @@ from typing import Any, Self
 import attrs
 
 from ._rate_limit import RateLimit
+from ._schemas import to_jsonable
+from ._tools import ToolCall
 
 __all__ = [
     "AsyncImageResult",
@@ -51,42 +53,42 @@ def _meta(headers: Mapping[str, str], rate_limit: RateLimit) -> dict[str, Any]:
     return {"headers": dict(headers.items()), "rate_limit": rate_limit.to_dict()}
 
 
-def _fresh_download(url: str) -> bytes:
-    """An unpickled ImageResult has no client: it downloads through a short-lived default one."""
-    from .client import Client
-
-    with Client() as client:
-        return client._download(url)
-
-
-async def _fresh_async_download(url: str) -> bytes:
-    """`_fresh_download` for an unpickled AsyncImageResult."""
-    from .async_client import AsyncClient
-
-    async with AsyncClient() as client:
-        return await client._download(url)
-
-
-def _rebuild_image(cls: type[Any], fields: dict[str, Any]) -> Any:
-    fetch = _fresh_async_download if cls is AsyncImageResult else _fresh_download
+def _rebuild_image(cls: type[Any], fields: dict[str, Any], fetch: Callable[[str], Any]) -> Any:
     return cls(**fields, fetch=fetch)
+
+
+def _structured(tool_calls: tuple[ToolCall, ...], parsed: Any) -> dict[str, Any]:
+    return {"tool_calls": [call.to_dict() for call in tool_calls], "parsed": to_jsonable(parsed)}
 
 
 @attrs.frozen
 class ChatResponse:
-    """The answer of `chat()`: `text`, the `model` it was sent to, headers and rate limit."""
+    """The answer of `chat()`: `text`, the `model` it was sent to, headers and rate limit.
+
+    With `tools=`, `tool_calls` holds the calls the model made (validated `ToolCall`s; empty
+    when it answered in text); with `response_format=`, `parsed` holds the answer as an instance
+    of the model class, or the validated dict (None otherwise).
+    """
 
     text: str
     model: str
     headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
     rate_limit: RateLimit = attrs.field(factory=RateLimit)
+    tool_calls: tuple[ToolCall, ...] = ()
+    parsed: Any = None
 
     def __str__(self) -> str:
         return self.text
 
     def to_dict(self) -> dict[str, Any]:
-        """The fields as a JSON-ready dict (headers as a plain dict, rate_limit as a dict)."""
-        return {"text": self.text, "model": self.model, **_meta(self.headers, self.rate_limit)}
+        """The fields as a JSON-ready dict (headers as a plain dict, rate_limit as a dict,
+        `parsed` as plain JSON data)."""
+        return {
+            "text": self.text,
+            "model": self.model,
+            **_meta(self.headers, self.rate_limit),
+            **_structured(self.tool_calls, self.parsed),
+        }
 
 
 @attrs.frozen
@@ -104,13 +106,16 @@ class Usage:
 
 @attrs.frozen
 class TextResponse:
-    """The answer of `generate_text()`: `text`, `model`, `usage` (None when not reported)."""
+    """The answer of `generate_text()`: `text`, `model`, `usage` (None when not reported);
+    `tool_calls` and `parsed` as in `ChatResponse`."""
 
     text: str
     model: str | None
     usage: Usage | None
     headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
     rate_limit: RateLimit = attrs.field(factory=RateLimit)
+    tool_calls: tuple[ToolCall, ...] = ()
+    parsed: Any = None
 
     def __str__(self) -> str:
         return self.text
@@ -118,7 +123,13 @@ class TextResponse:
     def to_dict(self) -> dict[str, Any]:
         """The fields as a JSON-ready dict (`usage` a dict or None)."""
         usage = self.usage.to_dict() if self.usage is not None else None
-        return {"text": self.text, "model": self.model, "usage": usage, **_meta(self.headers, self.rate_limit)}
+        return {
+            "text": self.text,
+            "model": self.model,
+            "usage": usage,
+            **_meta(self.headers, self.rate_limit),
+            **_structured(self.tool_calls, self.parsed),
+        }
 
 
 @attrs.frozen
@@ -160,10 +171,13 @@ class _ImageFields:
         """The fields as a JSON-ready dict."""
         return {"url": self.url, "model": self.model, "seed": self.seed, **_meta(self.headers, self.rate_limit)}
 
+    _fetch: Callable[[str], Any]
+
     def __reduce__(self) -> tuple[Any, ...]:
-        # The download function belongs to a client, which does not pickle.
+        # A client does not pickle; the shells' download function pickles as one that goes
+        # through a short-lived default client (see `_Download` in the shells).
         fields = {"url": self.url, "model": self.model, "seed": self.seed, "headers": dict(self.headers.items())}
-        return (_rebuild_image, (type(self), {**fields, "rate_limit": self.rate_limit}))
+        return (_rebuild_image, (type(self), {**fields, "rate_limit": self.rate_limit}, self._fetch))
 
     def __copy__(self) -> Self:
         return self  # immutable

@@ -20,7 +20,7 @@ def report(exc: BaseException, out: Output) -> int:
         silence_broken_pipe()
         return out.error(str(exc), exit_code=EXIT_FAILURE, kind="StdoutError")
     if isinstance(exc, InvalidRequestError):
-        from dynaspark_sdk._plans import LONG_PROMPT_ADVICE
+        from dynaspark_sdk.frontend import LONG_PROMPT_ADVICE
 
         # The SDK's advice names its Python method; here the user is at a shell.
         message = exc.message.replace(LONG_PROMPT_ADVICE, "`dynaspark chat` sends long prompts in a POST body")

@@ -103,7 +103,7 @@ _IMAGE_SUFFIXES = {
 def _check_image_extension(path: Path, data: bytes, out: Output) -> None:
     """Warn (on stderr) when the file's extension names another format than the bytes hold:
     the image is saved as it came, never converted."""
-    from dynaspark_sdk._media import detect_image_type
+    from dynaspark_sdk.frontend import detect_image_type
 
     kind = detect_image_type(data[:16])
     suffix = path.suffix.lower()

@@ -54,7 +54,7 @@ class Output:
         In results (not `strict`) a key shorter than 4 characters is left alone, as the SDK
         does: replacing "ab" everywhere would mangle answers, and no answer carries the key.
         """
-        from dynaspark_sdk._secrets import redact
+        from dynaspark_sdk.frontend import redact
 
         secret = self._secret if self._secret and (strict or len(self._secret) >= 4) else None
         return redact(text, also=secret)
@@ -131,11 +131,13 @@ class _RedactingFilter(logging.Filter):
 
 @contextlib.contextmanager
 def debug_logging(out: Output) -> Iterator[None]:
-    """Log the SDK's and httpx's records on stderr for the duration of a command."""
+    """Log the SDK's and httpx's records (httpx2's too) on stderr for the duration of a command."""
+    from dynaspark_sdk.frontend import HTTP_LOGGER_ROOTS
+
     handler = logging.StreamHandler(out.stderr)
     handler.setFormatter(logging.Formatter(f"{PROG}: debug: %(name)s: %(message)s"))
     handler.addFilter(_RedactingFilter(out))
-    loggers = [logging.getLogger(name) for name in ("dynaspark_sdk", "httpx", "httpcore")]
+    loggers = [logging.getLogger(name) for name in ("dynaspark_sdk", *HTTP_LOGGER_ROOTS)]
     previous = [(logger, logger.level) for logger in loggers]
     for logger in loggers:
         logger.addHandler(handler)

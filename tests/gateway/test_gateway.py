@@ -194,7 +194,10 @@ async def test_a_chat_model_streams_chunks_ending_with_stop(oai: Dual, emulator:
     chunks = await stream_chunks(oai, model="gemini-1.5-flash", messages=user("hello there"))
     assert {chunk.object for chunk in chunks} == {"chat.completion.chunk"}
     assert len({chunk.id for chunk in chunks}) == 1
+    # The first chunk carries the role and the first content together: no empty chunk before it.
     assert chunks[0].choices[0].delta.role == "assistant"
+    assert chunks[0].choices[0].delta.content == "[gemini-1.5-flash-8b] You said: hello there"
+    assert [chunk.choices[0].delta.content for chunk in chunks[1:]] == [None]  # then only the stop
     assert chunks[-1].choices[0].finish_reason == "stop"
     assert content_of(chunks) == "[gemini-1.5-flash-8b] You said: hello there"
     assert len(emulator.requests) == 1
@@ -216,8 +219,21 @@ async def test_an_image_part_goes_upstream_as_the_file_with_detail_accepted(
     assert upload.content_type == "image/png"
 
 
+@pytest.fixture(scope="module")
+def lan_gateway(upstream: EmulatorServer) -> Iterator[str]:
+    """A gateway that fetches image URLs on private addresses too (the emulator's are on loopback)."""
+    app = create_app(
+        AsyncClient(base_url=upstream.url, max_retries=0), log=lambda _: None, allow_private_image_urls=True
+    )
+    with serve_in_thread(app) as running:
+        yield running.url
+
+
 @CLIENTS
-async def test_an_image_url_is_fetched_and_sent(oai: Dual, upstream: EmulatorServer, emulator: Emulator) -> None:
+async def test_an_image_url_is_fetched_and_sent(
+    make_openai: Callable[..., Dual], lan_gateway: str, upstream: EmulatorServer, emulator: Emulator
+) -> None:
+    oai = make_openai(lan_gateway)
     with Client(base_url=upstream.url) as client:
         url = client.generate_image("a red square", width=64, height=64).url
     content = [{"type": "text", "text": "Describe"}, {"type": "image_url", "image_url": {"url": url}}]
@@ -328,8 +344,11 @@ async def test_text_models_stream_each_upstream_event_as_a_chunk(oai: Dual, emul
     assert emulator.requests[-1].params["stream"] == "true"
     assert emulator.requests[-1].params["temperature"] == "0.7"
     pieces = [chunk.choices[0].delta.content for chunk in chunks if chunk.choices and chunk.choices[0].delta.content]
-    # One chunk per upstream event (the emulator sends one per word), not one for the whole text.
+    # One chunk per upstream event (the emulator sends one per word), not one for the whole text,
+    # the first with the role: 6 pieces, the stop and the usage, nothing else.
     assert pieces == ["[openai] ", "You ", "said: ", "w1 ", "w2 ", "w3"]
+    assert len(chunks) == 8
+    assert chunks[0].choices[0].delta.role == "assistant"
     assert chunks[-2].choices[0].finish_reason == "stop"
     assert chunks[-1].choices == []  # the usage chunk asked for with include_usage
     # The service counts no tokens in a stream: zeros, not null (OpenAI clients read the object).
@@ -556,7 +575,12 @@ async def test_retries_of_the_upstream_client_recover_before_the_client_sees_any
 async def test_http_errors_are_in_openais_shape(gateway: Gateway, emulator: Emulator) -> None:
     async with httpx.AsyncClient(base_url=gateway.url, trust_env=False) as http:
         cases = [
-            (await http.post("/chat/completions", content=b"{not json"), 400),
+            (
+                await http.post(
+                    "/chat/completions", content=b"{not json", headers={"content-type": "application/json"}
+                ),
+                400,
+            ),
             (await http.post("/chat/completions", json=["a list"]), 400),
             (await http.post("/chat/completions", json={"messages": user("x")}), 400),
             (await http.get("/chat/completions"), 405),
@@ -582,7 +606,7 @@ async def test_mounted_under_a_prefix_it_serves_the_same_api(upstream: EmulatorS
     async with AsyncClient(base_url=upstream.url, max_retries=0) as client:
         outer = Starlette(routes=[Mount("/gw", app=create_app(client, log=lines.append))])
         transport = httpx.ASGITransport(app=outer)
-        async with httpx.AsyncClient(transport=transport, base_url="http://host.test") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://host.localhost") as http:
             answer = await http.post(
                 "/gw/v1/chat/completions", json={"model": "gemini-1.5-flash", "messages": user("hi")}
             )
@@ -860,7 +884,7 @@ async def test_an_unexpected_failure_is_a_500_without_a_traceback(caplog: pytest
 
     app = create_app(Broken(base_url="http://127.0.0.1:9"), log=lambda _: None)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.localhost") as http:
         answer = await http.post("/v1/chat/completions", json={"model": "text/openai", "messages": user("x")})
     assert answer.status_code == 500
     assert answer.json()["error"]["message"] == "internal error in the gateway"
@@ -885,3 +909,35 @@ def test_without_the_extra_the_import_error_says_what_to_install() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 2
     assert done.stderr == "dynaspark: error: dynaspark gateway needs uvicorn: pip install 'dynaspark-sdk[gateway]'\n"
+
+
+def test_a_client_leaving_a_stream_ends_it_and_its_upstream_answer(
+    upstream: EmulatorServer, emulator: Emulator
+) -> None:
+    """A client that closes its connection mid-stream ends the stream at its next piece: the
+    gateway stops reading the upstream answer (its request is logged as done) instead of
+    reading it to the end."""
+    import time
+
+    import httpx
+
+    lines: list[str] = []
+    words = " ".join(f"w{index}" for index in range(40))
+    emulator.stream_delay = 0.1  # 40-odd events: about 4 s to read them all
+    try:
+        client = AsyncClient(base_url=upstream.url, max_retries=0)
+        with serve_in_thread(create_app(client, log=lines.append)) as running:
+            body = {"model": "text/openai", "messages": [{"role": "user", "content": words}], "stream": True}
+            with (
+                httpx.Client(base_url=running.url, timeout=10) as http,
+                http.stream("POST", "/chat/completions", json=body) as answer,
+            ):
+                assert next(answer.iter_lines()).startswith("data: {")
+                left = time.monotonic()
+            while not lines and time.monotonic() - left < 10:
+                time.sleep(0.01)
+            ended = time.monotonic() - left
+    finally:
+        emulator.stream_delay = 0.0
+    assert lines and lines[0].startswith("POST /v1/chat/completions 200 ")
+    assert ended < 2.0, f"the stream went on {ended:.1f} s after the client left"

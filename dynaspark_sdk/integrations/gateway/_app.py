@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import hmac
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from typing import Any
 
 import anyio
@@ -20,8 +21,10 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dynaspark_sdk import AsyncClient, AsyncStream, DynasparkError
+from dynaspark_sdk import AsyncClient, AsyncStream, DynasparkError, RateLimit
 
+from ._guard import Admission, RequestGuard
+from ._retry_headers import SHOULD_NOT_RETRY, rate_limit_headers
 from ._shapes import (
     DONE,
     TEXT_MODELS,
@@ -55,6 +58,28 @@ def _shutting_down() -> GatewayError:
     return GatewayError(503, "the gateway is shutting down; try again later", type="server_error", code="shutting_down")
 
 
+class _Guard:
+    """`InFlight.guard()`: a plain context manager (a generator-based one costs more per call)."""
+
+    __slots__ = ("_scope", "_scopes")
+
+    def __init__(self, scopes: set[anyio.CancelScope], ended: bool) -> None:
+        self._scopes = scopes
+        self._scope = anyio.CancelScope()
+        if ended:
+            self._scope.cancel()
+
+    def __enter__(self) -> anyio.CancelScope:
+        self._scopes.add(self._scope)
+        return self._scope.__enter__()
+
+    def __exit__(self, *exc_info: Any) -> bool:
+        try:
+            return bool(self._scope.__exit__(*exc_info))
+        finally:
+            self._scopes.discard(self._scope)
+
+
 class InFlight:
     """The upstream waits of the requests in flight. A server that stops (`dynaspark gateway`
     on Ctrl-C, `serve_in_thread` at the end of its block) calls `end_all()` shortly before its
@@ -65,19 +90,10 @@ class InFlight:
         self._scopes: set[anyio.CancelScope] = set()
         self.ended = False
 
-    @contextlib.contextmanager
-    def guard(self) -> Iterator[anyio.CancelScope]:
+    def guard(self) -> _Guard:
         """A cancel scope around one upstream wait (never around a `yield` to Starlette), ended
         by `end_all()`: check its `cancelled_caught` afterwards."""
-        scope = anyio.CancelScope()
-        if self.ended:
-            scope.cancel()
-        self._scopes.add(scope)
-        try:
-            with scope:
-                yield scope
-        finally:
-            self._scopes.discard(scope)
+        return _Guard(self._scopes, self.ended)
 
     def end_all(self) -> None:
         """End every upstream wait, now and from now on (on the server's event loop)."""
@@ -87,16 +103,46 @@ class InFlight:
 
 
 class _Front:
-    """ASGI middleware in front of the routes: one log line per request, `METHOD PATH STATUS
-    DURATION`, once its answer is complete (a stream's too); the query string and headers are
-    never shown, so no key leaks. A `POST` to a path of `direct` goes straight to its ASGI
-    endpoint, past Starlette's exception middleware and router (the same endpoint the router
-    reaches; it answers its own errors): the gateway's hot path costs less per call."""
+    """ASGI middleware in front of the routes, so that every endpoint (one added later too)
+    gets the same treatment:
 
-    def __init__(self, app: ASGIApp, log: Callable[[str], None], direct: dict[str, ASGIApp]) -> None:
+    - the guard's checks (`RequestGuard`: Host, Origin and CORS, JSON bodies) before anything
+      else; a refusal is answered here, in OpenAI's error shape;
+    - headers on every answer: the CORS ones of an allowed origin, `x-should-retry: false` on a
+      5xx (the upstream client's retries are spent) and the service's rate-limit numbers in
+      OpenAI's names (see `_retry_headers`);
+    - one log line per request, `METHOD PATH STATUS DURATION`, once its answer is complete (a
+      stream's too); the query string and headers are never shown, so no key leaks.
+
+    A `POST` to a path of `direct` goes straight to its ASGI endpoint, past Starlette's
+    exception middleware and router (the same endpoint the router reaches; it answers its own
+    errors): the gateway's hot path costs less per call."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        log: Callable[[str], None],
+        direct: dict[str, ASGIApp],
+        guard: RequestGuard,
+        rate_limit: Callable[[], RateLimit],
+    ) -> None:
         self.app = app
         self.log = log
         self.direct = direct
+        self.guard = guard
+        self.rate_limit = rate_limit
+        # The rate-limit headers of the last answer, by the numbers and the second they were
+        # made in: most answers in a second share them.
+        self._limit_headers: tuple[RateLimit, int, list[tuple[bytes, bytes]]] | None = None
+
+    def _rate_limit_headers(self) -> list[tuple[bytes, bytes]]:
+        limit, now = self.rate_limit(), time.time()
+        cached = self._limit_headers
+        if cached is not None and cached[0] is limit and cached[1] == int(now):
+            return cached[2]
+        headers = rate_limit_headers(limit, now)
+        self._limit_headers = (limit, int(now), headers)
+        return headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -104,15 +150,24 @@ class _Front:
             return
         started = time.perf_counter()
         status = 0
+        admission = self.guard.admit(scope)
+        added = admission.headers
 
         async def sending(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                extra = [*added, *self._rate_limit_headers()]
+                if status >= 500:
+                    extra.append(SHOULD_NOT_RETRY)
+                if extra:
+                    message = {**message, "headers": [*message.get("headers", ()), *extra]}
             await send(message)
 
         app = self.app
-        if scope["method"] == "POST":
+        if admission.status:
+            app = _refusal(admission)
+        elif scope["method"] == "POST":
             app = self.direct.get(_route_path(scope), app)
         try:
             await app(scope, receive, sending)
@@ -124,6 +179,14 @@ class _Front:
             if not path.isprintable() or " " in path:
                 path = "".join(c if c.isprintable() and c != " " else "?" for c in path)
             self.log(f"{scope['method']} {path} {status or '-'} {(time.perf_counter() - started) * 1000:.1f} ms")
+
+
+def _refusal(admission: Admission) -> ASGIApp:
+    """The answer to a request the guard stopped: a preflight's 204, or a refusal in OpenAI's
+    shape (its CORS headers, if any, are added by the front)."""
+    if admission.status == 204:
+        return Response(status_code=204)
+    return _error_response(GatewayError(admission.status, admission.message, code=admission.code))
 
 
 def _route_path(scope: Scope) -> str:
@@ -146,6 +209,60 @@ async def _send_json(send: Send, payload: object) -> None:
     headers = [(b"content-length", str(len(body)).encode("latin-1")), (b"content-type", b"application/json")]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+# What a stream's answer starts with, as Starlette's StreamingResponse sends it.
+_STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+_STREAM_START: Message = {
+    "type": "http.response.start",
+    "status": 200,
+    "headers": [
+        (b"cache-control", b"no-cache"),
+        (b"x-accel-buffering", b"no"),
+        (b"content-type", b"text/event-stream; charset=utf-8"),
+    ],
+}
+
+
+def _on_asyncio() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+async def _until_disconnect(receive: Receive) -> None:
+    with contextlib.suppress(Exception):
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+
+async def _send_events(receive: Receive, send: Send, events: AsyncGenerator[bytes, None]) -> None:
+    """A stream's answer on asyncio, byte for byte what Starlette's `StreamingResponse` sends,
+    with a plain task (not a task group and its cancel scopes) watching for the client to
+    leave: then the stream ends at its next piece and its upstream answer is closed. The watch
+    starts once a second piece has gone out and more are to come: a chat model's stream (one
+    piece, then the end) never waits on the upstream after its first piece. The piece that
+    ends with `[DONE]` is the last of the body (no empty piece after it)."""
+    await send(_STREAM_START)
+    gone: asyncio.Future[None] | None = None
+    sent = 0
+    try:
+        async for body in events:
+            if gone is not None and gone.done():
+                break
+            last = body.endswith(DONE)
+            await send({"type": "http.response.body", "body": body, "more_body": not last})
+            sent += 1
+            if gone is None and sent == 2 and not last:
+                gone = asyncio.ensure_future(_until_disconnect(receive))
+    except OSError:  # the client left (servers of ASGI 2.4 say so when sending)
+        pass
+    finally:
+        if gone is not None:
+            gone.cancel()
+        await events.aclose()
 
 
 class _Endpoint:
@@ -233,10 +350,15 @@ class _Gateway:
     async def chat_completions(self, scope: Scope, receive: Receive, send: Send) -> None:
         """`POST /v1/chat/completions`, a plain ASGI endpoint (the gateway's hot path): it
         answers its own GatewayError and SDK errors; anything else goes up, to the 500 handler."""
+        response: Response
         try:
             plan = parse_chat(await self.body(scope, receive), self.client.models)
             if plan.stream:
-                response = await self._stream(plan)
+                events = await self._stream(plan)
+                if _on_asyncio():
+                    await _send_events(receive, send, events)
+                    return
+                response = StreamingResponse(events, headers=_STREAM_HEADERS, media_type="text/event-stream")
             else:
                 with self.in_flight.guard() as waiting:
                     completion = await self._completion(plan)
@@ -267,7 +389,8 @@ class _Gateway:
         model = TEXT_PREFIX + (result.model or plan.text_model)
         return chat_completion(ident, created, model, result.text, counts)
 
-    async def _stream(self, plan: ChatPlan) -> Response:
+    async def _stream(self, plan: ChatPlan) -> AsyncGenerator[bytes, None]:
+        """The events of a streamed answer, once its first piece has come (see `_events`)."""
         stream: AsyncStream
         if plan.text_model is None:
             stream = self.client.stream_chat(plan.messages, model=plan.model)
@@ -284,33 +407,35 @@ class _Gateway:
         if waiting.cancelled_caught:
             await stream.aclose()
             raise _shutting_down()
+        return self._events(plan, stream, first)
+
+    async def _events(self, plan: ChatPlan, stream: AsyncStream, first: str | None) -> AsyncGenerator[bytes, None]:
+        """The chunks as server-sent events: the first carries the role and the first piece
+        together (as OpenAI does); the last holds the stop (or an error event), the usage chunk
+        if asked for, and `[DONE]`, in one piece of the body."""
         model = plan.model if plan.text_model is None else TEXT_PREFIX + plan.text_model
         ident, created = completion_id(), int(time.time())
         in_flight = self.in_flight
-
-        async def events() -> AsyncIterator[bytes]:
-            try:
-                yield event(completion_chunk(ident, created, model, {"role": "assistant", "content": ""}))
-                piece = first
-                while piece is not None:
+        try:
+            yield event(completion_chunk(ident, created, model, {"role": "assistant", "content": first or ""}))
+            piece = first
+            while piece is not None:
+                with in_flight.guard() as waiting:
+                    piece = await anext(stream, None)
+                if waiting.cancelled_caught:
+                    raise _shutting_down()
+                if piece is not None:
                     yield event(completion_chunk(ident, created, model, {"content": piece}))
-                    with in_flight.guard() as waiting:
-                        piece = await anext(stream, None)
-                    if waiting.cancelled_caught:
-                        raise _shutting_down()
-                yield event(completion_chunk(ident, created, model, {}, "stop"))
-                if plan.include_usage:
-                    yield event(completion_chunk(ident, created, model, None, usage=True))
-            except DynasparkError as exc:
-                yield event(error_from_sdk(exc).body())
-            except GatewayError as exc:
-                yield event(exc.body())
-            finally:
-                await stream.aclose()
-            yield DONE
-
-        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-        return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+            tail = event(completion_chunk(ident, created, model, {}, "stop"))
+            if plan.include_usage:
+                tail += event(completion_chunk(ident, created, model, None, usage=True))
+        except DynasparkError as exc:
+            tail = event(error_from_sdk(exc).body())
+        except GatewayError as exc:
+            tail = event(exc.body())
+        finally:
+            await stream.aclose()
+        yield tail + DONE
 
     # ------------------------------------------------------------------ images and speech
 
@@ -367,6 +492,9 @@ def create_app(
     *,
     gateway_key: str | None = None,
     log: Callable[[str], None] | None = None,
+    allowed_hosts: Iterable[str] = (),
+    cors_origins: Iterable[str] = (),
+    allow_private_image_urls: bool = False,
 ) -> Starlette:
     """The OpenAI-compatible gateway as an ASGI application (Starlette), serving `/v1/...`.
 
@@ -376,15 +504,31 @@ def create_app(
     With `gateway_key`, every request needs `Authorization: Bearer <gateway_key>`.
     `log` gets one line per request (default: the `dynaspark_sdk.gateway` logger, INFO).
 
+    Safe by default, for every endpoint: a `Host` other than an IP literal, `localhost`,
+    `*.localhost`, `*.local`, `*.internal`, this machine's name or one of `allowed_hosts` is
+    refused (403; `"*"` turns the check off); a request with an `Origin` (a web page) is
+    refused (403) unless it is a loopback origin or one of `cors_origins` (exact origins, or
+    `"*"`), which get CORS answers; a body that is not `application/json` is refused (415).
+    Image URLs in messages are fetched only from public addresses (every redirect hop checked,
+    the connection made to the address checked), unless `allow_private_image_urls=True`.
+
         import uvicorn
         from dynaspark_sdk import AsyncClient
         from dynaspark_sdk.gateway import create_app
 
         uvicorn.run(create_app(AsyncClient(max_retries=3)), port=8000)
     """
+    if isinstance(allowed_hosts, str) or isinstance(cors_origins, str):
+        raise TypeError("allowed_hosts and cors_origins are lists of names, not one string")
+    if not isinstance(allow_private_image_urls, bool):
+        raise TypeError(f"allow_private_image_urls must be True or False, not {allow_private_image_urls!r}")
+    guard = RequestGuard(allowed_hosts, cors_origins)
     owned = client is None
     upstream = client if client is not None else AsyncClient()
-    gateway = _Gateway(upstream, gateway_key)
+    # The calls go through a copy of the client (the same pool, rate-limit state and retries)
+    # that fetches callers' image URLs from public addresses only, unless told otherwise.
+    calls = upstream.with_options(private_image_urls=allow_private_image_urls)
+    gateway = _Gateway(calls, gateway_key)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -408,7 +552,15 @@ def create_app(
         Exception: _unexpected,
     }
     direct: dict[str, ASGIApp] = {"/v1/chat/completions": gateway.chat_completions}
-    middleware = [Middleware(_Front, log=log if log is not None else _logger.info, direct=direct)]
+    middleware = [
+        Middleware(
+            _Front,
+            log=log if log is not None else _logger.info,
+            direct=direct,
+            guard=guard,
+            rate_limit=lambda: calls.rate_limit,
+        )
+    ]
     app = Starlette(routes=routes, exception_handlers=handlers, middleware=middleware, lifespan=lifespan)
     # What the gateway's own servers end before their grace period runs out (see `InFlight`).
     app.state.dynaspark_in_flight = gateway.in_flight
