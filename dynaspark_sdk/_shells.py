@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from ._rate_limit import RateLimit
     from ._retry import RetryPolicy
     from ._settings import Settings, TimeoutArg
+    from ._structured_flow import StructuredStream
+    from ._tools import ToolCall
 
 # The sync shell imports this module with `from dynaspark_sdk import Client`, before the core
 # is loaded (its first Client loads it): so the core is imported here where it is used.
@@ -51,10 +53,12 @@ class StreamState:
         settings: Settings,
         state: ClientState,
         on_complete: Callable[[str], None] | None,
+        structured: StructuredStream | None = None,
     ) -> None:
         from ._flow import StreamProgress
 
         self._progress = StreamProgress()
+        self._structured = structured
         self._settings = settings
         self._state = state
         self._flow: Generator[Any, Any, None] | None = None
@@ -71,7 +75,31 @@ class StreamState:
     def _begin(self, plan: RequestPlan) -> None:
         from ._flow import stream_flow
 
-        self._flow = stream_flow(plan, self._settings.flow, self._state, self._progress)
+        if self._structured is None:
+            self._flow = stream_flow(plan, self._settings.flow, self._state, self._progress)
+        else:
+            from ._structured_flow import structured_stream_flow
+
+            self._flow = structured_stream_flow(plan, self._structured, self._turn_flow)
+
+    def _turn_flow(self, plan: RequestPlan) -> Generator[Any, Any, None]:
+        """One turn of a structured stream: `text` and the headers are the newest turn's."""
+        from ._flow import StreamProgress, stream_flow
+
+        self._progress = StreamProgress()
+        return stream_flow(plan, self._settings.flow, self._state, self._progress)
+
+    @property
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        """With `tools=`: the calls the model made, once the stream is complete (else empty)."""
+        final = self._structured.final if self._structured is not None else None
+        return final.tool_calls if final is not None else ()
+
+    @property
+    def parsed(self) -> Any:
+        """With `response_format=`: the validated answer, once the stream is complete (else None)."""
+        final = self._structured.final if self._structured is not None else None
+        return final.parsed if final is not None else None
 
     @property
     def model(self) -> str | None:
@@ -104,6 +132,17 @@ class StreamState:
         flow, self._flow = self._flow, None
         if flow is not None:
             flow.close()
+
+    def _check_not_closed(self) -> None:
+        """Called when a stream without a flow is read: one read to its end just stops, one
+        closed before its end (by its user or by an error) says so instead of looking empty."""
+        if not self.completed:
+            from ._errors import StreamClosedError
+
+            raise StreamClosedError(
+                f"this {type(self).__name__} was closed before its end ({len(self.text)} characters had arrived,"
+                " in .text); start a new stream to ask again"
+            )
 
     def _completed(self) -> None:
         self.completed = True
@@ -280,6 +319,13 @@ class ConversationState:
     def last_dropped(self) -> int:
         """How many old messages the last send left out to fit `max_prompt_chars`."""
         return self._history.last_dropped
+
+    def add_tool_result(self, call: str | Mapping[str, Any], result: object = None) -> None:
+        """Give back the result of a call the last answer made: `add_tool_result(call_id,
+        result)` (a string, or anything JSON can write) or an OpenAI tool message
+        `add_tool_result({"role": "tool", "tool_call_id": ..., "content": ...})`. Then
+        `send()` without a message lets the model answer with the results."""
+        self._history.add_tool_result(call, result)
 
 
 def checked_transport_args(http_client: object, expected: type, proxy: object, client_name: str) -> str | None:
