@@ -179,7 +179,7 @@ def litellm(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         close = getattr(client, "close", None)
         if callable(close) and not inspect.iscoroutinefunction(close):
             close()
-    cache.flush_cache()
+    cache.flush_cache()  # type: ignore[no-untyped-call]
 
 
 def test_litellm_completion_and_responses_with_max_tokens(gateway: str, emulator: Emulator, litellm: Any) -> None:
