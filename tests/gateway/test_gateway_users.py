@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import inspect
 import os
 import re
 import subprocess
@@ -166,12 +167,19 @@ def test_llm_with_temperature_and_an_image_through_the_readme_s_yaml(
 
 
 @pytest.fixture
-def litellm(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """litellm, with its model cost map read from the package (it would fetch it from GitHub)."""
+def litellm(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """litellm, with its model cost map read from the package (it would fetch it from GitHub);
+    the clients it keeps for later calls are closed afterwards."""
     monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     import litellm
 
-    return litellm
+    yield litellm
+    cache = litellm.in_memory_llm_clients_cache
+    for client in list(cache.cache_dict.values()):
+        close = getattr(client, "close", None)
+        if callable(close) and not inspect.iscoroutinefunction(close):
+            close()
+    cache.flush_cache()  # type: ignore[no-untyped-call]
 
 
 def test_litellm_completion_and_responses_with_max_tokens(gateway: str, emulator: Emulator, litellm: Any) -> None:

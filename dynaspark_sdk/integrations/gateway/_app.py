@@ -275,9 +275,7 @@ class _Gateway:
                 )
                 await send_json(send, completion, headers)
                 return
-        except GatewayError as exc:
-            response = error_response(exc)
-        except DynasparkError as exc:
+        except (GatewayError, DynasparkError) as exc:
             response = error_response(self.upstream.error(exc))
         await response(scope, receive, send)
 

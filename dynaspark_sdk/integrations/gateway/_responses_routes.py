@@ -127,9 +127,7 @@ class ResponsesRoutes:
                     await self._save(owner, request, completed, answer.text, body)
                 await send_json_body(send, body, headers)
                 return
-        except GatewayError as exc:
-            response = error_response(exc)
-        except DynasparkError as exc:
+        except (GatewayError, DynasparkError) as exc:
             response = error_response(self.upstream.error(exc))
         await response(scope, receive, send)
 

@@ -138,8 +138,10 @@ class Upstream:
         self.in_flight = InFlight()
         self.confirmed_at: float | None = None
 
-    def error(self, error: DynasparkError) -> GatewayError:
-        """The OpenAI-shaped answer for an SDK error (see `error_from_sdk`)."""
+    def error(self, error: DynasparkError | GatewayError) -> GatewayError:
+        """The OpenAI-shaped answer for an SDK error (see `error_from_sdk`), or the gateway's own."""
+        if isinstance(error, GatewayError):
+            return error
         if isinstance(error, RateLimitError) and not is_local_rate_limit(error):
             self.confirmed_at = time.time()
         return error_from_sdk(error, self.confirmed_at)

@@ -92,7 +92,7 @@ def response_object(
         "error": dict(error) if error is not None else None,
         "incomplete_details": None,
         "model": model,
-        "output": [dict(item) for item in output],
+        "output": list(output),
         "usage": usage(counts) if status == "completed" else None,
         **echo,
     }
