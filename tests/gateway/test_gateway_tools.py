@@ -229,10 +229,21 @@ async def test_json_object_on_a_text_model_uses_the_json_mode(oai: Dual, emulato
             "response_format",
             "schema",
         ),
+        # Checked by the SDK before it sends anything: a broken schema, a function named twice.
+        (
+            {
+                "tools": [
+                    {"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": 3}}}
+                ]
+            },
+            None,
+            "the JSON Schema is not valid",
+        ),
+        ({"tools": [WEATHER, WEATHER]}, None, "more than one function called 'get_weather'"),
     ],
 )
 def test_bad_tool_fields_are_refused_before_anything_is_sent(
-    stack: Stack, emulator: Emulator, fields: dict[str, Any], param: str, text: str
+    stack: Stack, emulator: Emulator, fields: dict[str, Any], param: str | None, text: str
 ) -> None:
     with (
         openai.OpenAI(base_url=stack.url, api_key="unused", max_retries=0) as client,
