@@ -71,7 +71,8 @@ MODULES: dict[str, Target] = {
     ),
     "_sse": Target(("dynaspark_sdk/_sse.py",), ("test_sse.py", "test_sse_limits.py", "test_chunks.py")),
     "_folding": Target(
-        ("dynaspark_sdk/_folding.py",), ("test_folding_rules.py", "test_history.py", "test_openai_messages.py")
+        ("dynaspark_sdk/_folding.py",),
+        ("test_folding_rules.py", "test_history.py", "test_openai_messages.py", "test_structured_core.py"),
     ),
     "_text_decoders": Target(
         ("dynaspark_sdk/_text_decoders/*.py",),
