@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         RateLimitError,
         ResponseValidationError,
         StreamInterruptedError,
+        StructuredOutputError,
     )
     from ._rate_limit import RateLimit
     from ._results import (
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
         Usage,
     )
     from ._retry import RetryPolicy
+    from ._tools import ToolCall
     from .async_client import AsyncClient, AsyncConversation, AsyncStream
     from .client import Client, Conversation, Stream
     from .integrations.gpt4free import Dynaspark
@@ -54,13 +56,14 @@ _EXPORTS = {
         "APIConnectionError", "APIStatusError", "APITimeoutError", "AuthenticationError", "BadRequestError",
         "ClientClosedError", "DynasparkError", "InternalServerError", "InvalidRequestError", "MediaError",
         "ModelNotSupportedError", "NotFoundError", "PermissionDeniedError", "RateLimitError", "ResponseValidationError",
-        "StreamInterruptedError",
+        "StreamInterruptedError", "StructuredOutputError",
     ),
     "_rate_limit": ("RateLimit",),
     "_results": (
         "AsyncImageResult", "AudioResult", "ChatResponse", "ImageResult", "ServiceStatus", "TextResponse", "Usage",
     ),
     "_retry": ("RetryPolicy",),
+    "_tools": ("ToolCall",),
     "async_client": ("AsyncClient", "AsyncConversation", "AsyncStream"),
     "client": ("Client", "Conversation", "Stream"),
     "integrations.gpt4free": ("Dynaspark",),
@@ -98,7 +101,9 @@ __all__ = [
     "ServiceStatus",
     "Stream",
     "StreamInterruptedError",
+    "StructuredOutputError",
     "TextResponse",
+    "ToolCall",
     "Usage",
     "__version__",
 ]

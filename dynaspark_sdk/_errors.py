@@ -11,6 +11,7 @@
     │   │   NotFoundError (404), RateLimitError (429), InternalServerError (5xx)
     ├── ResponseValidationError: the answer breaks the spec (HTML page, bad JSON, ...)
     ├── StreamInterruptedError: a stream ended before it was complete
+    ├── StructuredOutputError: the model's answer was no valid tool call or JSON, even repaired
     └── ClientClosedError (also a RuntimeError): the client (or its pool) was closed
 
 No message, repr or attribute of these ever holds the API key or a URL's query string.
@@ -40,6 +41,7 @@ __all__ = [
     "RateLimitError",
     "ResponseValidationError",
     "StreamInterruptedError",
+    "StructuredOutputError",
     "excerpt",
 ]
 
@@ -182,6 +184,22 @@ class StreamInterruptedError(DynasparkError):
     def __init__(self, message: str, *, partial_text: str = "") -> None:
         super().__init__(message)
         self.partial_text = partial_text
+
+
+class StructuredOutputError(DynasparkError):
+    """The model was to answer with a tool call or JSON fitting a schema and did not, even after
+    the repair turns (`max_repairs`). Nothing that fails the schema is ever handed back as if it
+    passed.
+
+    `raw_text` is the last answer as the model wrote it; `errors` what was wrong with it (one
+    line each); `attempts` every answer, the first one first.
+    """
+
+    def __init__(self, message: str, *, raw_text: str, errors: tuple[str, ...], attempts: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.raw_text = raw_text
+        self.errors = tuple(errors)
+        self.attempts = tuple(attempts) or (raw_text,)
 
 
 class ClientClosedError(DynasparkError, RuntimeError):

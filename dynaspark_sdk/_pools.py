@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import socket
 import threading
 import weakref
 from collections.abc import AsyncGenerator, Callable, Generator, Iterator
@@ -63,6 +64,17 @@ def check_max_concurrency(value: object) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InvalidRequestError(f"max_concurrency must be a positive whole number or None, not {value!r}")
     return value
+
+
+def resolve_host(host: str, port: int) -> tuple[str, ...]:
+    """The addresses the system's resolver gives `host` for a TCP connection to `port`, in its
+    order and without repeats; none when the name does not resolve. Blocks (a DNS lookup):
+    the pools call it for an image URL checked before it is fetched (`_image_fetch`)."""
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return ()
+    return tuple(dict.fromkeys(str(info[4][0]) for info in found))
 
 
 class SyncPool:
@@ -134,6 +146,11 @@ class SyncPool:
     def run_blocking(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run blocking work (reading an image file to send): here, in the caller's thread."""
         return function(*args, **kwargs)
+
+    @staticmethod
+    def resolve(host: str, port: int) -> tuple[str, ...]:
+        """The addresses `host` resolves to (see `resolve_host`), in the caller's thread."""
+        return resolve_host(host, port)
 
     @staticmethod
     def close_answer(response: httpx.Response, chunks: Generator[bytes, None, None] | None) -> None:
@@ -235,6 +252,11 @@ class AsyncPool:
     async def run_blocking(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run blocking work (reading an image file to send) in a worker thread, off the loop."""
         return await run_in_thread(functools.partial(function, *args, **kwargs))
+
+    @staticmethod
+    async def resolve(host: str, port: int) -> tuple[str, ...]:
+        """The addresses `host` resolves to (see `resolve_host`), in a worker thread."""
+        return await run_in_thread(functools.partial(resolve_host, host, port))
 
     @staticmethod
     async def close_answer(response: httpx.Response, chunks: AsyncGenerator[bytes, None] | None) -> None:

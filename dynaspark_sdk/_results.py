@@ -15,6 +15,8 @@ from typing import Any, Self
 import attrs
 
 from ._rate_limit import RateLimit
+from ._schemas import to_jsonable
+from ._tools import ToolCall
 
 __all__ = [
     "AsyncImageResult",
@@ -41,21 +43,38 @@ def _rebuild_image(cls: type[Any], fields: dict[str, Any], fetch: Callable[[str]
     return cls(**fields, fetch=fetch)
 
 
+def _structured(tool_calls: tuple[ToolCall, ...], parsed: Any) -> dict[str, Any]:
+    return {"tool_calls": [call.to_dict() for call in tool_calls], "parsed": to_jsonable(parsed)}
+
+
 @attrs.frozen
 class ChatResponse:
-    """The answer of `chat()`: `text`, the `model` it was sent to, headers and rate limit."""
+    """The answer of `chat()`: `text`, the `model` it was sent to, headers and rate limit.
+
+    With `tools=`, `tool_calls` holds the calls the model made (validated `ToolCall`s; empty
+    when it answered in text); with `response_format=`, `parsed` holds the answer as an instance
+    of the model class, or the validated dict (None otherwise).
+    """
 
     text: str
     model: str
     headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
     rate_limit: RateLimit = attrs.field(factory=RateLimit)
+    tool_calls: tuple[ToolCall, ...] = ()
+    parsed: Any = None
 
     def __str__(self) -> str:
         return self.text
 
     def to_dict(self) -> dict[str, Any]:
-        """The fields as a JSON-ready dict (headers as a plain dict, rate_limit as a dict)."""
-        return {"text": self.text, "model": self.model, **_meta(self.headers, self.rate_limit)}
+        """The fields as a JSON-ready dict (headers as a plain dict, rate_limit as a dict,
+        `parsed` as plain JSON data)."""
+        return {
+            "text": self.text,
+            "model": self.model,
+            **_meta(self.headers, self.rate_limit),
+            **_structured(self.tool_calls, self.parsed),
+        }
 
 
 @attrs.frozen
@@ -73,13 +92,16 @@ class Usage:
 
 @attrs.frozen
 class TextResponse:
-    """The answer of `generate_text()`: `text`, `model`, `usage` (None when not reported)."""
+    """The answer of `generate_text()`: `text`, `model`, `usage` (None when not reported);
+    `tool_calls` and `parsed` as in `ChatResponse`."""
 
     text: str
     model: str | None
     usage: Usage | None
     headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
     rate_limit: RateLimit = attrs.field(factory=RateLimit)
+    tool_calls: tuple[ToolCall, ...] = ()
+    parsed: Any = None
 
     def __str__(self) -> str:
         return self.text
@@ -87,7 +109,13 @@ class TextResponse:
     def to_dict(self) -> dict[str, Any]:
         """The fields as a JSON-ready dict (`usage` a dict or None)."""
         usage = self.usage.to_dict() if self.usage is not None else None
-        return {"text": self.text, "model": self.model, "usage": usage, **_meta(self.headers, self.rate_limit)}
+        return {
+            "text": self.text,
+            "model": self.model,
+            "usage": usage,
+            **_meta(self.headers, self.rate_limit),
+            **_structured(self.tool_calls, self.parsed),
+        }
 
 
 @attrs.frozen

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from ._rate_limit import RateLimit
     from ._retry import RetryPolicy
     from ._settings import Settings, TimeoutArg
+    from ._structured_flow import StructuredStream
+    from ._tools import ToolCall
 
 # The sync shell imports this module with `from dynaspark_sdk import Client`, before the core
 # is loaded (its first Client loads it): so the core is imported here where it is used.
@@ -51,10 +53,12 @@ class StreamState:
         settings: Settings,
         state: ClientState,
         on_complete: Callable[[str], None] | None,
+        structured: StructuredStream | None = None,
     ) -> None:
         from ._flow import StreamProgress
 
         self._progress = StreamProgress()
+        self._structured = structured
         self._settings = settings
         self._state = state
         self._flow: Generator[Any, Any, None] | None = None
@@ -71,7 +75,31 @@ class StreamState:
     def _begin(self, plan: RequestPlan) -> None:
         from ._flow import stream_flow
 
-        self._flow = stream_flow(plan, self._settings.flow, self._state, self._progress)
+        if self._structured is None:
+            self._flow = stream_flow(plan, self._settings.flow, self._state, self._progress)
+        else:
+            from ._structured_flow import structured_stream_flow
+
+            self._flow = structured_stream_flow(plan, self._structured, self._turn_flow)
+
+    def _turn_flow(self, plan: RequestPlan) -> Generator[Any, Any, None]:
+        """One turn of a structured stream: `text` and the headers are the newest turn's."""
+        from ._flow import StreamProgress, stream_flow
+
+        self._progress = StreamProgress()
+        return stream_flow(plan, self._settings.flow, self._state, self._progress)
+
+    @property
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        """With `tools=`: the calls the model made, once the stream is complete (else empty)."""
+        final = self._structured.final if self._structured is not None else None
+        return final.tool_calls if final is not None else ()
+
+    @property
+    def parsed(self) -> Any:
+        """With `response_format=`: the validated answer, once the stream is complete (else None)."""
+        final = self._structured.final if self._structured is not None else None
+        return final.parsed if final is not None else None
 
     @property
     def model(self) -> str | None:
@@ -173,6 +201,7 @@ class BaseClient:
         on_rate_limit: str | _Keep = KEEP,
         retry_policy: RetryPolicy | _Keep | None = KEEP,
         chat_path: str | _Keep | None = KEEP,
+        private_image_urls: bool | _Keep = KEEP,
     ) -> Self:
         """A client with some settings changed, sharing this one's connection pool and rate-limit
         state (the state of its own API key: another key starts with a fresh window).
@@ -193,6 +222,7 @@ class BaseClient:
             "on_rate_limit": on_rate_limit,
             "retry_policy": retry_policy,
             "chat_path": chat_path,
+            "private_image_urls": private_image_urls,
         }
         from ._settings import override_settings
 
@@ -256,8 +286,10 @@ class BaseClient:
             raise ClientClosedError(f"the {type(self).__name__} this one was made from with with_options() is closed")
 
     def __repr__(self) -> str:
+        from ._secrets import scrub_url
+
         key = "set" if self._settings.api_key is not None else "none"
-        return f"<{type(self).__name__} base_url={self._settings.base_url!r} api_key={key}>"
+        return f"<{type(self).__name__} base_url={scrub_url(self._settings.base_url)!r} api_key={key}>"
 
 
 class ConversationState:
@@ -276,6 +308,13 @@ class ConversationState:
     def last_dropped(self) -> int:
         """How many old messages the last send left out to fit `max_prompt_chars`."""
         return self._history.last_dropped
+
+    def add_tool_result(self, call: str | Mapping[str, Any], result: object = None) -> None:
+        """Give back the result of a call the last answer made: `add_tool_result(call_id,
+        result)` (a string, or anything JSON can write) or an OpenAI tool message
+        `add_tool_result({"role": "tool", "tool_call_id": ..., "content": ...})`. Then
+        `send()` without a message lets the model answer with the results."""
+        self._history.add_tool_result(call, result)
 
 
 def checked_transport_args(http_client: object, expected: type, proxy: object, client_name: str) -> str | None:

@@ -11,7 +11,7 @@ import attrs
 
 from dynaspark_sdk._answers import _optional_int, _required_string, json_answer, media_type
 from dynaspark_sdk._errors import InvalidRequestError
-from dynaspark_sdk._folding import content_text, fold_history, image_urls, normalize_messages, split_system
+from dynaspark_sdk._folding import fold_history, image_urls, normalize_messages, split_system
 from dynaspark_sdk._generated import spec_values
 from dynaspark_sdk._generated.types import UNSET
 from dynaspark_sdk._operations import Call, answer_meta
@@ -69,7 +69,7 @@ def text_prompt(
     systems = [s for s in (system, from_messages) if s]
     if not rest:
         raise InvalidRequestError("the messages hold no user or assistant message, only a system prompt")
-    user_input = content_text(rest[0]["content"]) if len(rest) == 1 else fold_history(rest)
+    user_input = fold_history(rest)  # one message: its text as it is
     return user_input, "\n\n".join(systems) if systems else None
 
 

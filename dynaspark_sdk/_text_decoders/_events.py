@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from dynaspark_sdk._errors import StreamInterruptedError
-from dynaspark_sdk._sse import ServerSentEvent, SSEDecoder
+from dynaspark_sdk._sse import EventTooLargeError, ServerSentEvent, SSEDecoder
 
 from ._base import ChunkAccumulator, error_text
 
@@ -46,11 +46,19 @@ class EventStreamTextDecoder(ChunkAccumulator):
         """Decode the next piece of the stream; return the text of the events it completed."""
         if self.done:
             return []
-        return self._chunks_of(self._events.feed(data))
+        try:
+            events = self._events.feed(data)
+        except EventTooLargeError as too_large:
+            raise self._broken_off(too_large) from None
+        return self._chunks_of(events)
 
     def close(self) -> list[str]:
         """End of the stream: return the text of a last event, or raise if the stream broke off."""
-        chunks = [] if self.done else self._chunks_of(self._events.flush())
+        try:
+            events = [] if self.done else self._events.flush()
+        except EventTooLargeError as too_large:
+            raise self._broken_off(too_large) from None
+        chunks = self._chunks_of(events)
         if not self.done:
             if self._saw_structured:
                 raise StreamInterruptedError("the stream ended before [DONE]", partial_text=self.text)
@@ -114,6 +122,10 @@ class EventStreamTextDecoder(ChunkAccumulator):
             self._saw_structured = True
             return response
         return None
+
+    def _broken_off(self, too_large: EventTooLargeError) -> StreamInterruptedError:
+        """A stream whose next event would hold more text than the SDK keeps for one event."""
+        return StreamInterruptedError(f"the stream was broken off: {too_large}", partial_text=self.text)
 
     def _interrupted(self, error_text: str) -> StreamInterruptedError:
         return StreamInterruptedError(

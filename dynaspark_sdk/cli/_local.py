@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ._inputs import client_options
 from ._output import EXIT_FAILURE, EXIT_OK, Output, UsageError
+
+if TYPE_CHECKING:
+    from dynaspark_sdk.testing import Emulator
 
 
 def run_serve_fake(args: argparse.Namespace, out: Output) -> int:
@@ -18,6 +22,8 @@ def run_serve_fake(args: argparse.Namespace, out: Output) -> int:
         emulator = Emulator(stream_delay=args.stream_delay, **paths)
     except ValueError as exc:
         raise UsageError(f"--chat-path: {exc}") from None
+    if args.answers:
+        _script_answers(emulator, args.answers)
 
     def ready(url: str) -> None:
         if out.json:
@@ -40,6 +46,18 @@ def run_serve_fake(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
+def _script_answers(emulator: Emulator, path: str) -> None:
+    """`--answers FILE`: the file's texts become the emulator's scripted answers."""
+    from dynaspark_sdk.testing import load_answers
+
+    try:
+        scripts = load_answers(path)
+    except ValueError as exc:
+        raise UsageError(f"--answers: {exc}") from None
+    for endpoint, texts in scripts.items():
+        emulator.script_answers(texts, endpoint=None if endpoint == "any" else endpoint)
+
+
 def run_demo(args: argparse.Namespace, out: Output) -> int:
     from ._demo import run_demo
 
@@ -57,4 +75,13 @@ def run_gateway(args: argparse.Namespace, out: Output) -> int:
     from dynaspark_sdk import AsyncClient
     from dynaspark_sdk.integrations.gateway._command import run
 
-    return run(AsyncClient(**client_options(args)), args.host, args.port, args.gateway_key, out)
+    return run(
+        AsyncClient(**client_options(args)),
+        args.host,
+        args.port,
+        args.gateway_key,
+        out,
+        allowed_hosts=args.allowed_host,
+        cors_origins=args.cors_origin,
+        allow_private_image_urls=args.allow_private_image_urls,
+    )

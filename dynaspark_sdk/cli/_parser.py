@@ -201,6 +201,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         help="serve chat only at PATH (repeat for several; default: every path the spec knows, newest first)",
     )
+    serve_fake.add_argument(
+        "--answers",
+        metavar="FILE",
+        help='play a model: answer with the texts of this JSON file, in order (a list, or {"chat": [...], "text":'
+        " [...]}), then echo again",
+    )
 
     command(
         "probe",
@@ -222,6 +228,27 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY",
         default=os.environ.get("DYNASPARK_GATEWAY_KEY"),
         help="require 'Authorization: Bearer KEY' (default: $DYNASPARK_GATEWAY_KEY; none: no check)",
+    )
+    gateway.add_argument(
+        "--allowed-host",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="also answer requests for this Host name (repeatable; '*': any). Always answered: IP addresses,"
+        " localhost, *.localhost, *.local, *.internal and this machine's name",
+    )
+    gateway.add_argument(
+        "--cors-origin",
+        metavar="ORIGIN",
+        action="append",
+        default=[],
+        help="let web pages of this origin (https://app.example.com) call the gateway (repeatable; '*': any)."
+        " Pages on localhost, 127.0.0.1 and [::1] may always",
+    )
+    gateway.add_argument(
+        "--allow-private-image-urls",
+        action="store_true",
+        help="fetch image URLs on loopback, private and link-local addresses too (default: refused)",
     )
     # Last, so each command's usage line shows its own arguments first.
     for sub in made:

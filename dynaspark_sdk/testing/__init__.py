@@ -4,7 +4,8 @@ A pure core, `Emulator`, answers each request with a `ResponsePlan` (status, hea
 steps); thin shells carry plans out: `EmulatorTransport` / `AsyncEmulatorTransport` in
 process (no sockets), `serve()` on a real loopback socket. Faults (`faults.status(503)`,
 `faults.reset()`, `faults.cut_stream()`, ...) are queued with `Emulator.inject`, and
-`Emulator.requests` records what arrived::
+`Emulator.requests` records what arrived; `Emulator.script_answers` plays a model (tool calls,
+JSON, mistakes) instead of echoing::
 
     import httpx
     from dynaspark_sdk.testing import Emulator, EmulatorTransport, faults, serve
@@ -31,6 +32,7 @@ from ._emulator import DEFAULT_TEXT_MODEL, Emulator, RecordedRequest, default_se
 from ._forms import UploadedFile
 from ._media import MP3_FRAME_BYTES, MP3_FRAME_HEADER
 from ._plan import BodyStep, Cut, Delay, Reset, ResponsePlan, SendBytes
+from ._scripts import Responder, load_answers
 from ._server import ConnectionCount, EmulatorServer, run_forever, serve
 from ._transport import AsyncEmulatorTransport, EmulatorTransport
 from .faults import Fault
@@ -53,6 +55,7 @@ __all__ = [
     "Fault",
     "RecordedRequest",
     "Reset",
+    "Responder",
     "ResponsePlan",
     "Send",
     "SendBytes",
@@ -60,6 +63,7 @@ __all__ = [
     "default_seed",
     "echo_line",
     "faults",
+    "load_answers",
     "run_forever",
     "serve",
 ]

@@ -44,6 +44,10 @@ How it answers (deterministic: no randomness, nothing but the request and the cl
 ``GET /status``
     ``{"status": "ok", "emulator": true}``.
 
+*Scripted answers* (`Emulator.script_answers`) replace the echo text of the chat and text
+endpoints (streamed, JSON-mode and token counts as above) while they last, so a test can play
+a model that answers with tool calls, JSON, or mistakes.
+
 Anything else: 404 ``{"error": ...}``; a known path with another method: 405 with ``Allow``.
 
 *Keys and limits.* ``api_key`` is read from the query string of any request; no key counts as
@@ -80,6 +84,7 @@ from dynaspark_sdk._generated import spec_values
 from ._forms import FormError, UploadedFile, parse_form
 from ._media import mp3_silence, picture_png, sniff_image_type
 from ._plan import ResponsePlan, bytes_plan, event_stream_plan, json_plan
+from ._scripts import ENDPOINTS, AnswerScript, Responder
 from ._validation import ParameterError, Value, validate_parameters
 from .faults import Fault
 
@@ -235,6 +240,7 @@ class Emulator:
         self._faults: collections.deque[_QueuedFault] = collections.deque()
         self._windows: dict[str | None, _Window] = {}
         self._images: dict[str, _ImageSpec] = {}
+        self._scripts: dict[str, AnswerScript] = {}
         self.chat_paths = chat_paths
 
     @property
@@ -272,6 +278,39 @@ class Emulator:
             raise ValueError("times must be >= 1")
         with self._lock:
             self._faults.append(_QueuedFault(fault=fault, remaining=times, path=path))
+
+    def script_answers(self, answers: Iterable[str] | Responder, *, endpoint: str | None = None) -> None:
+        """Play a model: answer the chat endpoint (`endpoint="chat"`), the text endpoint
+        (`"text"`) or both (None, one queue they share) with scripted texts instead of the echo.
+
+        `answers` is a list of texts, handed out one per answered request (then the echo again),
+        or a function `(prompt, model) -> text` asked for every one. Faults, rate limits and
+        refused parameters come first, as always, and take no answer from the queue::
+
+            emulator.script_answers(['{"name": "add", "arguments": {"a": 1, "b": 2}}', "It is 3."])
+            emulator.script_answers(lambda prompt, model: "Paris" if "France" in prompt else "?", endpoint="chat")
+        """
+        if endpoint is not None and endpoint not in ENDPOINTS:
+            raise ValueError(f"endpoint must be one of {', '.join(ENDPOINTS)} or None, not {endpoint!r}")
+        script = AnswerScript(answers)
+        with self._lock:
+            for name in ENDPOINTS if endpoint is None else (endpoint,):
+                self._scripts[name] = script
+
+    def clear_answers(self) -> None:
+        """Drop the scripted answers: the echo answers again."""
+        with self._lock:
+            self._scripts.clear()
+
+    def remaining_answers(self, endpoint: str = "chat") -> int | None:
+        """How many scripted answers `endpoint` has left (0 without a script, None for a function)."""
+        with self._lock:
+            script = self._scripts.get(endpoint)
+            return 0 if script is None else script.remaining
+
+    def _scripted(self, endpoint: str, prompt: str, model: str) -> str | None:
+        script = self._scripts.get(endpoint)
+        return None if script is None else script.next_answer(prompt, model)
 
     def clear_faults(self) -> None:
         """Drop every queued fault."""
@@ -443,7 +482,8 @@ class Emulator:
             upload = record.files[0]
             _check_image(upload)
             text += f" (with a {upload.size}-byte {upload.content_type} image)"
-        return json_plan(200, {"response": text}, headers)
+        scripted = self._scripted("chat", str(fields["user_input"]), model)
+        return json_plan(200, {"response": text if scripted is None else scripted}, headers)
 
     def _generate_text(self, record: RecordedRequest, headers: Pairs) -> ResponsePlan:
         params = validate_parameters(spec_values.PARAMETERS["generate_text"], record.query)
@@ -454,7 +494,10 @@ class Emulator:
             voice = str(params.get("voice", spec_values.DEFAULT_VOICE))
             spoken = f"[{model}/{voice}] You said: {line}"
             return bytes_plan(200, "audio/mpeg", mp3_silence(len(spoken)), headers)
-        if params.get("json") is True:
+        scripted = self._scripted("text", prompt, model)
+        if scripted is not None:
+            text = scripted
+        elif params.get("json") is True:
             text = json.dumps({"model": model, "you_said": line}, ensure_ascii=False)
         else:
             text = f"[{model}] You said: {line}"

@@ -219,8 +219,21 @@ async def test_an_image_part_goes_upstream_as_the_file_with_detail_accepted(
     assert upload.content_type == "image/png"
 
 
+@pytest.fixture(scope="module")
+def lan_gateway(upstream: EmulatorServer) -> Iterator[str]:
+    """A gateway that fetches image URLs on private addresses too (the emulator's are on loopback)."""
+    app = create_app(
+        AsyncClient(base_url=upstream.url, max_retries=0), log=lambda _: None, allow_private_image_urls=True
+    )
+    with serve_in_thread(app) as running:
+        yield running.url
+
+
 @CLIENTS
-async def test_an_image_url_is_fetched_and_sent(oai: Dual, upstream: EmulatorServer, emulator: Emulator) -> None:
+async def test_an_image_url_is_fetched_and_sent(
+    make_openai: Callable[..., Dual], lan_gateway: str, upstream: EmulatorServer, emulator: Emulator
+) -> None:
+    oai = make_openai(lan_gateway)
     with Client(base_url=upstream.url) as client:
         url = client.generate_image("a red square", width=64, height=64).url
     content = [{"type": "text", "text": "Describe"}, {"type": "image_url", "image_url": {"url": url}}]
@@ -562,7 +575,12 @@ async def test_retries_of_the_upstream_client_recover_before_the_client_sees_any
 async def test_http_errors_are_in_openais_shape(gateway: Gateway, emulator: Emulator) -> None:
     async with httpx.AsyncClient(base_url=gateway.url, trust_env=False) as http:
         cases = [
-            (await http.post("/chat/completions", content=b"{not json"), 400),
+            (
+                await http.post(
+                    "/chat/completions", content=b"{not json", headers={"content-type": "application/json"}
+                ),
+                400,
+            ),
             (await http.post("/chat/completions", json=["a list"]), 400),
             (await http.post("/chat/completions", json={"messages": user("x")}), 400),
             (await http.get("/chat/completions"), 405),
@@ -588,7 +606,7 @@ async def test_mounted_under_a_prefix_it_serves_the_same_api(upstream: EmulatorS
     async with AsyncClient(base_url=upstream.url, max_retries=0) as client:
         outer = Starlette(routes=[Mount("/gw", app=create_app(client, log=lines.append))])
         transport = httpx.ASGITransport(app=outer)
-        async with httpx.AsyncClient(transport=transport, base_url="http://host.test") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://host.localhost") as http:
             answer = await http.post(
                 "/gw/v1/chat/completions", json={"model": "gemini-1.5-flash", "messages": user("hi")}
             )
@@ -866,7 +884,7 @@ async def test_an_unexpected_failure_is_a_500_without_a_traceback(caplog: pytest
 
     app = create_app(Broken(base_url="http://127.0.0.1:9"), log=lambda _: None)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.localhost") as http:
         answer = await http.post("/v1/chat/completions", json={"model": "text/openai", "messages": user("x")})
     assert answer.status_code == 500
     assert answer.json()["error"]["message"] == "internal error in the gateway"

@@ -39,6 +39,7 @@ from dynaspark_sdk import (
     ResponseValidationError,
     RetryPolicy,
     StreamInterruptedError,
+    StructuredOutputError,
 )
 
 pytestmark = pytest.mark.anyio
@@ -73,6 +74,7 @@ ERRORS: list[DynasparkError] = [
     InternalServerError("overloaded", **STATUS_KWARGS),
     ResponseValidationError("html page", status_code=502, content_type="text/html", body_excerpt="<html>"),
     StreamInterruptedError("broke off", partial_text="half an ans"),
+    StructuredOutputError("no call", raw_text="plain", errors=("no JSON",), attempts=("{", "plain")),
     ClientClosedError("this Client is closed"),
 ]
 
@@ -162,6 +164,8 @@ async def test_results_pickle_and_turn_into_json(make_dual: Callable[..., Dual],
         "model": "gemini-1.5-flash-8b",
         "headers": dict(chat.headers.items()),
         "rate_limit": rate_limit,
+        "tool_calls": [],
+        "parsed": None,
     }
     assert pickle.loads(pickle.dumps(chat)) == chat
     assert text.to_dict()["usage"] == usage
@@ -209,4 +213,6 @@ def test_chat_response_to_dict_without_an_answer_behind_it() -> None:
         "model": "m",
         "headers": {},
         "rate_limit": {"limit": None, "remaining": None, "reset": None},
+        "tool_calls": [],
+        "parsed": None,
     }

@@ -9,7 +9,7 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from typing import Any
 
 import anyio
@@ -21,8 +21,10 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dynaspark_sdk import AsyncClient, AsyncStream, DynasparkError
+from dynaspark_sdk import AsyncClient, AsyncStream, DynasparkError, RateLimit
 
+from ._guard import Admission, RequestGuard
+from ._retry_headers import SHOULD_NOT_RETRY, rate_limit_headers
 from ._shapes import (
     DONE,
     TEXT_MODELS,
@@ -101,16 +103,46 @@ class InFlight:
 
 
 class _Front:
-    """ASGI middleware in front of the routes: one log line per request, `METHOD PATH STATUS
-    DURATION`, once its answer is complete (a stream's too); the query string and headers are
-    never shown, so no key leaks. A `POST` to a path of `direct` goes straight to its ASGI
-    endpoint, past Starlette's exception middleware and router (the same endpoint the router
-    reaches; it answers its own errors): the gateway's hot path costs less per call."""
+    """ASGI middleware in front of the routes, so that every endpoint (one added later too)
+    gets the same treatment:
 
-    def __init__(self, app: ASGIApp, log: Callable[[str], None], direct: dict[str, ASGIApp]) -> None:
+    - the guard's checks (`RequestGuard`: Host, Origin and CORS, JSON bodies) before anything
+      else; a refusal is answered here, in OpenAI's error shape;
+    - headers on every answer: the CORS ones of an allowed origin, `x-should-retry: false` on a
+      5xx (the upstream client's retries are spent) and the service's rate-limit numbers in
+      OpenAI's names (see `_retry_headers`);
+    - one log line per request, `METHOD PATH STATUS DURATION`, once its answer is complete (a
+      stream's too); the query string and headers are never shown, so no key leaks.
+
+    A `POST` to a path of `direct` goes straight to its ASGI endpoint, past Starlette's
+    exception middleware and router (the same endpoint the router reaches; it answers its own
+    errors): the gateway's hot path costs less per call."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        log: Callable[[str], None],
+        direct: dict[str, ASGIApp],
+        guard: RequestGuard,
+        rate_limit: Callable[[], RateLimit],
+    ) -> None:
         self.app = app
         self.log = log
         self.direct = direct
+        self.guard = guard
+        self.rate_limit = rate_limit
+        # The rate-limit headers of the last answer, by the numbers and the second they were
+        # made in: most answers in a second share them.
+        self._limit_headers: tuple[RateLimit, int, list[tuple[bytes, bytes]]] | None = None
+
+    def _rate_limit_headers(self) -> list[tuple[bytes, bytes]]:
+        limit, now = self.rate_limit(), time.time()
+        cached = self._limit_headers
+        if cached is not None and cached[0] is limit and cached[1] == int(now):
+            return cached[2]
+        headers = rate_limit_headers(limit, now)
+        self._limit_headers = (limit, int(now), headers)
+        return headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -118,15 +150,24 @@ class _Front:
             return
         started = time.perf_counter()
         status = 0
+        admission = self.guard.admit(scope)
+        added = admission.headers
 
         async def sending(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                extra = [*added, *self._rate_limit_headers()]
+                if status >= 500:
+                    extra.append(SHOULD_NOT_RETRY)
+                if extra:
+                    message = {**message, "headers": [*message.get("headers", ()), *extra]}
             await send(message)
 
         app = self.app
-        if scope["method"] == "POST":
+        if admission.status:
+            app = _refusal(admission)
+        elif scope["method"] == "POST":
             app = self.direct.get(_route_path(scope), app)
         try:
             await app(scope, receive, sending)
@@ -138,6 +179,14 @@ class _Front:
             if not path.isprintable() or " " in path:
                 path = "".join(c if c.isprintable() and c != " " else "?" for c in path)
             self.log(f"{scope['method']} {path} {status or '-'} {(time.perf_counter() - started) * 1000:.1f} ms")
+
+
+def _refusal(admission: Admission) -> ASGIApp:
+    """The answer to a request the guard stopped: a preflight's 204, or a refusal in OpenAI's
+    shape (its CORS headers, if any, are added by the front)."""
+    if admission.status == 204:
+        return Response(status_code=204)
+    return _error_response(GatewayError(admission.status, admission.message, code=admission.code))
 
 
 def _route_path(scope: Scope) -> str:
@@ -443,6 +492,9 @@ def create_app(
     *,
     gateway_key: str | None = None,
     log: Callable[[str], None] | None = None,
+    allowed_hosts: Iterable[str] = (),
+    cors_origins: Iterable[str] = (),
+    allow_private_image_urls: bool = False,
 ) -> Starlette:
     """The OpenAI-compatible gateway as an ASGI application (Starlette), serving `/v1/...`.
 
@@ -452,15 +504,31 @@ def create_app(
     With `gateway_key`, every request needs `Authorization: Bearer <gateway_key>`.
     `log` gets one line per request (default: the `dynaspark_sdk.gateway` logger, INFO).
 
+    Safe by default, for every endpoint: a `Host` other than an IP literal, `localhost`,
+    `*.localhost`, `*.local`, `*.internal`, this machine's name or one of `allowed_hosts` is
+    refused (403; `"*"` turns the check off); a request with an `Origin` (a web page) is
+    refused (403) unless it is a loopback origin or one of `cors_origins` (exact origins, or
+    `"*"`), which get CORS answers; a body that is not `application/json` is refused (415).
+    Image URLs in messages are fetched only from public addresses (every redirect hop checked,
+    the connection made to the address checked), unless `allow_private_image_urls=True`.
+
         import uvicorn
         from dynaspark_sdk import AsyncClient
         from dynaspark_sdk.gateway import create_app
 
         uvicorn.run(create_app(AsyncClient(max_retries=3)), port=8000)
     """
+    if isinstance(allowed_hosts, str) or isinstance(cors_origins, str):
+        raise TypeError("allowed_hosts and cors_origins are lists of names, not one string")
+    if not isinstance(allow_private_image_urls, bool):
+        raise TypeError(f"allow_private_image_urls must be True or False, not {allow_private_image_urls!r}")
+    guard = RequestGuard(allowed_hosts, cors_origins)
     owned = client is None
     upstream = client if client is not None else AsyncClient()
-    gateway = _Gateway(upstream, gateway_key)
+    # The calls go through a copy of the client (the same pool, rate-limit state and retries)
+    # that fetches callers' image URLs from public addresses only, unless told otherwise.
+    calls = upstream.with_options(private_image_urls=allow_private_image_urls)
+    gateway = _Gateway(calls, gateway_key)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -484,7 +552,15 @@ def create_app(
         Exception: _unexpected,
     }
     direct: dict[str, ASGIApp] = {"/v1/chat/completions": gateway.chat_completions}
-    middleware = [Middleware(_Front, log=log if log is not None else _logger.info, direct=direct)]
+    middleware = [
+        Middleware(
+            _Front,
+            log=log if log is not None else _logger.info,
+            direct=direct,
+            guard=guard,
+            rate_limit=lambda: calls.rate_limit,
+        )
+    ]
     app = Starlette(routes=routes, exception_handlers=handlers, middleware=middleware, lifespan=lifespan)
     # What the gateway's own servers end before their grace period runs out (see `InFlight`).
     app.state.dynaspark_in_flight = gateway.in_flight
