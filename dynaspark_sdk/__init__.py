@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         PermissionDeniedError,
         RateLimitError,
         ResponseValidationError,
+        StreamClosedError,
         StreamInterruptedError,
         StructuredOutputError,
     )
@@ -56,7 +57,7 @@ _EXPORTS = {
         "APIConnectionError", "APIStatusError", "APITimeoutError", "AuthenticationError", "BadRequestError",
         "ClientClosedError", "DynasparkError", "InternalServerError", "InvalidRequestError", "MediaError",
         "ModelNotSupportedError", "NotFoundError", "PermissionDeniedError", "RateLimitError", "ResponseValidationError",
-        "StreamInterruptedError", "StructuredOutputError",
+        "StreamClosedError", "StreamInterruptedError", "StructuredOutputError",
     ),
     "_rate_limit": ("RateLimit",),
     "_results": (
@@ -100,6 +101,7 @@ __all__ = [
     "RetryPolicy",
     "ServiceStatus",
     "Stream",
+    "StreamClosedError",
     "StreamInterruptedError",
     "StructuredOutputError",
     "TextResponse",

@@ -12,7 +12,8 @@
     ├── ResponseValidationError: the answer breaks the spec (HTML page, bad JSON, ...)
     ├── StreamInterruptedError: a stream ended before it was complete
     ├── StructuredOutputError: the model's answer was no valid tool call or JSON, even repaired
-    └── ClientClosedError (also a RuntimeError): the client (or its pool) was closed
+    ├── ClientClosedError (also a RuntimeError): the client (or its pool) was closed
+    └── StreamClosedError (also a RuntimeError): a stream read again after it was closed
 
 No message, repr or attribute of these ever holds the API key or a URL's query string.
 """
@@ -40,6 +41,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseValidationError",
+    "StreamClosedError",
     "StreamInterruptedError",
     "StructuredOutputError",
     "excerpt",
@@ -205,3 +207,10 @@ class StructuredOutputError(DynasparkError):
 class ClientClosedError(DynasparkError, RuntimeError):
     """The client was closed (or the one it was made from with `with_options()`), so it can send
     nothing more: a new call, or a stream made before the close and read after it."""
+
+
+class StreamClosedError(DynasparkError, RuntimeError):
+    """A stream was read after it had been closed before its end: by `close()` / `aclose()`,
+    by leaving its `with` block, or by an error that ended it. What had arrived stays in its
+    `text`; a new stream asks again. (A stream read to its end just stops again, as any
+    exhausted iterator does.)"""

@@ -29,10 +29,24 @@ __all__ = [
 ]
 
 
-def _write(path: str | os.PathLike[str], data: bytes) -> Path:
+def _write(path: str | os.PathLike[str], data: bytes, *, own_name: str | None = None) -> Path:
+    """Write `data` to `path` ("~" expanded); into it, as `own_name`, when `path` is a folder."""
     target = Path(path).expanduser()  # "~/x.png" is the user's home, as in a shell
+    if target.is_dir():
+        if own_name is None:
+            from ._errors import InvalidRequestError
+
+            raise InvalidRequestError(f"{str(target)!r} is a folder: give the path of the file to write")
+        target = target / own_name
     target.write_bytes(data)
     return target
+
+
+def _write_image(path: str | os.PathLike[str], url: str, data: bytes) -> Path:
+    """`_write` for an image: a folder gets it under the name its URL gives it."""
+    from ._media import filename_from_url
+
+    return _write(path, data, own_name=filename_from_url(url, data))
 
 
 def _meta(headers: Mapping[str, str], rate_limit: RateLimit) -> dict[str, Any]:
@@ -129,7 +143,8 @@ class AudioResult:
     rate_limit: RateLimit = attrs.field(factory=RateLimit)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the audio to `path` and return it as a Path."""
+        """Write the audio to `path` ("~" expands) and return it as a Path; a folder is refused
+        with an InvalidRequestError (speech has no name of its own)."""
         return _write(path, self.data)
 
     def to_dict(self) -> dict[str, Any]:
@@ -194,8 +209,9 @@ class ImageResult(_ImageFields):
         return self._fetch(self.url)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Download the image and write it to `path`."""
-        return _write(path, self.download())
+        """Download the image and write it to `path` ("~" expands); into it, under the name
+        the image's URL gives it, when `path` is a folder. Returns where it was written."""
+        return _write_image(path, self.url, self.download())
 
 
 @attrs.frozen
@@ -217,8 +233,9 @@ class AsyncImageResult(_ImageFields):
         return await self._fetch(self.url)
 
     async def save(self, path: str | os.PathLike[str]) -> Path:
-        """Download the image and write it to `path`."""
-        return _write(path, await self.download())
+        """Download the image and write it to `path` ("~" expands); into it, under the name
+        the image's URL gives it, when `path` is a folder. Returns where it was written."""
+        return _write_image(path, self.url, await self.download())
 
 
 @attrs.frozen

@@ -133,6 +133,17 @@ class StreamState:
         if flow is not None:
             flow.close()
 
+    def _check_not_closed(self) -> None:
+        """Called when a stream without a flow is read: one read to its end just stops, one
+        closed before its end (by its user or by an error) says so instead of looking empty."""
+        if not self.completed:
+            from ._errors import StreamClosedError
+
+            raise StreamClosedError(
+                f"this {type(self).__name__} was closed before its end ({len(self.text)} characters had arrived,"
+                " in .text); start a new stream to ask again"
+            )
+
     def _completed(self) -> None:
         self.completed = True
         if self._on_complete is not None:

@@ -125,9 +125,11 @@ class _AsyncRunner:
 
     async def _read(self) -> bytes | Failure:
         assert self._chunks is not None, "Read without an open answer"
+        self._ensure_open()  # the client was closed since the stream began: its connection is gone
         try:
             return await anext(self._chunks, b"")
         except httpx.HTTPError as exc:
+            self._ensure_open()  # ... or while this read waited, which is why it failed
             return classify_failure(exc, after_bytes=True)
 
     async def discard(self) -> None:
@@ -212,6 +214,7 @@ class AsyncStream(StreamState, AsyncIterator[str]):
             self._begin(await self._runner.run_blocking(make))
         flow = self._flow
         if flow is None:
+            self._check_not_closed()
             raise StopAsyncIteration
         try:
             action = flow.send(self._outcome)
@@ -330,6 +333,10 @@ class AsyncClient(BaseClient):
             self._closed = True
             if self._owns_pool:
                 await self._pool.aclose()
+
+    async def close(self) -> None:
+        """The same as `aclose()`: `await client.close()`, as openai-python's async client spells it."""
+        await self.aclose()
 
     async def __aenter__(self) -> Self:
         return self

@@ -163,9 +163,11 @@ class _Runner:
 
     def _read(self) -> bytes | Failure:
         assert self._chunks is not None, "Read without an open answer"
+        self._ensure_open()  # the client was closed since the stream began: its connection is gone
         try:
             return next(self._chunks, b"")
         except httpx.HTTPError as exc:
+            self._ensure_open()  # ... or while this read waited, which is why it failed
             return classify_failure(exc, after_bytes=True)
 
     def discard(self) -> None:
@@ -250,6 +252,7 @@ class Stream(StreamState, Iterator[str]):
             self._begin(self._runner.run_blocking(make))
         flow = self._flow
         if flow is None:
+            self._check_not_closed()
             raise StopIteration
         try:
             action = flow.send(self._outcome)

@@ -64,6 +64,13 @@ PHRASES: list[tuple[str, str]] = [
     ),
     ("        use_aiohttp: bool = False,\n", ""),
     ("            use_aiohttp=checked_use_aiohttp(use_aiohttp, http_client, proxy),\n", ""),
+    # `await client.close()` is the async client's second spelling of aclose(); the sync one has close().
+    (
+        "\n    async def close(self) -> None:\n"
+        '        """The same as `aclose()`: `await client.close()`, as openai-python\'s async client spells it."""\n'
+        "        await self.aclose()\n",
+        "",
+    ),
     ("An async iterator and an async context manager", "An iterator and a context manager"),
     ("an async context manager", "a context manager"),
 ]

@@ -17,20 +17,30 @@ if TYPE_CHECKING:
 def run_serve_fake(args: argparse.Namespace, out: Output) -> int:
     from dynaspark_sdk.testing import Emulator, run_forever
 
+    rate_limit = args.rate_limit or None  # 0: no limit
     try:
         paths = {"chat_paths": args.chat_path} if args.chat_path else {}
-        emulator = Emulator(stream_delay=args.stream_delay, **paths)
+        emulator = Emulator(
+            stream_delay=args.stream_delay, rate_limit=rate_limit, window_seconds=args.rate_window, **paths
+        )
     except ValueError as exc:
         raise UsageError(f"--chat-path: {exc}") from None
+    for scripted in args.fault:
+        emulator.inject(scripted.fault, times=scripted.times, path=scripted.path)
+    faulty = sum(scripted.times for scripted in args.fault)
     if args.answers:
         _script_answers(emulator, args.answers)
 
     def ready(url: str) -> None:
         if out.json:
-            out.emit_json({"url": url})
+            out.emit_json({"url": url, "rate_limit": rate_limit, "rate_window": args.rate_window, "faults": faulty})
         else:
             out.line(f"Dynaspark emulator listening on {url}")
         out.note(f"Point the SDK at it with DYNASPARK_BASE_URL={url} (or --base-url {url}); Ctrl-C stops it.")
+        limit = f"{rate_limit} requests per key per {args.rate_window:g} s" if rate_limit else "none"
+        out.note(f"rate limit: {limit} (--rate-limit, --rate-window)")
+        if faulty:
+            out.note(f"faults: the next {faulty} matching request(s) get the --fault answers, in order")
         if args.host not in ("127.0.0.1", "localhost", "::1"):
             out.note(f"note: listening on {args.host}, so other machines can reach it too.")
 

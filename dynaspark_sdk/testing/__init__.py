@@ -5,7 +5,8 @@ steps); thin shells carry plans out: `EmulatorTransport` / `AsyncEmulatorTranspo
 process (no sockets), `serve()` on a real loopback socket. Faults (`faults.status(503)`,
 `faults.reset()`, `faults.cut_stream()`, ...) are queued with `Emulator.inject`, and
 `Emulator.requests` records what arrived; `Emulator.script_answers` plays a model (tool calls,
-JSON, mistakes) instead of echoing::
+JSON, mistakes) instead of echoing; `parse_fault("status:503x3")` reads a fault written as text
+(what `dynaspark serve-fake --fault` takes)::
 
     import httpx
     from dynaspark_sdk.testing import Emulator, EmulatorTransport, faults, serve
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 from . import faults
 from ._emulator import DEFAULT_TEXT_MODEL, Emulator, RecordedRequest, default_seed, echo_line
+from ._fault_specs import FAULT_SPEC_SYNTAX, ScriptedFault, parse_fault
 from ._forms import UploadedFile
 from ._media import MP3_FRAME_BYTES, MP3_FRAME_HEADER
 from ._plan import BodyStep, Cut, Delay, Reset, ResponsePlan, SendBytes
@@ -42,6 +44,7 @@ Send = SendBytes
 
 __all__ = [
     "DEFAULT_TEXT_MODEL",
+    "FAULT_SPEC_SYNTAX",
     "MP3_FRAME_BYTES",
     "MP3_FRAME_HEADER",
     "AsyncEmulatorTransport",
@@ -57,6 +60,7 @@ __all__ = [
     "Reset",
     "Responder",
     "ResponsePlan",
+    "ScriptedFault",
     "Send",
     "SendBytes",
     "UploadedFile",
@@ -64,6 +68,7 @@ __all__ = [
     "echo_line",
     "faults",
     "load_answers",
+    "parse_fault",
     "run_forever",
     "serve",
 ]

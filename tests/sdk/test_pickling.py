@@ -38,6 +38,7 @@ from dynaspark_sdk import (
     RateLimitError,
     ResponseValidationError,
     RetryPolicy,
+    StreamClosedError,
     StreamInterruptedError,
     StructuredOutputError,
 )
@@ -76,6 +77,7 @@ ERRORS: list[DynasparkError] = [
     StreamInterruptedError("broke off", partial_text="half an ans"),
     StructuredOutputError("no call", raw_text="plain", errors=("no JSON",), attempts=("{", "plain")),
     ClientClosedError("this Client is closed"),
+    StreamClosedError("this Stream was closed before its end"),
 ]
 
 
