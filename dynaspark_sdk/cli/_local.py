@@ -94,4 +94,6 @@ def run_gateway(args: argparse.Namespace, out: Output) -> int:
         allowed_hosts=args.allowed_host,
         cors_origins=args.cors_origin,
         allow_private_image_urls=args.allow_private_image_urls,
+        strict_params=args.strict_params,
+        responses_db=args.responses_db,
     )

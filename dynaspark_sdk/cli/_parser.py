@@ -298,6 +298,18 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="fetch image URLs on loopback, private and link-local addresses too (default: refused)",
     )
+    gateway.add_argument(
+        "--strict-params",
+        action="store_true",
+        help="refuse (400) parameters that only tune sampling, length or bookkeeping (temperature,"
+        " max_tokens, ...) instead of accepting and ignoring them",
+    )
+    gateway.add_argument(
+        "--responses-db",
+        metavar="PATH",
+        help="keep /v1/responses' stored responses in this SQLite file, so conversations survive a restart"
+        " (default: in memory, the newest 64 MB)",
+    )
     # Last, so each command's usage line shows its own arguments first.
     for sub in made:
         _add_global_options(sub, suppress=True)

@@ -14,7 +14,8 @@ from typing import Any
 
 import httpx
 import pytest
-from test_gateway import SECRET, interrupt, served_url, start_gateway, user
+from openai_fixtures import user
+from test_gateway import SECRET, interrupt, served_url, start_gateway
 
 from dynaspark_sdk import AsyncClient
 from dynaspark_sdk.integrations.gateway import create_app, serve_in_thread

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import hmac
 import json
 import logging
+import os
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from typing import Any
 
-import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -21,26 +20,36 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dynaspark_sdk import AsyncClient, AsyncStream, DynasparkError, RateLimit
+from dynaspark_sdk import AsyncClient, DynasparkError, RateLimit
 
+from ._answers import (
+    IGNORED_SCOPE_KEY,
+    STREAM_HEADERS,
+    error_response,
+    ignored_headers,
+    on_asyncio,
+    send_events,
+    send_json,
+)
 from ._guard import Admission, RequestGuard
+from ._response_store import AsyncResponseStore, ResponseStore
+from ._responses_routes import ResponsesRoutes
 from ._retry_headers import SHOULD_NOT_RETRY, rate_limit_headers
-from ._shapes import (
+from ._shapes.chat_completions import (
     DONE,
-    TEXT_MODELS,
-    TEXT_PREFIX,
     ChatPlan,
-    GatewayError,
     chat_completion,
     completion_chunk,
     completion_id,
-    error_from_sdk,
     event,
-    model_entry,
     parse_chat,
-    parse_image,
-    parse_speech,
 )
+from ._shapes.errors import GatewayError
+from ._shapes.images import parse_image
+from ._shapes.models import model_list
+from ._shapes.parameters import policies
+from ._shapes.speech import parse_speech
+from ._upstream import TextStream, Upstream, shutting_down
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
@@ -48,58 +57,6 @@ __all__ = ["MAX_BODY_BYTES", "create_app"]
 MAX_BODY_BYTES = 28 * 1024 * 1024
 
 _logger = logging.getLogger("dynaspark_sdk.gateway")
-
-
-def _error_response(error: GatewayError) -> JSONResponse:
-    return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
-
-
-def _shutting_down() -> GatewayError:
-    return GatewayError(503, "the gateway is shutting down; try again later", type="server_error", code="shutting_down")
-
-
-class _Guard:
-    """`InFlight.guard()`: a plain context manager (a generator-based one costs more per call)."""
-
-    __slots__ = ("_scope", "_scopes")
-
-    def __init__(self, scopes: set[anyio.CancelScope], ended: bool) -> None:
-        self._scopes = scopes
-        self._scope = anyio.CancelScope()
-        if ended:
-            self._scope.cancel()
-
-    def __enter__(self) -> anyio.CancelScope:
-        self._scopes.add(self._scope)
-        return self._scope.__enter__()
-
-    def __exit__(self, *exc_info: Any) -> bool:
-        try:
-            return bool(self._scope.__exit__(*exc_info))
-        finally:
-            self._scopes.discard(self._scope)
-
-
-class InFlight:
-    """The upstream waits of the requests in flight. A server that stops (`dynaspark gateway`
-    on Ctrl-C, `serve_in_thread` at the end of its block) calls `end_all()` shortly before its
-    grace period runs out: a request still waiting then answers 503 (a stream under way ends
-    with an error event and `[DONE]`) instead of having its connection cut."""
-
-    def __init__(self) -> None:
-        self._scopes: set[anyio.CancelScope] = set()
-        self.ended = False
-
-    def guard(self) -> _Guard:
-        """A cancel scope around one upstream wait (never around a `yield` to Starlette), ended
-        by `end_all()`: check its `cancelled_caught` afterwards."""
-        return _Guard(self._scopes, self.ended)
-
-    def end_all(self) -> None:
-        """End every upstream wait, now and from now on (on the server's event loop)."""
-        self.ended = True
-        for scope in list(self._scopes):
-            scope.cancel()
 
 
 class _Front:
@@ -178,7 +135,9 @@ class _Front:
             path = scope["path"]
             if not path.isprintable() or " " in path:
                 path = "".join(c if c.isprintable() and c != " " else "?" for c in path)
-            self.log(f"{scope['method']} {path} {status or '-'} {(time.perf_counter() - started) * 1000:.1f} ms")
+            line = f"{scope['method']} {path} {status or '-'} {(time.perf_counter() - started) * 1000:.1f} ms"
+            ignored = scope.get(IGNORED_SCOPE_KEY)
+            self.log(f"{line} (ignored: {ignored})" if ignored else line)
 
 
 def _refusal(admission: Admission) -> ASGIApp:
@@ -186,7 +145,7 @@ def _refusal(admission: Admission) -> ASGIApp:
     shape (its CORS headers, if any, are added by the front)."""
     if admission.status == 204:
         return Response(status_code=204)
-    return _error_response(GatewayError(admission.status, admission.message, code=admission.code))
+    return error_response(GatewayError(admission.status, admission.message, code=admission.code))
 
 
 def _route_path(scope: Scope) -> str:
@@ -196,73 +155,6 @@ def _route_path(scope: Scope) -> str:
     if root and path.startswith(root) and path[len(root) : len(root) + 1] == "/":
         return path[len(root) :]
     return path
-
-
-def _dumps(payload: object) -> bytes:
-    """JSON exactly as Starlette's JSONResponse renders it."""
-    return json.dumps(payload, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode("utf-8")
-
-
-async def _send_json(send: Send, payload: object) -> None:
-    """A 200 JSON answer, byte for byte what `JSONResponse(payload)` sends, without building one."""
-    body = _dumps(payload)
-    headers = [(b"content-length", str(len(body)).encode("latin-1")), (b"content-type", b"application/json")]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-# What a stream's answer starts with, as Starlette's StreamingResponse sends it.
-_STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-_STREAM_START: Message = {
-    "type": "http.response.start",
-    "status": 200,
-    "headers": [
-        (b"cache-control", b"no-cache"),
-        (b"x-accel-buffering", b"no"),
-        (b"content-type", b"text/event-stream; charset=utf-8"),
-    ],
-}
-
-
-def _on_asyncio() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
-
-
-async def _until_disconnect(receive: Receive) -> None:
-    with contextlib.suppress(Exception):
-        while (await receive())["type"] != "http.disconnect":
-            pass
-
-
-async def _send_events(receive: Receive, send: Send, events: AsyncGenerator[bytes, None]) -> None:
-    """A stream's answer on asyncio, byte for byte what Starlette's `StreamingResponse` sends,
-    with a plain task (not a task group and its cancel scopes) watching for the client to
-    leave: then the stream ends at its next piece and its upstream answer is closed. The watch
-    starts once a second piece has gone out and more are to come: a chat model's stream (one
-    piece, then the end) never waits on the upstream after its first piece. The piece that
-    ends with `[DONE]` is the last of the body (no empty piece after it)."""
-    await send(_STREAM_START)
-    gone: asyncio.Future[None] | None = None
-    sent = 0
-    try:
-        async for body in events:
-            if gone is not None and gone.done():
-                break
-            last = body.endswith(DONE)
-            await send({"type": "http.response.body", "body": body, "more_body": not last})
-            sent += 1
-            if gone is None and sent == 2 and not last:
-                gone = asyncio.ensure_future(_until_disconnect(receive))
-    except OSError:  # the client left (servers of ASGI 2.4 say so when sending)
-        pass
-    finally:
-        if gone is not None:
-            gone.cancel()
-        await events.aclose()
 
 
 class _Endpoint:
@@ -287,10 +179,24 @@ def _header(scope: Scope, name: bytes) -> str | None:
 class _Gateway:
     """The routes, around one AsyncClient."""
 
-    def __init__(self, client: AsyncClient, gateway_key: str | None) -> None:
+    def __init__(self, client: AsyncClient, gateway_key: str | None, strict_params: bool) -> None:
         self.client = client
+        self.upstream = Upstream(client)
+        self.in_flight = self.upstream.in_flight
         self._key = gateway_key.encode("utf-8") if gateway_key else None
-        self.in_flight = InFlight()
+        self.policies = policies(strict=strict_params)
+        self.chat_models = tuple(client.models)
+        self.image_models = tuple(client.image_models)
+        # Built once: the models never change while the app runs, and `created` is its start.
+        models = model_list(self.chat_models, self.image_models, int(time.time()))
+        self.models_answer = models
+        self.model_entries = {entry["id"]: entry for entry in models["data"]}
+
+    @staticmethod
+    def token(scope: Scope) -> str:
+        """The bearer token the request carries ("" without one): whose stored responses it sees."""
+        scheme, _, token = (_header(scope, b"authorization") or "").partition(" ")
+        return token.strip() if scheme.lower() == "bearer" else ""
 
     def check_key(self, scope: Scope) -> None:
         if self._key is None:
@@ -331,19 +237,17 @@ class _Gateway:
 
     # ------------------------------------------------------------------ models
 
-    def model_names(self) -> list[str]:
-        return [*self.client.models, *(TEXT_PREFIX + name for name in TEXT_MODELS)]
-
     async def list_models(self, request: Request) -> Response:
         self.check_key(request.scope)
-        return JSONResponse({"object": "list", "data": [model_entry(name) for name in self.model_names()]})
+        return JSONResponse(self.models_answer)
 
     async def get_model(self, request: Request) -> Response:
         self.check_key(request.scope)
         name = request.path_params["model"]
-        if name not in self.model_names():
+        entry = self.model_entries.get(name)
+        if entry is None:
             raise GatewayError(404, f"The model {name!r} does not exist", param="model", code="model_not_found")
-        return JSONResponse(model_entry(name))
+        return JSONResponse(entry)
 
     # ------------------------------------------------------------------ chat
 
@@ -352,95 +256,57 @@ class _Gateway:
         answers its own GatewayError and SDK errors; anything else goes up, to the 500 handler."""
         response: Response
         try:
-            plan = parse_chat(await self.body(scope, receive), self.client.models)
+            plan = parse_chat(await self.body(scope, receive), self.chat_models, self.policies)
+            headers = ignored_headers(scope, plan.ignored)
             if plan.stream:
                 events = await self._stream(plan)
-                if _on_asyncio():
-                    await _send_events(receive, send, events)
+                if on_asyncio():
+                    await send_events(receive, send, events, headers)
                     return
-                response = StreamingResponse(events, headers=_STREAM_HEADERS, media_type="text/event-stream")
+                response = StreamingResponse(
+                    events, headers={**STREAM_HEADERS, **headers}, media_type="text/event-stream"
+                )
             else:
-                with self.in_flight.guard() as waiting:
-                    completion = await self._completion(plan)
-                if waiting.cancelled_caught:
-                    raise _shutting_down()
-                await _send_json(send, completion)
+                answer = await self.upstream.answer(plan)
+                completion = chat_completion(completion_id(), int(time.time()), plan.model, answer.text, answer.usage)
+                await send_json(send, completion, headers)
                 return
-        except GatewayError as exc:
-            response = _error_response(exc)
-        except DynasparkError as exc:
-            response = _error_response(error_from_sdk(exc))
+        except (GatewayError, DynasparkError) as exc:
+            response = error_response(self.upstream.error(exc))
         await response(scope, receive, send)
 
-    async def _completion(self, plan: ChatPlan) -> dict[str, Any]:
-        ident, created = completion_id(), int(time.time())
-        if plan.text_model is None:
-            answer = await self.client.chat(plan.messages, model=plan.model)
-            return chat_completion(ident, created, answer.model, answer.text)
-        result = await self.client.generate_text(plan.messages, model=plan.text_model, **plan.text_options)
-        usage = result.usage
-        counts = None
-        if usage is not None:
-            counts = {
-                "prompt_tokens": usage.prompt_tokens,
-                "completion_tokens": usage.completion_tokens,
-                "total_tokens": usage.total_tokens,
-            }
-        model = TEXT_PREFIX + (result.model or plan.text_model)
-        return chat_completion(ident, created, model, result.text, counts)
-
     async def _stream(self, plan: ChatPlan) -> AsyncGenerator[bytes, None]:
-        """The events of a streamed answer, once its first piece has come (see `_events`)."""
-        stream: AsyncStream
-        if plan.text_model is None:
-            stream = self.client.stream_chat(plan.messages, model=plan.model)
-        else:
-            stream = self.client.stream_text(plan.messages, model=plan.text_model, **plan.text_options)
-        # Wait for the first piece before answering: until then a failure is still a status
-        # code (429, 502, 504); after it, the stream is under way and a failure is an error event.
-        try:
-            with self.in_flight.guard() as waiting:
-                first = await anext(stream, None)
-        except BaseException:
-            await stream.aclose()
-            raise
-        if waiting.cancelled_caught:
-            await stream.aclose()
-            raise _shutting_down()
-        return self._events(plan, stream, first)
+        """The events of a streamed answer, once its first piece has come (see `_events`):
+        until then a failure is still an error status (429, 502, 504)."""
+        return self._events(plan, await self.upstream.open_stream(plan))
 
-    async def _events(self, plan: ChatPlan, stream: AsyncStream, first: str | None) -> AsyncGenerator[bytes, None]:
+    async def _events(self, plan: ChatPlan, text: TextStream) -> AsyncGenerator[bytes, None]:
         """The chunks as server-sent events: the first carries the role and the first piece
         together (as OpenAI does); the last holds the stop (or an error event), the usage chunk
         if asked for, and `[DONE]`, in one piece of the body."""
-        model = plan.model if plan.text_model is None else TEXT_PREFIX + plan.text_model
-        ident, created = completion_id(), int(time.time())
-        in_flight = self.in_flight
+        model, ident, created = plan.model, completion_id(), int(time.time())
         try:
-            yield event(completion_chunk(ident, created, model, {"role": "assistant", "content": first or ""}))
-            piece = first
+            piece = await text.next()
+            yield event(completion_chunk(ident, created, model, {"role": "assistant", "content": piece or ""}))
             while piece is not None:
-                with in_flight.guard() as waiting:
-                    piece = await anext(stream, None)
-                if waiting.cancelled_caught:
-                    raise _shutting_down()
+                piece = await text.next()
                 if piece is not None:
                     yield event(completion_chunk(ident, created, model, {"content": piece}))
             tail = event(completion_chunk(ident, created, model, {}, "stop"))
             if plan.include_usage:
                 tail += event(completion_chunk(ident, created, model, None, usage=True))
         except DynasparkError as exc:
-            tail = event(error_from_sdk(exc).body())
+            tail = event(self.upstream.error(exc).body())
         except GatewayError as exc:
             tail = event(exc.body())
         finally:
-            await stream.aclose()
+            await text.aclose()
         yield tail + DONE
 
     # ------------------------------------------------------------------ images and speech
 
     async def images(self, request: Request) -> Response:
-        plan = parse_image(await self.body(request.scope, request.receive), self.client.image_models)
+        plan = parse_image(await self.body(request.scope, request.receive), self.image_models, self.policies.images)
         item: dict[str, Any] = {}
         with self.in_flight.guard() as waiting:
             result = await self.client.generate_image(
@@ -451,40 +317,36 @@ class _Gateway:
             else:
                 item["url"] = result.url
         if waiting.cancelled_caught:
-            raise _shutting_down()
+            raise shutting_down()
         item["revised_prompt"] = None
-        return JSONResponse({"created": int(time.time()), "data": [item]})
+        headers = ignored_headers(request.scope, plan.ignored)
+        return JSONResponse({"created": int(time.time()), "data": [item]}, headers=headers)
 
     async def speech(self, request: Request) -> Response:
-        plan = parse_speech(await self.body(request.scope, request.receive))
+        plan = parse_speech(await self.body(request.scope, request.receive), self.policies.speech)
         with self.in_flight.guard() as waiting:
             audio = await self.client.generate_audio(plan.text, voice=plan.voice)
         if waiting.cancelled_caught:
-            raise _shutting_down()
-        return Response(audio.data, media_type="audio/mpeg")
+            raise shutting_down()
+        return Response(audio.data, media_type="audio/mpeg", headers=ignored_headers(request.scope, plan.ignored))
 
 
 async def _gateway_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, GatewayError)
-    return _error_response(exc)
-
-
-async def _sdk_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, DynasparkError)
-    return _error_response(error_from_sdk(exc))
+    return error_response(exc)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code)
     message = f"{request.method} {request.url.path}: {exc.detail}"
-    return _error_response(GatewayError(exc.status_code, message, code=code, headers=exc.headers))
+    return error_response(GatewayError(exc.status_code, message, code=code, headers=exc.headers))
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     # Logged for the operator; the client gets no traceback.
     _logger.error("unexpected error in %s %s", request.method, request.url.path, exc_info=exc)
-    return _error_response(GatewayError(500, "internal error in the gateway", type="server_error"))
+    return error_response(GatewayError(500, "internal error in the gateway", type="server_error"))
 
 
 def create_app(
@@ -495,6 +357,8 @@ def create_app(
     allowed_hosts: Iterable[str] = (),
     cors_origins: Iterable[str] = (),
     allow_private_image_urls: bool = False,
+    strict_params: bool = False,
+    responses_db: str | os.PathLike[str] | None = None,
 ) -> Starlette:
     """The OpenAI-compatible gateway as an ASGI application (Starlette), serving `/v1/...`.
 
@@ -512,6 +376,12 @@ def create_app(
     Image URLs in messages are fetched only from public addresses (every redirect hop checked,
     the connection made to the address checked), unless `allow_private_image_urls=True`.
 
+    Parameters that only tune sampling, length or bookkeeping (`temperature`, `max_tokens`,
+    ...) are accepted and ignored, and named in the `x-dynaspark-ignored-params` header;
+    `strict_params=True` refuses them (a 400) unless they are at their defaults.
+    Stored responses (`/v1/responses`) are kept in memory, bounded, or in the SQLite file
+    `responses_db`, where conversations survive a restart.
+
         import uvicorn
         from dynaspark_sdk import AsyncClient
         from dynaspark_sdk.gateway import create_app
@@ -528,30 +398,49 @@ def create_app(
     # The calls go through a copy of the client (the same pool, rate-limit state and retries)
     # that fetches callers' image URLs from public addresses only, unless told otherwise.
     calls = upstream.with_options(private_image_urls=allow_private_image_urls)
-    gateway = _Gateway(calls, gateway_key)
+    gateway = _Gateway(calls, gateway_key, strict_params)
+    store = ResponseStore(os.path.expanduser(os.fspath(responses_db)) if responses_db is not None else None)
+    responses = ResponsesRoutes(
+        gateway.upstream,
+        AsyncResponseStore(store),
+        gateway.policies,
+        gateway.chat_models,
+        gateway.body,
+        gateway.check_key,
+        gateway.token,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
             yield
         finally:
+            store.close()
             if owned:
                 await upstream.aclose()
+
+    async def sdk_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DynasparkError)
+        return error_response(gateway.upstream.error(exc))
 
     routes = [
         Route("/v1/models", gateway.list_models, methods=["GET"]),
         Route("/v1/models/{model:path}", gateway.get_model, methods=["GET"]),
         Route("/v1/chat/completions", _Endpoint(gateway.chat_completions), methods=["POST"]),
+        Route("/v1/responses", _Endpoint(responses.create), methods=["POST"]),
+        Route("/v1/responses/{response_id}", responses.retrieve, methods=["GET"]),
+        Route("/v1/responses/{response_id}", responses.delete, methods=["DELETE"]),
+        Route("/v1/responses/{response_id}/input_items", responses.input_items, methods=["GET"]),
         Route("/v1/images/generations", gateway.images, methods=["POST"]),
         Route("/v1/audio/speech", gateway.speech, methods=["POST"]),
     ]
     handlers = {
         GatewayError: _gateway_error,
-        DynasparkError: _sdk_error,
+        DynasparkError: sdk_error,
         HTTPException: _http_error,
         Exception: _unexpected,
     }
-    direct: dict[str, ASGIApp] = {"/v1/chat/completions": gateway.chat_completions}
+    direct: dict[str, ASGIApp] = {"/v1/chat/completions": gateway.chat_completions, "/v1/responses": responses.create}
     middleware = [
         Middleware(
             _Front,

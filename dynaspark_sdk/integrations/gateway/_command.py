@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import sqlite3
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -48,10 +49,12 @@ def run(
     allowed_hosts: Sequence[str] = (),
     cors_origins: Sequence[str] = (),
     allow_private_image_urls: bool = False,
+    strict_params: bool = False,
+    responses_db: str | None = None,
 ) -> int:
     """Serve the gateway over `client` on host:port until Ctrl-C; return the exit status (0
-    after Ctrl-C, 1 when it cannot listen, 2 for a bad --allowed-host or --cors-origin).
-    `allowed_hosts`, `cors_origins` and `allow_private_image_urls` are `create_app`'s."""
+    after Ctrl-C, 1 when it cannot listen or open `responses_db`, 2 for a bad --allowed-host
+    or --cors-origin). The keyword arguments are `create_app`'s."""
     try:
         import uvicorn  # noqa: F401 - only whether it is installed (make_server imports it)
     except ImportError:
@@ -78,9 +81,13 @@ def run(
             allowed_hosts=allowed_hosts,
             cors_origins=cors_origins,
             allow_private_image_urls=allow_private_image_urls,
+            strict_params=strict_params,
+            responses_db=responses_db,
         )
     except ValueError as exc:
         return out.error(str(exc), exit_code=2, kind="UsageError")
+    except sqlite3.Error as exc:
+        return out.error(f"cannot open the responses database {responses_db}: {exc}", exit_code=1, kind="OSError")
     try:
         sock = bind(host, port)
     except OSError as exc:
