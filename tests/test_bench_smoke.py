@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# What a skipped row may name: only packages that live in .venv-bench, not in the dev extra.
+# What a skipped row may name: only packages that live in .venv-bench, not in the dev group.
 OPTIONAL_PACKAGES = ("g4f", "dynaspark", "httpx-sse", "aiohttp")
 
 SmokeRun = tuple[subprocess.CompletedProcess[str], dict[str, object]]
