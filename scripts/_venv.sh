@@ -21,7 +21,8 @@ fi
 if ! { [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; } \
     && ! { [ -f "$full_stamp" ] && [ "$(cat "$full_stamp")" = "$want" ]; }; then
     echo "setting up $VENV from uv.lock ($what) ..." >&2
-    (cd "$ROOT" && UV_PROJECT_ENVIRONMENT="$VENV" uv_sync_locked --python "$PY" --quiet "${sync_args[@]}")
+    # An explicit exit: `set -e` does not reach a file sourced inside `&&` or `if`.
+    (cd "$ROOT" && UV_PROJECT_ENVIRONMENT="$VENV" uv_sync_locked --python "$PY" --quiet "${sync_args[@]}") || exit 1
     echo "$want" > "$stamp"
 fi
 unset VENV_SET
