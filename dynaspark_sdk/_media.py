@@ -25,6 +25,7 @@ import attrs
 
 from ._errors import MediaError
 from ._generated import spec_values
+from ._image_types import detect_image_type
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -68,30 +69,6 @@ _OTHER_SIGNATURES: Final[tuple[tuple[bytes, str], ...]] = (
     (b"\x7fELF", "an ELF executable"),
     (b"MZ", "a Windows executable"),
 )
-
-
-def detect_image_type(head: bytes) -> str | None:
-    """The content type of an image the service accepts, from its first bytes; None for anything else.
-
-    Only the first 12 bytes matter. The four accepted formats are the ones gpt4free's provider
-    recognised:
-
-        >>> detect_image_type(b"\\xff\\xd8\\xff\\xe0")
-        'image/jpeg'
-        >>> detect_image_type(b"RIFF\\x00\\x00\\x00\\x00WEBPVP8 ")
-        'image/webp'
-        >>> detect_image_type(b"%PDF-1.7") is None
-        True
-    """
-    if head.startswith(b"\xff\xd8"):
-        return "image/jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head.startswith((b"GIF87a", b"GIF89a")):
-        return "image/gif"
-    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
-        return "image/webp"
-    return None
 
 
 def _looks_like(head: bytes) -> str | None:

@@ -159,10 +159,6 @@ def _key(api_key: ApiKey | None) -> str | Unset:
     return api_key.reveal() if api_key is not None else UNSET
 
 
-#: The advice a too-long text prompt gets; the CLI names its own command instead.
-LONG_PROMPT_ADVICE = "chat() sends long prompts in a POST body"
-
-
 def _check_url_length(path: str, params: Mapping[str, Any], base_url_bytes: int, *, advice: str | None = None) -> None:
     texts = [(k, _wire(v)) for k, v in params.items()]
     # A character percent-encodes to at most 12 bytes (4 UTF-8 bytes, "%XX" each): most

@@ -37,24 +37,7 @@ def _meta(headers: Mapping[str, str], rate_limit: RateLimit) -> dict[str, Any]:
     return {"headers": dict(headers.items()), "rate_limit": rate_limit.to_dict()}
 
 
-def _fresh_download(url: str) -> bytes:
-    """An unpickled ImageResult has no client: it downloads through a short-lived default one."""
-    from .client import Client
-
-    with Client() as client:
-        return client._download(url)
-
-
-async def _fresh_async_download(url: str) -> bytes:
-    """`_fresh_download` for an unpickled AsyncImageResult."""
-    from .async_client import AsyncClient
-
-    async with AsyncClient() as client:
-        return await client._download(url)
-
-
-def _rebuild_image(cls: type[Any], fields: dict[str, Any]) -> Any:
-    fetch = _fresh_async_download if cls is AsyncImageResult else _fresh_download
+def _rebuild_image(cls: type[Any], fields: dict[str, Any], fetch: Callable[[str], Any]) -> Any:
     return cls(**fields, fetch=fetch)
 
 
@@ -145,10 +128,13 @@ class _ImageFields:
         """The fields as a JSON-ready dict."""
         return {"url": self.url, "model": self.model, "seed": self.seed, **_meta(self.headers, self.rate_limit)}
 
+    _fetch: Callable[[str], Any]
+
     def __reduce__(self) -> tuple[Any, ...]:
-        # The download function belongs to a client, which does not pickle.
+        # A client does not pickle; the shells' download function pickles as one that goes
+        # through a short-lived default client (see `_Download` in the shells).
         fields = {"url": self.url, "model": self.model, "seed": self.seed, "headers": dict(self.headers.items())}
-        return (_rebuild_image, (type(self), {**fields, "rate_limit": self.rate_limit}))
+        return (_rebuild_image, (type(self), {**fields, "rate_limit": self.rate_limit}, self._fetch))
 
     def __copy__(self) -> Self:
         return self  # immutable

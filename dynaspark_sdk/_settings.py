@@ -16,9 +16,9 @@ from . import __version__
 from ._defaults import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
 from ._errors import InvalidRequestError
 from ._flow import FlowConfig
+from ._generated import spec_values
 from ._media import DEFAULT_MAX_BYTES
-from ._operations.chat import check_chat_path
-from ._plans import ACCEPT_HEADERS, RequestPlan
+from ._plans import ACCEPT_HEADERS, RequestPlan, _repr, check_utf8
 from ._retry import RetryPolicy
 from ._secrets import ApiKey
 from ._transport import USER_HEADERS_EXTENSION, origin_of
@@ -124,6 +124,21 @@ def _base_url(value: str | None, environ: Mapping[str, str]) -> str:
     if "?" in url or "#" in url:
         raise InvalidRequestError("base_url must not carry a query string or fragment")
     return url.rstrip("/")
+
+
+def check_chat_path(value: object) -> str | None:
+    """A `chat_path` client option checked: None (follow the service), or a path such as
+    "/generate_response" to pin the chat endpoint to."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidRequestError(f"chat_path must be a path string or None, not {type(value).__name__}")
+    if not value.startswith("/") or value.startswith("//") or any(c in value for c in "?#\\ \t\r\n"):
+        raise InvalidRequestError(
+            f"chat_path must be a path on the service such as {spec_values.CHAT_PATHS[-1]!r}, not {_repr(value)}"
+        )
+    check_utf8("chat_path", value)
+    return value
 
 
 def make_settings(

@@ -212,6 +212,24 @@ class _AsyncRunner:
             await self.discard()
 
 
+class _Download:
+    """An image result's `fetch`: downloads through its client. It pickles (with the result,
+    into a worker process, say) as one without a client, which downloads through a
+    short-lived default `AsyncClient`."""
+
+    def __init__(self, client: AsyncClient | None) -> None:
+        self._client = client
+
+    async def __call__(self, url: str) -> bytes:
+        if self._client is not None:
+            return await self._client._download(url)
+        async with AsyncClient() as client:
+            return await client._download(url)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_Download, (None,))
+
+
 class AsyncStream(StreamState, AsyncIterator[str]):
     """Text as it arrives, for `async for`. An async iterator and an async context manager;
     the connection is released however iteration ends (exhausted, broken off, an error, or
@@ -531,7 +549,7 @@ class AsyncClient(BaseClient):
     ) -> AsyncImageResult:
         """Generate an image (`GET /api/generate_image`); the result can download and save it."""
         options = ImageOptions(width=width, height=height, model=model, nologo=nologo, seed=seed, watermark=watermark)
-        plan, parse = image_call(self._settings, prompt, options, result=AsyncImageResult, fetch=self._download)
+        plan, parse = image_call(self._settings, prompt, options, result=AsyncImageResult, fetch=_Download(self))
         return await self._run(plan, parse)
 
     async def _download(self, url: str) -> bytes:

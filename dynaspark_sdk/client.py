@@ -207,6 +207,24 @@ class _Runner:
             self.discard()
 
 
+class _Download:
+    """An image result's `fetch`: downloads through its client. It pickles (with the result,
+    into a worker process, say) as one without a client, which downloads through a
+    short-lived default `Client`."""
+
+    def __init__(self, client: Client | None) -> None:
+        self._client = client
+
+    def __call__(self, url: str) -> bytes:
+        if self._client is not None:
+            return self._client._download(url)
+        with Client() as client:
+            return client._download(url)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_Download, (None,))
+
+
 class Stream(StreamState, Iterator[str]):
     """Text as it arrives. An iterator and a context manager;
     the connection is released however iteration ends (exhausted, broken off, an error, or
@@ -518,7 +536,7 @@ class Client(BaseClient):
     ) -> ImageResult:
         """Generate an image (`GET /api/generate_image`); the result can download and save it."""
         options = ImageOptions(width=width, height=height, model=model, nologo=nologo, seed=seed, watermark=watermark)
-        plan, parse = image_call(self._settings, prompt, options, result=ImageResult, fetch=self._download)
+        plan, parse = image_call(self._settings, prompt, options, result=ImageResult, fetch=_Download(self))
         return self._run(plan, parse)
 
     def _download(self, url: str) -> bytes:

@@ -33,8 +33,7 @@ for version in 0.5.2.0 8.8.6; do
         echo "$want" > "$stamp"
     fi
     echo "-- gpt4free $version" >&2
-    # DYNASPARK_G4F_VERSION makes tests/integrations/conftest.py collect the module, and the
-    # module checks that this very version is the one it imported.
+    # DYNASPARK_G4F_VERSION tells the module which version it must find imported.
     if ! (cd "$ROOT" && DYNASPARK_G4F_VERSION="$version" "$venv/bin/python" -m pytest -q \
         tests/integrations/test_gpt4free.py "$@"); then
         failed=1

@@ -16,7 +16,7 @@ from dynaspark_sdk._generated import spec_values
 from dynaspark_sdk._generated.types import File
 from dynaspark_sdk._media import ImageUpload, RemoteImage, image_from_url
 from dynaspark_sdk._operations import Call, answer_meta
-from dynaspark_sdk._plans import MessagesInput, RequestPlan, _prompt, _repr, check_utf8
+from dynaspark_sdk._plans import MessagesInput, RequestPlan, _prompt
 from dynaspark_sdk._results import ChatResponse
 
 if TYPE_CHECKING:
@@ -27,7 +27,6 @@ __all__ = [
     "ChatDraft",
     "chat_call",
     "chat_draft",
-    "check_chat_path",
     "parse_chat_text",
     "plan_chat",
     "resolve_chat_model",
@@ -180,21 +179,6 @@ def plan_chat(
         resolve_alias=resolve_alias,
     )
     return draft.plan(image)
-
-
-def check_chat_path(value: object) -> str | None:
-    """A `chat_path` client option checked: None (follow the service), or a path such as
-    "/generate_response" to pin the chat endpoint to."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidRequestError(f"chat_path must be a path string or None, not {type(value).__name__}")
-    if not value.startswith("/") or value.startswith("//") or any(c in value for c in "?#\\ \t\r\n"):
-        raise InvalidRequestError(
-            f"chat_path must be a path on the service such as {spec_values.CHAT_PATHS[-1]!r}, not {_repr(value)}"
-        )
-    check_utf8("chat_path", value)
-    return value
 
 
 def parse_chat_text(status: int, headers: Mapping[str, str], body: bytes) -> str:

@@ -16,7 +16,6 @@ from dynaspark_sdk._generated import spec_values
 from dynaspark_sdk._generated.types import UNSET
 from dynaspark_sdk._operations import Call, answer_meta
 from dynaspark_sdk._plans import (
-    LONG_PROMPT_ADVICE,
     MessagesInput,
     RequestPlan,
     _check_url_length,
@@ -30,6 +29,7 @@ from dynaspark_sdk._plans import (
 from dynaspark_sdk._results import TextResponse, Usage
 from dynaspark_sdk._secrets import ApiKey
 from dynaspark_sdk._text_decoders import text_decoder_for
+from dynaspark_sdk.frontend import LONG_PROMPT_ADVICE
 
 if TYPE_CHECKING:
     from dynaspark_sdk._flow import Answer

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 _loader = importlib.util.spec_from_file_location("spec_changes", ROOT / "scripts" / "spec_changes.py")
 assert _loader is not None and _loader.loader is not None
 spec_changes = importlib.util.module_from_spec(_loader)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 _loader = importlib.util.spec_from_file_location("public_api", ROOT / "scripts" / "public_api.py")
 assert _loader is not None and _loader.loader is not None
 public_api = importlib.util.module_from_spec(_loader)

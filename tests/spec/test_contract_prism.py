@@ -50,7 +50,7 @@ import yaml
 from dynaspark_sdk import AsyncClient, Client, DynasparkError
 from dynaspark_sdk._generated import spec_values
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SPEC_PATH = ROOT / "openapi" / "dynaspark.yaml"
 INSTALLER = ROOT / "scripts" / "_prism.sh"
 PRISM = ROOT / "openapi" / "prism" / "node_modules" / ".bin" / "prism"

@@ -27,7 +27,7 @@ from wire import JPEG, PNG
 from dynaspark_sdk._generated import spec_values
 from dynaspark_sdk.testing import MP3_FRAME_BYTES, MP3_FRAME_HEADER, Emulator, EmulatorServer, serve
 
-SPEC = Path(__file__).resolve().parent.parent / "openapi" / "dynaspark.yaml"
+SPEC = Path(__file__).resolve().parents[2] / "openapi" / "dynaspark.yaml"
 REJECTED_KEY = "rejected-key"
 
 # The spec's `file` part is "one image ... sent with its image content type": a part declared

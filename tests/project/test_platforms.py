@@ -6,7 +6,7 @@ import re
 import tomllib
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 OTHER_PYTHONS = ROOT / "scripts" / "_other_pythons.sh"
 FAST_TESTS = ROOT / "scripts" / "_fast_tests.sh"
 
@@ -44,4 +44,4 @@ def test_the_subset_names_test_modules_that_exist() -> None:
     assert modules
     for module in modules:
         assert (ROOT / module).is_file(), module
-    assert "tests/test_e2e.py" in modules
+    assert "tests/e2e/test_e2e.py" in modules

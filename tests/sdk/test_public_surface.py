@@ -19,7 +19,7 @@ from dynaspark_sdk import AsyncClient, Client, ModelNotSupportedError, spec
 from dynaspark_sdk._generated import spec_values
 from dynaspark_sdk.testing import Send, SendBytes
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 INIT = ROOT / "dynaspark_sdk" / "__init__.py"
 
 
@@ -107,6 +107,7 @@ def test_chat_stream_under_its_earlier_name_streams_as_stream_chat() -> None:
 # --------------------------------------------------------------------------- front-ends use the public SDK
 
 INTEGRATIONS = ROOT / "dynaspark_sdk" / "integrations"
+CLI = ROOT / "dynaspark_sdk" / "cli"
 
 
 def _private_reaches(source: str, package: str, home: str) -> list[str]:
@@ -131,7 +132,7 @@ def _private_reaches(source: str, package: str, home: str) -> list[str]:
         for name in targets:
             inside = name == home or name.startswith(home + ".")
             parts = name.split(".")
-            if parts[0] == "dynaspark_sdk" and not inside and any(part.startswith("_") for part in parts):
+            if parts[0] == "dynaspark_sdk" and not inside and any(re.fullmatch(r"_[^_].*|_", part) for part in parts):
                 found.append(f"line {node.lineno}: {name}")
     return found
 
@@ -143,7 +144,7 @@ def test_the_checker_of_private_reaches_finds_them() -> None:
         "from dynaspark_sdk import _lazy\n"
         "from ..._pools import AsyncPool\n"
         "from ._own import helper\n"
-        "from dynaspark_sdk import AsyncClient, spec\n"
+        "from dynaspark_sdk import AsyncClient, spec, __version__\n"
         "client._pool.over_aiohttp = True\n"
         "self._fine = cls._also_fine = 1\n"
     )
@@ -158,16 +159,29 @@ def test_the_checker_of_private_reaches_finds_them() -> None:
     ]
 
 
+# The `dynaspark gateway` command's module is private to the gateway, which issue 25 is
+# reworking; the one reach the front-ends keep until the gateway gives it a public home.
+_KNOWN_REACHES = {
+    "dynaspark_sdk/cli/_local.py": [
+        "dynaspark_sdk.integrations.gateway._command",
+        "dynaspark_sdk.integrations.gateway._command.run",
+    ]
+}
+
+
 def test_the_integrations_use_only_the_public_sdk() -> None:
-    """The front-ends under `integrations/` are users of the SDK like any other: they import
-    its public names only (their own private modules apart)."""
+    """The front-ends under `integrations/` and the `dynaspark` command under `cli/` are users
+    of the SDK like any other: they import its public names only (their own private modules
+    apart)."""
     reaches: dict[str, list[str]] = {}
-    for path in sorted(INTEGRATIONS.rglob("*.py")):
+    front_ends = [*sorted(INTEGRATIONS.rglob("*.py")), *sorted(CLI.rglob("*.py"))]
+    for path in front_ends:
         relative = path.relative_to(ROOT).with_suffix("")
         package = ".".join(relative.parts[:-1])  # what relative imports start from
-        home = ".".join(relative.parts[:3])
+        home = ".".join(relative.parts[: 3 if path.is_relative_to(INTEGRATIONS) else 2])
         found = _private_reaches(path.read_text(encoding="utf-8"), package, home)
         if found:
-            reaches[str(path.relative_to(ROOT))] = found
+            reaches[str(path.relative_to(ROOT))] = [reach.split(": ")[1] for reach in found]
     assert len(list(INTEGRATIONS.rglob("*.py"))) >= 8
-    assert reaches == {}
+    assert len(list(CLI.rglob("*.py"))) >= 10
+    assert reaches == _KNOWN_REACHES

@@ -334,6 +334,26 @@ def test_the_previous_chat_path_gone_is_absent_not_drift(capsys: pytest.CaptureF
     assert row_line(out, WHICH, "chat", "which path answers", "ok") == f"{PRIMARY} only"
 
 
+def _stream_with_a_byte_order_mark(method: str, path: str, answer: Answer) -> None:
+    if answer.headers.get("content-type", "").startswith("text/event-stream"):
+        answer.body = b"\xef\xbb\xbf" + answer.body
+
+
+def test_a_stream_starting_with_a_byte_order_mark_keeps_its_first_event(
+    capsys: pytest.CaptureFixture[str], upstream: str
+) -> None:
+    # The event-stream rules drop a leading BOM; the probe reads streams with the SDK's decoder,
+    # so it counts the same events as the SDK, the first one included.
+    with proxied(upstream) as proxy:
+        _, plain, _ = run_probe(capsys, "--base-url", proxy.url, "probe")
+    with proxied(upstream, _stream_with_a_byte_order_mark) as proxy:
+        code, marked, err = run_probe(capsys, "--base-url", proxy.url, "probe")
+    assert code == 0, marked + err
+    row = ("/api/generate_response", "text streamed", "stream", "ok")
+    assert row_line(marked, *row) == row_line(plain, *row)
+    assert row_line(marked, *row).endswith("events (OpenAI-style chunks), then data: [DONE]")
+
+
 def test_a_stream_without_done_also_fails_the_sdk(capsys: pytest.CaptureFixture[str], upstream: str) -> None:
     with proxied(upstream, _stream_without_done) as proxy:
         _, out, _ = run_probe(capsys, "--base-url", proxy.url, "probe")

@@ -10,7 +10,7 @@ import yaml
 from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 
-SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi" / "dynaspark.yaml"
+SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "dynaspark.yaml"
 
 
 @pytest.fixture

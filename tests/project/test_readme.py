@@ -13,7 +13,7 @@ import pytest
 
 from dynaspark_sdk.testing import Emulator, EmulatorServer, serve
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 # Examples that need gpt4free run in its own venvs: tests/integrations/test_gpt4free.py.
 BLOCKS = [
     block
