@@ -225,7 +225,9 @@ def render(out: Path) -> None:
             cwd=raw,
             bin_dir=bin_dir,
         )
-        _run(bin_dir / "ruff", "format", "--quiet", "--no-cache", "--config", RUFF_CONFIG, ".", cwd=raw, bin_dir=bin_dir)
+        _run(
+            bin_dir / "ruff", "format", "--quiet", "--no-cache", "--config", RUFF_CONFIG, ".", cwd=raw, bin_dir=bin_dir
+        )
         shutil.copytree(raw, out)
 
 
