@@ -12,6 +12,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/_uv.sh"
 cd "$ROOT"
 
 VERSIONS=(3.12 3.13)
+# Arguments go to pytest (scripts/test passes `-m "not serial"`, then `-m serial`).
+PYTEST_ARGS=("$@")
 source "$ROOT/scripts/_fast_tests.sh"
 
 find_python() {
@@ -46,7 +48,7 @@ run_version() {
         echo "$want" > "$stamp"
     fi
     echo "-- $("$venv/bin/python" --version): ${#FAST_TESTS[@]} test modules"
-    "$venv/bin/python" -m pytest -q "${FAST_TESTS[@]}"
+    "$venv/bin/python" -m pytest -q "${PYTEST_ARGS[@]}" "${FAST_TESTS[@]}"
 }
 
 # The versions run side by side (most of the time goes to tests waiting on
