@@ -51,22 +51,29 @@ run_version() {
     "$venv/bin/python" -m pytest -q "${PYTEST_ARGS[@]}" "${FAST_TESTS[@]}"
 }
 
-# The versions run side by side (most of the time goes to tests waiting on
-# sockets); each one's output is shown whole once it is done.
-logs="$(mktemp -d)"
-trap 'rm -rf "$logs"' EXIT
-pids=()
-for version in "${VERSIONS[@]}"; do
-    run_version "$version" >"$logs/$version" 2>&1 &
-    pids+=($!)
-done
+# The versions run side by side (most of the time goes to tests waiting on sockets); each
+# one's output is shown whole once it is done. SIDE_BY_SIDE=0 runs them one after the other
+# (scripts/test does, for the `serial` tests, which time what they do).
 failed=()
-for i in "${!VERSIONS[@]}"; do
-    if ! wait "${pids[$i]}"; then
-        failed+=("${VERSIONS[$i]}")
-    fi
-    cat "$logs/${VERSIONS[$i]}"
-done
+if [ "${SIDE_BY_SIDE:-1}" = 0 ]; then
+    for version in "${VERSIONS[@]}"; do
+        run_version "$version" || failed+=("$version")
+    done
+else
+    logs="$(mktemp -d)"
+    trap 'rm -rf "$logs"' EXIT
+    pids=()
+    for version in "${VERSIONS[@]}"; do
+        run_version "$version" >"$logs/$version" 2>&1 &
+        pids+=($!)
+    done
+    for i in "${!VERSIONS[@]}"; do
+        if ! wait "${pids[$i]}"; then
+            failed+=("${VERSIONS[$i]}")
+        fi
+        cat "$logs/${VERSIONS[$i]}"
+    done
+fi
 if [ ${#failed[@]} -ne 0 ]; then
     echo "FAILED on CPython ${failed[*]}" >&2
     exit 1
