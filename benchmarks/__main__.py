@@ -31,6 +31,7 @@ TARGETS: dict[str, tuple[str, str]] = {
     "8": ("gateway", "the OpenAI-compatible gateway's added latency and first streamed chunk"),
     "9": ("stall", "event-loop stall during a new AsyncClient's first calls"),
     "10": ("provider", "the drop-in provider against the seed's on loopback"),
+    "11": ("gateway_floor", "the gateway against the floor (a bare pass-through) and gpt4free's API server"),
 }
 
 

@@ -32,7 +32,9 @@ if TYPE_CHECKING:
         PermissionDeniedError,
         RateLimitError,
         ResponseValidationError,
+        StreamClosedError,
         StreamInterruptedError,
+        StructuredOutputError,
     )
     from ._rate_limit import RateLimit
     from ._results import (
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
         Usage,
     )
     from ._retry import RetryPolicy
+    from ._tools import ToolCall
     from .async_client import AsyncClient, AsyncConversation, AsyncStream
     from .client import Client, Conversation, Stream
     from .integrations.gpt4free import Dynaspark
@@ -54,13 +57,14 @@ _EXPORTS = {
         "APIConnectionError", "APIStatusError", "APITimeoutError", "AuthenticationError", "BadRequestError",
         "ClientClosedError", "DynasparkError", "InternalServerError", "InvalidRequestError", "MediaError",
         "ModelNotSupportedError", "NotFoundError", "PermissionDeniedError", "RateLimitError", "ResponseValidationError",
-        "StreamInterruptedError",
+        "StreamClosedError", "StreamInterruptedError", "StructuredOutputError",
     ),
     "_rate_limit": ("RateLimit",),
     "_results": (
         "AsyncImageResult", "AudioResult", "ChatResponse", "ImageResult", "ServiceStatus", "TextResponse", "Usage",
     ),
     "_retry": ("RetryPolicy",),
+    "_tools": ("ToolCall",),
     "async_client": ("AsyncClient", "AsyncConversation", "AsyncStream"),
     "client": ("Client", "Conversation", "Stream"),
     "integrations.gpt4free": ("Dynaspark",),
@@ -97,8 +101,11 @@ __all__ = [
     "RetryPolicy",
     "ServiceStatus",
     "Stream",
+    "StreamClosedError",
     "StreamInterruptedError",
+    "StructuredOutputError",
     "TextResponse",
+    "ToolCall",
     "Usage",
     "__version__",
 ]

@@ -53,13 +53,28 @@ def _service_error_text(body: bytes) -> str | None:
     return found.text if found is not None else None
 
 
+#: What Render's page says while a free instance starts (its proxy's "Service waking up").
+_WAKING_PAGE_MARKERS = (b"waking up",)
+
+
+def _html_page_cause(status: int, body: bytes) -> str:
+    """What an HTML error page most likely means. Only the wake-up page, or a gateway's 502/503
+    page, says the host is starting; any other (a 404 or 501 of a web server that is not the
+    service) says more about `base_url` than about waiting."""
+    lowered = body[:4096].lower()
+    if status in (502, 503) or any(marker in lowered for marker in _WAKING_PAGE_MARKERS):
+        return "the host may be waking up"
+    return f"a {status} page of a web server that may not be the service: check base_url"
+
+
 def error_for_status(status: int, headers: Mapping[str, str], body: bytes, *, now: float) -> APIStatusError:
     """The typed error for an error status (4xx/5xx), with the body's error text and code."""
     found = service_error_in(body)
     if found is not None:
         detail = found.detail
     elif media_type(headers) == "text/html":
-        detail = f"an HTML page instead of the service's answer (the host may be waking up): {redact(excerpt(body))}"
+        cause = _html_page_cause(status, body)
+        detail = f"an HTML page instead of the service's answer ({cause}): {redact(excerpt(body))}"
     else:
         detail = redact(excerpt(body)) or "(empty body)"
     cls = _STATUS_ERRORS.get(status, InternalServerError if status >= 500 else APIStatusError)

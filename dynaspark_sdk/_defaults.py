@@ -21,3 +21,6 @@ DEFAULT_MAX_CONCURRENCY = 10
 #: timeout: a batch of thousands of short calls queues for minutes. Ten minutes lets such a
 #: batch finish, and still turns a queue stuck behind hung requests into an APITimeoutError.
 DEFAULT_SLOT_TIMEOUT = 600.0
+
+#: How many repair turns a call with `tools=` or `response_format=` sends after a wrong answer.
+DEFAULT_MAX_REPAIRS = 1

@@ -11,7 +11,9 @@
     │   │   NotFoundError (404), RateLimitError (429), InternalServerError (5xx)
     ├── ResponseValidationError: the answer breaks the spec (HTML page, bad JSON, ...)
     ├── StreamInterruptedError: a stream ended before it was complete
-    └── ClientClosedError (also a RuntimeError): the client (or its pool) was closed
+    ├── StructuredOutputError: the model's answer was no valid tool call or JSON, even repaired
+    ├── ClientClosedError (also a RuntimeError): the client (or its pool) was closed
+    └── StreamClosedError (also a RuntimeError): a stream read again after it was closed
 
 No message, repr or attribute of these ever holds the API key or a URL's query string.
 """
@@ -39,7 +41,9 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseValidationError",
+    "StreamClosedError",
     "StreamInterruptedError",
+    "StructuredOutputError",
     "excerpt",
 ]
 
@@ -184,6 +188,29 @@ class StreamInterruptedError(DynasparkError):
         self.partial_text = partial_text
 
 
+class StructuredOutputError(DynasparkError):
+    """The model was to answer with a tool call or JSON fitting a schema and did not, even after
+    the repair turns (`max_repairs`). Nothing that fails the schema is ever handed back as if it
+    passed.
+
+    `raw_text` is the last answer as the model wrote it; `errors` what was wrong with it (one
+    line each); `attempts` every answer, the first one first.
+    """
+
+    def __init__(self, message: str, *, raw_text: str, errors: tuple[str, ...], attempts: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.raw_text = raw_text
+        self.errors = tuple(errors)
+        self.attempts = tuple(attempts) or (raw_text,)
+
+
 class ClientClosedError(DynasparkError, RuntimeError):
     """The client was closed (or the one it was made from with `with_options()`), so it can send
     nothing more: a new call, or a stream made before the close and read after it."""
+
+
+class StreamClosedError(DynasparkError, RuntimeError):
+    """A stream was read after it had been closed before its end: by `close()` / `aclose()`,
+    by leaving its `with` block, or by an error that ended it. What had arrived stays in its
+    `text`; a new stream asks again. (A stream read to its end just stops again, as any
+    exhausted iterator does.)"""

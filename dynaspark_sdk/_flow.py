@@ -9,6 +9,7 @@ stream decoding therefore live here, in one place, and are tested through both s
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from collections.abc import Callable, Generator, Mapping
 from typing import Any, Literal, TypeVar
@@ -26,6 +27,7 @@ from ._errors import (
     ResponseValidationError,
     StreamInterruptedError,
 )
+from ._image_fetch import FetchedAnswer, Resolve, fetch_public_image
 from ._media import RemoteImage, redact_url
 from ._operations.download import fetch_plan
 from ._plans import RequestPlan
@@ -41,6 +43,7 @@ __all__ = [
     "Failure",
     "Opened",
     "Read",
+    "Resolve",
     "Send",
     "Sleep",
     "call_flow",
@@ -94,7 +97,7 @@ class Emit:
     text: str
 
 
-Action = Send | Read | Discard | Sleep | Emit
+Action = Send | Read | Discard | Sleep | Emit | Resolve
 
 
 # --------------------------------------------------------------------------- outcomes
@@ -195,6 +198,11 @@ class FlowConfig:
     max_media_bytes: int
     clock: Callable[[], float]
     base_url: str = ""
+    #: False: image URLs are fetched from public addresses only (see `_image_fetch`).
+    private_image_urls: bool = True
+    #: The backoff's random source (None: the `random` module's); a seeded one makes the
+    #: jittered waits repeatable.
+    rng: random.Random | None = None
 
 
 # --------------------------------------------------------------------------- pieces
@@ -219,8 +227,8 @@ def _rate_gate(config: FlowConfig, state: ClientState) -> Generator[Action, Any,
     state.window_waited(limit.reset)
 
 
-def _read_all(first: bytes = b"") -> Generator[Action, Any, bytes | Failure]:
-    parts = [first] if first else []
+def _read_all() -> Generator[Action, Any, bytes | Failure]:
+    parts: list[bytes] = []
     while True:
         piece = yield Read()
         if isinstance(piece, Failure):
@@ -230,9 +238,9 @@ def _read_all(first: bytes = b"") -> Generator[Action, Any, bytes | Failure]:
         parts.append(piece)
 
 
-def _wait_for_error(config: FlowConfig, retries: int, error: DynasparkError, requested: float | None = None) -> float:
-    """The delay before retrying after `error`, or raise it when no retry is left or allowed."""
-    delay = config.retry.delay(retries, requested=requested)
+def _wait_for_error(config: FlowConfig, retries: int, error: DynasparkError) -> float:
+    """The backoff before retrying after `error`, or raise it when no retry is left."""
+    delay = config.retry.delay(retries, rng=config.rng)
     if delay is None:
         raise error
     return delay
@@ -245,13 +253,17 @@ def _status_delay(config: FlowConfig, retries: int, error: APIStatusError, heade
     requested = error.retry_after if isinstance(error, RateLimitError) else None
     if requested is None:
         requested = retry_after_seconds(headers, now=config.clock(), status=error.status_code)
-    return config.retry.delay(retries, requested=requested)
+    return config.retry.delay(retries, requested=requested, rng=config.rng)
 
 
 def _fetch_remote(plan: RequestPlan, config: FlowConfig, state: ClientState) -> Generator[Action, Any, RequestPlan]:
     upload = plan.upload
     if not isinstance(upload, RemoteImage):
         return plan
+    if not config.private_image_urls:
+        limit = config.max_media_bytes
+        body = yield from fetch_public_image(upload.url, lambda fetch: _read_capped(fetch, limit), max_bytes=limit)
+        return plan.with_upload(upload.to_upload(body, max_bytes=limit))
     try:
         body = yield from call_flow(fetch_plan(upload.url), lambda a: a.body, config, state)
     except APIStatusError as failed:
@@ -263,6 +275,27 @@ def _fetch_remote(plan: RequestPlan, config: FlowConfig, state: ClientState) -> 
     except APIConnectionError as failed:
         raise MediaError(f"cannot fetch the image at URL {redact_url(upload.url)}: {failed.message}") from None
     return plan.with_upload(upload.to_upload(body, max_bytes=config.max_media_bytes))
+
+
+def _read_capped(plan: RequestPlan, limit: int) -> Generator[Action, Any, FetchedAnswer]:
+    """One GET for someone else (see `_image_fetch`): no retries, and at most `limit` + 1 bytes
+    of its body read, so an endless answer costs no more memory than an image may take."""
+    outcome = yield Send(plan, stream=True)
+    if isinstance(outcome, Failure):
+        raise outcome.error()
+    parts: list[bytes] = []
+    size = 0
+    while size <= limit:
+        piece = yield Read()
+        if isinstance(piece, Failure):
+            yield Discard()
+            raise piece.error()
+        if not piece:
+            break
+        parts.append(piece)
+        size += len(piece)
+    yield Discard()
+    return FetchedAnswer(outcome.status, outcome.headers, b"".join(parts))
 
 
 #: What a moved endpoint answers at its old address (or a path that never existed).

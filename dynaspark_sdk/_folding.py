@@ -19,16 +19,19 @@ into it exactly as gpt4free's Dynaspark provider did (its `format_prompt`):
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._errors import InvalidRequestError
 
-__all__ = ["content_text", "fold_history", "image_urls", "normalize_messages", "split_system"]
+__all__ = ["content_text", "fold_history", "image_urls", "message_text", "normalize_messages", "split_system"]
 
 #: "name" (OpenAI's participant name) is accepted but not sent: the service has nowhere to put it.
 _MESSAGE_KEYS = frozenset({"role", "content", "name"})
 _SYSTEM_ROLES = frozenset({"system", "developer"})
+#: OpenAI's tool turns: an assistant's calls, and a tool's result (folded into the prompt as text).
+_TOOL_KEYS = {"assistant": frozenset({"tool_calls"}), "tool": frozenset({"tool_call_id"})}
 
 
 def normalize_messages(messages: str | Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -61,18 +64,22 @@ def _normalize_message(message: object, index: int) -> dict[str, Any]:
     for key in ("role", "content"):
         if key not in message:
             raise InvalidRequestError(f'{where} has no "{key}"')
-    unknown = [key for key in message if key not in _MESSAGE_KEYS]
+    role = message["role"]
+    allowed = _MESSAGE_KEYS | _TOOL_KEYS.get(role, frozenset()) if isinstance(role, str) else _MESSAGE_KEYS
+    unknown = [key for key in message if key not in allowed]
     if unknown:
         listed = ", ".join(repr(key) for key in unknown)
         raise InvalidRequestError(
-            f'{where} has key(s) the service cannot take: {listed} (only "role", "content" and "name" are allowed)'
+            f'{where} has key(s) the service cannot take: {listed} (only "role", "content" and "name" are allowed'
+            ', with "tool_calls" on assistant messages and "tool_call_id" on tool messages)'
         )
     _check_ignored_string(message, "name", where)
-    role = message["role"]
     if not isinstance(role, str):
         raise InvalidRequestError(f'{where}["role"] must be a string, not {type(role).__name__}')
     if not role.strip():
         raise InvalidRequestError(f'{where}["role"] is empty')
+    if "tool_calls" in message or "tool_call_id" in message:
+        return _normalize_tool_turn(message, where)
     content = message["content"]
     if isinstance(content, str):
         return {"role": role, "content": content}
@@ -82,6 +89,40 @@ def _normalize_message(message: object, index: int) -> dict[str, Any]:
         )
     parts = [_normalize_part(part, f'{where}["content"][{number}]') for number, part in enumerate(content)]
     return {"role": role, "content": parts}
+
+
+def _normalize_tool_turn(message: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """An assistant message with OpenAI `tool_calls` (its content may be null), or a `role:
+    "tool"` message with the `tool_call_id` it answers: copied, calls in OpenAI's shape with
+    `arguments` a JSON string."""
+    role, content = message["role"], message["content"]
+    if content is not None and not isinstance(content, str):
+        content = content_text([_normalize_part(part, f'{where}["content"][{n}]') for n, part in enumerate(content)])
+    if role == "tool":
+        call_id = message["tool_call_id"]
+        if not isinstance(call_id, str) or not call_id or content is None:
+            raise InvalidRequestError(f'{where} is a tool result: it needs a "tool_call_id" string and a "content"')
+        return {"role": "tool", "tool_call_id": call_id, "content": content}
+    calls = message["tool_calls"]
+    if not isinstance(calls, list | tuple) or not calls:
+        raise InvalidRequestError(f'{where}["tool_calls"] must be a non-empty list of calls')
+    return {
+        "role": role,
+        "content": content,
+        "tool_calls": [_normalize_call(c, f'{where}["tool_calls"]') for c in calls],
+    }
+
+
+def _normalize_call(call: object, where: str) -> dict[str, Any]:
+    body = call.get("function") if isinstance(call, Mapping) else None
+    if not isinstance(call, Mapping) or not isinstance(body, Mapping) or not isinstance(call.get("id"), str):
+        raise InvalidRequestError(f'{where} holds a call that is not {{"id", "type": "function", "function": {{...}}}}')
+    name, arguments = body.get("name"), body.get("arguments", "{}")
+    if isinstance(arguments, Mapping):
+        arguments = json.dumps(arguments, ensure_ascii=False)
+    if not isinstance(name, str) or not isinstance(arguments, str):
+        raise InvalidRequestError(f"{where}: a call needs a function name and arguments as a JSON string")
+    return {"id": call["id"], "type": "function", "function": {"name": name, "arguments": arguments}}
 
 
 def _normalize_part(part: object, where: str) -> dict[str, Any]:
@@ -131,6 +172,42 @@ def _describe(value: object) -> str:
     return "None" if value is None else type(value).__name__
 
 
+def _call_names(messages: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    return {
+        call["id"]: call["function"]["name"]
+        for message in messages
+        for call in message.get("tool_calls") or ()
+        if isinstance(call, Mapping) and isinstance(call.get("function"), Mapping)
+    }
+
+
+def message_text(message: Mapping[str, Any], call_names: Mapping[str, str] | None = None) -> str:
+    """A message's text as it is folded: its content, and for OpenAI's tool turns the calls
+    as the JSON the model is asked to write, or the result with the call it answers.
+
+        >>> message_text({"role": "tool", "tool_call_id": "c1", "content": "21 C"}, {"c1": "weather"})
+        'result of weather (call c1): 21 C'
+    """
+    content = message.get("content")
+    text = "" if content is None else content_text(content)
+    if message.get("role") == "tool" and "tool_call_id" in message:
+        call_id = message["tool_call_id"]
+        name = (call_names or {}).get(call_id, "a function")
+        return f"result of {name} (call {call_id}): {text}"
+    calls = message.get("tool_calls")
+    if calls:
+        listed = []
+        for call in calls:
+            try:
+                arguments = json.loads(call["function"]["arguments"])
+            except ValueError:
+                arguments = call["function"]["arguments"]
+            listed.append({"id": call["id"], "name": call["function"]["name"], "arguments": arguments})
+        folded = json.dumps({"tool_calls": listed}, ensure_ascii=False, separators=(",", ":"))
+        return f"{text}\n{folded}" if text.strip() else folded
+    return text
+
+
 def content_text(content: str | Sequence[Mapping[str, Any]]) -> str:
     """The text of a message's content: the string itself, or its text parts concatenated.
 
@@ -173,11 +250,12 @@ def fold_history(messages: Sequence[Mapping[str, Any]]) -> str:
     """
     if not messages:
         raise InvalidRequestError("messages is empty: give at least one message")
+    names = _call_names(messages)
     if len(messages) == 1:
-        return content_text(messages[0]["content"])
+        return message_text(messages[0], names)
     lines = []
     for message in messages:
-        text = content_text(message["content"])
+        text = message_text(message, names)
         if text.strip():
             lines.append(f"{message['role'].capitalize()}: {text}")
     return "\n".join(lines) + "\nAssistant:"

@@ -1,9 +1,13 @@
-"""Imports a module needs only once a client exists, done then rather than at import time.
+"""Imports the sync shell (`client.py`) needs only once a client exists, done then rather than
+at import time.
 
 `from dynaspark_sdk import Client` should cost little more than `import httpx`: the core
-(attrs classes, the generated models, anyio) is loaded when the first client is made. A
-module lists those imports twice: under `if TYPE_CHECKING:` for the type checker, and in
-`deferred_imports()`, whose loader puts the same names into the module's globals.
+(attrs classes, the generated models, anyio) is loaded by the first `Client()`. Nothing
+written by hand uses this: the async shell imports its core plainly (each name once), and
+scripts/unasync.py, writing the sync shell from it, turns those imports into a
+`deferred_imports()` table (and the same imports under `if TYPE_CHECKING:` for the type
+checker). `_shells.py`, imported by both shells before the core, imports the core where it
+uses it.
 """
 
 from __future__ import annotations

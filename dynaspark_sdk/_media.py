@@ -127,6 +127,27 @@ def _default_filename(content_type: str) -> str:
     return f"image.{_EXTENSIONS[content_type]}"
 
 
+def filename_from_url(url: str, data: bytes) -> str:
+    """A file name for an image downloaded from `url`: its last path segment, with the
+    extension of what `data` is when it lacks one; "image.<ext>" when the URL names nothing
+    usable (no segment, a dot file, a separator or NUL once unquoted).
+
+        >>> filename_from_url("https://x.test/images/3f2a.png?t=1", b"\\x89PNG\\r\\n\\x1a\\n")
+        '3f2a.png'
+    """
+    from urllib.parse import unquote, urlsplit
+
+    name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+    content_type = detect_image_type(data[:_HEAD_BYTES])
+    extension = _EXTENSIONS.get(content_type or "", "")
+    if not name or name.startswith(".") or any(char in name for char in "/\\\0"):
+        return f"image.{extension}" if extension else "image"
+    suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if extension and suffix not in ({"jpg", "jpeg"} if extension == "jpg" else {extension}):
+        name = f"{name}.{extension}"
+    return name
+
+
 def redact_url(url: str) -> str:
     """The URL without credentials, query or fragment: those may hold keys and must not reach messages."""
     scheme, separator, rest = url.partition("://")

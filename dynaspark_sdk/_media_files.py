@@ -254,6 +254,7 @@ def _prepare_one(data: object, filename: str | None, max_bytes: int) -> ImageUpl
 def _from_path(path: str, filename: str | None, max_bytes: int) -> ImageUpload:
     if not path:
         raise MediaError("the image path is an empty string")
+    path = os.path.expanduser(path)  # "~/x.png" is the user's home, as `ImageResult.save()` takes it
     source = f"file {_shown(path)}"
     try:
         file = open(path, "rb", buffering=0)  # noqa: SIM115 - closed below on every path

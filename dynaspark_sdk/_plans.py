@@ -71,6 +71,9 @@ class RequestPlan:
     upload: ImageUpload | RemoteImage | None = None
     paths: tuple[str, ...] = ()
     path: str | None = None
+    #: Whether the shell follows redirects (None: as its http client does; False for a fetch
+    #: that checks every hop itself, see `_image_fetch`).
+    follow_redirects: bool | None = None
 
     def kwargs(self, payload: BinaryIO | None = None) -> dict[str, Any]:
         """`build_request` keyword arguments for one attempt."""

@@ -20,20 +20,19 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import math
 import os
-import sys
+import socket
 import threading
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
+from collections.abc import AsyncGenerator, Callable, Generator, Iterator
 from typing import Any, TypeVar
 
 import anyio
-import anyio.to_thread
 import httpx
 
 from ._defaults import DEFAULT_MAX_CONCURRENCY, DEFAULT_SLOT_TIMEOUT
 from ._errors import InvalidRequestError
+from ._event_loops import Slots, current_loop, library_of, new_slots, run_in_thread
 from ._transport import http_client_args, warm_up, with_lean_cookies
 
 __all__ = [
@@ -47,20 +46,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-
-def current_loop() -> object:
-    """The running event loop (asyncio) or the run's root task (trio): what a pool belongs to."""
-    asyncio = sys.modules.get("asyncio")  # no asyncio loop can run before asyncio is imported
-    if asyncio is not None:
-        try:
-            return asyncio.get_running_loop()
-        except RuntimeError:
-            pass
-    # The only other backend the SDK runs on is trio.
-    import trio
-
-    return trio.lowlevel.current_root_task()
 
 
 def check_slot_timeout(value: object) -> float | None:
@@ -79,6 +64,17 @@ def check_max_concurrency(value: object) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InvalidRequestError(f"max_concurrency must be a positive whole number or None, not {value!r}")
     return value
+
+
+def resolve_host(host: str, port: int) -> tuple[str, ...]:
+    """The addresses the system's resolver gives `host` for a TCP connection to `port`, in its
+    order and without repeats; none when the name does not resolve. Blocks (a DNS lookup):
+    the pools call it for an image URL checked before it is fetched (`_image_fetch`)."""
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return ()
+    return tuple(dict.fromkeys(str(info[4][0]) for info in found))
 
 
 class SyncPool:
@@ -152,6 +148,11 @@ class SyncPool:
         return function(*args, **kwargs)
 
     @staticmethod
+    def resolve(host: str, port: int) -> tuple[str, ...]:
+        """The addresses `host` resolves to (see `resolve_host`), in the caller's thread."""
+        return resolve_host(host, port)
+
+    @staticmethod
     def close_answer(response: httpx.Response, chunks: Generator[bytes, None, None] | None) -> None:
         """Close an answer whose body was being read, and the generator reading it."""
         if chunks is not None:
@@ -200,7 +201,7 @@ class AsyncPool:
         # The httpx clients are built in a worker thread on first use (see `http()`).
         self._timeout, self._proxy = timeout, proxy
         self._by_loop: weakref.WeakKeyDictionary[object, httpx.AsyncClient] = weakref.WeakKeyDictionary()
-        self._slots_by_loop: weakref.WeakKeyDictionary[object, anyio.Semaphore] = weakref.WeakKeyDictionary()
+        self._slots_by_loop: weakref.WeakKeyDictionary[object, Slots] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
         self.max_concurrency = check_max_concurrency(max_concurrency)
         self._closed = False
@@ -221,15 +222,19 @@ class AsyncPool:
         """Whether the pool was closed (or the user's own http client it wraps)."""
         return self._closed or (self._given is not None and self._given.is_closed)
 
-    def slots(self) -> anyio.Semaphore | None:
-        """The running loop's request slots (None without a limit)."""
+    def slots(self) -> Slots | None:
+        """The running loop's request slots (None without a limit), in the loop's own semaphore
+        (see `_event_loops`)."""
         if self.max_concurrency is None:
             return None
         loop = current_loop()
+        slots = self._slots_by_loop.get(loop)
+        if slots is not None:
+            return slots
         with self._lock:
             slots = self._slots_by_loop.get(loop)
             if slots is None:
-                slots = self._slots_by_loop[loop] = anyio.Semaphore(self.max_concurrency)
+                slots = self._slots_by_loop[loop] = new_slots(self.max_concurrency, loop)
             return slots
 
     @property
@@ -237,34 +242,21 @@ class AsyncPool:
         """Whether the SDK made (and so closes) the pools."""
         return self._given is None
 
-    @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[bool]:
-        """Hold one of the running loop's request slots while the block runs; yields False
-        when none came free within `slot_timeout`, True otherwise (see `SyncPool.slot`)."""
-        slots = self.slots()
-        if slots is None:
-            yield True
-            return
-        try:
-            # A free slot is taken without a checkpoint or a cancel scope (the request yields soon
-            # enough): about a tenth of the SDK's own CPU per call on asyncio.
-            slots.acquire_nowait()
-        except anyio.WouldBlock:
-            wait = self.slot_timeout
-            with anyio.move_on_after(wait if wait is not None else math.inf) as waiting:
-                await slots.acquire()
-            if waiting.cancelled_caught:
-                yield False
-                return
-        try:
-            yield True
-        finally:
-            slots.release()
+    def slot(self) -> _HeldSlot:
+        """Hold one of the running loop's request slots while the `async with` block runs; it
+        gives False when none came free within `slot_timeout`, True otherwise (see
+        `SyncPool.slot`)."""
+        return _HeldSlot(self.slots(), self.slot_timeout)
 
     @staticmethod
     async def run_blocking(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Run blocking work (reading an image file to send) in a worker thread, off the loop."""
-        return await anyio.to_thread.run_sync(functools.partial(function, *args, **kwargs))
+        return await run_in_thread(functools.partial(function, *args, **kwargs))
+
+    @staticmethod
+    async def resolve(host: str, port: int) -> tuple[str, ...]:
+        """The addresses `host` resolves to (see `resolve_host`), in a worker thread."""
+        return await run_in_thread(functools.partial(resolve_host, host, port))
 
     @staticmethod
     async def close_answer(response: httpx.Response, chunks: AsyncGenerator[bytes, None] | None) -> None:
@@ -276,10 +268,10 @@ class AsyncPool:
             if chunks is not None:
                 await _finish_generators(chunks)
 
-    def _build(self, on_asyncio: bool) -> httpx.AsyncClient:
-        warm_up()
+    def _build(self, library: str) -> httpx.AsyncClient:
+        warm_up(library)
         args = http_client_args(self._timeout, self._proxy, asynchronous=True)
-        if self._use_aiohttp and on_asyncio:
+        if self._use_aiohttp and library == "asyncio":
             from .aiohttp_transport import AiohttpTransport
 
             limits: httpx.Limits = args.pop("limits")
@@ -304,9 +296,7 @@ class AsyncPool:
             client = self._by_loop.get(loop)
         if client is not None and not client.is_closed:
             return client
-        asyncio = sys.modules.get("asyncio")
-        on_asyncio = asyncio is not None and isinstance(loop, asyncio.AbstractEventLoop)
-        built = await anyio.to_thread.run_sync(self._build, on_asyncio)
+        built = await run_in_thread(functools.partial(self._build, library_of(loop)))
         with self._lock:
             client = self._by_loop.get(loop)
             fresh = client is None or client.is_closed
@@ -336,6 +326,30 @@ class AsyncPool:
             client = self._by_loop.pop(current_loop(), None)
         if client is not None:
             await client.aclose()
+
+
+class _HeldSlot:
+    """`AsyncPool.slot()`: one request slot held for an `async with` block (a plain class: an
+    `asynccontextmanager` costs a generator and its frames on every call)."""
+
+    __slots__ = ("_held", "_slots", "_wait")
+
+    def __init__(self, slots: Slots | None, wait: float | None) -> None:
+        self._slots, self._wait, self._held = slots, wait, False
+
+    async def __aenter__(self) -> bool:
+        if self._slots is None:
+            return True
+        # A free slot is taken without a checkpoint or a cancel scope (the request yields soon
+        # enough): about a tenth of the SDK's own CPU per call on asyncio.
+        self._held = await self._slots.acquire(self._wait)
+        return self._held
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._held:
+            self._held = False
+            assert self._slots is not None
+            self._slots.release()
 
 
 async def _finish_generators(chunks: AsyncGenerator[bytes, None]) -> None:

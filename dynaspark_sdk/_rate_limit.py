@@ -14,12 +14,17 @@ def _header_int(headers: Mapping[str, str], name: str) -> int | None:
     if value is None:
         return None
     try:
-        return int(value.strip())
+        number = int(value.strip())
     except ValueError:
         try:
-            return int(float(value.strip()))
-        except ValueError:
+            number = int(float(value.strip()))
+        except (ValueError, OverflowError):  # garbage, "nan", "inf", "1e400"
             return None
+    try:
+        float(number)
+    except OverflowError:  # more digits than a float holds: no time, and no count either
+        return None
+    return number
 
 
 @attrs.frozen

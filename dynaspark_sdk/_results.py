@@ -15,6 +15,8 @@ from typing import Any, Self
 import attrs
 
 from ._rate_limit import RateLimit
+from ._schemas import to_jsonable
+from ._tools import ToolCall
 
 __all__ = [
     "AsyncImageResult",
@@ -27,10 +29,24 @@ __all__ = [
 ]
 
 
-def _write(path: str | os.PathLike[str], data: bytes) -> Path:
+def _write(path: str | os.PathLike[str], data: bytes, *, own_name: str | None = None) -> Path:
+    """Write `data` to `path` ("~" expanded); into it, as `own_name`, when `path` is a folder."""
     target = Path(path).expanduser()  # "~/x.png" is the user's home, as in a shell
+    if target.is_dir():
+        if own_name is None:
+            from ._errors import InvalidRequestError
+
+            raise InvalidRequestError(f"{str(target)!r} is a folder: give the path of the file to write")
+        target = target / own_name
     target.write_bytes(data)
     return target
+
+
+def _write_image(path: str | os.PathLike[str], url: str, data: bytes) -> Path:
+    """`_write` for an image: a folder gets it under the name its URL gives it."""
+    from ._media import filename_from_url
+
+    return _write(path, data, own_name=filename_from_url(url, data))
 
 
 def _meta(headers: Mapping[str, str], rate_limit: RateLimit) -> dict[str, Any]:
@@ -41,21 +57,38 @@ def _rebuild_image(cls: type[Any], fields: dict[str, Any], fetch: Callable[[str]
     return cls(**fields, fetch=fetch)
 
 
+def _structured(tool_calls: tuple[ToolCall, ...], parsed: Any) -> dict[str, Any]:
+    return {"tool_calls": [call.to_dict() for call in tool_calls], "parsed": to_jsonable(parsed)}
+
+
 @attrs.frozen
 class ChatResponse:
-    """The answer of `chat()`: `text`, the `model` it was sent to, headers and rate limit."""
+    """The answer of `chat()`: `text`, the `model` it was sent to, headers and rate limit.
+
+    With `tools=`, `tool_calls` holds the calls the model made (validated `ToolCall`s; empty
+    when it answered in text); with `response_format=`, `parsed` holds the answer as an instance
+    of the model class, or the validated dict (None otherwise).
+    """
 
     text: str
     model: str
     headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
     rate_limit: RateLimit = attrs.field(factory=RateLimit)
+    tool_calls: tuple[ToolCall, ...] = ()
+    parsed: Any = None
 
     def __str__(self) -> str:
         return self.text
 
     def to_dict(self) -> dict[str, Any]:
-        """The fields as a JSON-ready dict (headers as a plain dict, rate_limit as a dict)."""
-        return {"text": self.text, "model": self.model, **_meta(self.headers, self.rate_limit)}
+        """The fields as a JSON-ready dict (headers as a plain dict, rate_limit as a dict,
+        `parsed` as plain JSON data)."""
+        return {
+            "text": self.text,
+            "model": self.model,
+            **_meta(self.headers, self.rate_limit),
+            **_structured(self.tool_calls, self.parsed),
+        }
 
 
 @attrs.frozen
@@ -73,13 +106,16 @@ class Usage:
 
 @attrs.frozen
 class TextResponse:
-    """The answer of `generate_text()`: `text`, `model`, `usage` (None when not reported)."""
+    """The answer of `generate_text()`: `text`, `model`, `usage` (None when not reported);
+    `tool_calls` and `parsed` as in `ChatResponse`."""
 
     text: str
     model: str | None
     usage: Usage | None
     headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
     rate_limit: RateLimit = attrs.field(factory=RateLimit)
+    tool_calls: tuple[ToolCall, ...] = ()
+    parsed: Any = None
 
     def __str__(self) -> str:
         return self.text
@@ -87,7 +123,13 @@ class TextResponse:
     def to_dict(self) -> dict[str, Any]:
         """The fields as a JSON-ready dict (`usage` a dict or None)."""
         usage = self.usage.to_dict() if self.usage is not None else None
-        return {"text": self.text, "model": self.model, "usage": usage, **_meta(self.headers, self.rate_limit)}
+        return {
+            "text": self.text,
+            "model": self.model,
+            "usage": usage,
+            **_meta(self.headers, self.rate_limit),
+            **_structured(self.tool_calls, self.parsed),
+        }
 
 
 @attrs.frozen
@@ -101,7 +143,8 @@ class AudioResult:
     rate_limit: RateLimit = attrs.field(factory=RateLimit)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the audio to `path` and return it as a Path."""
+        """Write the audio to `path` ("~" expands) and return it as a Path; a folder is refused
+        with an InvalidRequestError (speech has no name of its own)."""
         return _write(path, self.data)
 
     def to_dict(self) -> dict[str, Any]:
@@ -166,8 +209,9 @@ class ImageResult(_ImageFields):
         return self._fetch(self.url)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Download the image and write it to `path`."""
-        return _write(path, self.download())
+        """Download the image and write it to `path` ("~" expands); into it, under the name
+        the image's URL gives it, when `path` is a folder. Returns where it was written."""
+        return _write_image(path, self.url, self.download())
 
 
 @attrs.frozen
@@ -189,8 +233,9 @@ class AsyncImageResult(_ImageFields):
         return await self._fetch(self.url)
 
     async def save(self, path: str | os.PathLike[str]) -> Path:
-        """Download the image and write it to `path`."""
-        return _write(path, await self.download())
+        """Download the image and write it to `path` ("~" expands); into it, under the name
+        the image's URL gives it, when `path` is a folder. Returns where it was written."""
+        return _write_image(path, self.url, await self.download())
 
 
 @attrs.frozen

@@ -29,24 +29,32 @@ def retry_after_seconds(headers: Mapping[str, str], *, now: float, status: int) 
     value = headers.get("retry-after")
     if value is not None:
         value = value.strip()
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            pass
+        seconds = _finite(value)
+        if seconds is not None:
+            return max(0.0, seconds)
         try:
             when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):
             when = None
         if when is not None and when.tzinfo is not None:
             return max(0.0, when.timestamp() - now)
     if status == 429:
-        reset = headers.get("x-ratelimit-reset")
+        reset = _finite(headers.get("x-ratelimit-reset"))
         if reset is not None:
-            try:
-                return max(0.0, float(reset.strip()) - now)
-            except ValueError:
-                return None
+            return max(0.0, reset - now)
     return None
+
+
+def _finite(value: str | None) -> float | None:
+    """A header's number; None when absent or not a finite number ("nan", "inf" and "1e400"
+    name no wait, and would make one of nothing or forever)."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def seconds_until_reset_time(value: object, *, now: float) -> float | None:
@@ -71,7 +79,10 @@ def seconds_until_reset_time(value: object, *, now: float) -> float | None:
                 when = when.replace(tzinfo=UTC)
             return max(0.0, when.timestamp() - now)
     else:
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # a JSON integer past what a float holds
+            return None
     if not math.isfinite(number) or number < 0:
         return None
     if number > 1e11:

@@ -1,8 +1,10 @@
 """Keeping the API key out of every text a user or a log can see.
 
-The key travels as the `api_key` query parameter, so any URL holds it. httpx logs each
-request's full URL at INFO; `install_log_redaction()` puts a filter on httpx's and
-httpcore's loggers (and ours) that rewrites such records before any handler sees them.
+The key travels as the `api_key` query parameter, so any URL holds it, and a base URL may
+carry a password (`http://alice:pw@host`). httpx logs each request's full URL at INFO;
+`install_log_redaction()` puts a filter on the loggers of httpx and httpcore, of their forks
+httpx2 and httpcore2 (which an application may route `import httpx` to), and ours, that
+rewrites such records before any handler sees them.
 """
 
 from __future__ import annotations
@@ -12,12 +14,25 @@ import logging
 import re
 import threading
 
-__all__ = ["REDACTED", "ApiKey", "install_log_redaction", "redact"]
+__all__ = [
+    "HTTP_LOGGER_ROOTS",
+    "REDACTED",
+    "SECURE",
+    "ApiKey",
+    "install_log_redaction",
+    "redact",
+    "remember_url_password",
+    "scrub_url",
+]
 
 REDACTED = "[REDACTED]"
+#: What a URL's password becomes where it is shown (as httpx's repr of a URL shows it).
+SECURE = "[secure]"
 
 # api_key=<value> in a query string, raw or percent-encoded, in any case.
 _QUERY_KEY = re.compile(r"(?i)(api_key|api%5fkey)=([^&#\s\"'<>]*)")
+# scheme://user:password@ (the password up to the authority's last "@").
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s/?#@:]*):([^\s/?#]*)@")
 
 _known_keys: set[str] = set()
 _known_lock = threading.Lock()
@@ -28,11 +43,37 @@ def _remember(key: str) -> None:
         _known_keys.add(key)
 
 
+def scrub_url(text: str) -> str:
+    """`text` with the password of every URL in it shown as `[secure]`.
+
+    >>> scrub_url("upstream http://alice:pw@127.0.0.1:8000/v1")
+    'upstream http://alice:[secure]@127.0.0.1:8000/v1'
+    """
+    if "@" not in text or "://" not in text:
+        return text
+    return _URL_PASSWORD.sub(lambda m: f"{m.group(1)}:{SECURE}@", text)
+
+
+def remember_url_password(url: str) -> None:
+    """Redact the password of `url` (a base URL) wherever it appears from now on, as the
+    API key is: in a URL it is scrubbed anyway, but an error may quote it alone."""
+    from urllib.parse import unquote
+
+    match = _URL_PASSWORD.search(url)
+    if match is None:
+        return
+    for password in {match.group(2), unquote(match.group(2))}:
+        if len(password) >= 4:  # as for keys: a very short one would turn redaction into noise
+            _remember(password)
+
+
 def redact(text: str, *, also: str | None = None) -> str:
-    """`text` with every `api_key=...` value and every key the SDK was given replaced, and
-    `also` (a key of any length, which the caller knows is secret) wherever it appears."""
+    """`text` with every `api_key=...` value, every URL's password and every key (or base URL
+    password) the SDK was given replaced, and `also` (a key of any length, which the caller
+    knows is secret) wherever it appears."""
     if also:
         text = text.replace(also, REDACTED)
+    text = scrub_url(text)
     if "api_key" in text.lower() or "api%5f" in text.lower():
         text = _QUERY_KEY.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
     with _known_lock:
@@ -91,7 +132,16 @@ class _RedactingFilter(logging.Filter):
 
 
 _FILTER = _RedactingFilter()
-_LOGGERS = ("httpx", "httpcore", "httpcore.http11", "httpcore.connection", "httpcore.proxy", "dynaspark_sdk")
+#: A filter acts on the records of its own logger only (not on those its children pass up):
+#: every logger of httpx, httpcore and their forks httpx2 and httpcore2 is named.
+_HTTP_LOGGERS = tuple(
+    f"{package}{part}"
+    for package in ("httpcore", "httpcore2")
+    for part in ("", ".http11", ".http2", ".connection", ".proxy", ".socks")
+)
+_LOGGERS = ("httpx", "httpx2", *_HTTP_LOGGERS, "dynaspark_sdk")
+#: The loggers that can print a request's URL, for a handler to attach to (`dynaspark --debug`).
+HTTP_LOGGER_ROOTS: tuple[str, ...] = ("httpx", "httpx2", "httpcore", "httpcore2")
 
 
 def install_log_redaction() -> None:

@@ -20,7 +20,7 @@ from ._generated import spec_values
 from ._media import DEFAULT_MAX_BYTES
 from ._plans import ACCEPT_HEADERS, RequestPlan, _repr, check_utf8
 from ._retry import RetryPolicy
-from ._secrets import ApiKey
+from ._secrets import ApiKey, remember_url_password, scrub_url
 from ._transport import USER_HEADERS_EXTENSION, origin_of
 
 __all__ = [
@@ -50,6 +50,7 @@ class Settings:
     on_rate_limit: Literal["wait", "raise"]
     clock: Callable[[], float] = attrs.field(default=time.time, repr=False)
     chat_path: str | None = None
+    private_image_urls: bool = True
 
     @property
     def flow(self) -> FlowConfig:
@@ -60,6 +61,7 @@ class Settings:
             max_media_bytes=self.max_media_bytes,
             clock=self.clock,
             base_url=self.base_url,
+            private_image_urls=self.private_image_urls,
         )
 
     @property
@@ -82,7 +84,8 @@ class Settings:
         args = {**kwargs, "url": url, "headers": headers, "timeout": self.timeout}
         user_headers = tuple(name for name in base_headers if name not in ("user-agent", "accept"))
         if user_headers:
-            args["extensions"] = {USER_HEADERS_EXTENSION: (origin_of(httpx.URL(self.base_url)), user_headers)}
+            home = (origin_of(httpx.URL(self.base_url)), user_headers)
+            args["extensions"] = {**args.get("extensions", {}), USER_HEADERS_EXTENSION: home}
         return args
 
 
@@ -120,9 +123,11 @@ def _timeout(value: TimeoutArg) -> httpx.Timeout:
 def _base_url(value: str | None, environ: Mapping[str, str]) -> str:
     url = value or environ.get("DYNASPARK_BASE_URL") or DEFAULT_BASE_URL
     if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
-        raise InvalidRequestError(f"base_url must be an http(s) URL, not {url!r}")
+        shown = scrub_url(url) if isinstance(url, str) else url
+        raise InvalidRequestError(f"base_url must be an http(s) URL, not {shown!r}")
     if "?" in url or "#" in url:
         raise InvalidRequestError("base_url must not carry a query string or fragment")
+    remember_url_password(url)
     return url.rstrip("/")
 
 
@@ -154,6 +159,7 @@ def make_settings(
     retry_policy: RetryPolicy | None = None,
     clock: Callable[[], float] | None = None,
     chat_path: str | None = None,
+    private_image_urls: bool = True,
 ) -> Settings:
     """Resolve constructor arguments into Settings; bad values raise. `environ` (the shells
     give `os.environ`) supplies DYNASPARK_API_KEY, DYNASPARK_BASE_URL and DYNASPARK_CHAT_PATH
@@ -168,6 +174,8 @@ def make_settings(
     retries = policy.max_retries if max_retries is None else max_retries
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise InvalidRequestError(f"max_retries must be a whole number >= 0, not {retries!r}")
+    if not isinstance(private_image_urls, bool):
+        raise InvalidRequestError(f"private_image_urls must be True or False, not {private_image_urls!r}")
     if on_rate_limit not in ("wait", "raise"):
         raise InvalidRequestError(f"on_rate_limit must be 'wait' or 'raise', not {on_rate_limit!r}")
     media_cap = DEFAULT_MAX_BYTES if max_media_bytes is None else max_media_bytes
@@ -190,6 +198,7 @@ def make_settings(
         on_rate_limit=on_rate_limit,  # type: ignore[arg-type]
         clock=clock or time.time,
         chat_path=check_chat_path(chat_path if chat_path is not None else environ.get("DYNASPARK_CHAT_PATH") or None),
+        private_image_urls=private_image_urls,
     )
 
 
@@ -197,7 +206,7 @@ def override_settings(settings: Settings, overrides: Mapping[str, Any], environ:
     """Settings with some constructor arguments changed (for `with_options()`)."""
     allowed = {
         "api_key", "base_url", "timeout", "max_retries", "default_headers", "max_media_bytes", "on_rate_limit",
-        "retry_policy", "chat_path",
+        "retry_policy", "chat_path", "private_image_urls",
     }  # fmt: skip
     unknown = set(overrides) - allowed
     if unknown:
@@ -212,6 +221,7 @@ def override_settings(settings: Settings, overrides: Mapping[str, Any], environ:
         "on_rate_limit": settings.on_rate_limit,
         "retry_policy": settings.retry,
         "chat_path": settings.chat_path,
+        "private_image_urls": settings.private_image_urls,
     }
     current.update(overrides)
     if "retry_policy" in overrides and "max_retries" not in overrides:

@@ -4,49 +4,27 @@ read-only face of a client, and a conversation's bookkeeping. Nothing here does 
 from __future__ import annotations
 
 import enum
+import functools
 import importlib.util
 import os
-from collections.abc import Callable, Generator, Mapping, Sequence
+import sys
+from collections.abc import Callable, Generator, Mapping
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, Self
 
 from ._generated import spec_values
-from ._lazy import deferred_imports
 
 if TYPE_CHECKING:
     from ._conversation import History
-    from ._errors import ClientClosedError, InvalidRequestError
-    from ._flow import ClientState, StreamProgress, stream_flow
+    from ._flow import ClientState
     from ._plans import RequestPlan
     from ._rate_limit import RateLimit
     from ._retry import RetryPolicy
-    from ._settings import Settings, TimeoutArg, override_settings
-    from ._transport import check_proxy
+    from ._settings import Settings, TimeoutArg
+    from ._structured_flow import StructuredStream
+    from ._tools import ToolCall
 
-#: Loads the names above (the core) on first use: the clients' constructors call it.
-load_core = deferred_imports(
-    globals(),
-    {
-        "._conversation": ("History",),
-        "._errors": (
-            "ClientClosedError",
-            "InvalidRequestError",
-        ),
-        "._flow": (
-            "ClientState",
-            "StreamProgress",
-            "stream_flow",
-        ),
-        "._plans": ("RequestPlan",),
-        "._rate_limit": ("RateLimit",),
-        "._retry": ("RetryPolicy",),
-        "._settings": (
-            "Settings",
-            "TimeoutArg",
-            "override_settings",
-        ),
-        "._transport": ("check_proxy",),
-    },
-)
+# The sync shell imports this module with `from dynaspark_sdk import Client`, before the core
+# is loaded (its first Client loads it): so the core is imported here where it is used.
 
 __all__ = [
     "BaseClient",
@@ -55,7 +33,6 @@ __all__ = [
     "StreamState",
     "checked_transport_args",
     "checked_use_aiohttp",
-    "load_core",
 ]
 
 
@@ -76,8 +53,12 @@ class StreamState:
         settings: Settings,
         state: ClientState,
         on_complete: Callable[[str], None] | None,
+        structured: StructuredStream | None = None,
     ) -> None:
+        from ._flow import StreamProgress
+
         self._progress = StreamProgress()
+        self._structured = structured
         self._settings = settings
         self._state = state
         self._flow: Generator[Any, Any, None] | None = None
@@ -92,7 +73,33 @@ class StreamState:
             self._begin(plan)
 
     def _begin(self, plan: RequestPlan) -> None:
-        self._flow = stream_flow(plan, self._settings.flow, self._state, self._progress)
+        from ._flow import stream_flow
+
+        if self._structured is None:
+            self._flow = stream_flow(plan, self._settings.flow, self._state, self._progress)
+        else:
+            from ._structured_flow import structured_stream_flow
+
+            self._flow = structured_stream_flow(plan, self._structured, self._turn_flow)
+
+    def _turn_flow(self, plan: RequestPlan) -> Generator[Any, Any, None]:
+        """One turn of a structured stream: `text` and the headers are the newest turn's."""
+        from ._flow import StreamProgress, stream_flow
+
+        self._progress = StreamProgress()
+        return stream_flow(plan, self._settings.flow, self._state, self._progress)
+
+    @property
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        """With `tools=`: the calls the model made, once the stream is complete (else empty)."""
+        final = self._structured.final if self._structured is not None else None
+        return final.tool_calls if final is not None else ()
+
+    @property
+    def parsed(self) -> Any:
+        """With `response_format=`: the validated answer, once the stream is complete (else None)."""
+        final = self._structured.final if self._structured is not None else None
+        return final.parsed if final is not None else None
 
     @property
     def model(self) -> str | None:
@@ -125,6 +132,17 @@ class StreamState:
         flow, self._flow = self._flow, None
         if flow is not None:
             flow.close()
+
+    def _check_not_closed(self) -> None:
+        """Called when a stream without a flow is read: one read to its end just stops, one
+        closed before its end (by its user or by an error) says so instead of looking empty."""
+        if not self.completed:
+            from ._errors import StreamClosedError
+
+            raise StreamClosedError(
+                f"this {type(self).__name__} was closed before its end ({len(self.text)} characters had arrived,"
+                " in .text); start a new stream to ask again"
+            )
 
     def _completed(self) -> None:
         self.completed = True
@@ -170,6 +188,8 @@ class BaseClient:
         states: dict[str, ClientState] | None = None,
         paths: dict[tuple[str, str], str] | None = None,
     ) -> None:
+        from ._flow import ClientState
+
         self._pool = pool
         self._owns_pool = True
         self._settings = settings
@@ -192,6 +212,7 @@ class BaseClient:
         on_rate_limit: str | _Keep = KEEP,
         retry_policy: RetryPolicy | _Keep | None = KEEP,
         chat_path: str | _Keep | None = KEEP,
+        private_image_urls: bool | _Keep = KEEP,
     ) -> Self:
         """A client with some settings changed, sharing this one's connection pool and rate-limit
         state (the state of its own API key: another key starts with a fresh window).
@@ -212,7 +233,10 @@ class BaseClient:
             "on_rate_limit": on_rate_limit,
             "retry_policy": retry_policy,
             "chat_path": chat_path,
+            "private_image_urls": private_image_urls,
         }
+        from ._settings import override_settings
+
         overrides = {name: value for name, value in given.items() if value is not KEEP}
         clone = type(self).__new__(type(self))
         clone._start(self._pool, override_settings(self._settings, overrides, os.environ), self._states, self._paths)
@@ -261,6 +285,10 @@ class BaseClient:
         return spec_values.VOICES
 
     def _check_usable(self, pool_closed: bool) -> None:
+        if not (self._closed or pool_closed):
+            return
+        from ._errors import ClientClosedError
+
         if self._closed:
             raise ClientClosedError(f"this {type(self).__name__} is closed")
         if pool_closed:
@@ -269,23 +297,18 @@ class BaseClient:
             raise ClientClosedError(f"the {type(self).__name__} this one was made from with with_options() is closed")
 
     def __repr__(self) -> str:
+        from ._secrets import scrub_url
+
         key = "set" if self._settings.api_key is not None else "none"
-        return f"<{type(self).__name__} base_url={self._settings.base_url!r} api_key={key}>"
+        return f"<{type(self).__name__} base_url={scrub_url(self._settings.base_url)!r} api_key={key}>"
 
 
 class ConversationState:
     """A conversation's model and history (see `Conversation`)."""
 
-    def __init__(
-        self,
-        *,
-        model: str | None,
-        system: str | None,
-        messages: Sequence[Mapping[str, Any]] | None,
-        max_prompt_chars: int | None,
-    ) -> None:
+    def __init__(self, model: str | None, history: History) -> None:
         self.model = model
-        self._history = History(system=system, messages=messages, max_prompt_chars=max_prompt_chars)
+        self._history = history
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -297,9 +320,19 @@ class ConversationState:
         """How many old messages the last send left out to fit `max_prompt_chars`."""
         return self._history.last_dropped
 
+    def add_tool_result(self, call: str | Mapping[str, Any], result: object = None) -> None:
+        """Give back the result of a call the last answer made: `add_tool_result(call_id,
+        result)` (a string, or anything JSON can write) or an OpenAI tool message
+        `add_tool_result({"role": "tool", "tool_call_id": ..., "content": ...})`. Then
+        `send()` without a message lets the model answer with the results."""
+        self._history.add_tool_result(call, result)
+
 
 def checked_transport_args(http_client: object, expected: type, proxy: object, client_name: str) -> str | None:
     """The proxy to build a pool with, after checking it against a user-supplied http client."""
+    from ._errors import InvalidRequestError
+    from ._transport import check_proxy
+
     checked = check_proxy(proxy)
     if http_client is not None and checked is not None:
         raise InvalidRequestError(f"give proxy= to your own http_client, not to {client_name}")
@@ -308,9 +341,25 @@ def checked_transport_args(http_client: object, expected: type, proxy: object, c
     return checked
 
 
+def aiohttp_installed() -> bool:
+    """Whether aiohttp can be imported: loaded already, or found on the import path. The
+    search is done once (a client is often made on a running event loop: the drop-in
+    provider's first call)."""
+    if "aiohttp" in sys.modules:
+        return sys.modules["aiohttp"] is not None
+    return _aiohttp_on_path()
+
+
+@functools.cache
+def _aiohttp_on_path() -> bool:
+    return importlib.util.find_spec("aiohttp") is not None
+
+
 def checked_use_aiohttp(use_aiohttp: object, http_client: object, proxy: str | None) -> bool:
     """AsyncClient's `use_aiohttp`, checked: a bool, and True only where the SDK builds the pool
     itself, without a proxy (AiohttpTransport takes none), with aiohttp installed."""
+    from ._errors import InvalidRequestError
+
     if not isinstance(use_aiohttp, bool):
         raise InvalidRequestError(f"use_aiohttp must be True or False, not {type(use_aiohttp).__name__}")
     if not use_aiohttp:
@@ -322,6 +371,6 @@ def checked_use_aiohttp(use_aiohttp: object, http_client: object, proxy: str | N
         )
     if proxy is not None:
         raise InvalidRequestError("use_aiohttp=True sends without a proxy (AiohttpTransport takes none): drop one")
-    if importlib.util.find_spec("aiohttp") is None:
+    if not aiohttp_installed():
         raise InvalidRequestError("use_aiohttp=True needs aiohttp: pip install 'dynaspark-sdk[aiohttp]'")
     return True

@@ -6,6 +6,10 @@ stream did not end with the blank line that normally dispatches it. The standard
 such an event, but servers often forget the final blank line, and dropping the last piece
 of an answer silently is worse than keeping it.
 
+A hostile or broken server cannot grow memory without bound inside a stream: an event (its
+data, and a line still waiting for its end) over `MAX_EVENT_CHARS` (1 MiB of text, as httpx2's
+`EventSource` bounds one) raises `EventTooLargeError`, mid-stream too.
+
 Bytes go in, `ServerSentEvent`s come out; the sync and async clients drive it the same way:
 
     >>> decoder = SSEDecoder()
@@ -23,7 +27,17 @@ import codecs
 
 import attrs
 
-__all__ = ["SSEDecoder", "ServerSentEvent"]
+__all__ = ["MAX_EVENT_CHARS", "EventTooLargeError", "SSEDecoder", "ServerSentEvent"]
+
+#: The most text one event may hold (its data, or a line not yet ended): 1 MiB.
+MAX_EVENT_CHARS = 1024 * 1024
+
+
+class EventTooLargeError(ValueError):
+    """One event of the stream is over `MAX_EVENT_CHARS`: the stream cannot be read further."""
+
+    def __init__(self) -> None:
+        super().__init__(f"one server-sent event is over the limit of {MAX_EVENT_CHARS:,} characters (1 MiB)")
 
 
 @attrs.frozen
@@ -74,8 +88,10 @@ class SSEDecoder:
         "_after_cr",
         "_block_retry",
         "_data",
+        "_data_chars",
         "_event_type",
         "_last_event_id",
+        "_partial_chars",
         "_partial_line",
         "_reconnection_time",
         "_utf8",
@@ -91,7 +107,10 @@ class SSEDecoder:
         self._after_cr = False
         # Text after the last line end, waiting for the rest of its line.
         self._partial_line: list[str] = []
+        self._partial_chars = 0
         self._data: list[str] = []
+        # The characters in `_data` (the event under way), kept up to date by `_process_lines`.
+        self._data_chars = 0
         self._event_type = ""
         self._block_retry: int | None = None
         self._last_event_id: str | None = None
@@ -108,7 +127,9 @@ class SSEDecoder:
         return self._reconnection_time
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
-        """Decode the next piece of the body; return the events it completed, in order."""
+        """Decode the next piece of the body; return the events it completed, in order.
+
+        Raises `EventTooLargeError` when an event grows past `MAX_EVENT_CHARS`."""
         text = self._utf8.decode(chunk)
         if not text:
             return []
@@ -143,6 +164,9 @@ class SSEDecoder:
         end = text.rfind("\n")
         if end < 0:
             self._partial_line.append(text)
+            self._partial_chars += len(text)
+            if self._partial_chars + self._data_chars > MAX_EVENT_CHARS:
+                raise EventTooLargeError()
             return []
         if self._partial_line:
             self._partial_line.append(text[:end])
@@ -151,7 +175,18 @@ class SSEDecoder:
             complete = text[:end]
         rest = text[end + 1 :]
         self._partial_line = [rest] if rest else []
-        return self._process_blocks(complete)
+        self._partial_chars = len(rest)
+        pending_before = self._data_chars
+        events = self._process_blocks(complete)
+        # An event dispatched here holds at most these characters: only a long piece of text
+        # needs its events measured one by one.
+        if len(complete) + pending_before > MAX_EVENT_CHARS and any(
+            len(event.data) > MAX_EVENT_CHARS for event in events
+        ):
+            raise EventTooLargeError()
+        if self._partial_chars + self._data_chars > MAX_EVENT_CHARS:
+            raise EventTooLargeError()
+        return events
 
     def _process_blocks(self, complete: str) -> list[ServerSentEvent]:
         # `complete` is whole lines joined by "\n" (CR already gone); str.split, not splitlines(),
@@ -195,6 +230,7 @@ class SSEDecoder:
         # "data:" line is tested first.
         events: list[ServerSentEvent] = []
         data = self._data
+        known = len(data)
         event_type = self._event_type
         block_retry = self._block_retry
         for line in lines:
@@ -227,7 +263,12 @@ class SSEDecoder:
                 elif field == "retry" and value.isascii() and value.isdigit():
                     block_retry = self._reconnection_time = int(value)
                 # Any other field is ignored, as the standard says.
-        self._data = data
+        if data is self._data:  # no event dispatched: the same event, grown by data[known:]
+            if len(data) > known:
+                self._data_chars += sum(map(len, data[known:]))
+        else:
+            self._data = data
+            self._data_chars = sum(map(len, data)) if data else 0
         self._event_type = event_type
         self._block_retry = block_retry
         return events

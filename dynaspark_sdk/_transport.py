@@ -4,7 +4,9 @@ exception (or a wait for a request slot) becomes a `Failure` the flows understan
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import importlib
 import importlib.util
 import ssl
 import sys
@@ -22,6 +24,7 @@ __all__ = [
     "check_proxy",
     "classify_failure",
     "http_client_args",
+    "import_anyio_backend",
     "import_request_builders",
     "origin_of",
     "shared_ssl_context",
@@ -43,7 +46,10 @@ def import_request_builders() -> None:
     builders and the models the calls plan with. The sync shell does this on its first call;
     the async shell up front, as it is imported, so that no call (not even a stream made
     without an await) imports anything on the event loop, and a worker thread's imports
-    (which hold the GIL) cannot hold up the loop either."""
+    (which hold the GIL) cannot hold up the loop either. Also the thread pool that
+    `asyncio.to_thread` loads on first use (the first call's warm-up goes through it)."""
+    import concurrent.futures.thread  # noqa: F401
+
     import httpcore  # noqa: F401
 
     from ._generated.api.chat import chat  # noqa: F401
@@ -52,13 +58,27 @@ def import_request_builders() -> None:
 
 
 _warm_lock = threading.Lock()
-_warmed = threading.Event()
+_warmed: set[str] = set()
 _WARM_UP_SWITCH_INTERVAL = 0.0001
 
 
-def warm_up() -> None:
+def import_anyio_backend(library: str) -> None:
+    """Import anyio's backend for `library` ("asyncio" or "trio") and the parts of anyio that
+    httpx's transport and the pools use on it. anyio 4.16 and later import these the first
+    time they are used, on the event loop (35-60 ms); earlier versions at `import anyio`."""
+    import anyio
+
+    with contextlib.suppress(ImportError):  # another anyio layout: it loads what it needs as before
+        importlib.import_module(f"anyio._backends._{library}")
+    # Names httpcore's anyio backend and the pools look up (lazily loaded submodules).
+    for name in ("CancelScope", "Lock", "Semaphore", "connect_tcp", "fail_after", "to_thread"):
+        getattr(anyio, name, None)
+
+
+def warm_up(library: str = "") -> None:
     """Do, once per process, the slow work a first call would otherwise do on its way: build
-    the shared SSL context (the CA bundle) and import what the calls need.
+    the shared SSL context (the CA bundle) and import what the calls need; and, once per
+    event-loop library ("asyncio" or "trio"), import anyio's backend for it.
 
     `AsyncClient` runs this in a worker thread when it makes its first httpx client, so none
     of it blocks the event loop; `Client` simply pays it on its first call. Python code holds
@@ -66,19 +86,25 @@ def warm_up() -> None:
     interpreter's switch interval (5 ms by default): so for the few tens of milliseconds this
     takes, once per process, the interval is lowered to 0.1 ms, and put back after.
     """
-    if _warmed.is_set():
+    if "" in _warmed and library in _warmed:
         return
     with _warm_lock:
-        if _warmed.is_set():
+        if "" in _warmed and library in _warmed:
             return
         interval = sys.getswitchinterval()
         sys.setswitchinterval(min(interval, _WARM_UP_SWITCH_INTERVAL))
         try:
-            shared_ssl_context()
-            import_request_builders()
+            if "" not in _warmed:
+                shared_ssl_context()
+                import_request_builders()
+                # The IDNA codec, which trio's getaddrinfo (and httpx, for a non-ASCII host) loads.
+                "localhost".encode("idna")
+                _warmed.add("")
+            if library:
+                import_anyio_backend(library)
+                _warmed.add(library)
         finally:
             sys.setswitchinterval(interval)
-        _warmed.set()
 
 
 class _Cookies(httpx.Cookies):

@@ -196,6 +196,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         except httpx.RequestNotRead:
             # A streamed body (an uploaded file): sent as it is read, never held whole.
             body = _request_body(request.stream)
+        # httpx's "sni_hostname": the name a certificate must carry when the URL holds an
+        # address (a URL checked and pinned by `private_image_urls=False`).
+        server_name = request.extensions.get("sni_hostname")
+        named = {} if server_name is None else {"server_hostname": server_name}
         with _httpx_errors(request):
             response = await session.request(
                 request.method,
@@ -205,6 +209,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 allow_redirects=False,
                 timeout=_client_timeout(request),
                 compress=None,
+                **named,
             )
         return httpx.Response(
             status_code=response.status,

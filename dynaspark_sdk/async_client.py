@@ -1,4 +1,4 @@
-"""`AsyncClient`: the asynchronous shell (on asyncio and trio, through anyio). It performs
+"""`AsyncClient`: the asynchronous shell (on asyncio and trio). It performs
 the flows' actions with an httpx.AsyncClient; everything else (checks, retries, decoding,
 errors) lives in the shared core.
 
@@ -10,14 +10,30 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import Any, Self, TypeVar
 
-import anyio
 import httpx
 
-from ._defaults import DEFAULT_MAX_CONCURRENCY, DEFAULT_SLOT_TIMEOUT, DEFAULT_TIMEOUT
+from . import _event_loops
+from ._conversation import History
+from ._defaults import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_REPAIRS, DEFAULT_SLOT_TIMEOUT, DEFAULT_TIMEOUT
+from ._flow import Answer, ClientState, Discard, Emit, Failure, Opened, Read, Resolve, Send, Sleep, call_flow
+from ._folding import normalize_messages
 from ._generated import spec_values
-from ._lazy import deferred_imports
+from ._media import ImageUpload, RemoteImage
+from ._media_files import prepare_media
+from ._operations.chat import ChatDraft, chat_draft
+from ._operations.download import download_call
+from ._operations.image import ImageOptions, image_call
+from ._operations.speech import speech_call
+from ._operations.status import status_call
+from ._operations.text import TextOptions, text_call
+from ._plans import MessagesInput, RequestPlan
+from ._pools import AsyncPool
+from ._results import AsyncImageResult, AudioResult, ChatResponse, ServiceStatus, TextResponse
+from ._retry import RetryPolicy
+from ._secrets import install_log_redaction
+from ._settings import Settings, TimeoutArg, make_settings
 from ._shells import (
     BaseClient,
     ConversationState,
@@ -25,96 +41,15 @@ from ._shells import (
     StreamState,
     checked_transport_args,
     checked_use_aiohttp,
-    load_core,
 )
+from ._structured import StructuredRequest, StructuredTurns, structured_request
+from ._structured_flow import StructuredStream, structured_answer
+from ._transport import classify_failure, import_request_builders, slot_wait_failure
 
-if TYPE_CHECKING:
-    from ._flow import Answer, ClientState, Discard, Emit, Failure, Opened, Read, Send, Sleep, call_flow
-    from ._media import ImageUpload, RemoteImage
-    from ._media_files import prepare_media
-    from ._operations.chat import ChatDraft, chat_draft
-    from ._operations.download import download_call
-    from ._operations.image import ImageOptions, image_call
-    from ._operations.speech import speech_call
-    from ._operations.status import status_call
-    from ._operations.text import TextOptions, text_call
-    from ._plans import MessagesInput, RequestPlan
-    from ._pools import AsyncPool
-    from ._results import AsyncImageResult, AudioResult, ChatResponse, ServiceStatus, TextResponse
-    from ._retry import RetryPolicy
-    from ._secrets import install_log_redaction
-    from ._settings import Settings, TimeoutArg, make_settings
-    from ._transport import classify_failure, slot_wait_failure
-
-# The core: loaded as described below.
-_load = deferred_imports(
-    globals(),
-    {
-        "._flow": (
-            "Answer",
-            "ClientState",
-            "Discard",
-            "Emit",
-            "Failure",
-            "Opened",
-            "Read",
-            "Send",
-            "Sleep",
-            "call_flow",
-        ),
-        "._media": (
-            "ImageUpload",
-            "RemoteImage",
-        ),
-        "._media_files": ("prepare_media",),
-        "._operations.chat": (
-            "ChatDraft",
-            "chat_draft",
-        ),
-        "._operations.download": ("download_call",),
-        "._operations.image": (
-            "ImageOptions",
-            "image_call",
-        ),
-        "._operations.speech": ("speech_call",),
-        "._operations.status": ("status_call",),
-        "._operations.text": (
-            "TextOptions",
-            "text_call",
-        ),
-        "._plans": (
-            "MessagesInput",
-            "RequestPlan",
-        ),
-        "._pools": ("AsyncPool",),
-        "._results": (
-            "AsyncImageResult",
-            "AudioResult",
-            "ChatResponse",
-            "ServiceStatus",
-            "TextResponse",
-        ),
-        "._retry": ("RetryPolicy",),
-        "._secrets": ("install_log_redaction",),
-        "._settings": (
-            "Settings",
-            "TimeoutArg",
-            "make_settings",
-        ),
-        "._transport": (
-            "classify_failure",
-            "slot_wait_failure",
-        ),
-    },
-)
-
-# The async shell loads its core as it is imported (an application imports it at start-up),
-# so that a client made later, on a running event loop, imports nothing there; the sync shell
-# written from this file loads it with its first client instead (see `_lazy`).
-load_core()
-_load()
-from ._transport import import_request_builders  # noqa: E402 - with the eager loading it belongs to
-
+# The async shell loads the core, httpcore and the request builders as it is imported (an
+# application imports it at start-up), so that a client made later, on a running event loop,
+# imports nothing there. The sync shell written from this file imports the core with its
+# first Client instead (scripts/unasync.py defers the imports above that are not light).
 import_request_builders()
 
 __all__ = ["AsyncClient", "AsyncConversation", "AsyncStream"]
@@ -139,11 +74,13 @@ class _AsyncRunner:
         if isinstance(action, Send):
             return await self._send(action)
         if isinstance(action, Sleep):
-            await anyio.sleep(action.seconds)
+            await _event_loops.sleep(action.seconds)
             return None
         if isinstance(action, Discard):
             await self.discard()
             return None
+        if isinstance(action, Resolve):
+            return await self._pool.resolve(action.host, action.port)
         raise TypeError(f"unknown action {action!r}")
 
     async def _send(self, action: Send) -> Answer | Opened | Failure:
@@ -163,7 +100,11 @@ class _AsyncRunner:
         try:
             request = http.build_request(**self._settings.request_args(action.plan, payload))
             try:
-                response = await http.send(request, stream=True)
+                follow = action.plan.follow_redirects
+                if follow is None:
+                    response = await http.send(request, stream=True)
+                else:
+                    response = await http.send(request, stream=True, follow_redirects=follow)
             except httpx.HTTPError as exc:
                 return classify_failure(exc)
         finally:
@@ -183,9 +124,11 @@ class _AsyncRunner:
 
     async def _read(self) -> bytes | Failure:
         assert self._chunks is not None, "Read without an open answer"
+        self._ensure_open()  # the client was closed since the stream began: its connection is gone
         try:
             return await anext(self._chunks, b"")
         except httpx.HTTPError as exc:
+            self._ensure_open()  # ... or while this read waited, which is why it failed
             return classify_failure(exc, after_bytes=True)
 
     async def discard(self) -> None:
@@ -236,7 +179,9 @@ class AsyncStream(StreamState, AsyncIterator[str]):
     `aclose()`).
 
     After iteration, `.text` holds the whole answer. `.headers`, `.status_code` and
-    `.rate_limit` describe the answer once it has started.
+    `.rate_limit` describe the answer once it has started. A stream with `tools=` or
+    `response_format=` hands over plain text as it comes, holds a tool call or a JSON answer
+    until it is complete (then `.tool_calls` or `.parsed` hold it), and repairs a wrong one.
 
         async with client.stream_text("Tell me a story") as stream:
             async for piece in stream:
@@ -251,8 +196,9 @@ class AsyncStream(StreamState, AsyncIterator[str]):
         settings: Settings,
         state: ClientState,
         on_complete: Callable[[str], None] | None = None,
+        structured: StructuredStream | None = None,
     ) -> None:
-        super().__init__(plan, settings, state, on_complete)
+        super().__init__(plan, settings, state, on_complete, structured)
         self._runner = runner
 
     def __aiter__(self) -> Self:
@@ -264,6 +210,7 @@ class AsyncStream(StreamState, AsyncIterator[str]):
             self._begin(await self._runner.run_blocking(make))
         flow = self._flow
         if flow is None:
+            self._check_not_closed()
             raise StopAsyncIteration
         try:
             action = flow.send(self._outcome)
@@ -314,6 +261,11 @@ class AsyncClient(BaseClient):
     the client tries the previous path once and keeps using whichever answers (see
     `chat_path`). `chat_path="/generate_response"` (or any path) pins it instead.
 
+    `private_image_urls=False` fetches image URLs (an `image_url` part, or `media=` as a URL)
+    only when their host is, and resolves only to, public addresses, checked at every redirect
+    (at most 3) and connected to as checked: for a server that fetches what its callers send,
+    as the gateway does. By default the client fetches whatever its caller asks for.
+
     `use_aiohttp=True` sends through aiohttp (`AiohttpTransport`, the `aiohttp` extra) on
     asyncio loops, about half the client CPU per call of httpx's own transport; trio loops
     keep httpx's. It cannot be combined with `proxy` or `http_client`.
@@ -342,9 +294,8 @@ class AsyncClient(BaseClient):
         slot_timeout: float | None = DEFAULT_SLOT_TIMEOUT,
         chat_path: str | None = None,
         use_aiohttp: bool = False,
+        private_image_urls: bool = True,
     ) -> None:
-        load_core()
-        _load()
         install_log_redaction()
         settings = make_settings(
             environ=os.environ,
@@ -357,6 +308,7 @@ class AsyncClient(BaseClient):
             on_rate_limit=on_rate_limit,
             retry_policy=retry_policy,
             chat_path=chat_path,
+            private_image_urls=private_image_urls,
         )
         proxy = checked_transport_args(http_client, httpx.AsyncClient, proxy, "AsyncClient")
         self._pool: AsyncPool = AsyncPool(
@@ -378,6 +330,10 @@ class AsyncClient(BaseClient):
             if self._owns_pool:
                 await self._pool.aclose()
 
+    async def close(self) -> None:
+        """The same as `aclose()`: `await client.close()`, as openai-python's async client spells it."""
+        await self.aclose()
+
     async def __aenter__(self) -> Self:
         return self
 
@@ -397,8 +353,13 @@ class AsyncClient(BaseClient):
         runner = self._runner()
         return await runner.run(call_flow(plan, parse, self._settings.flow, self._state))
 
-    def _stream(self, plan: RequestPlan | PendingPlan, on_complete: Callable[[str], None] | None = None) -> AsyncStream:
-        return AsyncStream(self._runner(), plan, self._settings, self._state, on_complete)
+    def _stream(
+        self,
+        plan: RequestPlan | PendingPlan,
+        on_complete: Callable[[str], None] | None = None,
+        structured: StructuredStream | None = None,
+    ) -> AsyncStream:
+        return AsyncStream(self._runner(), plan, self._settings, self._state, on_complete, structured)
 
     async def _prepare_media(self, media: object) -> ImageUpload | RemoteImage | None:
         """The image given as `media=`, checked. Reading a path, a file or a stream blocks, so
@@ -408,20 +369,49 @@ class AsyncClient(BaseClient):
         return await self._pool.run_blocking(prepare_media, media, max_bytes=self._settings.max_media_bytes)
 
     def _chat_stream(
-        self, draft: ChatDraft, media: object, on_complete: Callable[[str], None] | None = None
+        self,
+        draft: ChatDraft,
+        media: object,
+        on_complete: Callable[[str], None] | None = None,
+        request: StructuredRequest | None = None,
+        messages: MessagesInput = "",
     ) -> AsyncStream:
         """A chat stream. An image given as `media=` is prepared when the stream starts (the
-        async client reads it in a worker thread), so refusals of it come from iteration."""
-        if media is None:
-            return self._stream(draft.plan(None), on_complete)
+        async client reads it in a worker thread), so refusals of it come from iteration.
+        With a structured `request`, its turns start from `messages` (see `StructuredStream`)."""
         max_bytes = self._settings.max_media_bytes
-        pending = PendingPlan(draft.model, lambda: draft.plan(prepare_media(media, max_bytes=max_bytes)))
-        return self._stream(pending, on_complete)
+        if request is None:
+            if media is None:
+                return self._stream(draft.plan(None), on_complete)
+            pending = PendingPlan(draft.model, lambda: draft.plan(prepare_media(media, max_bytes=max_bytes)))
+            return self._stream(pending, on_complete)
+        prepared: list[ImageUpload | RemoteImage | None] = []
+
+        def plan_for(turn: list[dict[str, Any]]) -> RequestPlan:
+            if not prepared:  # once, by the first turn (in a worker thread when there is an image)
+                prepared.append(None if media is None else prepare_media(media, max_bytes=max_bytes))
+            return chat_draft(self._settings, turn, model=draft.model, resolve_alias=False).plan(prepared[0])
+
+        structured = StructuredStream(request, normalize_messages(messages), plan_for)
+        first: RequestPlan | PendingPlan = PendingPlan(draft.model, lambda: plan_for(structured.turns.messages))
+        if media is None:
+            first = plan_for(structured.turns.messages)
+        return self._stream(first, on_complete, structured)
 
     # ------------------------------------------------------------------ chat
 
     async def chat(
-        self, messages: MessagesInput, *, model: str | None = None, media: object = None, resolve_alias: bool = True
+        self,
+        messages: MessagesInput,
+        *,
+        model: str | None = None,
+        media: object = None,
+        resolve_alias: bool = True,
+        response_format: object = None,
+        tools: Sequence[object] | None = None,
+        tool_choice: object = None,
+        max_repairs: int = DEFAULT_MAX_REPAIRS,
+        parallel_tool_calls: bool = True,
     ) -> ChatResponse:
         """Send a prompt or a conversation to the chat endpoint and return the answer.
 
@@ -431,22 +421,66 @@ class AsyncClient(BaseClient):
         (data, filename) pairs as gpt4free takes them. `model` (default: the spec's default)
         goes out as its alias target unless `resolve_alias=False`, which sends a listed
         name exactly as given.
+
+        Tools and structured output (prompted: the service has neither; see the README):
+        `tools` is a list of OpenAI function-tool dicts or Python functions, `tool_choice`
+        "auto" (default), "none", "required" or a function's name; the answer's `tool_calls`
+        holds the calls. `response_format` is a pydantic model class, a dataclass, a TypedDict
+        or a JSON Schema dict; the answer's `parsed` holds the validated value. A wrong answer
+        gets `max_repairs` repair turns quoting the error, then raises `StructuredOutputError`.
+        `parallel_tool_calls=False` asks for one call at most.
+        Messages may hold OpenAI's tool turns (an assistant's `tool_calls`, `role: "tool"`
+        results): they are folded into the prompt.
         """
         draft = chat_draft(self._settings, messages, model=model, resolve_alias=resolve_alias)
-        plan, parse = draft.call(await self._prepare_media(media))
-        return await self._run(plan, parse)
+        request = structured_request(
+            response_format=response_format,
+            tools=tools,
+            tool_choice=tool_choice,
+            max_repairs=max_repairs,
+            parallel_tool_calls=parallel_tool_calls,
+        )
+        image = await self._prepare_media(media)
+        if request is None:
+            plan, parse = draft.call(image)
+            return await self._run(plan, parse)
+        turns = StructuredTurns(request, normalize_messages(messages))
+        while True:
+            plan, parse = chat_draft(self._settings, turns.messages, model=draft.model, resolve_alias=False).call(image)
+            answer = await self._run(plan, parse)
+            final = turns.take(answer.text)
+            if final is not None:
+                return structured_answer(answer, final)
 
     def stream_chat(
-        self, messages: MessagesInput, *, model: str | None = None, media: object = None, resolve_alias: bool = True
+        self,
+        messages: MessagesInput,
+        *,
+        model: str | None = None,
+        media: object = None,
+        resolve_alias: bool = True,
+        response_format: object = None,
+        tools: Sequence[object] | None = None,
+        tool_choice: object = None,
+        max_repairs: int = DEFAULT_MAX_REPAIRS,
+        parallel_tool_calls: bool = True,
     ) -> AsyncStream:
         """Like `chat()`, as a stream of text (`AsyncStream`); the request starts on iteration.
 
         The model and the messages are checked here, an image given as `media=` when the
         stream starts (a refused one raises from the first step of iteration).
-        `chat_stream()` is the same method under its earlier name.
+        `chat_stream()` is the same method under its earlier name. With `tools` or
+        `response_format`, a call or a JSON answer is held until complete (see `AsyncStream`).
         """
         draft = chat_draft(self._settings, messages, model=model, resolve_alias=resolve_alias)
-        return self._chat_stream(draft, media)
+        request = structured_request(
+            response_format=response_format,
+            tools=tools,
+            tool_choice=tool_choice,
+            max_repairs=max_repairs,
+            parallel_tool_calls=parallel_tool_calls,
+        )
+        return self._chat_stream(draft, media, request=request, messages=messages)
 
     #: The earlier name of `stream_chat()`, kept as an alias (verb first, like `stream_text()`).
     chat_stream = stream_chat
@@ -479,6 +513,11 @@ class AsyncClient(BaseClient):
         private: bool | None = None,
         referrer: str | None = None,
         extra_query: Mapping[str, object] | None = None,
+        response_format: object = None,
+        tools: Sequence[object] | None = None,
+        tool_choice: object = None,
+        max_repairs: int = DEFAULT_MAX_REPAIRS,
+        parallel_tool_calls: bool = True,
     ) -> TextResponse:
         """Generate text with the public API (`GET /api/generate_response`).
 
@@ -486,7 +525,17 @@ class AsyncClient(BaseClient):
         Every range is checked against the spec before anything is sent. `extra_query` adds
         parameters the spec does not list; one it lists (`model`, `temperature`, ...) is
         refused, given or not, since only its argument is checked.
+
+        `tools`, `tool_choice`, `response_format` and `max_repairs` work as in `chat()`; when
+        every acceptable answer is JSON, the request also asks for the API's `json` mode.
         """
+        request = structured_request(
+            response_format=response_format,
+            tools=tools,
+            tool_choice=tool_choice,
+            max_repairs=max_repairs,
+            parallel_tool_calls=parallel_tool_calls,
+        )
         options = TextOptions(
             model=model,
             system=system,
@@ -495,13 +544,21 @@ class AsyncClient(BaseClient):
             presence_penalty=presence_penalty,
             frequency_penalty=frequency_penalty,
             seed=seed,
-            json=json,
+            json=json or (request is not None and request.wants_json),
             private=private,
             referrer=referrer,
             extra_query=extra_query,
         )
         plan, parse = text_call(self._settings, prompt_or_messages, options, stream=False)
-        return await self._run(plan, parse)
+        if request is None:
+            return await self._run(plan, parse)
+        turns = StructuredTurns(request, normalize_messages(prompt_or_messages))
+        while True:
+            plan, parse = text_call(self._settings, turns.messages, options, stream=False)
+            answer = await self._run(plan, parse)
+            final = turns.take(answer.text)
+            if final is not None:
+                return structured_answer(answer, final)
 
     def stream_text(
         self,
@@ -518,8 +575,20 @@ class AsyncClient(BaseClient):
         private: bool | None = None,
         referrer: str | None = None,
         extra_query: Mapping[str, object] | None = None,
+        response_format: object = None,
+        tools: Sequence[object] | None = None,
+        tool_choice: object = None,
+        max_repairs: int = DEFAULT_MAX_REPAIRS,
+        parallel_tool_calls: bool = True,
     ) -> AsyncStream:
         """Like `generate_text()`, sent with `stream=true`; returns a stream of text (`AsyncStream`)."""
+        request = structured_request(
+            response_format=response_format,
+            tools=tools,
+            tool_choice=tool_choice,
+            max_repairs=max_repairs,
+            parallel_tool_calls=parallel_tool_calls,
+        )
         options = TextOptions(
             model=model,
             system=system,
@@ -528,13 +597,20 @@ class AsyncClient(BaseClient):
             presence_penalty=presence_penalty,
             frequency_penalty=frequency_penalty,
             seed=seed,
-            json=json,
+            json=json or (request is not None and request.wants_json),
             private=private,
             referrer=referrer,
             extra_query=extra_query,
         )
         plan, _ = text_call(self._settings, prompt_or_messages, options, stream=True)
-        return self._stream(plan)
+        if request is None:
+            return self._stream(plan)
+
+        def plan_for(turn: list[dict[str, Any]]) -> RequestPlan:
+            return text_call(self._settings, turn, options, stream=True)[0]
+
+        structured = StructuredStream(request, normalize_messages(prompt_or_messages), plan_for)
+        return self._stream(plan_for(structured.turns.messages), structured=structured)
 
     async def generate_image(
         self,
@@ -588,18 +664,57 @@ class AsyncConversation(ConversationState):
         messages: Sequence[Mapping[str, Any]] | None,
         max_prompt_chars: int | None,
     ) -> None:
-        super().__init__(model=model, system=system, messages=messages, max_prompt_chars=max_prompt_chars)
+        super().__init__(model, History(system=system, messages=messages, max_prompt_chars=max_prompt_chars))
         self._client = client
 
-    async def send(self, text: str, media: object = None) -> ChatResponse:
-        """Send the next user message; returns the answer and records the exchange."""
+    async def send(
+        self,
+        text: str | None = None,
+        media: object = None,
+        *,
+        response_format: object = None,
+        tools: Sequence[object] | None = None,
+        tool_choice: object = None,
+        max_repairs: int = DEFAULT_MAX_REPAIRS,
+    ) -> ChatResponse:
+        """Send the next user message; returns the answer and records the exchange.
+
+        `tools`, `tool_choice`, `response_format` and `max_repairs` work as in `chat()`. An
+        answer with `tool_calls` is recorded as OpenAI records it; give each call's result with
+        `add_tool_result()`, then `send()` without a message for the model's next answer.
+        """
         outgoing, dropped = self._history.outgoing(text)
-        answer = await self._client.chat(outgoing, model=self.model, media=media)
-        self._history.record(text, answer.text, dropped)
+        answer = await self._client.chat(
+            outgoing,
+            model=self.model,
+            media=media,
+            response_format=response_format,
+            tools=tools,
+            tool_choice=tool_choice,
+            max_repairs=max_repairs,
+        )
+        self._history.record(text, answer.text, dropped, answer.tool_calls)
         return answer
 
-    def stream(self, text: str, media: object = None) -> AsyncStream:
+    def stream(
+        self,
+        text: str | None = None,
+        media: object = None,
+        *,
+        response_format: object = None,
+        tools: Sequence[object] | None = None,
+        tool_choice: object = None,
+        max_repairs: int = DEFAULT_MAX_REPAIRS,
+    ) -> AsyncStream:
         """Like `send()`, as a stream (`AsyncStream`); the exchange is recorded when it completes."""
         outgoing, dropped = self._history.outgoing(text)
         draft = chat_draft(self._client._settings, outgoing, model=self.model)
-        return self._client._chat_stream(draft, media, lambda reply: self._history.record(text, reply, dropped))
+        request = structured_request(
+            response_format=response_format, tools=tools, tool_choice=tool_choice, max_repairs=max_repairs
+        )
+
+        def record(reply: str) -> None:
+            self._history.record(text, reply, dropped, stream.tool_calls)
+
+        stream = self._client._chat_stream(draft, media, record, request=request, messages=outgoing)
+        return stream

@@ -16,9 +16,9 @@ from __future__ import annotations
 from typing import Final
 
 from dynaspark_sdk._image_types import detect_image_type
-from dynaspark_sdk._secrets import REDACTED, redact
+from dynaspark_sdk._secrets import HTTP_LOGGER_ROOTS, REDACTED, redact
 
-__all__ = ["LONG_PROMPT_ADVICE", "REDACTED", "detect_image_type", "redact"]
+__all__ = ["HTTP_LOGGER_ROOTS", "LONG_PROMPT_ADVICE", "REDACTED", "detect_image_type", "redact"]
 
 #: The advice the error for a text prompt too long for a URL (`generate_text`, `stream_text`)
 #: ends with; a front-end may replace it with advice that names its own command.

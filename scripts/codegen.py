@@ -118,8 +118,10 @@ def spec_values_source(spec: dict[str, Any]) -> str:
     audio_model = None
     default_text_model = None
     chat_paths: tuple[str, ...] = ()
+    operations: dict[str, tuple[str, str]] = {}
     for path, path_item in spec["paths"].items():
-        for operation in path_item.values():
+        for method, operation in path_item.items():
+            operations[operation["operationId"]] = (method.upper(), path)
             if operation["operationId"] == "chat":
                 chat_paths = (path, *operation.get("x-previous-paths", []))
             rules: dict[str, dict[str, Any]] = {}
@@ -175,6 +177,8 @@ def spec_values_source(spec: dict[str, Any]) -> str:
         f"MAX_IMAGE_BYTES: Final = {max_image_bytes!r}",
         "# The chat endpoint's path, then the paths it had before (newest first).",
         f"CHAT_PATHS: Final[tuple[str, ...]] = {chat_paths!r}",
+        "# operationId -> (method, path) of every operation the spec describes.",
+        f"OPERATIONS: Final[Mapping[str, tuple[str, str]]] = {operations!r}",
         "",
         "# operationId -> parameter or form-field name -> rule",
         "PARAMETERS: Final[Mapping[str, Mapping[str, Rule]]] = {",

@@ -8,13 +8,17 @@ enumerations (models, voices), ranges, defaults, answer fields and content types
 added, removed or changed, and marks BREAKING what can break a caller that worked before: a
 removed operation, parameter, model or answer field, a new required parameter, a narrowed
 range, a type that no longer accepts what it did.
+
+Without arguments (as `scripts/generate` runs it) it also says, under each added operation or
+parameter, which parts of the project do not take it yet (see `spec_reach.py`). A file that is
+not a YAML mapping is one line on stderr and exit status 2.
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +34,22 @@ _ENUM_NAMES = {"ChatModel": "chat models", "ImageModel": "image models", "Voice"
 
 @attrs.frozen
 class Change:
-    """One change, said for a user; `breaking` when a caller that worked may now fail."""
+    """One change, said for a user; `breaking` when a caller that worked may now fail.
+
+    `operation` and `parameter` name what was added, for an operation or parameter the spec
+    gained (which the project's parts must then learn: see `spec_reach`)."""
 
     text: str
     breaking: bool = False
+    operation: str | None = None
+    parameter: str | None = None
 
     def line(self) -> str:
         return f"  {'BREAKING' if self.breaking else '        '}  {self.text}"
+
+
+Gaps = Callable[[Change], list[tuple[str, str]]]
+"""For a change, the parts of the project that do not take it yet: (part, what it lacks)."""
 
 
 def _resolve(spec: Mapping[str, Any], node: Any) -> Any:
@@ -168,7 +181,7 @@ def summarize(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
     new_paths = {(method, path) for method, path, _ in new_ops.values()}
     for op_id, (method, path, operation) in new_ops.items():
         if op_id not in old_ops:
-            changes.append(Change(f"operation {op_id} added: {method} {path}"))
+            changes.append(Change(f"operation {op_id} added: {method} {path}", operation=op_id))
             continue
         old_method, old_path, old_operation = old_ops[op_id]
         where = op_id
@@ -184,7 +197,9 @@ def summarize(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
         for name, (required, _, _) in new_fields.items():
             if name not in old_fields:
                 kind = "required" if required else "optional"
-                changes.append(Change(f"{where}: new {kind} parameter {name}", breaking=required))
+                changes.append(
+                    Change(f"{where}: new {kind} parameter {name}", breaking=required, operation=op_id, parameter=name)
+                )
         for name in old_fields:
             if name not in new_fields:
                 changes.append(Change(f"{where}: parameter {name} removed", breaking=True))
@@ -220,15 +235,72 @@ def summarize(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
     return changes
 
 
-def render(changes: list[Change], source: str) -> str:
-    """The summary as text."""
+def render(changes: list[Change], source: str, gaps: Gaps | None = None) -> str:
+    """The summary as text; with `gaps`, each added operation or parameter is followed by the
+    parts that do not take it yet."""
     if not changes:
         return f"spec changes ({source}): none\n"
     breaking = sum(change.breaking for change in changes)
     lines = [f"spec changes ({source}):"]
-    lines += [change.line() for change in sorted(changes, key=lambda c: not c.breaking)]
-    lines.append(f"{len(changes)} change(s), {breaking} breaking" + (": say so in CHANGELOG.md" if breaking else ""))
+    unfinished = 0
+    for change in sorted(changes, key=lambda c: not c.breaking):
+        lines.append(change.line())
+        missing = gaps(change) if gaps is not None and change.operation is not None else []
+        unfinished += bool(missing)
+        lines += [f"              not yet: {part:<18}  {lack}" for part, lack in missing]
+    summary = f"{len(changes)} change(s), {breaking} breaking"
+    if breaking:
+        summary += ": say so in CHANGELOG.md"
+    if unfinished:
+        summary += (
+            f"; {unfinished} not taken by every part yet: see 'When the API changes' in README.md"
+            " (steps 3 and 4) for what to add"
+        )
+    lines.append(summary)
     return "\n".join(lines) + "\n"
+
+
+def project_gaps() -> Gaps:
+    """`Gaps` for the package in this checkout, as `scripts/generate` has just written it."""
+
+    def gaps(change: Change) -> list[tuple[str, str]]:
+        if change.operation is None:
+            return []
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import spec_reach  # only now: most changes need no look at the package
+
+        spec_reach.load_package_from(ROOT)
+        if change.parameter is None:
+            return spec_reach.operation_gaps(change.operation, spec_only_routes=spec_reach.spec_only_operations())
+        return spec_reach.parameter_gaps(change.operation, change.parameter)
+
+    return gaps
+
+
+class SpecError(Exception):
+    """A spec file that cannot be read: one line says why."""
+
+
+def load_spec(text: str, name: str) -> Mapping[str, Any]:
+    """The spec in `text` (YAML), or SpecError naming `name` and where the YAML breaks."""
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise SpecError(f"{name} is not valid YAML{where}: {problem}") from None
+    if not isinstance(loaded, Mapping):
+        raise SpecError(f"{name} holds no OpenAPI document (a YAML mapping), but {type(loaded).__name__}")
+    return loaded
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise SpecError(f"cannot read {path}: {reason}") from None
 
 
 def _committed_spec(root: Path) -> str | None:
@@ -242,21 +314,28 @@ def _committed_spec(root: Path) -> str | None:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) == 3:
-        old_text = Path(argv[1]).read_text(encoding="utf-8")
-        new_text = Path(argv[2]).read_text(encoding="utf-8")
-        source = f"{argv[1]} -> {argv[2]}"
-    elif len(argv) == 1:
-        committed = _committed_spec(ROOT)
-        if committed is None:
-            print("spec changes: no committed spec to compare with (not a git checkout?)")
-            return 0
-        old_text, new_text = committed, (ROOT / SPEC).read_text(encoding="utf-8")
-        source = f"the last commit -> the working {SPEC.as_posix()}"
-    else:
-        print("usage: spec_changes.py [OLD NEW]", file=sys.stderr)
+    gaps: Gaps | None = None
+    try:
+        if len(argv) == 3:
+            old = load_spec(_read(Path(argv[1])), argv[1])
+            new = load_spec(_read(Path(argv[2])), argv[2])
+            source = f"{argv[1]} -> {argv[2]}"
+        elif len(argv) == 1:
+            committed = _committed_spec(ROOT)
+            if committed is None:
+                print("spec changes: no committed spec to compare with (not a git checkout?)")
+                return 0
+            old = load_spec(committed, f"the last commit's {SPEC.as_posix()}")
+            new = load_spec(_read(ROOT / SPEC), SPEC.as_posix())
+            source = f"the last commit -> the working {SPEC.as_posix()}"
+            gaps = project_gaps()  # the working spec is the one the package was just generated from
+        else:
+            print("usage: spec_changes.py [OLD NEW]", file=sys.stderr)
+            return 2
+    except SpecError as error:
+        print(f"spec_changes: {error}", file=sys.stderr)
         return 2
-    sys.stdout.write(render(summarize(yaml.safe_load(old_text), yaml.safe_load(new_text)), source))
+    sys.stdout.write(render(summarize(old, new), source, gaps))
     return 0
 
 

@@ -12,6 +12,7 @@ committed client.py differs from what this script writes.
 
 from __future__ import annotations
 
+import ast
 import difflib
 import re
 import subprocess
@@ -28,28 +29,32 @@ HEADER = (
     "# Edit the async shell and run `python scripts/unasync.py generate` (or scripts/generate).\n"
 )
 
+# Where the sync shell's deferred core imports go (see `defer_core`).
+DEFERRED_CORE = "# <the core, deferred>\n"
+# The SDK modules the sync shell imports at once: light ones, which `from dynaspark_sdk import
+# Client` may load. Its imports from every other SDK module (the core) wait for its first Client.
+LIGHT_MODULES = frozenset({"_defaults", "_generated", "_shells", "_lazy"})
+
 # Wording of docstrings that does not follow from the token replacements below.
 PHRASES: list[tuple[str, str]] = [
-    ("the asynchronous shell (on asyncio and trio, through anyio)", "the synchronous shell"),
+    ("the asynchronous shell (on asyncio and trio)", "the synchronous shell"),
     ("The asynchronous Dynaspark client (on asyncio and trio)", "The synchronous Dynaspark client"),
     (
         "This file is the source of both shells: scripts/unasync.py writes `client.py` from it.",
         "Generated from `async_client.py` by scripts/unasync.py: edit that file, not this one.",
     ),
     ("Text as it arrives, for `async for`.", "Text as it arrives."),
-    # The async shell loads its core as it is imported; the sync one with its first client.
+    # The async shell loads its core as it is imported; the sync one with its first client
+    # (`defer_core` writes the deferred imports in place of this).
     (
-        "# The async shell loads its core as it is imported (an application imports it at start-up),\n"
-        "# so that a client made later, on a running event loop, imports nothing there; the sync shell\n"
-        "# written from this file loads it with its first client instead (see `_lazy`).\n"
-        "load_core()\n"
-        "_load()\n"
-        "from ._transport import import_request_builders  # noqa: E402 - with the eager loading it belongs to\n"
-        "\n"
+        "# The async shell loads the core, httpcore and the request builders as it is imported (an\n"
+        "# application imports it at start-up), so that a client made later, on a running event loop,\n"
+        "# imports nothing there. The sync shell written from this file imports the core with its\n"
+        "# first Client instead (scripts/unasync.py defers the imports above that are not light).\n"
         "import_request_builders()\n",
-        "# The core loads with the first Client (see `_lazy`), so that `from dynaspark_sdk import Client`\n"
-        "# costs little more than `import httpx`.\n",
+        DEFERRED_CORE,
     ),
+    ("        install_log_redaction()\n", "        _load_core()\n        install_log_redaction()\n"),
     # aiohttp's transport is asyncio-only: the sync client has no such option.
     (
         "\n    `use_aiohttp=True` sends through aiohttp (`AiohttpTransport`, the `aiohttp` extra) on\n"
@@ -59,6 +64,13 @@ PHRASES: list[tuple[str, str]] = [
     ),
     ("        use_aiohttp: bool = False,\n", ""),
     ("            use_aiohttp=checked_use_aiohttp(use_aiohttp, http_client, proxy),\n", ""),
+    # `await client.close()` is the async client's second spelling of aclose(); the sync one has close().
+    (
+        "\n    async def close(self) -> None:\n"
+        '        """The same as `aclose()`: `await client.close()`, as openai-python\'s async client spells it."""\n'
+        "        await self.aclose()\n",
+        "",
+    ),
     ("An async iterator and an async context manager", "An iterator and a context manager"),
     ("an async context manager", "a context manager"),
 ]
@@ -66,8 +78,8 @@ PHRASES: list[tuple[str, str]] = [
 # Whole words (or the exact spans given), in order.
 TOKENS: list[tuple[str, str]] = [
     (r"AsyncGenerator\[bytes, None\]", "Generator[bytes, None, None]"),
-    (r"\bimport anyio\b", "import time"),
-    (r"\banyio\.sleep\b", "time.sleep"),
+    (r"\bfrom \. import _event_loops\b", "import time"),
+    (r"\b_event_loops\.sleep\b", "time.sleep"),
     (r"\basync def\b", "def"),
     (r"\basync with\b", "with"),
     (r"\basync for\b", "for"),
@@ -102,6 +114,42 @@ def unasync(source: str) -> str:
     return source
 
 
+def defer_core(source: str) -> str:
+    """The sync shell's text with its imports from the core (every SDK module outside
+    `LIGHT_MODULES`) moved to where `DEFERRED_CORE` stands: under `if TYPE_CHECKING:` for the
+    type checker, and as a `deferred_imports` table that the constructor's `_load_core()` runs.
+    Names the sync shell does not use are left out."""
+    lines = source.splitlines(keepends=True)
+    core: list[tuple[str, list[str]]] = []
+    drop: set[int] = set()
+    first = None
+    for node in ast.parse(source).body:
+        if not isinstance(node, ast.ImportFrom) or node.level != 1 or node.module is None:
+            continue
+        if node.module.split(".")[0] in LIGHT_MODULES:
+            continue
+        core.append((node.module, [alias.name for alias in node.names]))
+        drop.update(range(node.lineno - 1, node.end_lineno or node.lineno))
+        first = node.lineno - 1 if first is None else first
+    if first is None or source.count(DEFERRED_CORE) != 1:
+        raise SystemExit("unasync: no core imports, or not one place to defer them to")
+    rest = "".join(line for index, line in enumerate(lines) if index not in drop)
+    used = [(module, [n for n in names if re.search(rf"\b{n}\b", rest)]) for module, names in core]
+    used = [(module, names) for module, names in used if names]
+    checking = "".join(f"    from .{module} import {', '.join(names)}\n" for module, names in used)
+    table = ", ".join(f"{'.' + module!r}: {tuple(names)!r}" for module, names in used)
+    deferred = (
+        "if TYPE_CHECKING:\n"
+        f"{checking}\n"
+        "# The core: imported by the first Client's constructor (`_load_core()`, see `_lazy`), so\n"
+        "# that `from dynaspark_sdk import Client` costs little more than `import httpx`.\n"
+        f"_load_core = deferred_imports(globals(), {{{table}}})\n"
+    )
+    kept = [line for index, line in enumerate(lines) if index not in drop or index == first]
+    kept[kept.index(lines[first])] = "from typing import TYPE_CHECKING\nfrom ._lazy import deferred_imports\n"
+    return "".join(kept).replace(DEFERRED_CORE, deferred)
+
+
 def _ruff(*args: str, text: str) -> str:
     done = subprocess.run(
         [str(BIN / "ruff"), *args, "--stdin-filename", str(TARGET), "-"],
@@ -118,7 +166,7 @@ def _ruff(*args: str, text: str) -> str:
 
 def render() -> str:
     """The text client.py must hold."""
-    text = unasync(SOURCE.read_text(encoding="utf-8"))
+    text = defer_core(unasync(SOURCE.read_text(encoding="utf-8")))
     text = _ruff("check", "--fix", "--select", "I,F401", "--quiet", text=text)
     text = _ruff("format", "--quiet", text=text)
     return HEADER + text

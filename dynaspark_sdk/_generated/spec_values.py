@@ -48,6 +48,14 @@ DEFAULT_TEXT_MODEL: Final = "openai"
 MAX_IMAGE_BYTES: Final = 20000000
 # The chat endpoint's path, then the paths it had before (newest first).
 CHAT_PATHS: Final[tuple[str, ...]] = ("/dsai_fuck_u_spammer", "/generate_response")
+# operationId -> (method, path) of every operation the spec describes.
+OPERATIONS: Final[Mapping[str, tuple[str, str]]] = {
+    "chat": ("POST", "/dsai_fuck_u_spammer"),
+    "chat_previous": ("POST", "/generate_response"),
+    "generate_text": ("GET", "/api/generate_response"),
+    "generate_image": ("GET", "/api/generate_image"),
+    "status": ("GET", "/status"),
+}
 
 # operationId -> parameter or form-field name -> rule
 PARAMETERS: Final[Mapping[str, Mapping[str, Rule]]] = {

@@ -11,7 +11,7 @@ import attrs
 
 from dynaspark_sdk._answers import _optional_int, _required_string, json_answer, media_type
 from dynaspark_sdk._errors import InvalidRequestError
-from dynaspark_sdk._folding import content_text, fold_history, image_urls, normalize_messages, split_system
+from dynaspark_sdk._folding import fold_history, image_urls, normalize_messages, split_system
 from dynaspark_sdk._generated import spec_values
 from dynaspark_sdk._generated.types import UNSET
 from dynaspark_sdk._operations import Call, answer_meta
@@ -24,6 +24,7 @@ from dynaspark_sdk._plans import (
     _prompt,
     _repr,
     _wire,
+    check_parameter,
     check_utf8,
 )
 from dynaspark_sdk._results import TextResponse, Usage
@@ -69,7 +70,7 @@ def text_prompt(
     systems = [s for s in (system, from_messages) if s]
     if not rest:
         raise InvalidRequestError("the messages hold no user or assistant message, only a system prompt")
-    user_input = content_text(rest[0]["content"]) if len(rest) == 1 else fold_history(rest)
+    user_input = fold_history(rest)  # one message: its text as it is
     return user_input, "\n\n".join(systems) if systems else None
 
 
@@ -117,8 +118,20 @@ def plan_text(
     )
 
 
+#: The text endpoint's parameters the SDK sets from arguments of its own (`generate_text`,
+#: `stream_text`, `generate_audio` and the client's key). A parameter the spec gains later has
+#: no argument yet: `extra_query` may send it, checked against the spec like an argument.
+_SET_BY_ARGUMENTS = frozenset(
+    {
+        "user_input", "api_key", "model", "temperature", "top_p", "presence_penalty", "frequency_penalty",
+        "json", "system", "stream", "private", "seed", "referrer", "voice",
+    }
+)  # fmt: skip
+
+
 def _merge_extra_query(params: dict[str, Any], extra: Mapping[str, object] | None) -> None:
-    """Add `extra` to the query: names the spec does not know, never one of its (checked) parameters."""
+    """Add `extra` to the query: names the spec does not know, or spec parameters the SDK has no
+    argument for yet (checked against the spec); never one an argument sets."""
     if extra is None:
         return
     if not isinstance(extra, Mapping):
@@ -127,11 +140,13 @@ def _merge_extra_query(params: dict[str, Any], extra: Mapping[str, object] | Non
         if not isinstance(name, str) or not name:
             raise InvalidRequestError(f"extra_query names must be non-empty strings, got {_repr(name)}")
         check_utf8("an extra_query name", name)
-        if name in params or name in spec_values.PARAMETERS["generate_text"]:
+        if name in params or name in _SET_BY_ARGUMENTS:
             # Even when not given: an unchecked extra_query value must not stand in for a checked one.
             raise InvalidRequestError(
                 f"extra_query cannot set {name!r}, a parameter the SDK checks; use the argument of that name"
             )
+        if name in spec_values.PARAMETERS["generate_text"]:
+            check_parameter("generate_text", name, value)
         if not isinstance(value, str | int | float | bool):
             raise InvalidRequestError(
                 f"extra_query[{name!r}] must be a string, number or bool, not {type(value).__name__}"

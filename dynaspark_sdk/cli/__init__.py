@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -36,15 +37,31 @@ from ._parser import build_parser
 __all__ = ["main"]
 
 
+def _global_options_given(tokens: Sequence[str]) -> argparse.Namespace:
+    """`--json` and the API key from arguments that did not parse (for reporting that error
+    the way the user asked, and without the key): read from the tokens themselves."""
+    options = tokens[: tokens.index("--")] if "--" in tokens else list(tokens)
+    key = os.environ.get("DYNASPARK_API_KEY")
+    for index, token in enumerate(options):
+        if token == "--api-key" and index + 1 < len(options):
+            key = options[index + 1]
+        elif token.startswith("--api-key="):
+            key = token.removeprefix("--api-key=")
+    return argparse.Namespace(json_output="--json" in options, api_key=key)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with `argv` (default: `sys.argv[1:]`); return the exit status."""
     stdout, stderr = sys.stdout, sys.stderr
     parser = build_parser()
+    tokens = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(tokens)
     except UsageError as exc:
-        stderr.write(f"{PROG}: error: {exc}\n")
-        return EXIT_USAGE
+        # As JSON too when --json was given, though the arguments as a whole did not parse.
+        return Output(_global_options_given(tokens), stdout, stderr).error(
+            str(exc), exit_code=EXIT_USAGE, kind="UsageError"
+        )
     except SystemExit as exc:  # --help prints and exits
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if args.version:

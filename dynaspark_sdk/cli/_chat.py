@@ -7,11 +7,28 @@ import contextlib
 from typing import TYPE_CHECKING
 
 from ._errors import report
-from ._inputs import check_image_file, make_client, read_stdin, stdin_is_terminal, text_argument
-from ._output import EXIT_OK, Output, UsageError, rate_limit_json
+from ._inputs import (
+    check_image_file,
+    checked_text,
+    make_client,
+    read_stdin,
+    stdin_is_terminal,
+    text_argument,
+    undecodable_stdin,
+)
+from ._output import EXIT_OK, EXIT_USAGE, Output, UsageError, rate_limit_json
 
 if TYPE_CHECKING:
     from dynaspark_sdk import Client
+
+
+def _typed_line() -> bool:
+    """Whether the line being typed held text when Ctrl-C came (False without readline)."""
+    try:
+        import readline
+    except ImportError:
+        return False
+    return bool(readline.get_line_buffer().strip())
 
 
 def run_chat(args: argparse.Namespace, out: Output) -> int:
@@ -49,10 +66,13 @@ def chat_session(client: Client, args: argparse.Namespace, out: Output, *, first
         with contextlib.suppress(ImportError):
             import readline  # noqa: F401
         out.note(
-            "Chatting with Dynaspark. /reset forgets the conversation, /exit (or Ctrl-D) quits; Ctrl-C clears the line."
+            "Chatting with Dynaspark. /reset forgets the conversation, /exit (or Ctrl-D) quits;"
+            " Ctrl-C clears the line or cancels an answer, twice at an empty prompt it quits."
         )
     worst = EXIT_OK
     pending = [first] if first is not None else []
+    # A Ctrl-C just cancelled an answer or met an empty prompt: one more at the prompt ends.
+    armed = False
     while True:
         if pending:
             line = pending.pop()
@@ -63,13 +83,31 @@ def chat_session(client: Client, args: argparse.Namespace, out: Output, *, first
                 if terminal:
                     out.note("")
                 break
+            except UnicodeDecodeError as exc:
+                # A strict stdin loses the whole chunk it could not decode: the session ends.
+                error = undecodable_stdin(exc)
+                worst = max(worst, out.error(str(error), exit_code=EXIT_USAGE, kind="UsageError"))
+                break
             except KeyboardInterrupt:
                 if not terminal:
                     raise
-                # As in Python's REPL: Ctrl-C at the prompt drops the line, the session goes on.
                 out.note("")
+                if _typed_line():
+                    # As in Python's REPL: Ctrl-C drops the line being typed, the session goes on.
+                    armed = False
+                    continue
+                if armed:
+                    break
+                armed = True
+                out.note("(Ctrl-C again, Ctrl-D or /exit quits)")
                 continue
-        text = line.strip()
+        armed = False
+        try:
+            text = checked_text(line, "stdin").strip()
+        except UsageError as exc:
+            # One unreadable line is refused like a failed turn; the session goes on.
+            worst = max(worst, out.error(str(exc), exit_code=EXIT_USAGE, kind="UsageError"))
+            continue
         if not text:
             continue
         if text in ("/exit", "/quit"):
@@ -81,6 +119,15 @@ def chat_session(client: Client, args: argparse.Namespace, out: Output, *, first
         try:
             with out.spinner():
                 answer = conversation.send(text, media=args.image)
+        except KeyboardInterrupt:
+            if not terminal:
+                raise
+            # As ollama's REPL: Ctrl-C while waiting cancels that request only. The conversation
+            # records an exchange once answered, so its history is as it was before the question.
+            out.note("")
+            out.note("(cancelled; the conversation is as it was. Ctrl-C again quits)")
+            armed = True
+            continue
         except DynasparkError as exc:
             # One failed turn leaves the history as it was; the session goes on.
             worst = max(worst, report(exc, out))

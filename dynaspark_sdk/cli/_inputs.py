@@ -37,9 +37,37 @@ def stdin_is_terminal() -> bool:
         return False
 
 
+def _not_text(source: str, encoding: str, byte: int, before: str) -> UsageError:
+    after = f" after {before[-20:]!r}" if before else " at its start"
+    return UsageError(
+        f"{source} is not {encoding}: byte 0x{byte:02X}{after} cannot be read as {encoding};"
+        f" convert it first (e.g. iconv -f latin1 -t {encoding.lower()})"
+    )
+
+
+def checked_text(text: str, source: str) -> str:
+    """`text` read from `source` (stdin, an argument), refused when it was not UTF-8: Python
+    hands such bytes over as lone surrogates (U+DC80-U+DCFF), which the SDK would refuse
+    later as characters, naming neither the input nor the byte."""
+    for index, char in enumerate(text):
+        if "\udc80" <= char <= "\udcff":
+            raise _not_text(source, "UTF-8", ord(char) - 0xDC00, text[:index])
+    return text
+
+
+def undecodable_stdin(error: UnicodeDecodeError) -> UsageError:
+    """The error for a strict stdin (PYTHONIOENCODING=utf-8, say) that met bytes of another
+    encoding: naming the byte, as `checked_text` does for a lenient one."""
+    before = error.object[: error.start].decode(error.encoding, "replace").rsplit("\n", 1)[-1]
+    encoding = error.encoding.upper().replace("UTF8", "UTF-8")
+    return _not_text("stdin", encoding, error.object[error.start], before)
+
+
 def read_stdin() -> str:
     try:
-        return sys.stdin.read()
+        return checked_text(sys.stdin.read(), "stdin")
+    except UnicodeDecodeError as exc:
+        raise undecodable_stdin(exc) from None
     except (OSError, ValueError) as exc:
         raise UsageError(f"cannot read stdin: {exc}") from None
 
@@ -47,7 +75,7 @@ def read_stdin() -> str:
 def text_argument(value: str, what: str) -> str:
     """The argument itself, or stdin's text for '-'."""
     if value != "-":
-        return value
+        return checked_text(value, f"the {what} argument")
     text = read_stdin()
     if not text.strip():
         raise UsageError(f"{what} '-' reads stdin, and stdin is empty")

@@ -5,26 +5,42 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ._inputs import client_options
 from ._output import EXIT_FAILURE, EXIT_OK, Output, UsageError
+
+if TYPE_CHECKING:
+    from dynaspark_sdk.testing import Emulator
 
 
 def run_serve_fake(args: argparse.Namespace, out: Output) -> int:
     from dynaspark_sdk.testing import Emulator, run_forever
 
+    rate_limit = args.rate_limit or None  # 0: no limit
     try:
         paths = {"chat_paths": args.chat_path} if args.chat_path else {}
-        emulator = Emulator(stream_delay=args.stream_delay, **paths)
+        emulator = Emulator(
+            stream_delay=args.stream_delay, rate_limit=rate_limit, window_seconds=args.rate_window, **paths
+        )
     except ValueError as exc:
         raise UsageError(f"--chat-path: {exc}") from None
+    for scripted in args.fault:
+        emulator.inject(scripted.fault, times=scripted.times, path=scripted.path)
+    faulty = sum(scripted.times for scripted in args.fault)
+    if args.answers:
+        _script_answers(emulator, args.answers)
 
     def ready(url: str) -> None:
         if out.json:
-            out.emit_json({"url": url})
+            out.emit_json({"url": url, "rate_limit": rate_limit, "rate_window": args.rate_window, "faults": faulty})
         else:
             out.line(f"Dynaspark emulator listening on {url}")
         out.note(f"Point the SDK at it with DYNASPARK_BASE_URL={url} (or --base-url {url}); Ctrl-C stops it.")
+        limit = f"{rate_limit} requests per key per {args.rate_window:g} s" if rate_limit else "none"
+        out.note(f"rate limit: {limit} (--rate-limit, --rate-window)")
+        if faulty:
+            out.note(f"faults: the next {faulty} matching request(s) get the --fault answers, in order")
         if args.host not in ("127.0.0.1", "localhost", "::1"):
             out.note(f"note: listening on {args.host}, so other machines can reach it too.")
 
@@ -38,6 +54,18 @@ def run_serve_fake(args: argparse.Namespace, out: Output) -> int:
             f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", exit_code=EXIT_FAILURE, kind="OSError"
         )
     return EXIT_OK
+
+
+def _script_answers(emulator: Emulator, path: str) -> None:
+    """`--answers FILE`: the file's texts become the emulator's scripted answers."""
+    from dynaspark_sdk.testing import load_answers
+
+    try:
+        scripts = load_answers(path)
+    except ValueError as exc:
+        raise UsageError(f"--answers: {exc}") from None
+    for endpoint, texts in scripts.items():
+        emulator.script_answers(texts, endpoint=None if endpoint == "any" else endpoint)
 
 
 def run_demo(args: argparse.Namespace, out: Output) -> int:
@@ -57,4 +85,15 @@ def run_gateway(args: argparse.Namespace, out: Output) -> int:
     from dynaspark_sdk import AsyncClient
     from dynaspark_sdk.integrations.gateway._command import run
 
-    return run(AsyncClient(**client_options(args)), args.host, args.port, args.gateway_key, out)
+    return run(
+        AsyncClient(**client_options(args)),
+        args.host,
+        args.port,
+        args.gateway_key,
+        out,
+        allowed_hosts=args.allowed_host,
+        cors_origins=args.cors_origin,
+        allow_private_image_urls=args.allow_private_image_urls,
+        strict_params=args.strict_params,
+        responses_db=args.responses_db,
+    )

@@ -131,11 +131,13 @@ class _RedactingFilter(logging.Filter):
 
 @contextlib.contextmanager
 def debug_logging(out: Output) -> Iterator[None]:
-    """Log the SDK's and httpx's records on stderr for the duration of a command."""
+    """Log the SDK's and httpx's records (httpx2's too) on stderr for the duration of a command."""
+    from dynaspark_sdk.frontend import HTTP_LOGGER_ROOTS
+
     handler = logging.StreamHandler(out.stderr)
     handler.setFormatter(logging.Formatter(f"{PROG}: debug: %(name)s: %(message)s"))
     handler.addFilter(_RedactingFilter(out))
-    loggers = [logging.getLogger(name) for name in ("dynaspark_sdk", "httpx", "httpcore")]
+    loggers = [logging.getLogger(name) for name in ("dynaspark_sdk", *HTTP_LOGGER_ROOTS)]
     previous = [(logger, logger.level) for logger in loggers]
     for logger in loggers:
         logger.addHandler(handler)

@@ -54,6 +54,26 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
+    return value
+
+
+def _fault(text: str) -> object:
+    """A `--fault` SPEC read into a `ScriptedFault` (the emulator is loaded only when one is given)."""
+    from dynaspark_sdk.testing import parse_fault
+
+    try:
+        return parse_fault(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _port(text: str) -> int:
     try:
         value = int(text)
@@ -201,6 +221,40 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         help="serve chat only at PATH (repeat for several; default: every path the spec knows, newest first)",
     )
+    serve_fake.add_argument(
+        "--answers",
+        metavar="FILE",
+        help='play a model: answer with the texts of this JSON file, in order (a list, or {"chat": [...], "text":'
+        " [...]}), then echo again",
+    )
+    serve_fake.add_argument(
+        "--rate-limit",
+        metavar="N",
+        type=_non_negative_int,
+        default=100,
+        help="requests per API key and window, as the free key's (default 100; 0: no limit)",
+    )
+    serve_fake.add_argument(
+        "--rate-window",
+        metavar="SECONDS",
+        type=_positive_float,
+        default=3600.0,
+        help="length of a key's rate-limit window, from its first counted request (default 3600)",
+    )
+    serve_fake.add_argument(
+        "--fault",
+        metavar="SPEC",
+        type=_fault,
+        action="append",
+        default=[],
+        help=(
+            "answer the next requests with a fault, to rehearse failures (repeat for several; default: none):"
+            " KIND[:ARG[:ARG]][xTIMES][@PATH], KIND one of status:CODE[:RETRY_AFTER], html-page[:STATUS],"
+            " bad-json, missing-response, wrong-content-type[:TYPE], reset, cut-stream[:EVENTS],"
+            " slow-first-byte:SECONDS, slow-stream:SECONDS; e.g. status:503x3 (three 503s),"
+            " status:429:30, cut-stream:2@/api/generate_response"
+        ),
+    )
 
     command(
         "probe",
@@ -222,6 +276,39 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY",
         default=os.environ.get("DYNASPARK_GATEWAY_KEY"),
         help="require 'Authorization: Bearer KEY' (default: $DYNASPARK_GATEWAY_KEY; none: no check)",
+    )
+    gateway.add_argument(
+        "--allowed-host",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="also answer requests for this Host name (repeatable; '*': any). Always answered: IP addresses,"
+        " localhost, *.localhost, *.local, *.internal and this machine's name",
+    )
+    gateway.add_argument(
+        "--cors-origin",
+        metavar="ORIGIN",
+        action="append",
+        default=[],
+        help="let web pages of this origin (https://app.example.com) call the gateway (repeatable; '*': any)."
+        " Pages on localhost, 127.0.0.1 and [::1] may always",
+    )
+    gateway.add_argument(
+        "--allow-private-image-urls",
+        action="store_true",
+        help="fetch image URLs on loopback, private and link-local addresses too (default: refused)",
+    )
+    gateway.add_argument(
+        "--strict-params",
+        action="store_true",
+        help="refuse (400) parameters that only tune sampling, length or bookkeeping (temperature,"
+        " max_tokens, ...) instead of accepting and ignoring them",
+    )
+    gateway.add_argument(
+        "--responses-db",
+        metavar="PATH",
+        help="keep /v1/responses' stored responses in this SQLite file, so conversations survive a restart"
+        " (default: in memory, the newest 64 MB)",
     )
     # Last, so each command's usage line shows its own arguments first.
     for sub in made:

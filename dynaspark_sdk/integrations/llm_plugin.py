@@ -8,6 +8,8 @@ group, so there is nothing to configure:
     llm -c "And again?"                          # continues: the history is folded into the prompt
     llm -m dynaspark/gemini-2.0-flash -s "Be brief." "Describe it" -a chart.png
     llm -m dynaspark/text -o temperature 0.7 -o seed 3 "A haiku"   # the public text API, streamed
+    llm -m dynaspark/gemini-2.0-flash -T llm_time "What time is it?"  # tools (prompted, see below)
+    llm -m dynaspark/gemini-2.0-flash --schema "name, age int" "Invent a person"
 
 A key set with `llm keys set dynaspark` (or the `DYNASPARK_API_KEY` environment variable, or
 `--key`) is sent; none is required. `DYNASPARK_BASE_URL` points every model elsewhere (an
@@ -18,17 +20,23 @@ whole chain from `prompt.messages` (llm 0.36), so `llm -c`, `-s` and llm's Pytho
 conversations need nothing else. Prompts share one client per `DYNASPARK_BASE_URL` (each
 with its own key), so the prompts of llm's Python API reuse its connections; an async
 model's connections are closed when its event loop ends.
+
+Tools (`llm -T`, `--functions`, `model.chain(tools=...)`) and schemas (`--schema`) go through
+the SDK's prompted tool calls and structured output (`tools=`, `response_format=`): the model is
+told the reply format, its answer is parsed, checked, repaired once, and handed to llm as tool
+calls (the text holding a call is not printed) or as the JSON text that passed the schema.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, ClassVar, TypeVar, cast
 
 import llm
-from llm.parts import AttachmentPart, TextPart
+from llm.parts import AttachmentPart, TextPart, ToolCallPart, ToolResultPart
 from pydantic import ConfigDict, Field
 
 from dynaspark_sdk import AsyncClient, Client, Dynaspark, DynasparkError
@@ -85,16 +93,62 @@ def register_models(register: Any) -> None:
 # --------------------------------------------------------------------------- prompt -> SDK call (no I/O)
 
 
-def chat_messages(prompt: llm.Prompt) -> list[dict[str, str]]:
+def chat_messages(prompt: llm.Prompt) -> list[dict[str, Any]]:
     """The whole chain llm keeps in `prompt.messages` as OpenAI-style messages for the SDK.
 
-    Only text parts carry text (llm's reasoning parts stay out); the SDK folds the list
-    into one prompt as gpt4free did.
+    Only text parts carry text (llm's reasoning parts stay out); an assistant's tool calls
+    become OpenAI's `tool_calls`, each tool result a `role: "tool"` message. The SDK folds the
+    list into one prompt as gpt4free did.
     """
-    return [
-        {"role": message.role, "content": "".join(p.text for p in message.parts if isinstance(p, TextPart))}
-        for message in prompt.messages
-    ]
+    messages: list[dict[str, Any]] = []
+    for message in prompt.messages:
+        text = "".join(p.text for p in message.parts if isinstance(p, TextPart))
+        calls = [p for p in message.parts if isinstance(p, ToolCallPart)]
+        results = [p for p in message.parts if isinstance(p, ToolResultPart)]
+        if calls:
+            listed = [
+                {
+                    "id": call.tool_call_id or f"call_{index}",
+                    "type": "function",
+                    "function": {"name": call.name, "arguments": json.dumps(call.arguments, ensure_ascii=False)},
+                }
+                for index, call in enumerate(calls)
+            ]
+            messages.append({"role": "assistant", "content": text or None, "tool_calls": listed})
+        elif results:
+            for result in results:
+                output = result.output if result.exception is None else f"error: {result.exception}"
+                messages.append({"role": "tool", "tool_call_id": result.tool_call_id or result.name, "content": output})
+        else:
+            messages.append({"role": message.role, "content": text})
+    return messages
+
+
+def structured_arguments(prompt: llm.Prompt) -> dict[str, Any]:
+    """The SDK's `tools=` and `response_format=` for llm's tools and `--schema` (none without)."""
+    arguments: dict[str, Any] = {}
+    tools = [tool for tool in prompt.tools if isinstance(tool, llm.Tool)]
+    if tools:
+        arguments["tools"] = [
+            {
+                "type": "function",
+                "function": {
+                    "name": tool.name,
+                    "description": tool.description or "",
+                    "parameters": tool.input_schema or {"type": "object", "properties": {}},
+                },
+            }
+            for tool in tools
+        ]
+    if prompt.schema:
+        arguments["response_format"] = prompt.schema
+    return arguments
+
+
+def hand_over_calls(response: llm.Response | llm.AsyncResponse, calls: Any) -> None:
+    """The SDK's tool calls, given to llm (which runs them and prompts again with the results)."""
+    for call in calls:
+        response.add_tool_call(llm.ToolCall(name=call.name, arguments=call.arguments, tool_call_id=call.id))
 
 
 def chat_media(prompt: llm.Prompt) -> object:
@@ -155,6 +209,8 @@ class _Keyed:
 
 class _ChatSpec(_Keyed):
     can_stream: bool = True
+    supports_tools: bool = True
+    supports_schema: bool = True
     attachment_types: set[str] | frozenset[str] = IMAGE_TYPES
 
     def __init__(self, name: str) -> None:
@@ -181,12 +237,13 @@ class ChatModel(_ChatSpec, llm.KeyModel):
         conversation: llm.Conversation | None,
         key: str | None,
     ) -> Iterator[str]:
-        messages, media = chat_messages(prompt), chat_media(prompt)
+        messages, media, structured = chat_messages(prompt), chat_media(prompt), structured_arguments(prompt)
         try:
             client = _client(Client, key)
-            with client.stream_chat(messages, model=self.name, media=media) as answer:
+            with client.stream_chat(messages, model=self.name, media=media, **structured) as answer:
                 self._resolved(response, answer.model)
                 yield from answer
+            hand_over_calls(response, answer.tool_calls)
         except DynasparkError as exc:
             raise _model_error(exc) from exc
 
@@ -204,13 +261,14 @@ class AsyncChatModel(_ChatSpec, llm.AsyncKeyModel):
         conversation: llm.AsyncConversation | None,
         key: str | None,
     ) -> AsyncIterator[str]:
-        messages, media = chat_messages(prompt), chat_media(prompt)
+        messages, media, structured = chat_messages(prompt), chat_media(prompt), structured_arguments(prompt)
         try:
             client = _client(AsyncClient, key)
-            async with client.stream_chat(messages, model=self.name, media=media) as answer:
+            async with client.stream_chat(messages, model=self.name, media=media, **structured) as answer:
                 self._resolved(response, answer.model)
                 async for piece in answer:
                     yield piece
+            hand_over_calls(response, answer.tool_calls)
         except DynasparkError as exc:
             raise _model_error(exc) from exc
 
@@ -235,6 +293,8 @@ class TextOptions(llm.KeyModel.Options):
 class _TextSpec(_Keyed):
     model_id: str = TEXT_MODEL_ID
     can_stream: bool = True
+    supports_tools: bool = True
+    supports_schema: bool = True
     Options = TextOptions
 
     def __str__(self) -> str:
@@ -252,16 +312,19 @@ class TextModel(_TextSpec, llm.KeyModel):
         conversation: llm.Conversation | None,
         key: str | None,
     ) -> Iterator[str]:
-        messages, arguments = chat_messages(prompt), _text_arguments(prompt)
+        messages, arguments = chat_messages(prompt), {**_text_arguments(prompt), **structured_arguments(prompt)}
         try:
             client = _client(Client, key)
             if stream:
                 with client.stream_text(messages, **arguments) as pieces:
                     yield from pieces
+                hand_over_calls(response, pieces.tool_calls)
                 return
             answer = client.generate_text(messages, **arguments)
             _record(response, answer.model, answer.usage)
-            yield answer.text
+            hand_over_calls(response, answer.tool_calls)
+            if not answer.tool_calls:
+                yield answer.text
         except DynasparkError as exc:
             raise _model_error(exc) from exc
 
@@ -279,17 +342,20 @@ class AsyncTextModel(_TextSpec, llm.AsyncKeyModel):
         conversation: llm.AsyncConversation | None,
         key: str | None,
     ) -> AsyncIterator[str]:
-        messages, arguments = chat_messages(prompt), _text_arguments(prompt)
+        messages, arguments = chat_messages(prompt), {**_text_arguments(prompt), **structured_arguments(prompt)}
         try:
             client = _client(AsyncClient, key)
             if stream:
                 async with client.stream_text(messages, **arguments) as pieces:
                     async for piece in pieces:
                         yield piece
+                hand_over_calls(response, pieces.tool_calls)
                 return
             answer = await client.generate_text(messages, **arguments)
             _record(response, answer.model, answer.usage)
-            yield answer.text
+            hand_over_calls(response, answer.tool_calls)
+            if not answer.tool_calls:
+                yield answer.text
         except DynasparkError as exc:
             raise _model_error(exc) from exc
 

@@ -4,7 +4,9 @@ A pure core, `Emulator`, answers each request with a `ResponsePlan` (status, hea
 steps); thin shells carry plans out: `EmulatorTransport` / `AsyncEmulatorTransport` in
 process (no sockets), `serve()` on a real loopback socket. Faults (`faults.status(503)`,
 `faults.reset()`, `faults.cut_stream()`, ...) are queued with `Emulator.inject`, and
-`Emulator.requests` records what arrived::
+`Emulator.requests` records what arrived; `Emulator.script_answers` plays a model (tool calls,
+JSON, mistakes) instead of echoing; `parse_fault("status:503x3")` reads a fault written as text
+(what `dynaspark serve-fake --fault` takes)::
 
     import httpx
     from dynaspark_sdk.testing import Emulator, EmulatorTransport, faults, serve
@@ -28,9 +30,11 @@ from __future__ import annotations
 
 from . import faults
 from ._emulator import DEFAULT_TEXT_MODEL, Emulator, RecordedRequest, default_seed, echo_line
+from ._fault_specs import FAULT_SPEC_SYNTAX, ScriptedFault, parse_fault
 from ._forms import UploadedFile
 from ._media import MP3_FRAME_BYTES, MP3_FRAME_HEADER
 from ._plan import BodyStep, Cut, Delay, Reset, ResponsePlan, SendBytes
+from ._scripts import Responder, load_answers
 from ._server import ConnectionCount, EmulatorServer, run_forever, serve
 from ._transport import AsyncEmulatorTransport, EmulatorTransport
 from .faults import Fault
@@ -40,6 +44,7 @@ Send = SendBytes
 
 __all__ = [
     "DEFAULT_TEXT_MODEL",
+    "FAULT_SPEC_SYNTAX",
     "MP3_FRAME_BYTES",
     "MP3_FRAME_HEADER",
     "AsyncEmulatorTransport",
@@ -53,13 +58,17 @@ __all__ = [
     "Fault",
     "RecordedRequest",
     "Reset",
+    "Responder",
     "ResponsePlan",
+    "ScriptedFault",
     "Send",
     "SendBytes",
     "UploadedFile",
     "default_seed",
     "echo_line",
     "faults",
+    "load_answers",
+    "parse_fault",
     "run_forever",
     "serve",
 ]

@@ -40,9 +40,20 @@ How it answers (deterministic: no randomness, nothing but the request and the cl
     the requested size (not capped: even 2048 x 2048 takes about 0.1 s, and is cached): a
     vertical gradient between two colours picked by the seed, a white square in the
     bottom-right corner unless ``nologo=true``, and ``wm`` as the PNG's ``Comment`` text.
+    Like a static file server, it answers ``GET`` and ``HEAD`` (the same status and headers,
+    ``Content-Length`` included, without the body), with an ``ETag``.
 
 ``GET /status``
     ``{"status": "ok", "emulator": true}``.
+
+*An operation the spec describes that has no rules here yet* (one just added to
+``openapi/dynaspark.yaml``): its parameters are checked against the spec, and it answers 200
+with the spec's ``example`` of its JSON answer, else the smallest value its schema allows
+(uncounted), instead of a 404, until the emulator learns it.
+
+*Scripted answers* (`Emulator.script_answers`) replace the echo text of the chat and text
+endpoints (streamed, JSON-mode and token counts as above) while they last, so a test can play
+a model that answers with tool calls, JSON, or mistakes.
 
 Anything else: 404 ``{"error": ...}``; a known path with another method: 405 with ``Allow``.
 
@@ -51,7 +62,8 @@ one anonymous key. A key in ``rejected_keys`` gets 401. Each key has a fixed win
 at its first counted request and lasts ``window_seconds``; the three generation endpoints
 count (the 401s and 429s excepted), ``/status``, image downloads and errors of routing
 do not. Past ``rate_limit`` requests in a window: 429 with ``Retry-After`` (whole seconds to
-the reset, at least 1). Every answer of the service carries ``X-RateLimit-Limit``,
+the reset, at least 1); ``rate_limit=None`` sets no limit (and sends no ``X-RateLimit-*``
+headers). Otherwise every answer of the service carries ``X-RateLimit-Limit``,
 ``X-RateLimit-Remaining`` and ``X-RateLimit-Reset`` (the window's end as a Unix time,
 rounded up); answers of Render's proxy (``faults.html_page``) and resets carry none. Checks
 run in this order: a queued fault (see `faults`), route (404/405), key (401), limit (429),
@@ -80,6 +92,8 @@ from dynaspark_sdk._generated import spec_values
 from ._forms import FormError, UploadedFile, parse_form
 from ._media import mp3_silence, picture_png, sniff_image_type
 from ._plan import ResponsePlan, bytes_plan, event_stream_plan, json_plan
+from ._scripts import ENDPOINTS, AnswerScript, Responder
+from ._spec_answers import spec_example_answer
 from ._validation import ParameterError, Value, validate_parameters
 from .faults import Fault
 
@@ -177,6 +191,13 @@ _ROUTES: dict[str, str] = {
     "/status": "GET",
 }
 _COUNTED = frozenset({"/api/generate_response", "/api/generate_image"})
+#: Operations the spec describes that the emulator has no rules for (one just added to the spec):
+#: path -> (method, operationId). They answer from the spec (`spec_example_answer`), uncounted.
+_SPEC_ONLY: dict[str, tuple[str, str]] = {
+    path: (method, operation)
+    for operation, (method, path) in spec_values.OPERATIONS.items()
+    if path not in _ROUTES and path not in spec_values.CHAT_PATHS
+}
 _IMAGE_PATH = re.compile(r"/images/([0-9a-f]{24})\.png")
 _WORD = re.compile(r"\S+\s*")
 _CHAT_FIELDS = spec_values.PARAMETERS["chat"]
@@ -213,15 +234,15 @@ class Emulator:
     def __init__(
         self,
         *,
-        rate_limit: int = 100,
+        rate_limit: int | None = 100,
         window_seconds: float = 3600,
         rejected_keys: Iterable[str] = frozenset(),
         clock: Callable[[], float] = time.time,
         stream_delay: float = 0.0,
         chat_paths: Iterable[str] = spec_values.CHAT_PATHS,
     ) -> None:
-        if rate_limit < 0:
-            raise ValueError("rate_limit must be >= 0")
+        if rate_limit is not None and rate_limit < 0:
+            raise ValueError("rate_limit must be >= 0 (None for no limit)")
         if window_seconds <= 0:
             raise ValueError("window_seconds must be > 0")
         self.rate_limit = rate_limit
@@ -235,6 +256,7 @@ class Emulator:
         self._faults: collections.deque[_QueuedFault] = collections.deque()
         self._windows: dict[str | None, _Window] = {}
         self._images: dict[str, _ImageSpec] = {}
+        self._scripts: dict[str, AnswerScript] = {}
         self.chat_paths = chat_paths
 
     @property
@@ -272,6 +294,39 @@ class Emulator:
             raise ValueError("times must be >= 1")
         with self._lock:
             self._faults.append(_QueuedFault(fault=fault, remaining=times, path=path))
+
+    def script_answers(self, answers: Iterable[str] | Responder, *, endpoint: str | None = None) -> None:
+        """Play a model: answer the chat endpoint (`endpoint="chat"`), the text endpoint
+        (`"text"`) or both (None, one queue they share) with scripted texts instead of the echo.
+
+        `answers` is a list of texts, handed out one per answered request (then the echo again),
+        or a function `(prompt, model) -> text` asked for every one. Faults, rate limits and
+        refused parameters come first, as always, and take no answer from the queue::
+
+            emulator.script_answers(['{"name": "add", "arguments": {"a": 1, "b": 2}}', "It is 3."])
+            emulator.script_answers(lambda prompt, model: "Paris" if "France" in prompt else "?", endpoint="chat")
+        """
+        if endpoint is not None and endpoint not in ENDPOINTS:
+            raise ValueError(f"endpoint must be one of {', '.join(ENDPOINTS)} or None, not {endpoint!r}")
+        script = AnswerScript(answers)
+        with self._lock:
+            for name in ENDPOINTS if endpoint is None else (endpoint,):
+                self._scripts[name] = script
+
+    def clear_answers(self) -> None:
+        """Drop the scripted answers: the echo answers again."""
+        with self._lock:
+            self._scripts.clear()
+
+    def remaining_answers(self, endpoint: str = "chat") -> int | None:
+        """How many scripted answers `endpoint` has left (0 without a script, None for a function)."""
+        with self._lock:
+            script = self._scripts.get(endpoint)
+            return 0 if script is None else script.remaining
+
+    def _scripted(self, endpoint: str, prompt: str, model: str) -> str | None:
+        script = self._scripts.get(endpoint)
+        return None if script is None else script.next_answer(prompt, model)
 
     def clear_faults(self) -> None:
         """Drop every queued fault."""
@@ -326,6 +381,8 @@ class Emulator:
                     return self._answer(record, form_error, key, scheme)
 
                 plan = fault.apply(answer, self._rate_headers(key, counted=False))
+        if method == "HEAD":  # the status and headers a GET gets, without its body
+            plan = attrs.evolve(plan, body=())
         logger.debug("%s %s -> %s", method, path, "reset" if plan.reset_before_head else plan.status)
         return plan
 
@@ -371,6 +428,8 @@ class Emulator:
         return window
 
     def _rate_headers(self, key: str | None, *, counted: bool, retry_after: bool = False) -> Pairs:
+        if self.rate_limit is None:
+            return ()  # no limit, so no numbers to tell
         now = self.clock()
         window = self._window(key, now)
         if counted and window is None:
@@ -389,6 +448,8 @@ class Emulator:
         return tuple(headers)
 
     def _limit_reached(self, key: str | None) -> bool:
+        if self.rate_limit is None:
+            return False
         window = self._window(key, self.clock())
         return window is not None and window.used >= self.rate_limit
 
@@ -396,10 +457,11 @@ class Emulator:
         path, method = record.path, record.method
         image = _IMAGE_PATH.fullmatch(path)
         chat = path in self._chat_paths
-        allowed = "GET" if image else "POST" if chat else _ROUTES.get(path)
+        spec_only = None if chat else _SPEC_ONLY.get(path)
+        allowed = "GET, HEAD" if image else "POST" if chat else _ROUTES.get(path) or (spec_only and spec_only[0])
         if allowed is None:
             return json_plan(404, {"error": "not found"}, self._rate_headers(key, counted=False))
-        if method != allowed:
+        if method not in allowed.split(", "):
             headers = (*self._rate_headers(key, counted=False), ("allow", allowed))
             return json_plan(405, {"error": f"method {method} not allowed; use {allowed}"}, headers)
         if key is not None and key in self.rejected_keys:
@@ -412,6 +474,8 @@ class Emulator:
         try:
             if image:
                 return self._image_file(image.group(1), service_headers)
+            if spec_only is not None:
+                return self._spec_only(spec_only[1], record, service_headers)
             if path == "/status":
                 return json_plan(200, {"status": "ok", "emulator": True}, service_headers)
             if chat:
@@ -443,7 +507,8 @@ class Emulator:
             upload = record.files[0]
             _check_image(upload)
             text += f" (with a {upload.size}-byte {upload.content_type} image)"
-        return json_plan(200, {"response": text}, headers)
+        scripted = self._scripted("chat", str(fields["user_input"]), model)
+        return json_plan(200, {"response": text if scripted is None else scripted}, headers)
 
     def _generate_text(self, record: RecordedRequest, headers: Pairs) -> ResponsePlan:
         params = validate_parameters(spec_values.PARAMETERS["generate_text"], record.query)
@@ -454,7 +519,10 @@ class Emulator:
             voice = str(params.get("voice", spec_values.DEFAULT_VOICE))
             spoken = f"[{model}/{voice}] You said: {line}"
             return bytes_plan(200, "audio/mpeg", mp3_silence(len(spoken)), headers)
-        if params.get("json") is True:
+        scripted = self._scripted("text", prompt, model)
+        if scripted is not None:
+            text = scripted
+        elif params.get("json") is True:
             text = json.dumps({"model": model, "you_said": line}, ensure_ascii=False)
         else:
             text = f"[{model}] You said: {line}"
@@ -493,12 +561,18 @@ class Emulator:
         answer = {"image_url": f"{scheme}://{host}/images/{image_id}.png", "model": model, "seed": seed}
         return json_plan(200, answer, headers)
 
+    def _spec_only(self, operation: str, record: RecordedRequest, headers: Pairs) -> ResponsePlan:
+        validate_parameters(spec_values.PARAMETERS[operation], record.form if record.method == "POST" else record.query)
+        return json_plan(200, spec_example_answer(operation), headers)
+
     def _image_file(self, image_id: str, headers: Pairs) -> ResponsePlan:
         spec = self._images.get(image_id)
         if spec is None:
             return json_plan(404, {"error": "no such image"}, headers)
         png = picture_png(spec.width, spec.height, spec.seed, spec.logo, spec.watermark)
-        return bytes_plan(200, "image/png", png, headers)
+        # What a static file server adds: the file never changes, so it has a fixed validator.
+        static = (("etag", f'"{image_id}"'), ("cache-control", "public, max-age=86400"))
+        return bytes_plan(200, "image/png", png, (*static, *headers))
 
 
 def default_seed(prompt: str) -> int:

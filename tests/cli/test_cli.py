@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import eventually_blocking
 
 from dynaspark_sdk import spec
 from dynaspark_sdk.cli import main
@@ -614,20 +615,25 @@ class Terminal:
     def send(self, data: bytes) -> None:
         os.write(self.fd, data)
 
-    def wait(self, timeout: float = 20.0) -> int:
-        """The exit status, reading the terminal dry meanwhile."""
+    def ended(self, timeout: float) -> bool:
+        """Whether the terminal closes (the command ended) within `timeout` s of silence."""
         import select
 
         while True:
             ready, _, _ = select.select([self.fd], [], [], timeout)
-            assert ready, f"the command did not end; seen: {self.seen!r}"
+            if not ready:
+                return False
             try:
                 chunk = os.read(self.fd, 4096)
-            except OSError:
-                break
+            except OSError:  # EIO: the child closed the terminal
+                return True
             if not chunk:
-                break
+                return True
             self.seen += chunk
+
+    def wait(self, timeout: float = 20.0) -> int:
+        """The exit status, reading the terminal dry meanwhile."""
+        assert self.ended(timeout), f"the command did not end; seen: {self.seen!r}"
         _, status = os.waitpid(self.pid, 0)
         os.close(self.fd)
         return os.waitstatus_to_exitcode(status)
@@ -665,6 +671,46 @@ def test_interactive_chat_on_a_terminal_survives_ctrl_c_and_leaves_on_ctrl_d(ser
     assert b"Traceback" not in terminal.seen
     assert b"interrupted" not in terminal.seen
     assert [request.fields["user_input"] for request in server.emulator.requests] == ["Name a colour."]
+
+
+def test_ctrl_c_while_an_answer_is_awaited_cancels_it_and_keeps_the_session(server: EmulatorServer) -> None:
+    """As ollama's REPL: Ctrl-C while waiting cancels that request, the history stays; at an
+    empty prompt a second Ctrl-C ends the session."""
+    terminal = Terminal("--base-url", server.url, "--retries", "0", "chat", "-i")
+    try:
+        terminal.expect(b"you> ")
+        terminal.send(b"Name a colour.\r")
+        terminal.expect(b"You said: Name a colour.")
+        terminal.expect(b"you> ")
+        server.emulator.inject(faults.slow_first_byte(60))  # the next answer takes a minute
+        terminal.send(b"Another one?\r")
+        eventually_blocking(lambda: len(server.emulator.requests) == 2, "the second question reached the emulator")
+        # Once: no readline is reading now, so the signal is not missed, and a second press
+        # at the prompt that follows would end the session.
+        terminal.send(b"\x03")
+        terminal.expect(b"(cancelled; the conversation is as it was")
+        terminal.expect(b"you> ")
+        terminal.send(b"And now?\r")
+        terminal.expect(b"You said: And now?")
+        terminal.expect(b"you> ")
+        # At an empty prompt: a hint, the session goes on; again: it ends. Pressed until it ends,
+        # as readline may miss a press (see the test above).
+        for _ in range(6):
+            terminal.send(b"\x03")
+            if terminal.ended(timeout=2.0):
+                break
+        code = terminal.wait()
+        assert terminal.seen.count(b"(Ctrl-C again, Ctrl-D or /exit quits)") == 1
+    finally:
+        terminal.kill()
+    assert code == 0
+    assert b"Traceback" not in terminal.seen
+    assert b"interrupted" not in terminal.seen
+    asked = [request.fields["user_input"] for request in server.emulator.requests]
+    first = "User: Name a colour.\nAssistant: [gemini-1.5-flash-8b] You said: Name a colour.\n"
+    assert asked[:2] == ["Name a colour.", first + "User: Another one?\nAssistant:"]
+    # The cancelled question left no trace: the third prompt folds only the first exchange.
+    assert asked[2:] == [first + "User: And now?\nAssistant:"]
 
 
 def test_interactive_chat_on_a_terminal_leaves_on_exit(server: EmulatorServer) -> None:
@@ -893,3 +939,135 @@ def test_serve_fake_serves_chat_only_at_the_chosen_path() -> None:
         new = httpx.post(url + "/dsai_fuck_u_spammer", data=fields, trust_env=False)
     assert old.json() == {"response": "[gemini-2.0-flash-lite] You said: ping"}
     assert new.status_code == 404
+
+
+def test_serve_fake_takes_a_rate_limit_window_and_faults_from_the_command_line() -> None:
+    options = ("--rate-limit", "2", "--rate-window", "60", "--fault", "status:503x2@/status", "--fault", "reset")
+    with serve_fake(*options) as (process, first):
+        url = first.split()[-1]
+        with httpx.Client(base_url=url, trust_env=False) as http:
+            with pytest.raises(httpx.TransportError):  # `reset`, on the first request of any path
+                http.get("/api/generate_response", params={"user_input": "a"})
+            statuses = [http.get("/status").status_code for _ in range(3)]
+            texts = [http.get("/api/generate_response", params={"user_input": "b"}) for _ in range(3)]
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=10)
+    assert statuses == [503, 503, 200]
+    assert [answer.status_code for answer in texts] == [200, 200, 429]
+    assert texts[0].headers["x-ratelimit-limit"] == "2"
+    assert 1 <= int(texts[2].headers["retry-after"]) <= 60
+    assert "rate limit: 2 requests per key per 60 s" in err
+    assert "faults: the next 3 matching request(s)" in err
+
+
+def test_serve_fake_rate_limit_0_is_no_limit() -> None:
+    with serve_fake("--rate-limit", "0", "--json") as (process, first):
+        started = json.loads(first)
+        assert (started["rate_limit"], started["rate_window"], started["faults"]) == (None, 3600.0, 0)
+        with httpx.Client(base_url=started["url"], trust_env=False) as http:
+            answers = [http.get("/api/generate_response", params={"user_input": "hi"}) for _ in range(110)]
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=10)
+    assert {answer.status_code for answer in answers} == {200}
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--fault", "status:abc"], "argument --fault: the status code must be a whole number, not 'abc'"),
+        (["--fault", "teapot"], "argument --fault: unknown fault 'teapot'"),
+        (["--rate-limit", "-1"], "argument --rate-limit: must be 0 or more: '-1'"),
+        (["--rate-window", "0"], "argument --rate-window: must be more than 0: '0'"),
+    ],
+)
+def test_serve_fake_refuses_bad_limits_and_faults(
+    capsys: pytest.CaptureFixture[str], option: list[str], message: str
+) -> None:
+    run = run_cli(capsys, "serve-fake", "--port", "0", *option)
+    assert run.code == 2
+    assert message in run.one_error_line()
+
+
+def test_serve_fake_help_documents_the_defaults_and_every_fault(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dynaspark_sdk.testing import FAULT_SPEC_SYNTAX
+
+    monkeypatch.setenv("COLUMNS", "1000")  # no line breaks inside a fault's name
+    run = run_cli(capsys, "serve-fake", "--help")
+    assert run.code == 0
+    shown = " ".join(run.out.split())
+    for said in ("(default 100; 0: no limit)", "(default 3600)", "(default 0)", "default: none"):
+        assert said in shown, said
+    kinds = FAULT_SPEC_SYNTAX.split("KIND one of: ", 1)[1].split(" (e.g.", 1)[0]
+    for kind in kinds.split(", "):
+        assert kind in shown, kind
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--json", "chat", "--bogus", "x"], "unrecognized arguments: --bogus"),
+        (["chat", "--json", "--bogus", "x"], "unrecognized arguments: --bogus"),
+        (["--json", "image", "a fox"], "the following arguments are required: -o/--output"),
+        (["--json", "--api-key", SECRET, "--timeout", SECRET, "status"], "argument --timeout: "),
+        (["--json", f"--api-key={SECRET}", "--timeout", SECRET, "status"], "argument --timeout: "),
+    ],
+)
+def test_usage_errors_come_as_json_too_with_json(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    run = run_cli(capsys, *argv)
+    assert run.code == 2
+    line = run.one_error_line()
+    assert message in line
+    error = json.loads(run.out)["error"]
+    assert error == {"type": "UsageError", "message": line, "exit_code": 2}
+    assert SECRET not in run.out + run.err
+
+
+def test_usage_errors_without_json_leave_stdout_empty(capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(capsys, "chat", "--bogus", "x", "--", "--json")
+    assert run.code == 2
+    assert run.out == ""
+    assert "unrecognized arguments" in run.one_error_line()
+
+
+@pytest.mark.parametrize("errors", ["strict", "surrogateescape"])
+def test_stdin_that_is_not_utf8_is_named_with_its_byte(server: EmulatorServer, errors: str) -> None:
+    env = {**subprocess_env(), "PYTHONIOENCODING": f"utf-8:{errors}"}
+    command = [sys.executable, "-m", "dynaspark_sdk", "--base-url", server.url]
+    expected = (
+        "stdin is not UTF-8: byte 0xE9 after 'caf' cannot be read as UTF-8;"
+        " convert it first (e.g. iconv -f latin1 -t utf-8)"
+    )
+    for argv in (["chat"], ["text", "-"]):
+        done = subprocess.run([*command, *argv], input=b"caf\xe9", capture_output=True, env=env, timeout=60)
+        assert (done.returncode, done.stdout) == (2, b"")
+        assert done.stderr.decode() == f"{ERROR_PREFIX}{expected}\n"
+    session = subprocess.run(
+        [*command, "chat", "-i"], input=b"first\ncaf\xe9\nthird\n", capture_output=True, env=env, timeout=60
+    )
+    assert session.returncode == 2  # the worst of the turns
+    assert session.stderr.decode() == f"{ERROR_PREFIX}{expected}\n"
+    answers = session.stdout.decode().splitlines()
+    if errors == "surrogateescape":  # the line is refused, the session goes on
+        assert answers == ["[gemini-1.5-flash-8b] You said: first", "[gemini-1.5-flash-8b] You said: third"]
+        assert len(server.emulator.requests) == 2
+    else:  # a strict stdin loses the whole chunk it cannot decode: the session ends there
+        assert answers == []
+
+
+def test_an_argument_that_is_not_utf8_is_named_with_its_byte(server: EmulatorServer) -> None:
+    done = subprocess.run(
+        [sys.executable.encode(), b"-m", b"dynaspark_sdk", b"--base-url", server.url.encode(), b"text", b"caf\xe9"],
+        capture_output=True,
+        env=subprocess_env(),
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout) == (2, b"")
+    assert done.stderr.decode() == (
+        f"{ERROR_PREFIX}the PROMPT argument is not UTF-8: byte 0xE9 after 'caf' cannot be read as UTF-8;"
+        " convert it first (e.g. iconv -f latin1 -t utf-8)\n"
+    )
+    assert server.emulator.requests == []

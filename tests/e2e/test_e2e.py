@@ -14,6 +14,7 @@ from wire import PNG
 from dynaspark_sdk import (
     APITimeoutError,
     InternalServerError,
+    InvalidRequestError,
     RetryPolicy,
     StreamInterruptedError,
 )
@@ -139,3 +140,27 @@ async def test_save_expands_a_home_folder(
     assert audio.save(Path("~") / "hi.mp3") == tmp_path / "hi.mp3"
     assert (tmp_path / "hi.mp3").read_bytes() == audio.data
     assert not (tmp_path / "~").exists()  # no folder literally named "~"
+
+
+async def test_media_expands_a_home_folder_as_save_does(
+    dual: Dual, emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "x.png").write_bytes(PNG)
+    answer = await dual.call("chat", "What is this?", media="~/x.png")
+    assert answer.text.endswith(f"(with a {len(PNG)}-byte image/png image)")
+    assert emulator.requests[-1].files[0].filename == "x.png"
+    await dual.call("chat", "And now?", media=[(Path("~") / "x.png", "mine.png")])
+    assert emulator.requests[-1].files[0].data == PNG
+
+
+async def test_save_into_a_folder_uses_the_images_own_name(dual: Dual, emulator: Emulator, tmp_path: Path) -> None:
+    image = await dual.call("generate_image", "a lighthouse", width=64, height=64)
+    own_name = image.url.rsplit("/", 1)[-1]
+    assert own_name.endswith(".png")
+    saved = await dual.resolve(image.save(tmp_path))
+    assert saved == tmp_path / own_name
+    assert saved.read_bytes() == await dual.resolve(image.download())
+    audio = await dual.call("generate_audio", "hi")
+    with pytest.raises(InvalidRequestError, match="is a folder: give the path of the file"):
+        audio.save(tmp_path)

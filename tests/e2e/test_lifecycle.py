@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import warnings
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
@@ -154,7 +155,7 @@ def test_the_slow_first_steps_run_off_the_event_loop(
         return real_args(*args, **kwargs)
 
     monkeypatch.setattr(_transport, "shared_ssl_context", context)
-    monkeypatch.setattr(_transport, "_warmed", threading.Event())  # as in a fresh process
+    monkeypatch.setattr(_transport, "_warmed", set())  # as in a fresh process
     monkeypatch.setattr(_pools, "http_client_args", client_args)
 
     async def main() -> None:
@@ -268,3 +269,68 @@ def test_a_streamed_chat_reads_an_image_path_off_the_event_loop(
     assert loop_thread[0] not in readers
     assert texts == ["[gemini-1.5-flash-8b] You said: describe (with a 72-byte image/png image)"] * 2
     assert [len(request.files) for request in server.emulator.requests[-2:]] == [1, 1]
+
+
+# A plain application: it imports the SDK (and its event loop's library) and nothing else, then
+# records every module imported while the loop runs its first calls, and on which thread.
+_FIRST_CALLS_PROGRAM = """
+import sys, threading
+
+class Recorder:
+    def __init__(self):
+        self.on = False
+        self.seen = []
+
+    def find_spec(self, name, path=None, target=None):
+        if self.on:
+            self.seen.append((name, threading.current_thread() is threading.main_thread()))
+        return None
+
+recorder = Recorder()
+sys.meta_path.insert(0, recorder)
+import {library}
+from dynaspark_sdk import AsyncClient, Dynaspark
+
+URL = {url!r}
+
+async def main():
+    recorder.on = True
+    client = AsyncClient(base_url=URL)
+    await client.chat("hello")
+    await client.generate_text("hello")
+    if {provider}:
+        import os
+        os.environ["DYNASPARK_BASE_URL"] = URL
+        messages = [{{"role": "user", "content": "hello"}}]
+        async for _ in Dynaspark.create_async_generator(model="gemini-1.5-flash-8b", messages=messages):
+            pass
+    recorder.on = False
+    await client.aclose()
+
+{library}.run(main{parens})
+print(sorted({{name for name, on_loop in recorder.seen if on_loop}}))
+print(len([name for name, on_loop in recorder.seen if not on_loop]) > 0)
+"""
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_first_calls_import_nothing_on_the_event_loop(server: EmulatorServer, backend: str) -> None:
+    """A new AsyncClient's first calls and the drop-in provider's first call, in a fresh
+    interpreter that imported only the SDK and its loop's library, import nothing on the
+    event loop's thread: anyio's backend (which anyio 4.16 loads on first use) and the rest
+    load in the warm-up's worker thread, off the loop (issue 22, item 3)."""
+    import subprocess
+    import sys
+
+    program = _FIRST_CALLS_PROGRAM.format(
+        library=backend,
+        url=server.url,
+        provider=backend == "asyncio",  # the provider's async path is gpt4free's, on asyncio
+        parens="()" if backend == "asyncio" else "",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DYNASPARK_")}
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    on_loop, off_loop = done.stdout.splitlines()
+    assert on_loop == "[]"
+    assert off_loop == "True"  # the recorder saw the warm-up's imports: it was on

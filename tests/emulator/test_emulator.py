@@ -11,6 +11,7 @@ import contextlib
 import io
 import json
 import logging
+import re
 import signal
 import socket
 import ssl
@@ -40,6 +41,7 @@ from dynaspark_sdk.testing import (
     SendBytes,
     default_seed,
     faults,
+    parse_fault,
     serve,
 )
 
@@ -514,6 +516,90 @@ def test_unknown_paths_image_ids_and_methods(mode: str) -> None:
     assert wrong_method_too.status_code == 405 and wrong_method_too.headers["allow"] == "GET"
     for response in (missing, no_image, wrong_method):
         assert "x-ratelimit-limit" in response.headers
+
+
+def test_rate_limit_none_sets_no_limit(mode: str) -> None:
+    with sync_http(Emulator(rate_limit=None, window_seconds=60), mode) as http:
+        answers = [http.get(TEXT, params={"user_input": f"hi {n}"}) for n in range(120)]
+    assert {answer.status_code for answer in answers} == {200}
+    assert not any(name.startswith("x-ratelimit-") for name in answers[-1].headers)
+    with pytest.raises(ValueError, match="None for no limit"):
+        Emulator(rate_limit=-1)
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected", "times", "path"),
+    [
+        ("status:503x3", faults.status(503), 3, None),
+        ("status:429:30", faults.status(429, retry_after=30), 1, None),
+        ("html-page", faults.html_page(502), 1, None),
+        ("HTML_PAGE:200x2@/status", faults.html_page(200), 2, "/status"),
+        ("bad-json", faults.bad_json(), 1, None),
+        ("missing-response", faults.missing_response(), 1, None),
+        ("wrong-content-type:image/png", faults.wrong_content_type("image/png"), 1, None),
+        ("reset", faults.reset(), 1, None),
+        ("cut-stream:2@/api/generate_response", faults.cut_stream(2), 1, "/api/generate_response"),
+        ("cut-stream", faults.cut_stream(), 1, None),
+        ("slow-first-byte:1.5", faults.slow_first_byte(1.5), 1, None),
+        ("slow-stream:0.2x10", faults.slow_stream(0.2), 10, None),
+    ],
+)
+def test_a_fault_written_as_text(spec: str, expected: Fault, times: int, path: str | None) -> None:
+    scripted = parse_fault(spec)
+    assert (scripted.fault, scripted.times, scripted.path) == (expected, times, path)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("bogus:1", "unknown fault 'bogus': write KIND[:ARG"),
+        ("", "'' is not a fault"),
+        ("status", "status takes 1 to 2 argument(s) after ':', got 0"),
+        ("reset:1", "reset takes 0 argument(s) after ':', got 1"),
+        ("status:abc", "the status code must be a whole number, not 'abc'"),
+        ("status:999", "the status code must be 100-599, not 999"),
+        ("slow-stream:-1", "SECONDS must be >= 0, not -1"),
+        ("status:503x0", "x0: a fault serves at least one request"),
+        ("status:503@status", "is not a fault"),
+    ],
+)
+def test_a_fault_written_wrong_says_what_is_wrong(spec: str, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        parse_fault(spec)
+
+
+def test_a_parsed_fault_is_injected_as_written(mode: str) -> None:
+    emulator = Emulator()
+    scripted = parse_fault("status:503x2@/status")
+    emulator.inject(scripted.fault, times=scripted.times, path=scripted.path)
+    with sync_http(emulator, mode) as http:
+        text = http.get(TEXT, params={"user_input": "hi"})
+        statuses = [http.get("/status").status_code for _ in range(3)]
+    assert text.status_code == 200
+    assert statuses == [503, 503, 200]
+
+
+def test_image_urls_answer_head_and_get_like_static_files(mode: str) -> None:
+    """llm's `-a <url>` asks HEAD first for the content type; a 405 there failed it."""
+    emulator = Emulator()
+    with sync_http(emulator, mode) as http:
+        url = http.get(IMAGE, params={"user_input": "a fox", "width": "64", "height": "80"}).json()["image_url"]
+        path = httpx.URL(url).path
+        got = http.get(path)
+        head = http.head(path)
+        again = http.get(path, headers={"if-none-match": got.headers["etag"]})
+        missing = http.head("/images/" + "0" * 24 + ".png")
+        wrong = http.post(path)
+    assert got.status_code == head.status_code == 200
+    assert head.content == b""
+    for name in ("content-type", "content-length", "etag", "cache-control"):
+        assert head.headers[name] == got.headers[name], name
+    assert head.headers["content-type"] == "image/png"
+    assert int(head.headers["content-length"]) == len(got.content) > 0
+    assert again.content == got.content  # a validator, not a conditional server: always the file
+    assert (missing.status_code, missing.content) == (404, b"")
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "GET, HEAD"
+    assert [request.method for request in emulator.requests] == ["GET", "GET", "HEAD", "GET", "HEAD", "POST"]
 
 
 @pytest.mark.parametrize(

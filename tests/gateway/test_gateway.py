@@ -22,6 +22,7 @@ import httpx
 import openai
 import pytest
 from conftest import Dual, eventually_blocking
+from openai_fixtures import CLIENTS, STREAM_CLIENTS, cleared_emulator, failure, invoke, openai_factory, user  # noqa: F401
 
 from dynaspark_sdk import AsyncClient, Client, RetryPolicy
 from dynaspark_sdk.integrations.gateway import create_app, serve_in_thread
@@ -35,29 +36,6 @@ SHORT_READ = 0.3
 SLOW = 1.0
 KEY = "gw-key-0123456789"
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4//8/AAX+Av4N70a4AAAAAElFTkSuQmCC")
-
-# The sync client does not use the test's event loop, so it runs once; the async client runs
-# on both backends.
-CLIENTS = pytest.mark.parametrize(
-    ("client_kind", "anyio_backend"),
-    [("sync", "asyncio"), ("async", "asyncio"), ("async", "trio")],
-    ids=["sync", "async-asyncio", "async-trio"],
-)
-# openai's AsyncStream leaves its async generators for the garbage collector when it stops at
-# [DONE], which trio reports as unraisable errors (asyncio finalises them quietly): streams are
-# read with the async client on asyncio only.
-STREAM_CLIENTS = pytest.mark.parametrize(
-    ("client_kind", "anyio_backend"), [("sync", "asyncio"), ("async", "asyncio")], ids=["sync", "async-asyncio"]
-)
-
-
-@pytest.fixture
-def emulator(upstream: EmulatorServer) -> Iterator[Emulator]:
-    emulator = upstream.emulator
-    emulator.clear_faults()
-    emulator.clear_requests()
-    yield emulator
-    emulator.clear_faults()
 
 
 class Gateway(NamedTuple):
@@ -84,22 +62,6 @@ def keyed_gateway(upstream: EmulatorServer) -> Iterator[str]:
 
 
 @pytest.fixture
-async def make_openai(client_kind: str, anyio_backend: str) -> Any:
-    """Build an openai client (sync or async, as parametrized) for a URL; closes what it built."""
-    made: list[Dual] = []
-
-    def build(url: str, api_key: str = "unused") -> Dual:
-        kind = openai.OpenAI if client_kind == "sync" else openai.AsyncOpenAI
-        dual = Dual(client_kind, kind(base_url=url, api_key=api_key, max_retries=0, timeout=20.0))
-        made.append(dual)
-        return dual
-
-    yield build
-    for dual in made:
-        await dual.resolve(dual.client.close())
-
-
-@pytest.fixture
 def oai(make_openai: Callable[..., Dual], gateway: Gateway) -> Dual:
     return make_openai(gateway.url)
 
@@ -118,21 +80,6 @@ async def stream_chunks(dual: Dual, **kwargs: Any) -> list[Any]:
 
 def content_of(chunks: list[Any]) -> str:
     return "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices)
-
-
-async def invoke(dual: Dual, method: Callable[..., Any], **kwargs: Any) -> Any:
-    """Call `method` (of either client) when awaited, and resolve its result."""
-    return await dual.resolve(method(**kwargs))
-
-
-async def failure(call: Any) -> openai.APIError:
-    with pytest.raises(openai.APIError) as caught:
-        await call
-    return caught.value
-
-
-def user(text: str) -> list[Any]:
-    return [{"role": "user", "content": text}]
 
 
 CONVERSATION: list[Any] = [
@@ -194,7 +141,10 @@ async def test_a_chat_model_streams_chunks_ending_with_stop(oai: Dual, emulator:
     chunks = await stream_chunks(oai, model="gemini-1.5-flash", messages=user("hello there"))
     assert {chunk.object for chunk in chunks} == {"chat.completion.chunk"}
     assert len({chunk.id for chunk in chunks}) == 1
+    # The first chunk carries the role and the first content together: no empty chunk before it.
     assert chunks[0].choices[0].delta.role == "assistant"
+    assert chunks[0].choices[0].delta.content == "[gemini-1.5-flash-8b] You said: hello there"
+    assert [chunk.choices[0].delta.content for chunk in chunks[1:]] == [None]  # then only the stop
     assert chunks[-1].choices[0].finish_reason == "stop"
     assert content_of(chunks) == "[gemini-1.5-flash-8b] You said: hello there"
     assert len(emulator.requests) == 1
@@ -216,8 +166,21 @@ async def test_an_image_part_goes_upstream_as_the_file_with_detail_accepted(
     assert upload.content_type == "image/png"
 
 
+@pytest.fixture(scope="module")
+def lan_gateway(upstream: EmulatorServer) -> Iterator[str]:
+    """A gateway that fetches image URLs on private addresses too (the emulator's are on loopback)."""
+    app = create_app(
+        AsyncClient(base_url=upstream.url, max_retries=0), log=lambda _: None, allow_private_image_urls=True
+    )
+    with serve_in_thread(app) as running:
+        yield running.url
+
+
 @CLIENTS
-async def test_an_image_url_is_fetched_and_sent(oai: Dual, upstream: EmulatorServer, emulator: Emulator) -> None:
+async def test_an_image_url_is_fetched_and_sent(
+    make_openai: Callable[..., Dual], lan_gateway: str, upstream: EmulatorServer, emulator: Emulator
+) -> None:
+    oai = make_openai(lan_gateway)
     with Client(base_url=upstream.url) as client:
         url = client.generate_image("a red square", width=64, height=64).url
     content = [{"type": "text", "text": "Describe"}, {"type": "image_url", "image_url": {"url": url}}]
@@ -250,12 +213,14 @@ async def test_parameters_at_their_defaults_are_accepted(oai: Dual) -> None:
 async def test_parameters_the_chat_endpoint_cannot_honour_are_a_400_naming_them(oai: Dual, emulator: Emulator) -> None:
     tool = {"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {}}}}
     error = await failure(
-        chat(oai, model="gemini-1.5-flash", messages=user("x"), temperature=0.2, tools=[tool], n=2, max_tokens=5)
+        chat(oai, model="gemini-1.5-flash", messages=user("x"), temperature=0.2, tools=[tool], n=2, logprobs=True)
     )
     assert isinstance(error, openai.BadRequestError)
     assert error.code == "unsupported_parameter"
-    for name in ("temperature", "tools", "n", "max_tokens"):
+    for name in ("tools", "n", "logprobs"):
         assert name in error.message
+    # What only tunes the answer is not what makes it refused.
+    assert "temperature" not in error.message
     error = await failure(chat(oai, model="gemini-1.5-flash", messages=user("x"), extra_body={"bogus": 1}))
     assert isinstance(error, openai.BadRequestError)
     assert "bogus" in error.message
@@ -328,8 +293,11 @@ async def test_text_models_stream_each_upstream_event_as_a_chunk(oai: Dual, emul
     assert emulator.requests[-1].params["stream"] == "true"
     assert emulator.requests[-1].params["temperature"] == "0.7"
     pieces = [chunk.choices[0].delta.content for chunk in chunks if chunk.choices and chunk.choices[0].delta.content]
-    # One chunk per upstream event (the emulator sends one per word), not one for the whole text.
+    # One chunk per upstream event (the emulator sends one per word), not one for the whole text,
+    # the first with the role: 6 pieces, the stop and the usage, nothing else.
     assert pieces == ["[openai] ", "You ", "said: ", "w1 ", "w2 ", "w3"]
+    assert len(chunks) == 8
+    assert chunks[0].choices[0].delta.role == "assistant"
     assert chunks[-2].choices[0].finish_reason == "stop"
     assert chunks[-1].choices == []  # the usage chunk asked for with include_usage
     # The service counts no tokens in a stream: zeros, not null (OpenAI clients read the object).
@@ -373,7 +341,7 @@ async def test_images_refuse_bad_input_before_sending(oai: Dual, emulator: Emula
         ({"size": "4096x4096"}, 400, "4096"),
         ({"n": 2}, 400, "n"),
         ({"model": "midjourney"}, 404, "midjourney"),
-        ({"quality": "hd"}, 400, "quality"),
+        ({"background": "transparent"}, 400, "background"),
     ]
     for kwargs, status, word in cases:
         error = await failure(invoke(oai, images.generate, prompt="x", **kwargs))
@@ -544,7 +512,9 @@ async def test_retries_of_the_upstream_client_recover_before_the_client_sees_any
     with serve_in_thread(create_app(client, log=lambda _: None)) as running:
         emulator.inject(faults.status(503))
         emulator.inject(faults.reset())
-        async with openai.AsyncOpenAI(base_url=running.url, api_key="unused", max_retries=0) as oai:
+        async with openai.AsyncOpenAI(
+            base_url=running.url, api_key="unused", max_retries=0, _strict_response_validation=True
+        ) as oai:
             answer = await oai.chat.completions.create(model="gemini-1.5-flash", messages=user("again"))
     assert answer.choices[0].message.content == "[gemini-1.5-flash-8b] You said: again"
     assert len(emulator.requests) == 3
@@ -556,7 +526,12 @@ async def test_retries_of_the_upstream_client_recover_before_the_client_sees_any
 async def test_http_errors_are_in_openais_shape(gateway: Gateway, emulator: Emulator) -> None:
     async with httpx.AsyncClient(base_url=gateway.url, trust_env=False) as http:
         cases = [
-            (await http.post("/chat/completions", content=b"{not json"), 400),
+            (
+                await http.post(
+                    "/chat/completions", content=b"{not json", headers={"content-type": "application/json"}
+                ),
+                400,
+            ),
             (await http.post("/chat/completions", json=["a list"]), 400),
             (await http.post("/chat/completions", json={"messages": user("x")}), 400),
             (await http.get("/chat/completions"), 405),
@@ -582,7 +557,7 @@ async def test_mounted_under_a_prefix_it_serves_the_same_api(upstream: EmulatorS
     async with AsyncClient(base_url=upstream.url, max_retries=0) as client:
         outer = Starlette(routes=[Mount("/gw", app=create_app(client, log=lines.append))])
         transport = httpx.ASGITransport(app=outer)
-        async with httpx.AsyncClient(transport=transport, base_url="http://host.test") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://host.localhost") as http:
             answer = await http.post(
                 "/gw/v1/chat/completions", json={"model": "gemini-1.5-flash", "messages": user("hi")}
             )
@@ -609,7 +584,9 @@ async def test_one_log_line_per_request_without_any_key(upstream: EmulatorServer
     secret = "sk-upstream-secret-42"
     client = AsyncClient(base_url=upstream.url, api_key=secret, max_retries=0)
     with serve_in_thread(create_app(client, gateway_key=KEY, log=lines.append)) as running:
-        async with openai.AsyncOpenAI(base_url=running.url, api_key=KEY, max_retries=0) as oai:
+        async with openai.AsyncOpenAI(
+            base_url=running.url, api_key=KEY, max_retries=0, _strict_response_validation=True
+        ) as oai:
             await oai.chat.completions.create(model="text/openai", messages=user("hi"))
             with pytest.raises(openai.NotFoundError):
                 await oai.chat.completions.create(model="nope", messages=user("hi"))
@@ -680,7 +657,7 @@ def test_the_command_serves_logs_a_line_per_request_and_exits_0_on_ctrl_c(
     try:
         url = served_url(process)
         assert url.startswith("http://127.0.0.1:") and url.endswith("/v1")
-        with openai.OpenAI(base_url=url, api_key="anything", max_retries=0) as oai:
+        with openai.OpenAI(base_url=url, api_key="anything", max_retries=0, _strict_response_validation=True) as oai:
             answer = oai.chat.completions.create(model="text/openai", messages=user("ping"))
             with pytest.raises(openai.NotFoundError):
                 oai.chat.completions.create(model="gpt-4o", messages=user("ping"))
@@ -703,7 +680,7 @@ def test_ctrl_c_lets_a_stream_in_flight_finish(upstream: EmulatorServer, emulato
     try:
         url = served_url(process)
         emulator.inject(faults.slow_stream(0.2))
-        with openai.OpenAI(base_url=url, api_key="anything", max_retries=0) as oai:
+        with openai.OpenAI(base_url=url, api_key="anything", max_retries=0, _strict_response_validation=True) as oai:
             stream = oai.chat.completions.create(model="text/openai", messages=user("w1 w2"), stream=True)
             with stream:
                 chunks = [next(stream)]
@@ -737,7 +714,9 @@ def test_a_shutdown_answers_a_request_still_waiting_with_a_503(upstream: Emulato
     lines: list[str] = []
     app = create_app(AsyncClient(base_url=upstream.url, max_retries=0), log=lines.append)
     with (
-        openai.OpenAI(base_url="http://unused.invalid", api_key="unused", max_retries=0) as oai,
+        openai.OpenAI(
+            base_url="http://unused.invalid", api_key="unused", max_retries=0, _strict_response_validation=True
+        ) as oai,
         serve_in_thread(app, timeout_graceful_shutdown=1.0) as running,
     ):
         ask = oai.with_options(base_url=running.url).chat.completions.create
@@ -762,7 +741,7 @@ def test_a_shutdown_ends_a_stream_still_waiting_with_an_error_event(
     first_piece = threading.Event()
 
     def read(url: str) -> None:
-        with openai.OpenAI(base_url=url, api_key="unused", max_retries=0) as oai:
+        with openai.OpenAI(base_url=url, api_key="unused", max_retries=0, _strict_response_validation=True) as oai:
             stream = oai.chat.completions.create(model="text/openai", messages=user("w1 w2"), stream=True)
             with stream:
                 for chunk in stream:
@@ -788,7 +767,7 @@ def test_ctrl_c_answers_a_request_still_waiting_before_the_grace_period_ends(
     process = start_gateway(upstream.url)
     try:
         url = served_url(process)
-        with openai.OpenAI(base_url=url, api_key="unused", max_retries=0) as oai:
+        with openai.OpenAI(base_url=url, api_key="unused", max_retries=0, _strict_response_validation=True) as oai:
             ask = oai.chat.completions.create
             thread, outcome = in_thread(lambda: ask(model="text/openai", messages=user("slow")))
             eventually_blocking(lambda: len(emulator.requests) == 1, "the request to reach the service", seconds=10.0)
@@ -821,11 +800,11 @@ def test_a_gateway_key_from_the_environment_is_required_and_never_shown(upstream
     try:
         url = served_url(process).replace("0.0.0.0", "127.0.0.1")
         with (
-            openai.OpenAI(base_url=url, api_key="wrong", max_retries=0) as oai,
+            openai.OpenAI(base_url=url, api_key="wrong", max_retries=0, _strict_response_validation=True) as oai,
             pytest.raises(openai.AuthenticationError),
         ):
             oai.models.list()
-        with openai.OpenAI(base_url=url, api_key=KEY, max_retries=0) as oai:
+        with openai.OpenAI(base_url=url, api_key=KEY, max_retries=0, _strict_response_validation=True) as oai:
             assert oai.models.list().data
     finally:
         out, err = interrupt(process)
@@ -861,7 +840,7 @@ async def test_an_unexpected_failure_is_a_500_without_a_traceback(caplog: pytest
 
     app = create_app(Broken(base_url="http://127.0.0.1:9"), log=lambda _: None)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.localhost") as http:
         answer = await http.post("/v1/chat/completions", json={"model": "text/openai", "messages": user("x")})
     assert answer.status_code == 500
     assert answer.json()["error"]["message"] == "internal error in the gateway"
@@ -886,3 +865,35 @@ def test_without_the_extra_the_import_error_says_what_to_install() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 2
     assert done.stderr == "dynaspark: error: dynaspark gateway needs uvicorn: pip install 'dynaspark-sdk[gateway]'\n"
+
+
+def test_a_client_leaving_a_stream_ends_it_and_its_upstream_answer(
+    upstream: EmulatorServer, emulator: Emulator
+) -> None:
+    """A client that closes its connection mid-stream ends the stream at its next piece: the
+    gateway stops reading the upstream answer (its request is logged as done) instead of
+    reading it to the end."""
+    import time
+
+    import httpx
+
+    lines: list[str] = []
+    words = " ".join(f"w{index}" for index in range(40))
+    emulator.stream_delay = 0.1  # 40-odd events: about 4 s to read them all
+    try:
+        client = AsyncClient(base_url=upstream.url, max_retries=0)
+        with serve_in_thread(create_app(client, log=lines.append)) as running:
+            body = {"model": "text/openai", "messages": [{"role": "user", "content": words}], "stream": True}
+            with (
+                httpx.Client(base_url=running.url, timeout=10) as http,
+                http.stream("POST", "/chat/completions", json=body) as answer,
+            ):
+                assert next(answer.iter_lines()).startswith("data: {")
+                left = time.monotonic()
+            while not lines and time.monotonic() - left < 10:
+                time.sleep(0.01)
+            ended = time.monotonic() - left
+    finally:
+        emulator.stream_delay = 0.0
+    assert lines and lines[0].startswith("POST /v1/chat/completions 200 ")
+    assert ended < 2.0, f"the stream went on {ended:.1f} s after the client left"

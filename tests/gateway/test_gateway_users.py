@@ -1,10 +1,13 @@
 """The gateway from the tools the README sends its users to: LangChain's `ChatOpenAI` (the real,
-pinned langchain-openai) and llm's OpenAI-compatible models configured by the README's own
-`extra-openai-models.yaml`, against the emulator as upstream, all over loopback."""
+pinned langchain-openai, chat completions and its Responses API mode), llm's OpenAI-compatible
+models configured by the README's own `extra-openai-models.yaml`, litellm and openai-agents,
+against the emulator as upstream, all over loopback."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import inspect
 import os
 import re
 import subprocess
@@ -28,6 +31,8 @@ README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding=
 README_URL = "http://127.0.0.1:8000/v1"
 
 pytestmark = pytest.mark.usefixtures("loopback_only")
+#: PNG bytes of one pixel.
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4//8/AAX+Av4N70a4AAAAAElFTkSuQmCC")
 
 
 def readme_block(language: str, containing: str) -> str:
@@ -122,3 +127,82 @@ def test_llm_with_the_readme_s_extra_openai_models(
         assert done.output == f"{answer}\n"
     prompts = [{**request.params, **request.fields}["user_input"] for request in emulator.requests]
     assert prompts == ["Hello!", "Hello!"]
+
+
+def test_langchain_with_max_tokens_and_with_the_responses_api(gateway: str, emulator: Emulator) -> None:
+    limited = chat_openai(gateway, "gemini-2.0-flash", max_tokens=100)
+    assert limited.invoke("Hello!").content == "[gemini-2.0-flash-lite] You said: Hello!"
+    responses = chat_openai(gateway, "gemini-2.0-flash", use_responses_api=True, max_tokens=100)
+    answer = responses.invoke([("system", "Be brief."), ("user", "Hi")])
+    assert answer.text == "[gemini-2.0-flash-lite] You said: Hi"
+    assert answer.response_metadata["model_name"] == limited.invoke("x").response_metadata["model_name"]
+    assert "".join(chunk.text for chunk in responses.stream("streamed")) == "[gemini-2.0-flash-lite] You said: streamed"
+    assert emulator.requests[-1].form[0] == ("user_input", "streamed")
+
+
+def readme_llm_config(gateway: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("LLM_USER_PATH", str(tmp_path))
+    config = readme_block("yaml", "model_id: dynaspark-gemini")
+    (tmp_path / "extra-openai-models.yaml").write_text(config.replace(README_URL, gateway), encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["keys", "set", "dynaspark-gateway", "--value", "anything"]).exit_code == 0
+    return runner
+
+
+def test_llm_with_temperature_and_an_image_through_the_readme_s_yaml(
+    gateway: str, emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = readme_llm_config(gateway, tmp_path, monkeypatch)
+    done = runner.invoke(cli, ["-m", "dynaspark-gemini", "-o", "temperature", "0.5", "Hello!"], catch_exceptions=False)
+    assert (done.exit_code, done.output) == (0, "[gemini-2.0-flash-lite] You said: Hello!\n")
+    done = runner.invoke(cli, ["-m", "dynaspark-text", "-o", "temperature", "0.5", "Hi"], catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    assert emulator.requests[-1].params["temperature"] == "0.5"
+    image = tmp_path / "pixel.png"
+    image.write_bytes(PNG)
+    done = runner.invoke(cli, ["-m", "dynaspark-gemini", "-a", str(image), "What is it?"], catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    assert "You said: What is it?" in done.output
+    assert [file.data for file in emulator.requests[-1].files] == [PNG]
+
+
+@pytest.fixture
+def litellm(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """litellm, with its model cost map read from the package (it would fetch it from GitHub);
+    the clients it keeps for later calls are closed afterwards."""
+    monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    yield litellm
+    cache = litellm.in_memory_llm_clients_cache
+    for client in list(cache.cache_dict.values()):
+        close = getattr(client, "close", None)
+        if callable(close) and not inspect.iscoroutinefunction(close):
+            close()
+    cache.flush_cache()  # type: ignore[no-untyped-call]
+
+
+def test_litellm_completion_and_responses_with_max_tokens(gateway: str, emulator: Emulator, litellm: Any) -> None:
+    common = {"model": "openai/gemini-2.0-flash", "api_base": gateway, "api_key": "unused"}
+    answer = litellm.completion(messages=[{"role": "user", "content": "Hello!"}], max_tokens=20, **common)
+    assert answer.choices[0].message.content == "[gemini-2.0-flash-lite] You said: Hello!"
+    response = litellm.responses(input="Again", max_output_tokens=20, **common)
+    assert response.output[0].content[0].text == "[gemini-2.0-flash-lite] You said: Again"
+    assert [request.form[0] for request in emulator.requests] == [("user_input", "Hello!"), ("user_input", "Again")]
+
+
+def test_openai_agents_runs_a_simple_agent(gateway: str, emulator: Emulator) -> None:
+    import openai
+    from agents import Agent, OpenAIResponsesModel, Runner, set_tracing_disabled
+
+    set_tracing_disabled(True)
+
+    async def main() -> Any:
+        async with openai.AsyncOpenAI(base_url=gateway, api_key="unused", max_retries=0) as client:
+            model = OpenAIResponsesModel("gemini-2.0-flash", client)
+            agent = Agent(name="Greeter", instructions="Greet briefly.", model=model)
+            return await Runner.run(agent, "Hello agent")
+
+    result = asyncio.run(main())
+    assert result.final_output == "[gemini-2.0-flash-lite] You said: Hello agent"
+    assert emulator.requests[-1].form[0] == ("user_input", "System: Greet briefly.\nUser: Hello agent\nAssistant:")

@@ -17,7 +17,7 @@ from click.testing import CliRunner, Result
 from llm.cli import cli
 from wire import PNG
 
-from dynaspark_sdk import Dynaspark
+from dynaspark_sdk import Client, Dynaspark
 from dynaspark_sdk.integrations import llm_plugin
 from dynaspark_sdk.testing import Emulator, EmulatorServer, faults, serve
 
@@ -107,6 +107,19 @@ def test_one_image_attachment(emulator: Emulator, tmp_path: Path, mode: str) -> 
     assert output == f"[gemini-2.0-flash-lite] You said: what is it? (with a {len(PNG)}-byte image/png image)\n"
     upload = emulator.requests[-1].files[0]
     assert (upload.field, upload.filename, upload.content_type, upload.data) == ("file", "chart.png", "image/png", PNG)
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_an_image_url_of_the_emulator_as_attachment(emulator: Emulator, server: EmulatorServer, mode: str) -> None:
+    """llm asks the URL's content type with HEAD before it sends anything."""
+    with Client(base_url=server.url) as client:
+        image = client.generate_image("a fox", width=64, height=64)
+        data = image.download()
+    extra = ["--async"] if mode == "async" else []
+    output = run("-m", "dynaspark/gemini-2.0-flash", "what is it?", "-a", image.url, *extra).output
+    assert output.endswith(f"(with a {len(data)}-byte image/png image)\n")
+    assert "HEAD" in [request.method for request in emulator.requests]
+    assert emulator.requests[-1].files[0].data == data
 
 
 def test_a_second_attachment_is_refused_before_sending(emulator: Emulator, tmp_path: Path) -> None:

@@ -354,6 +354,23 @@ def test_a_stream_starting_with_a_byte_order_mark_keeps_its_first_event(
     assert row_line(marked, *row).endswith("events (OpenAI-style chunks), then data: [DONE]")
 
 
+def _stream_with_a_huge_event(method: str, path: str, answer: Answer) -> None:
+    if answer.headers.get("content-type", "").startswith("text/event-stream"):
+        answer.body = b"data: " + b"x" * (2 * 1024 * 1024) + b"\n\n" + answer.body
+
+
+def test_a_stream_with_an_event_over_1_mib_is_drift_and_fails_the_sdk(
+    capsys: pytest.CaptureFixture[str], upstream: str
+) -> None:
+    """Issue 21: one event is capped at 1 MiB, in the probe's reading as in the SDK's."""
+    with proxied(upstream, _stream_with_a_huge_event) as proxy:
+        _, out, _ = run_probe(capsys, "--base-url", proxy.url, "probe")
+    assert "1 MiB" in row_line(out, "/api/generate_response", "text streamed", "stream", "drift")
+    assert row_line(out, "/api/generate_response", "text streamed", "sdk", "failed").startswith(
+        "StreamInterruptedError: "
+    )
+
+
 def test_a_stream_without_done_also_fails_the_sdk(capsys: pytest.CaptureFixture[str], upstream: str) -> None:
     with proxied(upstream, _stream_without_done) as proxy:
         _, out, _ = run_probe(capsys, "--base-url", proxy.url, "probe")

@@ -45,3 +45,35 @@ def test_the_subset_names_test_modules_that_exist() -> None:
     for module in modules:
         assert (ROOT / module).is_file(), module
     assert "tests/e2e/test_e2e.py" in modules
+
+
+# Modules that may import what only an extra installs (each says which in pyproject.toml).
+EXTRA_MODULES = ("aiohttp_transport.py", "integrations/gateway/", "integrations/llm_plugin.py")
+
+
+def _top_level_imports(path: Path) -> set[str]:
+    import ast
+
+    names: set[str] = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_every_module_the_package_imports_is_a_declared_dependency() -> None:
+    import sys
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = {re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0] for requirement in project["dependencies"]}
+    package = ROOT / "dynaspark_sdk"
+    undeclared = {
+        f"{path.relative_to(package)}: {name}"
+        for path in package.rglob("*.py")
+        if not str(path.relative_to(package)).startswith(EXTRA_MODULES)
+        for name in _top_level_imports(path)
+        if name not in sys.stdlib_module_names and name != "dynaspark_sdk" and name not in declared
+    }
+    assert not undeclared, sorted(undeclared)

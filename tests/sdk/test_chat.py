@@ -299,7 +299,7 @@ async def test_conversation_records_a_streamed_reply_only_when_complete(
     assert len(chat.messages) == 2
 
 
-@pytest.mark.parametrize("message", [5, None, ["hi"], b"hi"], ids=repr)
+@pytest.mark.parametrize("message", [5, ["hi"], b"hi"], ids=repr)
 async def test_a_conversation_message_that_is_not_a_string_is_refused_as_such(
     make_dual: Callable[..., Dual], mock: respx.MockRouter, message: object
 ) -> None:
@@ -313,6 +313,22 @@ async def test_a_conversation_message_that_is_not_a_string_is_refused_as_such(
         await dual.collect(conversation.stream(message))
     with pytest.raises(InvalidRequestError, match=r"^the message is empty$"):
         await dual.resolve(conversation.send("  "))
+    assert not route.called
+    assert conversation.messages == []
+
+
+async def test_a_conversation_sent_nothing_asks_for_a_message(
+    make_dual: Callable[..., Dual], mock: respx.MockRouter
+) -> None:
+    """No message is allowed only after tool results (see test_structured_sdk.py)."""
+    route = mock.post(CHAT)
+    dual = make_dual()
+    conversation = dual.client.conversation()
+    expected = r"^give the next message \(only tool results can be sent without one\)$"
+    with pytest.raises(InvalidRequestError, match=expected):
+        await dual.resolve(conversation.send(None))
+    with pytest.raises(InvalidRequestError, match=expected):
+        await dual.collect(conversation.stream())
     assert not route.called
     assert conversation.messages == []
 

@@ -85,6 +85,27 @@ async def test_html_page_and_broken_answers(make_dual: Callable[..., Dual], mock
         await dual.call("chat", "hi")
 
 
+@pytest.mark.parametrize(
+    ("status", "page", "waking"),
+    [
+        (404, "<html><body><h1>Not Found</h1><p>nginx</p></body></html>", False),
+        (501, "<html><title>Error response</title><p>Error code: 501 Unsupported method</p></html>", False),
+        (500, "<html><body>Internal Server Error</body></html>", False),
+        (502, "<html><body>Bad Gateway</body></html>", True),
+        (503, "<html><body>Service Unavailable</body></html>", True),
+        (404, "<html><body><h1>Service waking up</h1></body></html>", True),
+    ],
+)
+async def test_only_a_wake_up_or_gateway_page_says_the_host_may_be_waking(
+    make_dual: Callable[..., Dual], mock: respx.MockRouter, status: int, page: str, waking: bool
+) -> None:
+    mock.get(TEXT).mock(return_value=httpx.Response(status, html=page))
+    with pytest.raises(APIStatusError, match=f"^{status}: an HTML page instead of the service's answer") as caught:
+        await make_dual(max_retries=0).call("generate_text", "hi")
+    assert ("the host may be waking up" in str(caught.value)) is waking
+    assert ("check base_url" in str(caught.value)) is not waking
+
+
 async def test_5xx_is_retried_then_succeeds(make_dual: Callable[..., Dual], mock: respx.MockRouter) -> None:
     route = mock.post(CHAT).mock(
         side_effect=[

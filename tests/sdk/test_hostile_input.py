@@ -39,6 +39,7 @@ from wire import JPEG, PNG, form_of, query_of
 from dynaspark_sdk import InvalidRequestError, MediaError, RetryPolicy
 from dynaspark_sdk._generated import spec_values
 from dynaspark_sdk._generated.spec_values import Rule
+from dynaspark_sdk._operations.text import _SET_BY_ARGUMENTS as SET_BY_ARGUMENTS
 from dynaspark_sdk._plans import MAX_URL_BYTES
 from dynaspark_sdk.testing import (
     MP3_FRAME_BYTES,
@@ -890,7 +891,7 @@ async def test_a_seed_of_4300_digits_is_sent_exactly_or_refused_as_the_spec_says
         assert_refused_before_sending(outcome)
 
 
-@pytest.mark.parametrize("name", list(spec_values.PARAMETERS["generate_text"]))
+@pytest.mark.parametrize("name", sorted(SET_BY_ARGUMENTS))
 @pytest.mark.parametrize("method", ["generate_text", "stream_text"])
 async def test_extra_query_never_sets_a_parameter_the_sdk_checks(
     client_kind: str, anyio_backend: str, method: str, name: str
@@ -902,6 +903,22 @@ async def test_extra_query_never_sets_a_parameter_the_sdk_checks(
     # A name the spec does not list goes out (the emulator, holding to the spec, refuses it).
     [sent] = (await call(client_kind, method, "hi", extra_query={"unlisted": "3"})).requests
     assert query_of(sent)["unlisted"] == "3"
+
+
+@pytest.mark.parametrize("method", ["generate_text", "stream_text"])
+async def test_extra_query_sends_a_spec_parameter_that_has_no_argument_yet_checked(
+    client_kind: str, anyio_backend: str, method: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a spec edit adds an optional parameter and `scripts/generate`, before the clients
+    get an argument for it: extra_query sends it, checked as an argument would be."""
+    grown = {**spec_values.PARAMETERS["generate_text"], "max_tokens": Rule(type="integer", minimum=1, maximum=8192)}
+    monkeypatch.setattr(spec_values, "PARAMETERS", {**spec_values.PARAMETERS, "generate_text": grown})
+    [sent] = (await call(client_kind, method, "hi", extra_query={"max_tokens": 5})).requests
+    assert query_of(sent)["max_tokens"] == "5"
+    for wrong, message in ((0, "max_tokens must be between 1 and 8192, not 0"), ("5", "must be a number, not str")):
+        outcome = await call(client_kind, method, "hi", extra_query={"max_tokens": wrong})
+        assert_refused_before_sending(outcome)
+        assert message in str(outcome.error)
 
 
 @pytest.mark.parametrize("extra_query", [["x"], "x=1", 7, ("x", "1")])

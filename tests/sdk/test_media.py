@@ -22,6 +22,7 @@ from dynaspark_sdk._media import (
     ImageUpload,
     RemoteImage,
     detect_image_type,
+    filename_from_url,
     image_from_bytes,
 )
 from dynaspark_sdk._media_files import prepare_media
@@ -784,3 +785,21 @@ def test_any_media_gives_an_upload_or_none_or_a_media_error(
         assert result.filename
     else:
         assert result is None or isinstance(result, RemoteImage)
+
+
+@pytest.mark.parametrize(
+    ("url", "data", "name"),
+    [
+        ("https://x.test/images/3f2a.png?token=1", PNG, "3f2a.png"),
+        ("https://x.test/images/3F2A.PNG", PNG, "3F2A.PNG"),
+        ("https://x.test/prompt/a%20cat", JPEG, "a cat.jpg"),
+        ("https://x.test/photo.jpeg", JPEG, "photo.jpeg"),
+        ("https://x.test/photo.png", JPEG, "photo.png.jpg"),
+        ("https://x.test/", GIF89, "image.gif"),
+        ("https://x.test/a/..%2F..%2Fetc", PNG, "image.png"),
+        ("https://x.test/.hidden", PNG, "image.png"),
+        ("https://x.test/raw", b"not an image", "raw"),
+    ],
+)
+def test_the_name_an_image_is_saved_under_in_a_folder(url: str, data: bytes, name: str) -> None:
+    assert filename_from_url(url, data) == name

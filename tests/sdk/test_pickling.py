@@ -38,7 +38,9 @@ from dynaspark_sdk import (
     RateLimitError,
     ResponseValidationError,
     RetryPolicy,
+    StreamClosedError,
     StreamInterruptedError,
+    StructuredOutputError,
 )
 
 pytestmark = pytest.mark.anyio
@@ -73,7 +75,9 @@ ERRORS: list[DynasparkError] = [
     InternalServerError("overloaded", **STATUS_KWARGS),
     ResponseValidationError("html page", status_code=502, content_type="text/html", body_excerpt="<html>"),
     StreamInterruptedError("broke off", partial_text="half an ans"),
+    StructuredOutputError("no call", raw_text="plain", errors=("no JSON",), attempts=("{", "plain")),
     ClientClosedError("this Client is closed"),
+    StreamClosedError("this Stream was closed before its end"),
 ]
 
 
@@ -162,6 +166,8 @@ async def test_results_pickle_and_turn_into_json(make_dual: Callable[..., Dual],
         "model": "gemini-1.5-flash-8b",
         "headers": dict(chat.headers.items()),
         "rate_limit": rate_limit,
+        "tool_calls": [],
+        "parsed": None,
     }
     assert pickle.loads(pickle.dumps(chat)) == chat
     assert text.to_dict()["usage"] == usage
@@ -209,4 +215,6 @@ def test_chat_response_to_dict_without_an_answer_behind_it() -> None:
         "model": "m",
         "headers": {},
         "rate_limit": {"limit": None, "remaining": None, "reset": None},
+        "tool_calls": [],
+        "parsed": None,
     }

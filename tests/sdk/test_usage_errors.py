@@ -109,3 +109,17 @@ async def test_a_closed_http_client_of_ones_own(client_kind: str, mock: respx.Mo
     with pytest.raises(ClientClosedError, match=f"http_client of this {type(dual.client).__name__} is closed"):
         await dual.call("chat", "hi")
     assert not mock.calls
+
+
+async def test_an_async_client_closes_with_close_too(anyio_backend: str, mock: respx.MockRouter) -> None:
+    """openai-python's AsyncClient spells it `await client.close()`; both spellings work."""
+    from dynaspark_sdk import AsyncClient
+
+    client = AsyncClient(base_url=BASE_URL)
+    assert (await client.chat("hi")).text == "ok"
+    await client.close()
+    with pytest.raises(ClientClosedError, match="this AsyncClient is closed"):
+        await client.chat("hi")
+    await client.close()  # twice, like aclose()
+    await client.aclose()
+    assert len(mock.calls) == 1

@@ -52,14 +52,23 @@ def test_validator_rejects_a_broken_copy(tmp_path: Path, spec: dict[str, Any]) -
         validate(document)
 
 
+#: The endpoints the service document and the known clients name. The spec may describe more
+#: (an operation added after a probe finds one): each must then have an operationId, which
+#: `scripts/generate` and the emulator go by.
+DOCUMENTED_PATHS = {
+    "/dsai_fuck_u_spammer",
+    "/generate_response",
+    "/api/generate_response",
+    "/api/generate_image",
+    "/status",
+}
+
+
 def test_every_endpoint_of_the_service_document_is_described(spec: dict[str, Any]) -> None:
-    assert set(spec["paths"]) == {
-        "/dsai_fuck_u_spammer",
-        "/generate_response",
-        "/api/generate_response",
-        "/api/generate_image",
-        "/status",
-    }
+    assert set(spec["paths"]) >= DOCUMENTED_PATHS
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            assert operation.get("operationId"), f"{method.upper()} {path} has no operationId"
     chat = spec["paths"]["/dsai_fuck_u_spammer"]["post"]
     previous = spec["paths"]["/generate_response"]["post"]
     assert chat["x-previous-paths"] == ["/generate_response"]
@@ -79,7 +88,8 @@ def test_every_endpoint_of_the_service_document_is_described(spec: dict[str, Any
 
 def test_chat_models_aliases_and_default(spec: dict[str, Any]) -> None:
     chat_model = spec["components"]["schemas"]["ChatModel"]
-    assert chat_model["enum"] == [
+    # The models gpt4free's provider listed; the spec may list newer ones after them.
+    assert chat_model["enum"][:4] == [
         "gemini-1.5-flash",
         "gemini-1.5-flash-8b",
         "gemini-2.0-flash",
@@ -120,7 +130,7 @@ def test_enumerations_and_defaults(spec: dict[str, Any]) -> None:
     model = next(p for p in params if p.get("name") == "model")
     assert model["x-audio-model"] == "openai-audio"
     names = {_deref(spec, p)["name"] for p in params}
-    assert names == {
+    assert names >= {  # the documented ones; the spec may gain more
         "user_input", "api_key", "model", "temperature", "top_p", "presence_penalty",
         "frequency_penalty", "json", "system", "stream", "private", "seed", "referrer", "voice",
     }  # fmt: skip

@@ -207,6 +207,7 @@ def test_the_script_compares_the_last_commit_with_the_working_file(tmp_path: Pat
     (tmp_path / "scripts").mkdir()
     (tmp_path / "openapi").mkdir()
     shutil.copy(ROOT / "scripts" / "spec_changes.py", tmp_path / "scripts")
+    shutil.copy(ROOT / "scripts" / "spec_reach.py", tmp_path / "scripts")
     spec = tmp_path / "openapi" / "dynaspark.yaml"
     spec.write_text((ROOT / "openapi" / "dynaspark.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@example.com"]
@@ -225,4 +226,65 @@ def test_the_script_compares_the_last_commit_with_the_working_file(tmp_path: Pat
         "spec changes (the last commit -> the working openapi/dynaspark.yaml):\n"
         "  BREAKING  image models: removed gptimage\n"
         "1 change(s), 1 breaking: say so in CHANGELOG.md\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("paths:\n  /x: [unclosed\n", "is not valid YAML at line 3, column 1: "),
+        ("paths: {a: 1\n", "is not valid YAML at line 2, column 1: "),
+        ("- just\n- a list\n", "holds no OpenAPI document (a YAML mapping), but list"),
+        ("", "holds no OpenAPI document (a YAML mapping), but NoneType"),
+    ],
+)
+def test_a_file_that_is_no_spec_is_one_line_not_a_traceback(tmp_path: Path, text: str, message: str) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text("paths: {}\n", encoding="utf-8")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text, encoding="utf-8")
+    for args in ([good, bad], [bad, good]):
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "spec_changes.py"), *map(str, args)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 2
+        assert done.stdout == ""
+        assert len(done.stderr.splitlines()) == 1, done.stderr
+        assert done.stderr.startswith(f"spec_changes: {bad} ")
+        assert message in done.stderr
+    missing = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "spec_changes.py"), str(good), str(tmp_path / "nope.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (missing.returncode, missing.stderr) == (
+        2,
+        f"spec_changes: cannot read {tmp_path / 'nope.yaml'}: No such file or directory\n",
+    )
+
+
+def test_render_says_under_each_addition_which_parts_do_not_take_it_yet() -> None:
+    changes = [
+        spec_changes.Change(
+            "generate_text: new optional parameter max_tokens", operation="generate_text", parameter="max_tokens"
+        ),
+        spec_changes.Change("chat models: added gemini-2.5-flash"),
+        spec_changes.Change("operation ping added: GET /ping", operation="ping"),
+    ]
+
+    def gaps(change: Any) -> list[tuple[str, str]]:
+        return [("CLI", f"nothing for {change.parameter or change.operation}")] if change.parameter else []
+
+    assert spec_changes.render(changes, "a -> b", gaps) == (
+        "spec changes (a -> b):\n"
+        "            generate_text: new optional parameter max_tokens\n"
+        "              not yet: CLI                 nothing for max_tokens\n"
+        "            chat models: added gemini-2.5-flash\n"
+        "            operation ping added: GET /ping\n"
+        "3 change(s), 0 breaking; 1 not taken by every part yet: see 'When the API changes' in README.md"
+        " (steps 3 and 4) for what to add\n"
     )

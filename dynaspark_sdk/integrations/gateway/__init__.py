@@ -14,6 +14,6 @@ except ImportError:  # pragma: no cover - depends on the installation
 
 from ._app import MAX_BODY_BYTES, create_app
 from ._serving import RunningGateway, serve_in_thread
-from ._shapes import GatewayError
+from ._shapes.errors import GatewayError
 
 __all__ = ["MAX_BODY_BYTES", "GatewayError", "RunningGateway", "create_app", "serve_in_thread"]

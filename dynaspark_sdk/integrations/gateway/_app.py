@@ -7,11 +7,11 @@ import contextlib
 import hmac
 import json
 import logging
+import os
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
 from typing import Any
 
-import anyio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -20,24 +20,36 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dynaspark_sdk import AsyncClient, AsyncStream, DynasparkError
+from dynaspark_sdk import AsyncClient, DynasparkError, RateLimit
 
-from ._shapes import (
+from ._answers import (
+    IGNORED_SCOPE_KEY,
+    STREAM_HEADERS,
+    error_response,
+    ignored_headers,
+    on_asyncio,
+    send_events,
+    send_json,
+)
+from ._guard import Admission, RequestGuard
+from ._response_store import AsyncResponseStore, ResponseStore
+from ._responses_routes import ResponsesRoutes
+from ._retry_headers import SHOULD_NOT_RETRY, rate_limit_headers
+from ._shapes.chat_completions import (
     DONE,
-    TEXT_MODELS,
-    TEXT_PREFIX,
     ChatPlan,
-    GatewayError,
     chat_completion,
     completion_chunk,
     completion_id,
-    error_from_sdk,
     event,
-    model_entry,
     parse_chat,
-    parse_image,
-    parse_speech,
 )
+from ._shapes.errors import GatewayError
+from ._shapes.images import parse_image
+from ._shapes.models import model_list
+from ._shapes.parameters import policies
+from ._shapes.speech import parse_speech
+from ._upstream import TextStream, Upstream, shutting_down
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
@@ -47,56 +59,47 @@ MAX_BODY_BYTES = 28 * 1024 * 1024
 _logger = logging.getLogger("dynaspark_sdk.gateway")
 
 
-def _error_response(error: GatewayError) -> JSONResponse:
-    return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
-
-
-def _shutting_down() -> GatewayError:
-    return GatewayError(503, "the gateway is shutting down; try again later", type="server_error", code="shutting_down")
-
-
-class InFlight:
-    """The upstream waits of the requests in flight. A server that stops (`dynaspark gateway`
-    on Ctrl-C, `serve_in_thread` at the end of its block) calls `end_all()` shortly before its
-    grace period runs out: a request still waiting then answers 503 (a stream under way ends
-    with an error event and `[DONE]`) instead of having its connection cut."""
-
-    def __init__(self) -> None:
-        self._scopes: set[anyio.CancelScope] = set()
-        self.ended = False
-
-    @contextlib.contextmanager
-    def guard(self) -> Iterator[anyio.CancelScope]:
-        """A cancel scope around one upstream wait (never around a `yield` to Starlette), ended
-        by `end_all()`: check its `cancelled_caught` afterwards."""
-        scope = anyio.CancelScope()
-        if self.ended:
-            scope.cancel()
-        self._scopes.add(scope)
-        try:
-            with scope:
-                yield scope
-        finally:
-            self._scopes.discard(scope)
-
-    def end_all(self) -> None:
-        """End every upstream wait, now and from now on (on the server's event loop)."""
-        self.ended = True
-        for scope in list(self._scopes):
-            scope.cancel()
-
-
 class _Front:
-    """ASGI middleware in front of the routes: one log line per request, `METHOD PATH STATUS
-    DURATION`, once its answer is complete (a stream's too); the query string and headers are
-    never shown, so no key leaks. A `POST` to a path of `direct` goes straight to its ASGI
-    endpoint, past Starlette's exception middleware and router (the same endpoint the router
-    reaches; it answers its own errors): the gateway's hot path costs less per call."""
+    """ASGI middleware in front of the routes, so that every endpoint (one added later too)
+    gets the same treatment:
 
-    def __init__(self, app: ASGIApp, log: Callable[[str], None], direct: dict[str, ASGIApp]) -> None:
+    - the guard's checks (`RequestGuard`: Host, Origin and CORS, JSON bodies) before anything
+      else; a refusal is answered here, in OpenAI's error shape;
+    - headers on every answer: the CORS ones of an allowed origin, `x-should-retry: false` on a
+      5xx (the upstream client's retries are spent) and the service's rate-limit numbers in
+      OpenAI's names (see `_retry_headers`);
+    - one log line per request, `METHOD PATH STATUS DURATION`, once its answer is complete (a
+      stream's too); the query string and headers are never shown, so no key leaks.
+
+    A `POST` to a path of `direct` goes straight to its ASGI endpoint, past Starlette's
+    exception middleware and router (the same endpoint the router reaches; it answers its own
+    errors): the gateway's hot path costs less per call."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        log: Callable[[str], None],
+        direct: dict[str, ASGIApp],
+        guard: RequestGuard,
+        rate_limit: Callable[[], RateLimit],
+    ) -> None:
         self.app = app
         self.log = log
         self.direct = direct
+        self.guard = guard
+        self.rate_limit = rate_limit
+        # The rate-limit headers of the last answer, by the numbers and the second they were
+        # made in: most answers in a second share them.
+        self._limit_headers: tuple[RateLimit, int, list[tuple[bytes, bytes]]] | None = None
+
+    def _rate_limit_headers(self) -> list[tuple[bytes, bytes]]:
+        limit, now = self.rate_limit(), time.time()
+        cached = self._limit_headers
+        if cached is not None and cached[0] is limit and cached[1] == int(now):
+            return cached[2]
+        headers = rate_limit_headers(limit, now)
+        self._limit_headers = (limit, int(now), headers)
+        return headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -104,15 +107,24 @@ class _Front:
             return
         started = time.perf_counter()
         status = 0
+        admission = self.guard.admit(scope)
+        added = admission.headers
 
         async def sending(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                extra = [*added, *self._rate_limit_headers()]
+                if status >= 500:
+                    extra.append(SHOULD_NOT_RETRY)
+                if extra:
+                    message = {**message, "headers": [*message.get("headers", ()), *extra]}
             await send(message)
 
         app = self.app
-        if scope["method"] == "POST":
+        if admission.status:
+            app = _refusal(admission)
+        elif scope["method"] == "POST":
             app = self.direct.get(_route_path(scope), app)
         try:
             await app(scope, receive, sending)
@@ -123,7 +135,17 @@ class _Front:
             path = scope["path"]
             if not path.isprintable() or " " in path:
                 path = "".join(c if c.isprintable() and c != " " else "?" for c in path)
-            self.log(f"{scope['method']} {path} {status or '-'} {(time.perf_counter() - started) * 1000:.1f} ms")
+            line = f"{scope['method']} {path} {status or '-'} {(time.perf_counter() - started) * 1000:.1f} ms"
+            ignored = scope.get(IGNORED_SCOPE_KEY)
+            self.log(f"{line} (ignored: {ignored})" if ignored else line)
+
+
+def _refusal(admission: Admission) -> ASGIApp:
+    """The answer to a request the guard stopped: a preflight's 204, or a refusal in OpenAI's
+    shape (its CORS headers, if any, are added by the front)."""
+    if admission.status == 204:
+        return Response(status_code=204)
+    return error_response(GatewayError(admission.status, admission.message, code=admission.code))
 
 
 def _route_path(scope: Scope) -> str:
@@ -133,19 +155,6 @@ def _route_path(scope: Scope) -> str:
     if root and path.startswith(root) and path[len(root) : len(root) + 1] == "/":
         return path[len(root) :]
     return path
-
-
-def _dumps(payload: object) -> bytes:
-    """JSON exactly as Starlette's JSONResponse renders it."""
-    return json.dumps(payload, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode("utf-8")
-
-
-async def _send_json(send: Send, payload: object) -> None:
-    """A 200 JSON answer, byte for byte what `JSONResponse(payload)` sends, without building one."""
-    body = _dumps(payload)
-    headers = [(b"content-length", str(len(body)).encode("latin-1")), (b"content-type", b"application/json")]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
 
 
 class _Endpoint:
@@ -170,10 +179,24 @@ def _header(scope: Scope, name: bytes) -> str | None:
 class _Gateway:
     """The routes, around one AsyncClient."""
 
-    def __init__(self, client: AsyncClient, gateway_key: str | None) -> None:
+    def __init__(self, client: AsyncClient, gateway_key: str | None, strict_params: bool) -> None:
         self.client = client
+        self.upstream = Upstream(client)
+        self.in_flight = self.upstream.in_flight
         self._key = gateway_key.encode("utf-8") if gateway_key else None
-        self.in_flight = InFlight()
+        self.policies = policies(strict=strict_params)
+        self.chat_models = tuple(client.models)
+        self.image_models = tuple(client.image_models)
+        # Built once: the models never change while the app runs, and `created` is its start.
+        models = model_list(self.chat_models, self.image_models, int(time.time()))
+        self.models_answer = models
+        self.model_entries = {entry["id"]: entry for entry in models["data"]}
+
+    @staticmethod
+    def token(scope: Scope) -> str:
+        """The bearer token the request carries ("" without one): whose stored responses it sees."""
+        scheme, _, token = (_header(scope, b"authorization") or "").partition(" ")
+        return token.strip() if scheme.lower() == "bearer" else ""
 
     def check_key(self, scope: Scope) -> None:
         if self._key is None:
@@ -214,108 +237,76 @@ class _Gateway:
 
     # ------------------------------------------------------------------ models
 
-    def model_names(self) -> list[str]:
-        return [*self.client.models, *(TEXT_PREFIX + name for name in TEXT_MODELS)]
-
     async def list_models(self, request: Request) -> Response:
         self.check_key(request.scope)
-        return JSONResponse({"object": "list", "data": [model_entry(name) for name in self.model_names()]})
+        return JSONResponse(self.models_answer)
 
     async def get_model(self, request: Request) -> Response:
         self.check_key(request.scope)
         name = request.path_params["model"]
-        if name not in self.model_names():
+        entry = self.model_entries.get(name)
+        if entry is None:
             raise GatewayError(404, f"The model {name!r} does not exist", param="model", code="model_not_found")
-        return JSONResponse(model_entry(name))
+        return JSONResponse(entry)
 
     # ------------------------------------------------------------------ chat
 
     async def chat_completions(self, scope: Scope, receive: Receive, send: Send) -> None:
         """`POST /v1/chat/completions`, a plain ASGI endpoint (the gateway's hot path): it
         answers its own GatewayError and SDK errors; anything else goes up, to the 500 handler."""
+        response: Response
         try:
-            plan = parse_chat(await self.body(scope, receive), self.client.models)
+            plan = parse_chat(await self.body(scope, receive), self.chat_models, self.policies)
+            headers = ignored_headers(scope, plan.ignored)
             if plan.stream:
-                response = await self._stream(plan)
+                events = await self._stream(plan)
+                if on_asyncio():
+                    await send_events(receive, send, events, headers)
+                    return
+                response = StreamingResponse(
+                    events, headers={**STREAM_HEADERS, **headers}, media_type="text/event-stream"
+                )
             else:
-                with self.in_flight.guard() as waiting:
-                    completion = await self._completion(plan)
-                if waiting.cancelled_caught:
-                    raise _shutting_down()
-                await _send_json(send, completion)
+                answer = await self.upstream.answer(plan)
+                completion = chat_completion(completion_id(), int(time.time()), plan.model, answer.text, answer.usage)
+                await send_json(send, completion, headers)
                 return
-        except GatewayError as exc:
-            response = _error_response(exc)
-        except DynasparkError as exc:
-            response = _error_response(error_from_sdk(exc))
+        except (GatewayError, DynasparkError) as exc:
+            response = error_response(self.upstream.error(exc))
         await response(scope, receive, send)
 
-    async def _completion(self, plan: ChatPlan) -> dict[str, Any]:
-        ident, created = completion_id(), int(time.time())
-        if plan.text_model is None:
-            answer = await self.client.chat(plan.messages, model=plan.model)
-            return chat_completion(ident, created, answer.model, answer.text)
-        result = await self.client.generate_text(plan.messages, model=plan.text_model, **plan.text_options)
-        usage = result.usage
-        counts = None
-        if usage is not None:
-            counts = {
-                "prompt_tokens": usage.prompt_tokens,
-                "completion_tokens": usage.completion_tokens,
-                "total_tokens": usage.total_tokens,
-            }
-        model = TEXT_PREFIX + (result.model or plan.text_model)
-        return chat_completion(ident, created, model, result.text, counts)
+    async def _stream(self, plan: ChatPlan) -> AsyncGenerator[bytes, None]:
+        """The events of a streamed answer, once its first piece has come (see `_events`):
+        until then a failure is still an error status (429, 502, 504)."""
+        return self._events(plan, await self.upstream.open_stream(plan))
 
-    async def _stream(self, plan: ChatPlan) -> Response:
-        stream: AsyncStream
-        if plan.text_model is None:
-            stream = self.client.stream_chat(plan.messages, model=plan.model)
-        else:
-            stream = self.client.stream_text(plan.messages, model=plan.text_model, **plan.text_options)
-        # Wait for the first piece before answering: until then a failure is still a status
-        # code (429, 502, 504); after it, the stream is under way and a failure is an error event.
+    async def _events(self, plan: ChatPlan, text: TextStream) -> AsyncGenerator[bytes, None]:
+        """The chunks as server-sent events: the first carries the role and the first piece
+        together (as OpenAI does); the last holds the stop (or an error event), the usage chunk
+        if asked for, and `[DONE]`, in one piece of the body."""
+        model, ident, created = plan.model, completion_id(), int(time.time())
         try:
-            with self.in_flight.guard() as waiting:
-                first = await anext(stream, None)
-        except BaseException:
-            await stream.aclose()
-            raise
-        if waiting.cancelled_caught:
-            await stream.aclose()
-            raise _shutting_down()
-        model = plan.model if plan.text_model is None else TEXT_PREFIX + plan.text_model
-        ident, created = completion_id(), int(time.time())
-        in_flight = self.in_flight
-
-        async def events() -> AsyncIterator[bytes]:
-            try:
-                yield event(completion_chunk(ident, created, model, {"role": "assistant", "content": ""}))
-                piece = first
-                while piece is not None:
+            piece = await text.next()
+            yield event(completion_chunk(ident, created, model, {"role": "assistant", "content": piece or ""}))
+            while piece is not None:
+                piece = await text.next()
+                if piece is not None:
                     yield event(completion_chunk(ident, created, model, {"content": piece}))
-                    with in_flight.guard() as waiting:
-                        piece = await anext(stream, None)
-                    if waiting.cancelled_caught:
-                        raise _shutting_down()
-                yield event(completion_chunk(ident, created, model, {}, "stop"))
-                if plan.include_usage:
-                    yield event(completion_chunk(ident, created, model, None, usage=True))
-            except DynasparkError as exc:
-                yield event(error_from_sdk(exc).body())
-            except GatewayError as exc:
-                yield event(exc.body())
-            finally:
-                await stream.aclose()
-            yield DONE
-
-        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-        return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+            tail = event(completion_chunk(ident, created, model, {}, "stop"))
+            if plan.include_usage:
+                tail += event(completion_chunk(ident, created, model, None, usage=True))
+        except DynasparkError as exc:
+            tail = event(self.upstream.error(exc).body())
+        except GatewayError as exc:
+            tail = event(exc.body())
+        finally:
+            await text.aclose()
+        yield tail + DONE
 
     # ------------------------------------------------------------------ images and speech
 
     async def images(self, request: Request) -> Response:
-        plan = parse_image(await self.body(request.scope, request.receive), self.client.image_models)
+        plan = parse_image(await self.body(request.scope, request.receive), self.image_models, self.policies.images)
         item: dict[str, Any] = {}
         with self.in_flight.guard() as waiting:
             result = await self.client.generate_image(
@@ -326,40 +317,36 @@ class _Gateway:
             else:
                 item["url"] = result.url
         if waiting.cancelled_caught:
-            raise _shutting_down()
+            raise shutting_down()
         item["revised_prompt"] = None
-        return JSONResponse({"created": int(time.time()), "data": [item]})
+        headers = ignored_headers(request.scope, plan.ignored)
+        return JSONResponse({"created": int(time.time()), "data": [item]}, headers=headers)
 
     async def speech(self, request: Request) -> Response:
-        plan = parse_speech(await self.body(request.scope, request.receive))
+        plan = parse_speech(await self.body(request.scope, request.receive), self.policies.speech)
         with self.in_flight.guard() as waiting:
             audio = await self.client.generate_audio(plan.text, voice=plan.voice)
         if waiting.cancelled_caught:
-            raise _shutting_down()
-        return Response(audio.data, media_type="audio/mpeg")
+            raise shutting_down()
+        return Response(audio.data, media_type="audio/mpeg", headers=ignored_headers(request.scope, plan.ignored))
 
 
 async def _gateway_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, GatewayError)
-    return _error_response(exc)
-
-
-async def _sdk_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, DynasparkError)
-    return _error_response(error_from_sdk(exc))
+    return error_response(exc)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code)
     message = f"{request.method} {request.url.path}: {exc.detail}"
-    return _error_response(GatewayError(exc.status_code, message, code=code, headers=exc.headers))
+    return error_response(GatewayError(exc.status_code, message, code=code, headers=exc.headers))
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     # Logged for the operator; the client gets no traceback.
     _logger.error("unexpected error in %s %s", request.method, request.url.path, exc_info=exc)
-    return _error_response(GatewayError(500, "internal error in the gateway", type="server_error"))
+    return error_response(GatewayError(500, "internal error in the gateway", type="server_error"))
 
 
 def create_app(
@@ -367,6 +354,11 @@ def create_app(
     *,
     gateway_key: str | None = None,
     log: Callable[[str], None] | None = None,
+    allowed_hosts: Iterable[str] = (),
+    cors_origins: Iterable[str] = (),
+    allow_private_image_urls: bool = False,
+    strict_params: bool = False,
+    responses_db: str | os.PathLike[str] | None = None,
 ) -> Starlette:
     """The OpenAI-compatible gateway as an ASGI application (Starlette), serving `/v1/...`.
 
@@ -376,39 +368,88 @@ def create_app(
     With `gateway_key`, every request needs `Authorization: Bearer <gateway_key>`.
     `log` gets one line per request (default: the `dynaspark_sdk.gateway` logger, INFO).
 
+    Safe by default, for every endpoint: a `Host` other than an IP literal, `localhost`,
+    `*.localhost`, `*.local`, `*.internal`, this machine's name or one of `allowed_hosts` is
+    refused (403; `"*"` turns the check off); a request with an `Origin` (a web page) is
+    refused (403) unless it is a loopback origin or one of `cors_origins` (exact origins, or
+    `"*"`), which get CORS answers; a body that is not `application/json` is refused (415).
+    Image URLs in messages are fetched only from public addresses (every redirect hop checked,
+    the connection made to the address checked), unless `allow_private_image_urls=True`.
+
+    Parameters that only tune sampling, length or bookkeeping (`temperature`, `max_tokens`,
+    ...) are accepted and ignored, and named in the `x-dynaspark-ignored-params` header;
+    `strict_params=True` refuses them (a 400) unless they are at their defaults.
+    Stored responses (`/v1/responses`) are kept in memory, bounded, or in the SQLite file
+    `responses_db`, where conversations survive a restart.
+
         import uvicorn
         from dynaspark_sdk import AsyncClient
         from dynaspark_sdk.gateway import create_app
 
         uvicorn.run(create_app(AsyncClient(max_retries=3)), port=8000)
     """
+    if isinstance(allowed_hosts, str) or isinstance(cors_origins, str):
+        raise TypeError("allowed_hosts and cors_origins are lists of names, not one string")
+    if not isinstance(allow_private_image_urls, bool):
+        raise TypeError(f"allow_private_image_urls must be True or False, not {allow_private_image_urls!r}")
+    guard = RequestGuard(allowed_hosts, cors_origins)
     owned = client is None
     upstream = client if client is not None else AsyncClient()
-    gateway = _Gateway(upstream, gateway_key)
+    # The calls go through a copy of the client (the same pool, rate-limit state and retries)
+    # that fetches callers' image URLs from public addresses only, unless told otherwise.
+    calls = upstream.with_options(private_image_urls=allow_private_image_urls)
+    gateway = _Gateway(calls, gateway_key, strict_params)
+    store = ResponseStore(os.path.expanduser(os.fspath(responses_db)) if responses_db is not None else None)
+    responses = ResponsesRoutes(
+        gateway.upstream,
+        AsyncResponseStore(store),
+        gateway.policies,
+        gateway.chat_models,
+        gateway.body,
+        gateway.check_key,
+        gateway.token,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
             yield
         finally:
+            store.close()
             if owned:
                 await upstream.aclose()
+
+    async def sdk_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DynasparkError)
+        return error_response(gateway.upstream.error(exc))
 
     routes = [
         Route("/v1/models", gateway.list_models, methods=["GET"]),
         Route("/v1/models/{model:path}", gateway.get_model, methods=["GET"]),
         Route("/v1/chat/completions", _Endpoint(gateway.chat_completions), methods=["POST"]),
+        Route("/v1/responses", _Endpoint(responses.create), methods=["POST"]),
+        Route("/v1/responses/{response_id}", responses.retrieve, methods=["GET"]),
+        Route("/v1/responses/{response_id}", responses.delete, methods=["DELETE"]),
+        Route("/v1/responses/{response_id}/input_items", responses.input_items, methods=["GET"]),
         Route("/v1/images/generations", gateway.images, methods=["POST"]),
         Route("/v1/audio/speech", gateway.speech, methods=["POST"]),
     ]
     handlers = {
         GatewayError: _gateway_error,
-        DynasparkError: _sdk_error,
+        DynasparkError: sdk_error,
         HTTPException: _http_error,
         Exception: _unexpected,
     }
-    direct: dict[str, ASGIApp] = {"/v1/chat/completions": gateway.chat_completions}
-    middleware = [Middleware(_Front, log=log if log is not None else _logger.info, direct=direct)]
+    direct: dict[str, ASGIApp] = {"/v1/chat/completions": gateway.chat_completions, "/v1/responses": responses.create}
+    middleware = [
+        Middleware(
+            _Front,
+            log=log if log is not None else _logger.info,
+            direct=direct,
+            guard=guard,
+            rate_limit=lambda: calls.rate_limit,
+        )
+    ]
     app = Starlette(routes=routes, exception_handlers=handlers, middleware=middleware, lifespan=lifespan)
     # What the gateway's own servers end before their grace period runs out (see `InFlight`).
     app.state.dynaspark_in_flight = gateway.in_flight

@@ -10,6 +10,8 @@ from typing import Any
 
 import attrs
 
+from dynaspark_sdk.sse import EventTooLargeError
+
 from ._report import Row
 from ._schema import (
     assumed_markers,
@@ -105,7 +107,11 @@ class Checker:
         self.add(path, operation, "body", "ok", f"fits the spec: {fields}{note}")
 
     def _stream_body(self, exchange: Exchange, operation: str, path: str) -> None:
-        events = parse_events(exchange.body)
+        try:
+            events = parse_events(exchange.body)
+        except EventTooLargeError as too_large:
+            self.add(path, operation, "stream", "drift", str(too_large))
+            return
         if not events:
             self.add(path, operation, "stream", "drift", "no events in the stream")
             return

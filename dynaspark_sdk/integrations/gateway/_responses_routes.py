@@ -1,0 +1,200 @@
+"""`/v1/responses`: create (whole or streamed), retrieve, delete, and list a response's input
+items. A response is answered by the same upstream calls as a chat completion (`Upstream`)
+and, with `store` (the default), kept in the `ResponseStore` for `previous_response_id`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from dynaspark_sdk import DynasparkError
+
+from ._answers import STREAM_HEADERS, dumps, error_response, ignored_headers, send_json_body
+from ._response_store import AsyncResponseStore, BrokenChain, StoredResponse
+from ._shapes.errors import GatewayError, bad_request
+from ._shapes.parameters import Policies
+from ._shapes.response_objects import (
+    ResponseEvents,
+    deleted,
+    item_list,
+    message_id_of,
+    output_message,
+    response_id,
+    response_object,
+    usage,
+)
+from ._shapes.responses import ResponsesRequest, parse_responses
+from ._upstream import TextStream, Upstream
+
+__all__ = ["ResponsesRoutes"]
+
+#: `input_items` pages: OpenAI's default and largest `limit`.
+_DEFAULT_LIMIT, _MAX_LIMIT = 20, 100
+
+
+def _not_found(ident: str, param: str | None = None, code: str | None = None) -> GatewayError:
+    what = "Previous response" if param == "previous_response_id" else "Response"
+    return GatewayError(404, f"{what} with id {ident!r} not found.", param=param, code=code)
+
+
+class ResponsesRoutes:
+    """The `/v1/responses` endpoints. `read_body` reads a request's JSON body after the key
+    check; `check_key` checks the key only; `token` is the bearer token a request carries
+    (whose responses it may see)."""
+
+    def __init__(
+        self,
+        upstream: Upstream,
+        store: AsyncResponseStore,
+        policies: Policies,
+        chat_models: tuple[str, ...],
+        read_body: Callable[[Scope, Receive], Awaitable[object]],
+        check_key: Callable[[Scope], None],
+        token: Callable[[Scope], str],
+    ) -> None:
+        self.upstream = upstream
+        self.store = store
+        self.policies = policies
+        self.chat_models = chat_models
+        self.read_body = read_body
+        self.check_key = check_key
+        self.token = token
+
+    def _owner(self, scope: Scope) -> str:
+        return self.store.store.owner(self.token(scope))
+
+    async def _history(self, owner: str, ident: str) -> list[dict[str, Any]]:
+        try:
+            history = await self.store.run(self.store.store.history, owner, ident)
+        except BrokenChain as exc:
+            raise GatewayError(
+                404,
+                f"the conversation before {ident!r} is no longer complete: {exc.missing!r} was deleted"
+                " or dropped from the store",
+                param="previous_response_id",
+                code="previous_response_not_found",
+            ) from None
+        if history is None:
+            raise _not_found(ident, "previous_response_id", "previous_response_not_found")
+        return history
+
+    async def _save(
+        self, owner: str, request: ResponsesRequest, response: dict[str, Any], text: str, rendered: bytes | None = None
+    ) -> None:
+        turn = [*request.messages, {"role": "assistant", "content": text}]
+        items = request.listed_items()
+        stored = StoredResponse(response["id"], request.previous_response_id, response, items, turn)
+        await self.store.run(self.store.store.save, owner, stored, rendered)
+
+    # ------------------------------------------------------------------ create
+
+    async def create(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """`POST /v1/responses`, a plain ASGI endpoint like chat completions."""
+        try:
+            request = parse_responses(await self.read_body(scope, receive), self.chat_models, self.policies)
+            owner = self._owner(scope)
+            history = await self._history(owner, request.previous_response_id) if request.previous_response_id else []
+            plan = request.plan(history)
+            ident, created = response_id(), int(time.time())
+            item = message_id_of(ident)
+            headers = ignored_headers(scope, plan.ignored)
+            if plan.stream:
+                text = await self.upstream.open_stream(plan)
+                base = response_object(ident, created, plan.model, request.echo, status="in_progress")
+                events = self._events(text, ResponseEvents(base, item), base, request, owner)
+                response: Response = StreamingResponse(
+                    events, media_type="text/event-stream", headers={**STREAM_HEADERS, **headers}
+                )
+            else:
+                answer = await self.upstream.answer(plan)
+                completed = response_object(
+                    ident,
+                    created,
+                    plan.model,
+                    request.echo,
+                    status="completed",
+                    output=[output_message(item, answer.text)],
+                    counts=answer.usage,
+                    completed_at=int(time.time()),
+                )
+                body = dumps(completed)  # once, for the store and the answer
+                if request.store:
+                    await self._save(owner, request, completed, answer.text, body)
+                await send_json_body(send, body, headers)
+                return
+        except (GatewayError, DynasparkError) as exc:
+            response = error_response(self.upstream.error(exc))
+        await response(scope, receive, send)
+
+    async def _events(
+        self, text: TextStream, events: ResponseEvents, base: dict[str, Any], request: ResponsesRequest, owner: str
+    ) -> AsyncIterator[bytes]:
+        try:
+            yield events.opening()
+            piece = await text.next()
+            while piece is not None:
+                yield events.delta(piece)
+                piece = await text.next()
+            output = [output_message(events.item_id, events.text)]
+            completed = {**base, "status": "completed", "output": output, "completed_at": int(time.time())}
+            completed["usage"] = usage(None)
+            if request.store:
+                await self._save(owner, request, completed, events.text)
+            yield events.closing(completed)
+        except DynasparkError as exc:
+            yield events.failed(self.upstream.error(exc))
+        except GatewayError as exc:
+            yield events.failed(exc)
+        finally:
+            await text.aclose()
+
+    # ------------------------------------------------------------------ stored responses
+
+    async def _stored(self, request: Request) -> StoredResponse:
+        self.check_key(request.scope)
+        ident = request.path_params["response_id"]
+        stored = await self.store.run(self.store.store.load, self._owner(request.scope), ident)
+        if stored is None:
+            raise _not_found(ident)
+        return stored
+
+    async def retrieve(self, request: Request) -> Response:
+        """`GET /v1/responses/{id}`."""
+        if request.query_params.get("stream", "false").lower() not in ("false", "0"):
+            raise bad_request("streaming a stored response again is not served here", param="stream")
+        return JSONResponse((await self._stored(request)).response)
+
+    async def delete(self, request: Request) -> Response:
+        """`DELETE /v1/responses/{id}`."""
+        self.check_key(request.scope)
+        ident = request.path_params["response_id"]
+        if not await self.store.run(self.store.store.delete, self._owner(request.scope), ident):
+            raise _not_found(ident)
+        return JSONResponse(deleted(ident))
+
+    async def input_items(self, request: Request) -> Response:
+        """`GET /v1/responses/{id}/input_items`: `limit` (1-100, 20), `order` (`desc`, the
+        default, or `asc`), `after` (an item id)."""
+        query = request.query_params
+        limit_text = query.get("limit", str(_DEFAULT_LIMIT))
+        if not limit_text.isdigit() or not 1 <= int(limit_text) <= _MAX_LIMIT:
+            raise bad_request(f"'limit' must be a whole number from 1 to {_MAX_LIMIT}", param="limit")
+        order = query.get("order", "desc")
+        if order not in ("asc", "desc"):
+            raise bad_request("'order' must be 'asc' or 'desc'", param="order")
+        items = (await self._stored(request)).items
+        if order == "desc":
+            items = items[::-1]
+        after = query.get("after")
+        if after is not None:
+            ids = [item["id"] for item in items]
+            if after not in ids:
+                raise bad_request(f"no input item {after!r} in this response", param="after")
+            items = items[ids.index(after) + 1 :]
+        limit = int(limit_text)
+        return JSONResponse(item_list(items[:limit], len(items) > limit))

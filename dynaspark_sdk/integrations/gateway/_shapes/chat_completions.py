@@ -1,0 +1,190 @@
+"""`/v1/chat/completions`: the request checked into a `ChatPlan`, and the answer's shapes
+(a whole `chat.completion`, or `chat.completion.chunk` events).
+
+A `ChatPlan` is also what `/v1/responses` asks the service for: both endpoints share the
+upstream calls (`_upstream.py`), the messages' rules and the image checks.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from dynaspark_sdk import spec
+
+from .errors import bad_request, model_not_found
+from .messages import check_messages
+from .models import TEXT_MODELS, TEXT_PREFIX
+from .parameters import TEXT_API_PARAMETERS, Policies, boolean, object_body, string
+from .stop import parse_stop
+
+__all__ = [
+    "CHAT_TARGET",
+    "DONE",
+    "NO_USAGE",
+    "TEXT_TARGET",
+    "ChatPlan",
+    "Target",
+    "chat_completion",
+    "completion_chunk",
+    "completion_id",
+    "event",
+    "parse_chat",
+    "target",
+]
+
+DONE = b"data: [DONE]\n\n"
+#: What answers a chat model or `text/<model>` is called in errors.
+CHAT_TARGET = "the chat models"
+TEXT_TARGET = "the text API"
+
+
+@attrs.frozen
+class Target:
+    """Who answers a `model`: a chat model (`text_model` None; `model` the listed model the
+    service is asked for, an alias resolved) or the text API (`text_model` its model).
+    `model` is also the name every answer gives, plain or streamed: the model asked of the service."""
+
+    model: str
+    text_model: str | None = None
+
+
+def target(model: str, chat_models: Sequence[str]) -> Target:
+    """The target of `model`; a 404 for a model not served."""
+    if model.startswith(TEXT_PREFIX):
+        name = model[len(TEXT_PREFIX) :]
+        if name.strip():
+            return Target(model, name)
+    elif model in chat_models:
+        return Target(spec.CHAT_MODEL_ALIASES.get(model, model))
+    raise model_not_found(model, [*chat_models, *(TEXT_PREFIX + m for m in TEXT_MODELS)])
+
+
+@attrs.frozen
+class ChatPlan:
+    """A checked request for the service: the chat endpoint (`text_model` None; `model` the
+    chat model asked for) or the text API (`text_model`; `text_options` are `generate_text`
+    keyword arguments). `model` is the name the answer gives. `stop` are the stop sequences
+    the gateway cuts the answer at; `ignored` the parameters accepted and ignored."""
+
+    model: str
+    messages: list[Any]
+    stream: bool
+    include_usage: bool = False
+    text_model: str | None = None
+    text_options: dict[str, Any] = attrs.field(factory=dict)
+    stop: tuple[str, ...] = ()
+    ignored: tuple[str, ...] = ()
+
+
+def _stream_options(body: Mapping[str, Any], stream: bool) -> bool:
+    options = body.get("stream_options")
+    if options is None:
+        return False
+    if not isinstance(options, dict):
+        raise bad_request("'stream_options' must be an object", param="stream_options")
+    if not stream:
+        raise bad_request("'stream_options' is only allowed with 'stream': true", param="stream_options")
+    unknown = [name for name in options if name not in ("include_usage", "include_obfuscation")]
+    if unknown:
+        raise bad_request(f"unsupported stream option(s): {', '.join(unknown)}", param="stream_options")
+    include = options.get("include_usage", False)
+    if not isinstance(include, bool):
+        raise bad_request("'stream_options.include_usage' must be true or false", param="stream_options")
+    return include
+
+
+def _text_json(response_format: object) -> bool:
+    """Whether the text API is asked for JSON (`response_format` of a `text/<model>` request)."""
+    if response_format is None or response_format == {"type": "text"}:
+        return False
+    if response_format == {"type": "json_object"}:
+        return True
+    raise bad_request(
+        "the text API cannot honour the parameter(s) response_format other than"
+        " {'type': 'text'} or {'type': 'json_object'}",
+        param="response_format",
+        code="unsupported_parameter",
+    )
+
+
+def parse_chat(body: object, chat_models: Sequence[str], policies: Policies) -> ChatPlan:
+    """Check a `/v1/chat/completions` body. Raises GatewayError (404 for an unknown model)."""
+    request = object_body(body)
+    model = string(request, "model")
+    assert model is not None
+    chosen = target(model, chat_models)
+    stream = boolean(request, "stream")
+    include_usage = _stream_options(request, stream)
+    stop = parse_stop(request.get("stop"))
+    if chosen.text_model is None:
+        ignored = policies.chat.check(request)
+        messages = check_messages(request.get("messages"), images=True, target=CHAT_TARGET)
+        return ChatPlan(chosen.model, messages, stream, include_usage, stop=stop, ignored=ignored)
+    ignored = policies.chat_text.check(request)
+    messages = check_messages(request.get("messages"), images=False, target=f"{TEXT_TARGET} ({model})")
+    options = {sdk: request[name] for name, sdk in TEXT_API_PARAMETERS.items() if request.get(name) is not None}
+    options["json"] = _text_json(request.get("response_format"))
+    return ChatPlan(
+        chosen.model, messages, stream, include_usage, chosen.text_model, options, stop=stop, ignored=ignored
+    )
+
+
+def completion_id() -> str:
+    """A fresh `chatcmpl-...` id."""
+    return "chatcmpl-" + secrets.token_hex(12)
+
+
+#: The usage reported where the service counts no tokens (the chat endpoint, any stream). OpenAI
+#: always sends the object, and clients read it unchecked (llm's OpenAI models fail on null).
+NO_USAGE: Mapping[str, int] = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+
+
+def chat_completion(
+    id: str, created: int, model: str, text: str, usage: Mapping[str, int] | None = None
+) -> dict[str, Any]:
+    """A whole `chat.completion` object; `usage` None (not counted) is reported as zeros."""
+    return {
+        "id": id,
+        "object": "chat.completion",
+        "created": created,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text, "refusal": None},
+                "logprobs": None,
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": dict(usage if usage is not None else NO_USAGE),
+    }
+
+
+def completion_chunk(
+    id: str,
+    created: int,
+    model: str,
+    delta: Mapping[str, str] | None,
+    finish_reason: str | None = None,
+    *,
+    usage: bool = False,
+) -> dict[str, Any]:
+    """One `chat.completion.chunk`; with `usage`, the final usage chunk (no choices; the
+    service counts no tokens for a stream, so they are zeros)."""
+    chunk: dict[str, Any] = {"id": id, "object": "chat.completion.chunk", "created": created, "model": model}
+    if usage:
+        chunk["choices"] = []
+        chunk["usage"] = dict(NO_USAGE)
+        return chunk
+    chunk["choices"] = [{"index": 0, "delta": dict(delta or {}), "logprobs": None, "finish_reason": finish_reason}]
+    return chunk
+
+
+def event(payload: object) -> bytes:
+    """One server-sent event carrying `payload` as JSON."""
+    return b"data: " + json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n\n"

@@ -1,0 +1,180 @@
+"""`/v1/responses`, the answers: the `response` object, its streamed events, the listed input
+items. Shapes as openai-python's types (`openai.types.responses`) read them. No I/O."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .errors import GatewayError
+
+__all__ = [
+    "ResponseEvents",
+    "deleted",
+    "failure",
+    "item_list",
+    "message_id",
+    "message_id_of",
+    "output_message",
+    "response_id",
+    "response_object",
+    "usage",
+]
+
+
+def response_id() -> str:
+    """A fresh, unguessable `resp_...` id."""
+    return "resp_" + secrets.token_hex(24)
+
+
+def message_id() -> str:
+    """A fresh `msg_...` id (a listed input item's)."""
+    return "msg_" + secrets.token_hex(24)
+
+
+def message_id_of(response: str) -> str:
+    """The id of the output message of the response `response` (its one message: unique as
+    the response's id is, without drawing another)."""
+    return "msg_" + response.removeprefix("resp_")
+
+
+def usage(counts: Mapping[str, int] | None) -> dict[str, Any]:
+    """The `usage` object: the text API's token counts, zeros where the service counts none."""
+    given = counts or {}
+    prompt, completion = given.get("prompt_tokens", 0), given.get("completion_tokens", 0)
+    return {
+        "input_tokens": prompt,
+        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+        "output_tokens": completion,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": given.get("total_tokens", prompt + completion),
+    }
+
+
+def _text_part(text: str) -> dict[str, Any]:
+    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+
+
+def output_message(ident: str, text: str | None, status: str = "completed") -> dict[str, Any]:
+    """An assistant message item; `text` None: no content part yet."""
+    content = [] if text is None else [_text_part(text)]
+    return {"id": ident, "type": "message", "status": status, "role": "assistant", "content": content}
+
+
+def failure(error: GatewayError) -> dict[str, str]:
+    """A failed response's `error`: OpenAI's codes name only a rate limit or a server error."""
+    code = "rate_limit_exceeded" if error.status == 429 else "server_error"
+    return {"code": code, "message": error.message}
+
+
+def response_object(
+    ident: str,
+    created_at: int,
+    model: str,
+    echo: Mapping[str, Any],
+    *,
+    status: str,
+    output: Sequence[Mapping[str, Any]] = (),
+    counts: Mapping[str, int] | None = None,
+    error: Mapping[str, str] | None = None,
+    completed_at: int | None = None,
+) -> dict[str, Any]:
+    """A `response` object. `echo` holds what the request set that the object reports
+    (`instructions`, `previous_response_id`, `store`, `temperature`, ...)."""
+    return {
+        "id": ident,
+        "object": "response",
+        "created_at": created_at,
+        "status": status,
+        "completed_at": completed_at,
+        "error": dict(error) if error is not None else None,
+        "incomplete_details": None,
+        "model": model,
+        "output": list(output),
+        "usage": usage(counts) if status == "completed" else None,
+        **echo,
+    }
+
+
+def deleted(ident: str) -> dict[str, Any]:
+    """The answer to `DELETE /v1/responses/{id}`."""
+    return {"id": ident, "object": "response", "deleted": True}
+
+
+def item_list(items: Sequence[Mapping[str, Any]], has_more: bool) -> dict[str, Any]:
+    """A page of input items (`GET /v1/responses/{id}/input_items`)."""
+    return {
+        "object": "list",
+        "data": [dict(item) for item in items],
+        "first_id": items[0]["id"] if items else "",
+        "last_id": items[-1]["id"] if items else "",
+        "has_more": has_more,
+    }
+
+
+class ResponseEvents:
+    """The server-sent events of one streamed response, numbered by `sequence_number` in the
+    order OpenAI sends them: created, in_progress, output_item.added, content_part.added, the
+    text deltas, output_text.done, content_part.done, output_item.done, then completed (or
+    failed)."""
+
+    def __init__(self, response: Mapping[str, Any], item_id: str) -> None:
+        self._response = dict(response)
+        self.item_id = item_id
+        self._sequence = 0
+        self._text: list[str] = []
+
+    def _event(self, kind: str, payload: dict[str, Any]) -> bytes:
+        payload = {"type": kind, "sequence_number": self._sequence, **payload}
+        self._sequence += 1
+        data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        return f"event: {kind}\ndata: {data}\n\n".encode()
+
+    def _where(self) -> dict[str, Any]:
+        return {"item_id": self.item_id, "output_index": 0, "content_index": 0}
+
+    def opening(self) -> bytes:
+        """response.created, response.in_progress, and the message and text part begun."""
+        return b"".join(
+            (
+                self._event("response.created", {"response": self._response}),
+                self._event("response.in_progress", {"response": self._response}),
+                self._event(
+                    "response.output_item.added",
+                    {"output_index": 0, "item": output_message(self.item_id, None, "in_progress")},
+                ),
+                self._event("response.content_part.added", {**self._where(), "part": _text_part("")}),
+            )
+        )
+
+    def delta(self, text: str) -> bytes:
+        """One `response.output_text.delta`."""
+        self._text.append(text)
+        return self._event("response.output_text.delta", {**self._where(), "delta": text, "logprobs": []})
+
+    @property
+    def text(self) -> str:
+        """The text sent so far."""
+        return "".join(self._text)
+
+    def closing(self, completed: Mapping[str, Any]) -> bytes:
+        """The text, part and message done, then `response.completed` with `completed`."""
+        text = self.text
+        return b"".join(
+            (
+                self._event("response.output_text.done", {**self._where(), "text": text, "logprobs": []}),
+                self._event("response.content_part.done", {**self._where(), "part": _text_part(text)}),
+                self._event(
+                    "response.output_item.done", {"output_index": 0, "item": output_message(self.item_id, text)}
+                ),
+                self._event("response.completed", {"response": completed}),
+            )
+        )
+
+    def failed(self, error: GatewayError) -> bytes:
+        """`response.failed`: the response with status `failed`, its error, and the text so far."""
+        output = [output_message(self.item_id, self.text, "incomplete")]
+        response = {**self._response, "status": "failed", "error": failure(error), "output": output}
+        return self._event("response.failed", {"response": response})

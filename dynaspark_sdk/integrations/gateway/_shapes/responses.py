@@ -1,0 +1,240 @@
+"""`/v1/responses`, the request: checked into a `ResponsesRequest`, whose `plan()` (with the
+stored history of `previous_response_id`) is the same `ChatPlan` a chat completion sends.
+
+`input` is a string or a list of message items (`{"role", "content"}`, `type` "message" or
+none), content a string or `input_text` / `input_image` parts (an assistant's `output_text`
+and `refusal` too, as clients send earlier answers back). Images go through the same check
+as a chat completion's (`messages.image_part`). No I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from .chat_completions import CHAT_TARGET, TEXT_TARGET, ChatPlan, Target, target
+from .errors import GatewayError, bad_request
+from .messages import ROLES, image_part, message
+from .parameters import Policies, boolean, object_body, string
+from .response_objects import message_id
+
+__all__ = ["ResponsesRequest", "parse_responses"]
+
+#: What a response object reports of its request, with OpenAI's defaults.
+_ECHOED: Mapping[str, Any] = {
+    "temperature": 1.0,
+    "top_p": 1.0,
+    "max_output_tokens": None,
+    "parallel_tool_calls": True,
+    "tool_choice": "auto",
+    "tools": [],
+    "truncation": "disabled",
+    "user": None,
+    "metadata": {},
+    "reasoning": None,
+    "service_tier": None,
+    "background": False,
+}
+_TEXT_FORMAT: Mapping[str, Any] = {"format": {"type": "text"}}
+
+
+@attrs.frozen
+class ResponsesRequest:
+    """A checked `/v1/responses` request.
+
+    `messages` is the input as chat messages for the SDK; `items` the same input as
+    `input_items` lists it (`listed_items()` gives them ids, when they are stored); `echo`
+    what the response object reports of the request.
+    """
+
+    target: Target
+    messages: list[dict[str, Any]]
+    items: list[dict[str, Any]]
+    instructions: str | None
+    previous_response_id: str | None
+    store: bool
+    stream: bool
+    text_options: dict[str, Any]
+    ignored: tuple[str, ...]
+    echo: dict[str, Any]
+
+    def listed_items(self) -> list[dict[str, Any]]:
+        """The input items as stored and listed, each with an id of its own."""
+        return [{"id": message_id(), **item} for item in self.items]
+
+    def plan(self, history: Sequence[dict[str, Any]]) -> ChatPlan:
+        """The call for the service: the instructions as a system message, then the stored
+        conversation (`history`, without its instructions, as OpenAI does), then the input."""
+        system = [{"role": "system", "content": self.instructions}] if self.instructions else []
+        messages = [*system, *history, *self.messages]
+        return ChatPlan(
+            self.target.model,
+            messages,
+            self.stream,
+            text_model=self.target.text_model,
+            text_options=self.text_options,
+            ignored=self.ignored,
+        )
+
+
+def _invalid(where: str, text: str, code: str = "invalid_value") -> GatewayError:
+    return bad_request(f"Invalid '{where}': {text}", param=where, code=code)
+
+
+def _part(part: object, where: str, role: str, images: bool, what: str) -> tuple[str | None, dict[str, Any] | None]:
+    """One content part: (its text, or its image for the SDK)."""
+    if not isinstance(part, dict):
+        raise _invalid(where, f"a content part must be an object, not {type(part).__name__}")
+    kind = part.get("type")
+    texts = ("input_text",) if role != "assistant" else ("output_text", "input_text", "refusal")
+    if kind in texts:
+        key = "refusal" if kind == "refusal" else "text"
+        text = part.get(key)
+        if not isinstance(text, str):
+            raise _invalid(f"{where}.{key}", "must be a string")
+        return text, None
+    if kind == "input_image" and role != "assistant":
+        if part.get("file_id") is not None:
+            raise _invalid(f"{where}.file_id", "files are not served here; send the image as image_url")
+        return None, image_part(part.get("image_url"), part.get("detail"), f"{where}.image_url", images, what)
+    shown = repr(kind) if isinstance(kind, str) else "no type"
+    allowed = " and ".join(repr(t) for t in (*texts, *(() if role == "assistant" else ("input_image",))))
+    raise _invalid(where, f"a {role} message's part with {shown} cannot be sent; it takes {allowed}")
+
+
+def _listed_part(text: str | None, image: dict[str, Any] | None, detail: object, role: str) -> dict[str, Any]:
+    if image is not None:
+        shown = detail if detail in ("low", "high", "auto", "original") else "auto"
+        return {"type": "input_image", "image_url": image["image_url"]["url"], "detail": shown, "file_id": None}
+    if role == "assistant":
+        return {"type": "output_text", "text": text, "annotations": []}
+    return {"type": "input_text", "text": text}
+
+
+def _item(item: object, where: str, images: bool, what: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One input item: (the chat message for the SDK, the item as listed)."""
+    if not isinstance(item, dict):
+        raise _invalid(where, f"an input item must be an object, not {type(item).__name__}")
+    kind = item.get("type", "message")
+    if kind != "message":
+        raise _invalid(f"{where}.type", f"{kind!r} items cannot be sent here: only messages (tools are not served)")
+    role = item.get("role")
+    if role not in ROLES:
+        shown = "missing" if role is None else repr(role)
+        raise _invalid(f"{where}.role", f"{shown}; supported values are: {', '.join(map(repr, ROLES))}")
+    content = item.get("content")
+    listed = {"type": "message", "role": role, "status": "completed"}
+    if isinstance(content, str):
+        part = _listed_part(content, None, None, role)
+        return {"role": role, "content": content}, {**listed, "content": [part]}
+    if not isinstance(content, list):
+        shown = "missing" if content is None else type(content).__name__
+        raise _invalid(f"{where}.content", f"must be a string or an array of content parts, not {shown}")
+    texts: list[str] = []
+    found: list[dict[str, Any]] = []
+    parts: list[dict[str, Any]] = []
+    for index, raw in enumerate(content):
+        text, image = _part(raw, f"{where}.content[{index}]", role, images, what)
+        if image is not None:
+            found.append(image)
+        else:
+            assert text is not None
+            texts.append(text)
+        parts.append(_listed_part(text, image, raw.get("detail"), role))
+    return message(role, texts, found), {**listed, "content": parts}
+
+
+def _input(value: object, images: bool, what: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    if isinstance(value, str):
+        return [{"role": "user", "content": value}], [
+            {
+                "type": "message",
+                "role": "user",
+                "status": "completed",
+                "content": [{"type": "input_text", "text": value}],
+            }
+        ]
+    if not isinstance(value, list) or not value:
+        raise _invalid("input", "must be a string or a non-empty array of input items", code="invalid_type")
+    pairs = [_item(item, f"input[{index}]", images, what) for index, item in enumerate(value)]
+    return [pair[0] for pair in pairs], [pair[1] for pair in pairs]
+
+
+def _text_config(value: object, strict: bool) -> tuple[dict[str, Any], bool]:
+    """The `text` setting echoed back, and whether its `verbosity` was ignored."""
+    if value is None:
+        return dict(_TEXT_FORMAT), False
+    if not isinstance(value, dict):
+        raise _invalid("text", "must be an object")
+    unknown = [key for key in value if key not in ("format", "verbosity")]
+    if unknown:
+        raise _invalid(f"text.{unknown[0]}", "is not a known setting", code="unknown_parameter")
+    if value.get("format") not in (None, {"type": "text"}):
+        raise bad_request(
+            "the chat models cannot honour the parameter(s) text.format other than {'type': 'text'}",
+            param="text.format",
+            code="unsupported_parameter",
+        )
+    verbosity = value.get("verbosity")
+    if verbosity is not None and strict:
+        raise bad_request(
+            "the chat models cannot honour the parameter(s) text.verbosity (leave it out)",
+            param="text.verbosity",
+            code="unsupported_parameter",
+        )
+    return {**_TEXT_FORMAT, **({"verbosity": verbosity} if verbosity is not None else {})}, verbosity is not None
+
+
+def _echo(request: Mapping[str, Any], text: dict[str, Any]) -> dict[str, Any]:
+    echo = dict(_ECHOED)
+    for name, value in request.items():  # a request sets few of them: walk what it has
+        if name in echo and value is not None:
+            echo[name] = value
+    metadata = echo["metadata"]
+    if not (isinstance(metadata, dict) and all(isinstance(v, str) for v in metadata.values())):
+        echo["metadata"] = {}
+    echo["text"] = text
+    return echo
+
+
+def parse_responses(body: object, chat_models: Sequence[str], policies: Policies) -> ResponsesRequest:
+    """Check a `POST /v1/responses` body. Raises GatewayError (404 for an unknown model)."""
+    request = object_body(body)
+    model = string(request, "model")
+    assert model is not None
+    chosen = target(model, chat_models)
+    text_api = chosen.text_model is not None
+    ignored = (policies.responses_text if text_api else policies.responses).check(request)
+    stream = boolean(request, "stream")
+    if request.get("stream_options") is not None and not stream:
+        raise bad_request("'stream_options' is only allowed with 'stream': true", param="stream_options")
+    what = f"{TEXT_TARGET} ({model})" if text_api else CHAT_TARGET
+    messages, items = _input(request.get("input"), not text_api, what)
+    instructions = string(request, "instructions", required=False)
+    previous = string(request, "previous_response_id", required=False)
+    text, verbosity_ignored = _text_config(request.get("text"), policies.strict)
+    if verbosity_ignored:
+        ignored = (*ignored, "text.verbosity")
+    options: dict[str, Any] = {}
+    if text_api:
+        options = {name: request[name] for name in ("temperature", "top_p") if request.get(name) is not None}
+    echo = {
+        "instructions": instructions,
+        "previous_response_id": previous,
+        "store": boolean(request, "store", default=True),
+        **_echo(request, text),
+    }
+    return ResponsesRequest(
+        chosen,
+        messages,
+        items,
+        instructions,
+        previous,
+        echo["store"],
+        stream,
+        options,
+        ignored,
+        echo,
+    )

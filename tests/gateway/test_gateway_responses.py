@@ -1,0 +1,339 @@
+"""The gateway's Responses API (`/v1/responses`), driven by the real `openai` package with strict
+response validation (sync and async, plain and streamed), the emulator upstream, over loopback:
+create, the event stream, `previous_response_id` chains, retrieve, delete, input items, the
+store's owners, a store on disk across a restart, and failures."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+from conftest import Dual
+from openai_fixtures import CLIENTS, STREAM_CLIENTS, cleared_emulator, failure, invoke, openai_factory, user  # noqa: F401
+
+from dynaspark_sdk import AsyncClient
+from dynaspark_sdk.integrations.gateway import create_app, serve_in_thread
+from dynaspark_sdk.integrations.gateway._response_store import BrokenChain, ResponseStore, StoredResponse
+from dynaspark_sdk.testing import Emulator, EmulatorServer, faults
+
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("loopback_only")]
+
+PNG_URI = (
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4//8/AAX+Av4N70a4AAAAAElFTkSuQmCC"
+)
+EVENTS = [
+    "response.created",
+    "response.in_progress",
+    "response.output_item.added",
+    "response.content_part.added",
+]
+KEY = "disk-test-key-8f3a"
+CLOSING = ["response.output_text.done", "response.content_part.done", "response.output_item.done"]
+
+
+@pytest.fixture(scope="module")
+def gateway(upstream: EmulatorServer) -> Iterator[str]:
+    with serve_in_thread(create_app(AsyncClient(base_url=upstream.url, max_retries=0), log=lambda _: None)) as running:
+        yield running.url
+
+
+@pytest.fixture
+def oai(make_openai: Callable[..., Dual], gateway: str) -> Dual:
+    return make_openai(gateway)
+
+
+async def create(dual: Dual, **kwargs: Any) -> Any:
+    return await dual.resolve(dual.client.responses.create(**kwargs))
+
+
+def sent_prompt(emulator: Emulator) -> str:
+    request = emulator.requests[-1]
+    return {**request.params, **dict(request.form)}["user_input"]
+
+
+# --------------------------------------------------------------------------- create
+
+
+@CLIENTS
+async def test_a_string_input_gets_a_completed_response(oai: Dual, emulator: Emulator) -> None:
+    response = await create(
+        oai, model="gemini-2.0-flash", input="Hello", instructions="Be brief.", max_output_tokens=50
+    )
+    assert response.object == "response" and response.status == "completed"
+    assert response.id.startswith("resp_") and len(response.id) > 40
+    assert response.model == "gemini-2.0-flash-lite"
+    assert response.output_text == "[gemini-2.0-flash-lite] You said: Hello"
+    assert response.instructions == "Be brief." and response.max_output_tokens == 50
+    assert response.usage is not None and response.usage.total_tokens == 0
+    assert sent_prompt(emulator) == "System: Be brief.\nUser: Hello\nAssistant:"
+
+
+@CLIENTS
+async def test_message_items_with_text_and_image_parts(oai: Dual, emulator: Emulator) -> None:
+    content = [
+        {"type": "input_text", "text": "What is"},
+        {"type": "input_text", "text": "this?"},
+        {"type": "input_image", "image_url": PNG_URI, "detail": "low"},
+    ]
+    response = await create(oai, model="gemini-2.0-flash", input=[{"role": "user", "content": content}])
+    assert response.output_text.startswith("[gemini-2.0-flash-lite] You said: this? (with a 69-byte image/png")
+    assert sent_prompt(emulator) == "What is\nthis?"
+    assert [file.field for file in emulator.requests[-1].files] == ["file"]
+
+
+@CLIENTS
+async def test_the_text_api_reports_its_token_counts(oai: Dual, emulator: Emulator) -> None:
+    response = await create(oai, model="text/openai", input="count me", temperature=0.3)
+    assert response.model == "text/openai"
+    assert response.usage is not None and response.usage.total_tokens > 0
+    assert emulator.requests[-1].params["temperature"] == "0.3"
+
+
+@CLIENTS
+async def test_bad_requests_are_openai_shaped_400s_and_404s(oai: Dual, emulator: Emulator) -> None:
+    image = {"type": "input_image", "image_url": PNG_URI, "detail": "auto"}
+    cases: list[tuple[dict[str, Any], type[openai.APIStatusError], str]] = [
+        ({"model": "gpt-9", "input": "x"}, openai.NotFoundError, "gpt-9"),
+        ({"model": "gemini-2.0-flash", "input": []}, openai.BadRequestError, "'input'"),
+        (
+            {"model": "gemini-2.0-flash", "input": [{"role": "wizard", "content": "x"}]},
+            openai.BadRequestError,
+            "input[0].role",
+        ),
+        (
+            {"model": "text/openai", "input": [{"role": "user", "content": [image]}]},
+            openai.BadRequestError,
+            "takes no images",
+        ),
+        (
+            {"model": "gemini-2.0-flash", "input": [{"type": "function_call_output", "call_id": "c", "output": "x"}]},
+            openai.BadRequestError,
+            "input[0].type",
+        ),
+        (
+            {"model": "gemini-2.0-flash", "input": "x", "tools": [{"type": "web_search"}]},
+            openai.BadRequestError,
+            "tools",
+        ),
+        (
+            {"model": "gemini-2.0-flash", "input": "x", "text": {"format": {"type": "json_object"}}},
+            openai.BadRequestError,
+            "text.format",
+        ),
+        (
+            {"model": "gemini-2.0-flash", "input": "x", "previous_response_id": "resp_nope"},
+            openai.NotFoundError,
+            "resp_nope",
+        ),
+    ]
+    for kwargs, kind, words in cases:
+        error = await failure(create(oai, **kwargs))
+        assert isinstance(error, kind), kwargs
+        assert words in error.message, error.message
+    assert emulator.requests == []
+
+
+@CLIENTS
+async def test_tuning_parameters_are_ignored_and_named(oai: Dual) -> None:
+    raw = await oai.resolve(
+        oai.client.responses.with_raw_response.create(
+            model="gemini-2.0-flash",
+            input="x",
+            max_output_tokens=10,
+            reasoning={"effort": "low"},
+            text={"verbosity": "low"},
+            metadata={"a": "b"},
+        )
+    )
+    assert set(raw.headers["x-dynaspark-ignored-params"].split(", ")) == {
+        "max_output_tokens",
+        "reasoning",
+        "metadata",
+        "text.verbosity",
+    }
+    assert raw.parse().metadata == {"a": "b"}
+
+
+# --------------------------------------------------------------------------- conversations
+
+
+@CLIENTS
+async def test_previous_response_id_continues_the_conversation(oai: Dual, emulator: Emulator) -> None:
+    first = await create(oai, model="gemini-2.0-flash", input="Name a colour.", instructions="Be brief.")
+    second = await create(oai, model="gemini-2.0-flash", input="Another one?", previous_response_id=first.id)
+    # Instructions are not carried over (as OpenAI does); the history is folded as a conversation.
+    assert sent_prompt(emulator) == (
+        f"User: Name a colour.\nAssistant: {first.output_text}\nUser: Another one?\nAssistant:"
+    )
+    assert second.previous_response_id == first.id
+    third = await create(oai, model="text/openai", input="And a third?", previous_response_id=second.id)
+    assert sent_prompt(emulator).startswith("User: Name a colour.\n")
+    assert sent_prompt(emulator).endswith(f"Assistant: {second.output_text}\nUser: And a third?\nAssistant:")
+    assert third.output_text
+
+
+@CLIENTS
+async def test_retrieve_delete_and_input_items(oai: Dual) -> None:
+    items = [{"role": "developer", "content": "Be terse."}, {"role": "user", "content": "Hi"}]
+    made = await create(oai, model="gemini-2.0-flash", input=items)
+    responses = oai.client.responses
+    again = await oai.resolve(responses.retrieve(made.id))
+    assert again.model_dump() == made.model_dump()
+    page = await oai.resolve(responses.input_items.list(made.id))
+    listed = await oai.items(page)
+    assert [(item.role, item.content[0].text) for item in listed] == [("user", "Hi"), ("developer", "Be terse.")]
+    page = await oai.resolve(responses.input_items.list(made.id, order="asc", limit=1))
+    assert [item.role for item in page.data] == ["developer"] and page.has_more
+    await oai.resolve(responses.delete(made.id))
+    error = await failure(invoke(oai, responses.retrieve, made.id))
+    assert isinstance(error, openai.NotFoundError)
+
+
+@CLIENTS
+async def test_a_response_is_invisible_to_another_key_and_store_false_keeps_nothing(
+    make_openai: Callable[..., Dual], gateway: str
+) -> None:
+    mine, theirs = make_openai(gateway, "key-one"), make_openai(gateway, "key-two")
+    made = await create(mine, model="gemini-2.0-flash", input="secret")
+    for call in (
+        invoke(theirs, theirs.client.responses.retrieve, made.id),
+        invoke(theirs, theirs.client.responses.delete, made.id),
+        create(theirs, model="gemini-2.0-flash", input="x", previous_response_id=made.id),
+    ):
+        assert isinstance(await failure(call), openai.NotFoundError)
+    assert (await mine.resolve(mine.client.responses.retrieve(made.id))).id == made.id
+    unstored = await create(mine, model="gemini-2.0-flash", input="x", store=False)
+    assert unstored.store is False
+    assert isinstance(await failure(invoke(mine, mine.client.responses.retrieve, unstored.id)), openai.NotFoundError)
+
+
+# --------------------------------------------------------------------------- streaming
+
+
+@STREAM_CLIENTS
+async def test_a_stream_emits_openai_s_event_sequence(oai: Dual) -> None:
+    stream = await oai.resolve(oai.client.responses.create(model="text/openai", input="one two", stream=True))
+    events: list[Any] = await oai.collect(stream)
+    kinds = [event.type for event in events]
+    deltas = [event.delta for event in events if event.type == "response.output_text.delta"]
+    assert kinds == [*EVENTS, *["response.output_text.delta"] * len(deltas), *CLOSING, "response.completed"]
+    assert deltas == ["[openai] ", "You ", "said: ", "one ", "two"]
+    assert [event.sequence_number for event in events] == list(range(len(events)))
+    completed = events[-1].response
+    assert completed.status == "completed" and completed.output_text == "[openai] You said: one two"
+    # The streamed response is stored, and continues a conversation.
+    stored = await oai.resolve(oai.client.responses.retrieve(completed.id))
+    assert stored.output_text == completed.output_text
+
+
+async def test_a_failure_mid_stream_ends_with_response_failed(gateway: str, emulator: Emulator) -> None:
+    emulator.inject(faults.cut_stream(after_events=3))
+    async with openai.AsyncOpenAI(
+        base_url=gateway, api_key="k", max_retries=0, _strict_response_validation=True
+    ) as oai:
+        stream = await oai.responses.create(model="text/openai", input="w1 w2 w3 w4", stream=True)
+        events = [event async for event in stream]
+    assert events[-1].type == "response.failed"
+    failed = events[-1].response
+    assert failed.status == "failed" and failed.error is not None and failed.error.code == "server_error"
+    assert failed.output_text == "[openai] You said: "
+
+
+async def test_a_failure_before_the_stream_begins_is_an_error_status(gateway: str, emulator: Emulator) -> None:
+    emulator.inject(faults.status(429, retry_after=3))
+    async with openai.AsyncOpenAI(
+        base_url=gateway, api_key="k", max_retries=0, _strict_response_validation=True
+    ) as oai:
+        with pytest.raises(openai.RateLimitError):
+            await oai.responses.create(model="gemini-2.0-flash", input="x", stream=True)
+
+
+async def test_the_wire_has_event_lines_and_no_done(gateway: str) -> None:
+    body = {"model": "gemini-2.0-flash", "input": "hi", "stream": True}
+    async with httpx.AsyncClient(trust_env=False) as http:
+        answer = await http.post(gateway + "/responses", json=body)
+    blocks = [block for block in answer.text.split("\n\n") if block]
+    assert answer.headers["content-type"].startswith("text/event-stream")
+    for block in blocks:
+        event_line, data_line = block.split("\n")
+        assert event_line == f"event: {json.loads(data_line.removeprefix('data: '))['type']}"
+    assert "[DONE]" not in answer.text
+
+
+# --------------------------------------------------------------------------- the store
+
+
+async def test_a_store_on_disk_keeps_conversations_across_a_restart(upstream: EmulatorServer, tmp_path: Path) -> None:
+    path = tmp_path / "responses.sqlite3"
+
+    async def turn(text: str, previous: str | None = None, key: str = KEY) -> Any:
+        app = create_app(AsyncClient(base_url=upstream.url, max_retries=0), responses_db=path, log=lambda _: None)
+        with serve_in_thread(app) as running:
+            async with openai.AsyncOpenAI(base_url=running.url, api_key=key, max_retries=0) as oai:
+                return await oai.responses.create(model="gemini-2.0-flash", input=text, previous_response_id=previous)
+
+    first = await turn("Remember blue.")
+    second = await turn("What colour?", first.id)
+    assert upstream.emulator.requests[-1].form[0][1].startswith("User: Remember blue.\n")
+    assert second.previous_response_id == first.id
+    with pytest.raises(openai.NotFoundError):
+        await turn("Not mine", first.id, key="another key")
+    store = ResponseStore(str(path))
+    try:
+        assert store.load(store.owner(KEY), second.id) is not None
+    finally:
+        store.close()
+    # The file holds who may see each response as a keyed hash, never the key.
+    assert not any(KEY.encode() in file.read_bytes() for file in tmp_path.iterdir())  # noqa: ASYNC240
+
+
+def stored(ident: str, previous: str | None, text: str) -> StoredResponse:
+    return StoredResponse(ident, previous, {"id": ident}, [], [{"role": "user", "content": text}])
+
+
+def test_a_bounded_store_drops_the_oldest_and_a_broken_chain_says_which() -> None:
+    store = ResponseStore(max_bytes=400)
+    owner = store.owner("k")
+    store.save(owner, stored("resp_1", None, "a" * 100))
+    store.save(owner, stored("resp_2", "resp_1", "b" * 100))
+    assert store.history(owner, "resp_2") == [
+        {"role": "user", "content": "a" * 100},
+        {"role": "user", "content": "b" * 100},
+    ]
+    store.save(owner, stored("resp_3", "resp_2", "c" * 100))
+    assert store.load(owner, "resp_1") is None
+    with pytest.raises(BrokenChain) as caught:
+        store.history(owner, "resp_3")
+    assert caught.value.missing == "resp_1"
+    assert store.history(store.owner("other"), "resp_3") is None
+
+
+# --------------------------------------------------------------------------- the same front and checks
+
+
+async def test_responses_pass_the_same_front_as_chat_completions(gateway: str, emulator: Emulator) -> None:
+    body = {"model": "gemini-2.0-flash", "input": "x"}
+    async with httpx.AsyncClient(base_url=gateway, trust_env=False) as http:
+        cross_site = await http.post("/responses", json=body, headers={"origin": "http://evil.example"})
+        as_form = await http.post("/responses", content=b"{}", headers={"content-type": "text/plain"})
+        foreign_host = await http.post("/responses", json=body, headers={"host": "evil.example"})
+    assert (cross_site.status_code, as_form.status_code, foreign_host.status_code) == (403, 415, 403)
+    assert emulator.requests == []
+
+
+async def test_an_image_url_on_a_private_address_is_refused_as_in_chat_completions(
+    gateway: str, upstream: EmulatorServer, emulator: Emulator
+) -> None:
+    image = {"type": "input_image", "image_url": f"{upstream.url}/status", "detail": "auto"}
+    content = [{"type": "input_text", "text": "Describe"}, image]
+    body = {"model": "gemini-2.0-flash", "input": [{"role": "user", "content": content}]}
+    async with httpx.AsyncClient(trust_env=False) as http:
+        answer = await http.post(gateway + "/responses", json=body)
+    assert answer.status_code == 400
+    assert "loopback address" in answer.json()["error"]["message"]
+    assert emulator.requests == []

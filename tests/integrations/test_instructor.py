@@ -1,0 +1,101 @@
+"""instructor against the gateway, in its default TOOLS mode and in JSON mode, with the
+emulator playing the model over loopback: a wrong answer the gateway's repair fixes, and one
+it cannot (which instructor then re-asks with its own retry).
+
+Every instructor release pins jiter<0.15, which the dev extra's openai (3.57) cannot take, so
+this module runs in a venv of its own: `scripts/_instructor_venv.sh` (a step of scripts/test).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+import pytest
+
+if not os.environ.get("DYNASPARK_INSTRUCTOR_VENV"):
+    pytest.skip("instructor runs in its own venv: scripts/_instructor_venv.sh", allow_module_level=True)
+
+import instructor
+import openai
+from pydantic import BaseModel
+
+from dynaspark_sdk import AsyncClient
+from dynaspark_sdk.integrations.gateway import create_app, serve_in_thread
+from dynaspark_sdk.testing import Emulator, serve
+
+pytestmark = pytest.mark.usefixtures("loopback_only")
+
+
+class City(BaseModel):
+    name: str
+    population: int
+
+
+class Stack(NamedTuple):
+    url: str
+    emulator: Emulator
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Stack]:
+    emulator = Emulator(rate_limit=1_000_000)
+    with serve(emulator) as upstream:
+        app = create_app(AsyncClient(base_url=upstream.url, max_retries=0), log=lambda _: None)
+        with serve_in_thread(app) as gateway:
+            yield Stack(gateway.url, emulator)
+
+
+@pytest.fixture
+def emulator(stack: Stack) -> Emulator:
+    stack.emulator.clear_requests()
+    stack.emulator.clear_answers()
+    return stack.emulator
+
+
+def client(stack: Stack, mode: Any) -> Any:
+    raw = openai.OpenAI(base_url=stack.url, api_key="unused", max_retries=0)
+    return instructor.from_openai(raw, mode=mode)
+
+
+def ask(patched: Any, **kwargs: Any) -> Any:
+    messages = [{"role": "user", "content": "The biggest city of France, and its population?"}]
+    return patched.chat.completions.create(model="gemini-2.0-flash", response_model=City, messages=messages, **kwargs)
+
+
+def test_tools_mode_with_a_repaired_answer(stack: Stack, emulator: Emulator) -> None:
+    emulator.script_answers(
+        [
+            '{"name": "City", "arguments": {"name": "Paris"}}',  # the population is missing
+            '{"name": "City", "arguments": {"name": "Paris", "population": 2100000}}',
+        ]
+    )
+    assert ask(client(stack, instructor.Mode.TOOLS)) == City(name="Paris", population=2100000)
+    first, repair = (request.fields["user_input"] for request in emulator.requests)
+    assert "You must call the function City now." in first
+    assert "- arguments of City: $: 'population' is a required property" in repair
+
+
+def test_tools_mode_when_the_repair_fails_instructor_retries(stack: Stack, emulator: Emulator) -> None:
+    emulator.script_answers(
+        [
+            "Paris, two million.",
+            "Paris!",  # the gateway's repair fails: a 502 invalid_model_output
+            '{"name": "City", "arguments": {"name": "Paris", "population": 2100000}}',
+        ]
+    )
+    patched = client(stack, instructor.Mode.TOOLS)
+    with pytest.raises(Exception, match="invalid_model_output"):  # instructor wraps openai's error its own way
+        ask(patched, max_retries=0)
+    assert ask(patched) == City(name="Paris", population=2100000)  # instructor's own retry, fresh
+
+
+def test_json_mode(stack: Stack, emulator: Emulator) -> None:
+    emulator.script_answers(
+        ['Here: {"name": "Paris", "population": "lots"}', '{"name": "Paris", "population": 2100000}']
+    )
+    # JSON mode asks for a JSON object; instructor checks it against City and re-asks itself.
+    assert ask(client(stack, instructor.Mode.JSON), max_retries=2) == City(name="Paris", population=2100000)
+    assert len(emulator.requests) == 2
+    assert "population" in emulator.requests[1].fields["user_input"]
