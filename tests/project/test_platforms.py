@@ -35,8 +35,8 @@ def test_scripts_test_runs_the_other_versions_and_the_lowest_bounds() -> None:
         for line in (ROOT / "scripts" / "test").read_text(encoding="utf-8").splitlines()
         if line.startswith(("step ", "start "))
     ]
-    assert any(line.endswith(" scripts/_other_pythons.sh") for line in steps), steps
-    assert any(line.endswith(" scripts/_lowest.sh") for line in steps), steps
+    assert any(" scripts/_other_pythons.sh" in line for line in steps), steps
+    assert any(" scripts/_lowest.sh" in line for line in steps), steps
 
 
 def test_the_subset_names_test_modules_that_exist() -> None:
