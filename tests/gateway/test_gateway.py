@@ -217,10 +217,11 @@ async def test_parameters_the_chat_endpoint_cannot_honour_are_a_400_naming_them(
     )
     assert isinstance(error, openai.BadRequestError)
     assert error.code == "unsupported_parameter"
-    for name in ("tools", "n", "logprobs"):
+    for name in ("n", "logprobs"):
         assert name in error.message
-    # What only tunes the answer is not what makes it refused.
+    # What only tunes the answer is not what makes it refused; tools are served (prompted, issue 26).
     assert "temperature" not in error.message
+    assert "tools" not in error.message
     error = await failure(chat(oai, model="gemini-1.5-flash", messages=user("x"), extra_body={"bogus": 1}))
     assert isinstance(error, openai.BadRequestError)
     assert "bogus" in error.message
@@ -275,7 +276,8 @@ async def test_text_models_map_parameters_and_the_system_message(oai: Dual, emul
     params = emulator.requests[-1].params
     assert emulator.requests[-1].path == "/api/generate_response"
     assert params["model"] == "mistral"
-    assert params["system"] == "Be brief."
+    # The reply format joins the system message (tools and structured output are prompted, issue 26).
+    assert params["system"].startswith("Be brief.\n\nAnswer with one JSON value that fits this JSON Schema")
     assert params["temperature"] == "0.5" and params["top_p"] == "0.9"
     assert params["presence_penalty"] == "0.5" and params["frequency_penalty"] == "-0.5"
     assert params["seed"] == "7" and params["json"] == "true"
@@ -306,9 +308,14 @@ async def test_text_models_stream_each_upstream_event_as_a_chunk(oai: Dual, emul
 
 @CLIENTS
 async def test_text_models_refuse_what_the_text_api_cannot_do(oai: Dual, emulator: Emulator) -> None:
-    schema = {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}}
-    error = await failure(chat(oai, model="text/openai", messages=user("x"), response_format=schema))
-    assert isinstance(error, openai.BadRequestError) and "response_format" in error.message
+    schema = {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}, "strict": True}}
+    error = await failure(chat(oai, model="text/openai", messages=user("x"), response_format={"type": "xml"}))
+    assert isinstance(error, openai.BadRequestError) and error.param == "response_format.type"
+    # A JSON schema is served (prompted and validated), in the text API's json mode.
+    answer = await chat(oai, model="text/openai", messages=user("x"), response_format=schema)
+    assert json.loads(answer.choices[0].message.content) == {"model": "openai", "you_said": "x"}
+    assert emulator.requests[-1].params["json"] == "true"
+    emulator.clear_requests()
     error = await failure(chat(oai, model="text/openai", messages=user("x"), temperature=9))
     assert isinstance(error, openai.BadRequestError) and "temperature" in error.message
     assert emulator.requests == []

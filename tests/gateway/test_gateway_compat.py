@@ -202,7 +202,20 @@ async def test_message_errors_point_into_the_request_as_openai_s_do(oai: Dual, e
     cases: list[tuple[str, list[Any], str, str]] = [
         ("gemini-2.0-flash", [*user("a"), {"role": "wizard", "content": "b"}], "messages[1].role", "'wizard'"),
         ("gemini-2.0-flash", [{"role": "user", "content": None}], "messages[0].content", "not null"),
-        ("gemini-2.0-flash", [{"role": "tool", "content": "x", "tool_call_id": "1"}], "messages[0].role", "tools"),
+        ("gemini-2.0-flash", [{"role": "function", "content": "x", "name": "f"}], "messages[0].role", "use tools"),
+        ("gemini-2.0-flash", [{"role": "tool", "content": "x"}], "messages[0].tool_call_id", "id of the call"),
+        (
+            "gemini-2.0-flash",
+            [
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [{"id": "c1", "function": {"name": "f", "arguments": {}}}],
+                }
+            ],
+            "messages[0].tool_calls[0].function",
+            "arguments' as a JSON string",
+        ),
         (
             "gemini-2.0-flash",
             [{"role": "user", "content": [{"type": "input_audio"}]}],

@@ -27,10 +27,11 @@ def test_no_message_at_all() -> None:
 
 
 def test_every_unknown_key_is_named() -> None:
-    message = {"role": "user", "content": "hi", "tool_calls": [], "audio": None}
+    message: dict[str, Any] = {"role": "user", "content": "hi", "tool_calls": [], "audio": None}
     assert refusal([message]) == (
         "messages[0] has key(s) the service cannot take: 'tool_calls', 'audio'"
-        ' (only "role", "content" and "name" are allowed)'
+        ' (only "role", "content" and "name" are allowed, with "tool_calls" on assistant messages and'
+        ' "tool_call_id" on tool messages)'
     )
     part = {"type": "text", "text": "hi", "cache": 1, "x": 2}
     assert refusal([{"role": "user", "content": [part]}]) == (

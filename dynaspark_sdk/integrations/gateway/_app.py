@@ -49,6 +49,7 @@ from ._shapes.images import parse_image
 from ._shapes.models import model_list
 from ._shapes.parameters import policies
 from ._shapes.speech import parse_speech
+from ._shapes.tools import chat_tool_calls, tool_call_deltas
 from ._upstream import TextStream, Upstream, shutting_down
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
@@ -268,7 +269,10 @@ class _Gateway:
                 )
             else:
                 answer = await self.upstream.answer(plan)
-                completion = chat_completion(completion_id(), int(time.time()), plan.model, answer.text, answer.usage)
+                calls = chat_tool_calls(answer.tool_calls)
+                completion = chat_completion(
+                    completion_id(), int(time.time()), plan.model, answer.text, answer.usage, calls
+                )
                 await send_json(send, completion, headers)
                 return
         except (GatewayError, DynasparkError) as exc:
@@ -292,7 +296,11 @@ class _Gateway:
                 piece = await text.next()
                 if piece is not None:
                     yield event(completion_chunk(ident, created, model, {"content": piece}))
-            tail = event(completion_chunk(ident, created, model, {}, "stop"))
+            # Calls come whole, after any text: the SDK holds a call until it is complete and valid.
+            tail = b"".join(
+                event(completion_chunk(ident, created, model, d)) for d in tool_call_deltas(text.tool_calls)
+            )
+            tail += event(completion_chunk(ident, created, model, {}, "tool_calls" if text.tool_calls else "stop"))
             if plan.include_usage:
                 tail += event(completion_chunk(ident, created, model, None, usage=True))
         except DynasparkError as exc:

@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 import attrs
 
-from dynaspark_sdk import AsyncClient, AsyncStream, DynasparkError, RateLimitError
+from dynaspark_sdk import AsyncClient, AsyncStream, DynasparkError, RateLimitError, ToolCall
 
 from ._shapes.chat_completions import ChatPlan
 from ._shapes.errors import GatewayError, error_from_sdk, is_local_rate_limit
@@ -76,6 +76,7 @@ class Answer:
 
     text: str
     usage: Mapping[str, int] | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 class TextStream:
@@ -117,6 +118,11 @@ class TextStream:
             if piece:
                 return piece
 
+    @property
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        """The calls the model made (once the text has ended; a call is held until complete)."""
+        return self._stream.tool_calls
+
     async def aclose(self) -> None:
         """End the upstream stream (idempotent)."""
         await self._stream.aclose()
@@ -154,10 +160,12 @@ class Upstream:
 
     async def _answer(self, plan: ChatPlan) -> Answer:
         if plan.text_model is None:
-            chat = await self.client.chat(plan.messages, model=plan.model)
+            chat = await self.client.chat(plan.messages, model=plan.model, **plan.structured)
             self._seen(chat.rate_limit.remaining)
-            return Answer(cut(chat.text, plan.stop) if plan.stop else chat.text)
-        result = await self.client.generate_text(plan.messages, model=plan.text_model, **plan.text_options)
+            return Answer(cut(chat.text, plan.stop) if plan.stop else chat.text, tool_calls=chat.tool_calls)
+        result = await self.client.generate_text(
+            plan.messages, model=plan.text_model, **plan.text_options, **plan.structured
+        )
         self._seen(result.rate_limit.remaining)
         usage = result.usage
         counts = None
@@ -167,16 +175,18 @@ class Upstream:
                 "completion_tokens": usage.completion_tokens,
                 "total_tokens": usage.total_tokens,
             }
-        return Answer(cut(result.text, plan.stop) if plan.stop else result.text, counts)
+        return Answer(cut(result.text, plan.stop) if plan.stop else result.text, counts, result.tool_calls)
 
     async def open_stream(self, plan: ChatPlan) -> TextStream:
         """The answer to `plan` as a stream, once its first piece is in: until then a failure
         is still an error status (429, 502, 504); after it, the stream is under way."""
         stream: AsyncStream
         if plan.text_model is None:
-            stream = self.client.stream_chat(plan.messages, model=plan.model)
+            stream = self.client.stream_chat(plan.messages, model=plan.model, **plan.structured)
         else:
-            stream = self.client.stream_text(plan.messages, model=plan.text_model, **plan.text_options)
+            stream = self.client.stream_text(
+                plan.messages, model=plan.text_model, **plan.text_options, **plan.structured
+            )
         try:
             with self.in_flight.guard() as waiting:
                 first = await anext(stream, None)

@@ -21,6 +21,7 @@ from .messages import check_messages
 from .models import TEXT_MODELS, TEXT_PREFIX
 from .parameters import TEXT_API_PARAMETERS, Policies, boolean, object_body, string
 from .stop import parse_stop
+from .tools import structured_options
 
 __all__ = [
     "CHAT_TARGET",
@@ -79,6 +80,9 @@ class ChatPlan:
     text_options: dict[str, Any] = attrs.field(factory=dict)
     stop: tuple[str, ...] = ()
     ignored: tuple[str, ...] = ()
+    structured: dict[str, Any] = attrs.field(factory=dict)
+    """The SDK's `tools`, `tool_choice`, `parallel_tool_calls` and `response_format` (prompted
+    tools and structured output, see `tools.py`); empty for a plain text answer."""
 
 
 def _stream_options(body: Mapping[str, Any], stream: bool) -> bool:
@@ -98,20 +102,6 @@ def _stream_options(body: Mapping[str, Any], stream: bool) -> bool:
     return include
 
 
-def _text_json(response_format: object) -> bool:
-    """Whether the text API is asked for JSON (`response_format` of a `text/<model>` request)."""
-    if response_format is None or response_format == {"type": "text"}:
-        return False
-    if response_format == {"type": "json_object"}:
-        return True
-    raise bad_request(
-        "the text API cannot honour the parameter(s) response_format other than"
-        " {'type': 'text'} or {'type': 'json_object'}",
-        param="response_format",
-        code="unsupported_parameter",
-    )
-
-
 def parse_chat(body: object, chat_models: Sequence[str], policies: Policies) -> ChatPlan:
     """Check a `/v1/chat/completions` body. Raises GatewayError (404 for an unknown model)."""
     request = object_body(body)
@@ -121,16 +111,32 @@ def parse_chat(body: object, chat_models: Sequence[str], policies: Policies) -> 
     stream = boolean(request, "stream")
     include_usage = _stream_options(request, stream)
     stop = parse_stop(request.get("stop"))
+    structured = structured_options(
+        request.get("tools"),
+        request.get("tool_choice"),
+        request.get("parallel_tool_calls"),
+        request.get("response_format"),
+    )
     if chosen.text_model is None:
         ignored = policies.chat.check(request)
         messages = check_messages(request.get("messages"), images=True, target=CHAT_TARGET)
-        return ChatPlan(chosen.model, messages, stream, include_usage, stop=stop, ignored=ignored)
+        return ChatPlan(
+            chosen.model, messages, stream, include_usage, stop=stop, ignored=ignored, structured=structured
+        )
     ignored = policies.chat_text.check(request)
     messages = check_messages(request.get("messages"), images=False, target=f"{TEXT_TARGET} ({model})")
     options = {sdk: request[name] for name, sdk in TEXT_API_PARAMETERS.items() if request.get(name) is not None}
-    options["json"] = _text_json(request.get("response_format"))
+    # A response_format is checked and repaired by the SDK, which also asks the text API's json mode.
     return ChatPlan(
-        chosen.model, messages, stream, include_usage, chosen.text_model, options, stop=stop, ignored=ignored
+        chosen.model,
+        messages,
+        stream,
+        include_usage,
+        chosen.text_model,
+        options,
+        stop=stop,
+        ignored=ignored,
+        structured=structured,
     )
 
 
@@ -145,9 +151,19 @@ NO_USAGE: Mapping[str, int] = {"prompt_tokens": 0, "completion_tokens": 0, "tota
 
 
 def chat_completion(
-    id: str, created: int, model: str, text: str, usage: Mapping[str, int] | None = None
+    id: str,
+    created: int,
+    model: str,
+    text: str,
+    usage: Mapping[str, int] | None = None,
+    tool_calls: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """A whole `chat.completion` object; `usage` None (not counted) is reported as zeros."""
+    """A whole `chat.completion` object; `usage` None (not counted) is reported as zeros. With
+    `tool_calls` (OpenAI's shape), the message carries them, its content null, and the finish
+    reason is "tool_calls"."""
+    message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": None}
+    if tool_calls:
+        message = {"role": "assistant", "content": None, "refusal": None, "tool_calls": list(tool_calls)}
     return {
         "id": id,
         "object": "chat.completion",
@@ -156,9 +172,9 @@ def chat_completion(
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": text, "refusal": None},
+                "message": message,
                 "logprobs": None,
-                "finish_reason": "stop",
+                "finish_reason": "tool_calls" if tool_calls else "stop",
             }
         ],
         "usage": dict(usage if usage is not None else NO_USAGE),
@@ -169,7 +185,7 @@ def completion_chunk(
     id: str,
     created: int,
     model: str,
-    delta: Mapping[str, str] | None,
+    delta: Mapping[str, Any] | None,
     finish_reason: str | None = None,
     *,
     usage: bool = False,

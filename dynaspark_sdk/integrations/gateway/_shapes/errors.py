@@ -19,6 +19,7 @@ from dynaspark_sdk import (
     ModelNotSupportedError,
     PermissionDeniedError,
     RateLimitError,
+    StructuredOutputError,
 )
 
 __all__ = ["GatewayError", "bad_request", "error_from_sdk", "is_local_rate_limit", "model_not_found"]
@@ -126,6 +127,10 @@ def error_from_sdk(error: DynasparkError, confirmed_at: float | None = None) -> 
         return GatewayError(
             504, f"Dynaspark did not answer in time: {message}", type="timeout", code="upstream_timeout"
         )
+    if isinstance(error, StructuredOutputError):
+        # Tools and structured output are prompted: the model's answer, even repaired, did not
+        # fit. Never passed on as content that breaks the schema.
+        return GatewayError(502, message, type="upstream_error", code="invalid_model_output")
     if isinstance(error, APIStatusError | APIConnectionError):
         return GatewayError(502, f"Dynaspark failed: {message}", type="upstream_error", code="upstream_error")
     return GatewayError(

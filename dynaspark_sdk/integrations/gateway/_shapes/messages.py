@@ -15,9 +15,10 @@ from .errors import GatewayError, bad_request
 
 __all__ = ["PART_SEPARATOR", "ROLES", "check_messages", "image_part", "join_text", "message"]
 
-#: The roles the gateway takes. OpenAI also knows `tool` and `function`, which need tools.
+#: The roles of plain messages; a chat completion's `tool` results (and an assistant's
+#: `tool_calls`) are tool turns, folded into the prompt (tools are prompted: `tools.py`).
 ROLES = ("system", "developer", "user", "assistant")
-_TOOL_ROLES = ("tool", "function")
+_TOOL_ROLES = ("function",)
 #: Between two text parts of one message that no white space separates.
 PART_SEPARATOR = "\n"
 #: Keys an assistant message may carry when they ask for nothing (OpenAI sends them as null).
@@ -93,13 +94,66 @@ def _parts(content: list[Any], where: str, images: bool, target: str) -> tuple[l
     return texts, found
 
 
+#: What an assistant message with tool calls may also carry when it asks for nothing.
+_EMPTY_KEYS = ("refusal", "audio", "function_call")
+
+
+def _text_of(content: object, where: str, target: str) -> str | None:
+    """The text of a tool turn's content (a string, text parts, or null)."""
+    if content is None or isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        raise _invalid(where, "must be a string or an array of text parts")
+    texts, _ = _parts(content, where, False, target)
+    return join_text(texts)
+
+
+def _tool_turn(item: dict[str, Any], role: str, where: str, target: str) -> dict[str, Any]:
+    """A `role: "tool"` result, or an assistant message with `tool_calls` (content may be
+    null), for the SDK to fold into the prompt."""
+    allowed = (
+        ("role", "content", "name", "tool_call_id")
+        if role == "tool"
+        else ("role", "content", "name", "tool_calls", "refusal", "audio", "function_call")
+    )
+    for key in item:
+        if key not in allowed or (key in _EMPTY_KEYS and item[key]):
+            raise _invalid(f"{where}.{key}", f"{target} cannot honour it", code="unsupported_parameter")
+    text = _text_of(item.get("content"), f"{where}.content", target)
+    if role == "tool":
+        call_id = item.get("tool_call_id")
+        if not isinstance(call_id, str) or not call_id:
+            raise _invalid(f"{where}.tool_call_id", "a tool message needs the id of the call it answers")
+        if text is None:
+            raise _invalid(f"{where}.content", "a tool message needs content")
+        return {"role": "tool", "tool_call_id": call_id, "content": text}
+    calls = item["tool_calls"]
+    if not isinstance(calls, list):
+        raise _invalid(f"{where}.tool_calls", "must be an array of calls")
+    checked = []
+    for index, call in enumerate(calls):
+        at = f"{where}.tool_calls[{index}]"
+        function = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(call, dict) or not isinstance(call.get("id"), str) or not isinstance(function, dict):
+            raise _invalid(at, "a call needs an 'id' and a 'function'")
+        if not isinstance(function.get("name"), str) or not isinstance(function.get("arguments", ""), str):
+            raise _invalid(f"{at}.function", "needs a 'name' and 'arguments' as a JSON string")
+        arguments = function.get("arguments") or "{}"
+        checked.append(
+            {"id": call["id"], "type": "function", "function": {"name": function["name"], "arguments": arguments}}
+        )
+    return {"role": "assistant", "content": text, "tool_calls": checked}
+
+
 def _check_message(item: object, where: str, images: bool, target: str) -> dict[str, Any]:
     if not isinstance(item, dict):
         raise _invalid(where, f"a message must be an object, not {type(item).__name__}")
     role = item.get("role")
+    if role == "tool" or (role == "assistant" and item.get("tool_calls")):
+        return _tool_turn(item, role, where, target)
     if role not in ROLES:
         if role in _TOOL_ROLES:
-            raise _invalid(f"{where}.role", f"{role!r} messages need tools, which {target} cannot honour")
+            raise _invalid(f"{where}.role", f"{role!r} messages (legacy function calling) cannot be sent; use tools")
         shown = "missing" if role is None else repr(role)
         raise _invalid(f"{where}.role", f"{shown}; supported values are: {', '.join(map(repr, ROLES))}")
     for key in item:

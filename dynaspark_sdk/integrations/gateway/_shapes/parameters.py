@@ -166,7 +166,11 @@ TEXT_API_PARAMETERS: Mapping[str, str] = {
 
 #: What each endpoint's parser reads itself.
 _HANDLED: Mapping[str, frozenset[str]] = {
-    CHAT: frozenset({"model", "messages", "stream", "stream_options", "stop"}),
+    # tools, tool_choice, parallel_tool_calls and response_format: prompted (see tools.py).
+    CHAT: frozenset(
+        {"model", "messages", "stream", "stream_options", "stop"}
+        | {"tools", "tool_choice", "parallel_tool_calls", "response_format"}
+    ),
     RESPONSES: frozenset(
         {"model", "input", "instructions", "previous_response_id", "store", "stream", "stream_options", "text"}
     ),
