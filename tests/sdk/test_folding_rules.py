@@ -236,3 +236,22 @@ def test_a_result_without_its_call_names_no_function() -> None:
         "Tool: result of a function (call c8): x\nTool: result of a function (call c9): y\nAssistant:"
     )
     assert fold_history([raw[0], raw[1]]) == "Assistant: a\nTool: result of a function (call c8): x\nAssistant:"
+
+
+def test_a_role_that_is_not_a_string_is_refused_as_such() -> None:
+    assert refusal([{"role": ["tool"], "content": "x"}]) == 'messages[0]["role"] must be a string, not list'
+
+
+def test_raw_messages_are_folded_by_their_role_and_keys() -> None:
+    # fold_history also reads messages nobody checked (a front-end's raw OpenAI messages).
+    odd_calls = [{"id": "c8", "function": "f"}, {"id": "c9", "function": {"name": "g", "arguments": "{}"}}]
+    assert fold_history([{"role": "tool", "tool_call_id": "c9", "content": "x", "tool_calls": odd_calls}]) == (
+        "result of g (call c9): x"
+    )
+    assert fold_history([{"role": "tool", "tool_call_id": "c8", "content": "x", "tool_calls": odd_calls}]) == (
+        "result of a function (call c8): x"
+    )
+    assert fold_history([{"role": "user", "content": "hi", "tool_call_id": "c1"}]) == "hi"
+    assert fold_history([{"role": "tool", "content": "hi"}, {"role": "user", "content": "ok"}]) == (
+        "Tool: hi\nUser: ok\nAssistant:"
+    )
