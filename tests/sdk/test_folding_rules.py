@@ -255,3 +255,13 @@ def test_raw_messages_are_folded_by_their_role_and_keys() -> None:
     assert fold_history([{"role": "tool", "content": "hi"}, {"role": "user", "content": "ok"}]) == (
         "Tool: hi\nUser: ok\nAssistant:"
     )
+
+
+def test_a_tool_turn_s_bad_part_is_named_by_its_place() -> None:
+    assert refusal([{"role": "tool", "tool_call_id": "c1", "content": [5]}]) == (
+        'messages[0]["content"][0] must be a mapping, not int'
+    )
+    good = {"id": "c", "function": {"name": "f", "arguments": "{}"}}
+    assert refusal([{"role": "user", "content": "hi"}, calling(good, content=[{"type": "text"}, 5])]) == (
+        'messages[1]["content"][0] is a text part with no "text"; a string is needed'
+    )
