@@ -109,7 +109,7 @@ class SSEDecoder:
         self._partial_line: list[str] = []
         self._partial_chars = 0
         self._data: list[str] = []
-        # The characters in `_data` (the event under way), kept up to date by `_process_lines`.
+        # The length of `_data` joined (the event under way), kept up to date by `_process_lines`.
         self._data_chars = 0
         self._event_type = ""
         self._block_retry: int | None = None
@@ -263,12 +263,14 @@ class SSEDecoder:
                 elif field == "retry" and value.isascii() and value.isdigit():
                     block_retry = self._reconnection_time = int(value)
                 # Any other field is ignored, as the standard says.
+        # `_data_chars` is the length of the event's data as it will be joined: the "\n" between
+        # two data lines counts too (else a flood of empty "data:" lines would pass the limit).
         if data is self._data:  # no event dispatched: the same event, grown by data[known:]
             if len(data) > known:
-                self._data_chars += sum(map(len, data[known:]))
+                self._data_chars += sum(map(len, data[known:])) + len(data) - max(known, 1)
         else:
             self._data = data
-            self._data_chars = sum(map(len, data)) if data else 0
+            self._data_chars = sum(map(len, data)) + len(data) - 1 if data else 0
         self._event_type = event_type
         self._block_retry = block_retry
         return events

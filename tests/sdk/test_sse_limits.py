@@ -75,6 +75,51 @@ def test_the_limit_is_per_event_not_per_stream() -> None:
     assert len(events) == 12
 
 
+def test_the_error_says_the_limit() -> None:
+    with pytest.raises(EventTooLargeError) as caught:
+        SSEDecoder().feed(b"data: " + b"v" * (MAX_EVENT_CHARS + 1) + b"\n\n")
+    assert str(caught.value) == "one server-sent event is over the limit of 1,048,576 characters (1 MiB)"
+
+
+def test_the_newlines_between_data_lines_count() -> None:
+    # Empty "data:" lines hold no characters, but the event they make is all newlines.
+    body = b"data:\n" * (MAX_EVENT_CHARS + 2) + b"\n"
+    with pytest.raises(EventTooLargeError):
+        feed_all(SSEDecoder(), body, size=4096)
+    exactly = b"data:\n" * (MAX_EVENT_CHARS + 1) + b"\n"
+    decoder = SSEDecoder()
+    events = [event for piece in pieces(exactly, 4096) for event in decoder.feed(piece)] + decoder.flush()
+    assert [event.data for event in events] == ["\n" * MAX_EVENT_CHARS]
+
+
+def test_what_is_pending_after_an_event_counts_toward_the_next_one() -> None:
+    # One piece ends an event and starts a big one; the next piece adds to that one.
+    decoder = SSEDecoder()
+    assert [e.data for e in decoder.feed(b"data: a\n\ndata: " + b"x" * (MAX_EVENT_CHARS - 2) + b"\n")] == ["a"]
+    with pytest.raises(EventTooLargeError):
+        decoder.feed(b"data: yz\n\n")  # "x..." + "\n" + "yz": 1 character over
+    decoder = SSEDecoder()
+    decoder.feed(b"data: a\n\ndata: " + b"x" * (MAX_EVENT_CHARS - 3) + b"\n")
+    assert [len(e.data) for e in decoder.feed(b"data: yz\n\n")] == [MAX_EVENT_CHARS]
+
+
+def test_a_line_under_way_counts_with_the_event_s_data() -> None:
+    with pytest.raises(EventTooLargeError):
+        SSEDecoder().feed(b"data: " + b"x" * (MAX_EVENT_CHARS - 4) + b"\ndata: yz")
+    decoder = SSEDecoder()
+    assert decoder.feed(b"data: a\n\n") != []
+    # After an event, nothing is pending: a line of exactly the limit may follow.
+    assert decoder.feed(b"data: " + b"x" * (MAX_EVENT_CHARS - 6)) == []
+    assert [len(e.data) for e in decoder.feed(b"\n\n")] == [MAX_EVENT_CHARS - 6]
+    decoder.feed(b"data: a\n\n")
+    with pytest.raises(EventTooLargeError):
+        decoder.feed(b"data: " + b"x" * (MAX_EVENT_CHARS - 5))
+    decoder = SSEDecoder()
+    assert decoder.feed(b": a comment, no data\nevent: e\n") == []
+    with pytest.raises(EventTooLargeError):
+        decoder.feed(b"data: " + b"x" * (MAX_EVENT_CHARS - 5))
+
+
 # --------------------------------------------------------------------------- both clients, over loopback
 
 
