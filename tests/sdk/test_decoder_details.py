@@ -3,9 +3,12 @@ answer holding both a "response" and an "error" is read."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from dynaspark_sdk import APIStatusError, ResponseValidationError, StreamInterruptedError
+from dynaspark_sdk import APIStatusError, RateLimitError, ResponseValidationError, StreamInterruptedError
 from dynaspark_sdk._text_decoders import HTMLPageDecoder, JSONAnswerDecoder, text_decoder_for
 from dynaspark_sdk._text_decoders._base import parse_content_type
 
@@ -106,3 +109,16 @@ def test_the_decoders_made_without_a_content_type_say_their_own() -> None:
     with pytest.raises(ResponseValidationError) as caught:
         html_decoder.close()
     assert caught.value.content_type == "text/html"
+
+
+def test_a_rate_limit_in_a_2xx_answer_says_when_to_retry() -> None:
+    reset = datetime.now(UTC) + timedelta(seconds=120)
+    body = json.dumps(
+        {"error": {"code": "rate_limit_exceeded", "message": "slow down", "details": {"reset_time": reset.isoformat()}}}
+    )
+    with pytest.raises(RateLimitError) as caught:
+        decoded("application/json", body.encode())
+    assert caught.value.retry_after is not None and 110 < caught.value.retry_after <= 120
+    assert str(caught.value).startswith(
+        "the service answered with an error: rate_limit_exceeded: slow down (retry after"
+    )
