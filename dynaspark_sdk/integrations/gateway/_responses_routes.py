@@ -122,8 +122,8 @@ class ResponsesRoutes:
                     # repair is still the stream's `response.failed`, as OpenAI ends one.
                     failed = ResponseEvents(base, item)
                     body = failed.opening() + failed.failed(self.upstream.error(exc))
-                    response = Response(body, media_type="text/event-stream", headers={**STREAM_HEADERS, **headers})
-                    await response(scope, receive, send)
+                    failure = Response(body, media_type="text/event-stream", headers={**STREAM_HEADERS, **headers})
+                    await failure(scope, receive, send)
                     return
                 events = self._events(text, ResponseEvents(base, item), base, request, owner)
                 response: Response = StreamingResponse(

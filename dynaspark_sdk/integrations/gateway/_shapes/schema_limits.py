@@ -11,6 +11,7 @@ alternation (`(a+)+`, `(a|aa)*`: the shapes of catastrophic backtracking). No I/
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 from collections.abc import Iterator
@@ -23,11 +24,8 @@ __all__ = ["MAX_SCHEMA_BYTES", "check_schema"]
 #: The largest schema (as compact JSON) a caller may send.
 MAX_SCHEMA_BYTES = 64 * 1024
 
-try:  # Python 3.11+
-    from re import _parser as _sre_parse  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - older Pythons
-    import sre_parse as _sre_parse
-
+#: The parser `re` compiles with (private, untyped: read through `Any`).
+_sre_parse: Any = importlib.import_module("re._parser")
 _REPEATS = {_sre_parse.MAX_REPEAT, _sre_parse.MIN_REPEAT, getattr(_sre_parse, "POSSESSIVE_REPEAT", None)} - {None}
 
 _GROUPS = {_sre_parse.SUBPATTERN, _sre_parse.ASSERT, _sre_parse.ASSERT_NOT}
