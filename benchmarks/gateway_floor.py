@@ -207,9 +207,11 @@ def _measure(contenders: list[_Contender], budget: Budget) -> tuple[Figures, Fig
     return cpu, rate
 
 
-def _ratio(values: dict[str, list[float]], name: str) -> float:
-    pairs = [(a, b) for a, b in zip(values[name], values["floor"], strict=True) if b > 0]
-    return statistics.median(a / b for a, b in pairs) if pairs else float("nan")
+def _ratio(values: dict[str, list[float]], name: str) -> float | None:
+    """Median of the per-round ratios to the floor; None when no round measured both (/proc
+    counts CPU in 10 ms ticks: a smoke run's few calls may show none)."""
+    pairs = [(a, b) for a, b in zip(values[name], values["floor"], strict=True) if a > 0 and b > 0]
+    return statistics.median(a / b for a, b in pairs) if pairs else None
 
 
 def _rows(cpu: Figures, rate: Figures, g4f_note: str | None) -> list[Row]:
@@ -226,10 +228,10 @@ def _rows(cpu: Figures, rate: Figures, g4f_note: str | None) -> list[Row]:
             show: Callable[[float], str]
             if figures is cpu:
                 what, show = "server CPU per chat call", format_us
-                met, goal_text = ratio <= goal, f"<= {goal:.2f}x"
+                met, goal_text = ratio is not None and ratio <= goal, f"<= {goal:.2f}x"
             else:
                 what, show = "throughput", _per_second
-                met, goal_text = ratio >= goal, f">= {goal:.2f}x"
+                met, goal_text = ratio is not None and ratio >= goal, f">= {goal:.2f}x"
             rows.append(
                 Row(
                     "11",
@@ -238,7 +240,7 @@ def _rows(cpu: Figures, rate: Figures, g4f_note: str | None) -> list[Row]:
                     f"floor {show(floor)}{skipped}",
                     ratio,
                     goal_text,
-                    verdict(met),
+                    verdict(met) if ratio is not None else "info",
                 )
             )
             if "g4f" in values:

@@ -261,6 +261,8 @@ class AsyncPool:
     @staticmethod
     async def close_answer(response: httpx.Response, chunks: AsyncGenerator[bytes, None] | None) -> None:
         """Close an answer whose body was being read, and the generators reading it."""
+        if response.is_closed and (chunks is None or getattr(chunks, "ag_frame", True) is None):
+            return  # read to its end (httpx closed it; the generators are done): nothing to do
         # Closing must finish even when the caller is being cancelled, or the
         # connection would be left half-read in the pool.
         with anyio.CancelScope(shield=True):

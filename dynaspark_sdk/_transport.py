@@ -56,6 +56,11 @@ def import_request_builders() -> None:
     from ._generated.api.public import generate_image, generate_text  # noqa: F401
     from ._generated.api.status import status  # noqa: F401
 
+    # Whether aiohttp is installed (`use_aiohttp=True`): looked up once, now, not on a loop.
+    from ._shells import aiohttp_installed
+
+    aiohttp_installed()
+
 
 _warm_lock = threading.Lock()
 _warmed: set[str] = set()

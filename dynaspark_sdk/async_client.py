@@ -84,7 +84,8 @@ class _AsyncRunner:
         raise TypeError(f"unknown action {action!r}")
 
     async def _send(self, action: Send) -> Answer | Opened | Failure:
-        await self.discard()
+        if self._response is not None:
+            await self.discard()
         self._ensure_open()  # a stream made before its client was closed, read after
         if not action.takes_slot:
             return await self._exchange(action)
@@ -146,7 +147,10 @@ class _AsyncRunner:
         outcome: object = None
         try:
             while True:
-                outcome = await self.perform(flow.send(outcome))
+                action = flow.send(outcome)
+                # A request is sent straight from here: one coroutine less on its way, on every
+                # resumption while it waits for the network.
+                outcome = await (self._send(action) if type(action) is Send else self.perform(action))
         except StopIteration as stop:
             result: T = stop.value
             return result

@@ -122,7 +122,8 @@ class _Runner:
         raise TypeError(f"unknown action {action!r}")
 
     def _send(self, action: Send) -> Answer | Opened | Failure:
-        self.discard()
+        if self._response is not None:
+            self.discard()
         self._ensure_open()  # a stream made before its client was closed, read after
         if not action.takes_slot:
             return self._exchange(action)
@@ -184,7 +185,10 @@ class _Runner:
         outcome: object = None
         try:
             while True:
-                outcome = self.perform(flow.send(outcome))
+                action = flow.send(outcome)
+                # A request is sent straight from here: one coroutine less on its way, on every
+                # resumption while it waits for the network.
+                outcome = self._send(action) if type(action) is Send else self.perform(action)
         except StopIteration as stop:
             result: T = stop.value
             return result

@@ -2,14 +2,12 @@
 # The gpt4free step of scripts/test: runs tests/integrations/test_gpt4free.py inside the real
 # gpt4free client code of the oldest and newest versions it must work with. The two g4f
 # versions cannot share a venv (same package), so each gets its own under .venvs/, with g4f
-# and its few dependencies pinned and this project installed in editable mode. Set up on
-# first use (about 10 s each) and again only when this script or pyproject.toml changes.
-set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PY="${PYTHON:-python3.11}"
-command -v "$PY" >/dev/null 2>&1 || PY=python3
+# and its few dependencies pinned here (not in uv.lock: each venv holds a different g4f) and
+# this project installed in editable mode, with uv. Set up on first use (a few seconds each)
+# and again only when this script or pyproject.toml changes.
+source "$(dirname "${BASH_SOURCE[0]}")/_uv.sh"
 # g4f's own requirements (requests, aiohttp, brotli, pycryptodome, nest_asyncio), pinned with
-# what they pull in, and the test tools at the dev extra's versions.
+# what they pull in, and the test tools at the versions of pyproject.toml's `test` group.
 COMMON=(
     aiohappyeyeballs==2.7.1 aiohttp==3.14.5 aiosignal==1.4.0 brotli==1.2.1 certifi==2026.10.19.post1
     charset-normalizer==3.5.3 frozenlist==1.8.0 idna==3.20 multidict==7.2.1 propcache==0.5.4
@@ -28,9 +26,9 @@ for version in 0.5.2.0 8.8.6; do
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
         echo "setting up $venv ..." >&2
         rm -rf "$venv"
-        "$PY" -m venv "$venv"
+        "$UV" venv --quiet --python "$PY" "$venv" >&2
         # shellcheck disable=SC2086
-        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+        "$UV" pip install --quiet --python "$venv/bin/python" \
             "g4f==$version" ${EXTRA[$version]} "${COMMON[@]}" -e "$ROOT" >&2
         echo "$want" > "$stamp"
     fi

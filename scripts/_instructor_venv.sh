@@ -1,14 +1,12 @@
 #!/usr/bin/env bash
 # The instructor step of scripts/test: runs tests/integrations/test_instructor.py with the real
 # instructor package against the gateway. Every instructor release pins jiter<0.15, which the
-# openai release of the dev extra (3.57) cannot take, so instructor gets a venv of its own under
+# openai release of the dev group (3.57) cannot take, so instructor gets a venv of its own under
 # .venvs/ with the openai it resolves to (3.3.0), its dependencies pinned, and this project
 # installed in editable mode with the gateway and structured extras. Set up on first use and
 # again only when this script or pyproject.toml changes.
-set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PY="${PYTHON:-python3.11}"
-command -v "$PY" >/dev/null 2>&1 || PY=python3
+# Installed with uv (scripts/_uv.sh finds or installs it).
+source "$(dirname "${BASH_SOURCE[0]}")/_uv.sh"
 PINNED=(
     instructor==1.17.0 openai==3.3.0 jiter==0.14.0 docstring-parser==0.18.0 tenacity==9.2.1
     jinja2==3.1.6 markupsafe==3.0.4 rich==14.3.4 typer==0.29.2 requests==2.34.2
@@ -21,9 +19,8 @@ stamp="$venv/.dynaspark-installed"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "setting up $venv ..." >&2
     rm -rf "$venv"
-    "$PY" -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-        "${PINNED[@]}" -e "$ROOT[gateway,structured]" >&2
+    "$UV" venv --quiet --python "$PY" "$venv" >&2
+    "$UV" pip install --quiet --python "$venv/bin/python" "${PINNED[@]}" -e "$ROOT[gateway,structured]" >&2
     echo "$want" > "$stamp"
 fi
 # DYNASPARK_INSTRUCTOR_VENV tells the module it must find instructor (elsewhere it is skipped).

@@ -1,19 +1,29 @@
-# Sourced by the scripts: make ./.venv exist, with the project and its dev extra installed.
-# Idempotent: pip runs again only when pyproject.toml has changed since the last install.
-set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Sourced by the scripts: make ./.venv exist, with the project installed from uv.lock.
+#
+# By default it holds every extra and the `dev` dependency group (`uv sync --locked
+# --all-extras`); scripts/demo sets VENV_SET=runtime and gets the runtime dependencies alone,
+# added without removing anything (`--inexact`), so its cold start stays a few seconds.
+# Idempotent: uv runs again only when pyproject.toml or uv.lock has changed since the last sync.
+# A uv.lock that does not match pyproject.toml fails, naming the fix (`scripts/uv lock`).
+source "$(dirname "${BASH_SOURCE[0]}")/_uv.sh"
 VENV="$ROOT/.venv"
-PY="${PYTHON:-python3.11}"
-command -v "$PY" >/dev/null 2>&1 || PY=python3
-if [ ! -x "$VENV/bin/python" ]; then
-    "$PY" -m venv "$VENV"
+want="$(cat "$ROOT/pyproject.toml" "$ROOT/uv.lock" "${BASH_SOURCE[0]}" | sha256sum | cut -d' ' -f1)"
+full_stamp="$VENV/.dynaspark-installed"
+if [ "${VENV_SET:-dev}" = runtime ]; then
+    stamp="$VENV/.dynaspark-runtime"
+    sync_args=(--no-default-groups --inexact)
+    what="the runtime dependencies"
+else
+    stamp="$full_stamp"
+    sync_args=(--all-extras)
+    what="every extra and the dev group"
 fi
-stamp="$VENV/.dynaspark-installed"
-want="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    echo "setting up $VENV (pip install -e '.[dev]') ..." >&2
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$ROOT[dev]" >&2
+if ! { [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; } \
+    && ! { [ -f "$full_stamp" ] && [ "$(cat "$full_stamp")" = "$want" ]; }; then
+    echo "setting up $VENV from uv.lock ($what) ..." >&2
+    # An explicit exit: `set -e` does not reach a file sourced inside `&&` or `if`.
+    (cd "$ROOT" && UV_PROJECT_ENVIRONMENT="$VENV" uv_sync_locked --python "$PY" --quiet "${sync_args[@]}") || exit 1
     echo "$want" > "$stamp"
 fi
+unset VENV_SET
 export PATH="$VENV/bin:$PATH"

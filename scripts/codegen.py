@@ -1,7 +1,9 @@
 """Render dynaspark_sdk/_generated/ from openapi/dynaspark.yaml.
 
 `render()` runs openapi-python-client into a scratch folder, tidies the result with the
-pinned ruff under openapi/ruff-generated.toml (so the output never depends on the
+pinned ruff under openapi/ruff-generated.toml (both from the generator's own environment,
+./.venvs/codegen, locked in openapi/codegen/uv.lock and made by scripts/_codegen_venv.sh:
+the generator caps httpx, the SDK's tests must not be) (so the output never depends on the
 project's own lint settings or on the folder it is written to), and adds
 `spec_values.py`: the enumerations, ranges and defaults the generator does not carry.
 
@@ -34,11 +36,26 @@ GENERATOR_CONFIG = ROOT / "openapi" / "generator.yaml"
 TEMPLATES = ROOT / "openapi" / "templates"
 RUFF_CONFIG = ROOT / "openapi" / "ruff-generated.toml"
 TARGET = ROOT / "dynaspark_sdk" / "_generated"
-BIN = Path(sys.executable).parent
+#: Where the generator's environment is, when the caller made it already (tests copy the
+#: project to scratch folders and point here, rather than make one environment per copy).
+GENERATOR_BIN_VARIABLE = "DYNASPARK_CODEGEN_BIN"
 
 
-def _run(*args: str | Path, cwd: Path) -> None:
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+def generator_bin() -> Path:
+    """The bin folder of the generator's own environment, made or brought up to date first."""
+    given = os.environ.get(GENERATOR_BIN_VARIABLE)
+    if given:
+        return Path(given)
+    proc = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "_codegen_venv.sh")], capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"scripts/_codegen_venv.sh failed:\n{proc.stdout}{proc.stderr}")
+    return Path(proc.stdout.strip().splitlines()[-1])
+
+
+def _run(*args: str | Path, cwd: Path, bin_dir: Path) -> None:
+    env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
     proc = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(map(str, args))} failed:\n{proc.stdout}{proc.stderr}")
@@ -176,10 +193,11 @@ def spec_values_source(spec: dict[str, Any]) -> str:
 
 def render(out: Path) -> None:
     """Write the whole generated layer for the current spec into `out` (which must not exist)."""
+    bin_dir = generator_bin()
     with tempfile.TemporaryDirectory() as scratch:
         raw = Path(scratch) / "_generated"
         _run(
-            BIN / "openapi-python-client",
+            bin_dir / "openapi-python-client",
             "generate",
             "--path",
             SPEC,
@@ -192,6 +210,7 @@ def render(out: Path) -> None:
             "--output-path",
             raw,
             cwd=Path(scratch),
+            bin_dir=bin_dir,
         )
         spec = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
         (raw / "spec_values.py").write_text(spec_values_source(spec), encoding="utf-8")
@@ -199,7 +218,7 @@ def render(out: Path) -> None:
         # without a YAML parser.
         (raw / "openapi.json").write_text(json.dumps(spec, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         _run(
-            BIN / "ruff",
+            bin_dir / "ruff",
             "check",
             "--fix-only",
             "--quiet",
@@ -208,8 +227,11 @@ def render(out: Path) -> None:
             RUFF_CONFIG,
             ".",
             cwd=raw,
+            bin_dir=bin_dir,
         )
-        _run(BIN / "ruff", "format", "--quiet", "--no-cache", "--config", RUFF_CONFIG, ".", cwd=raw)
+        _run(
+            bin_dir / "ruff", "format", "--quiet", "--no-cache", "--config", RUFF_CONFIG, ".", cwd=raw, bin_dir=bin_dir
+        )
         shutil.copytree(raw, out)
 
 

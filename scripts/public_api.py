@@ -10,9 +10,14 @@ dotted path has no part starting with "_" (`dynaspark_sdk.testing`, `dynaspark_s
 bases, `__init__` (which, for the attrs result classes, lists their fields) and every public
 method, property and attribute they define.
 
-`update` refuses a breaking change (a name, member or parameter removed or renamed, a
-parameter that became required or moved) until CHANGELOG.md's "Unreleased" section names
-what broke, so a release cannot ship one silently.
+`update` refuses a breaking change until CHANGELOG.md's "Unreleased" section names what
+broke, so a release cannot ship one silently. What breaks is griffe's verdict
+(`griffe.find_breaking_changes`, the check openai-python and anthropic-sdk-python run), from
+the code of the commit that last wrote the snapshot to the working tree: a name, member or
+parameter removed or renamed, a parameter moved, made required or of another kind, a changed
+default or constant, a removed base; plus the two kinds griffe 2.4 skips, a changed return
+annotation and a replaced base class. griffe reads the source, so the lazy exports of
+`dynaspark_sdk/__init__.py` resolve without importing anything.
 """
 
 from __future__ import annotations
@@ -20,14 +25,21 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
+import io
+import logging
 import pkgutil
 import re
+import subprocess
 import sys
+import tarfile
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
+import griffe
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT = ROOT / "api" / "public_api.txt"
@@ -35,6 +47,8 @@ CHANGELOG = ROOT / "CHANGELOG.md"
 PACKAGE = "dynaspark_sdk"
 HEADER = "# The public API of dynaspark_sdk. Written by `scripts/public-api update`; do not edit by hand.\n"
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+# griffe warns about every annotation it cannot resolve outside the package (httpx, anyio, ...).
+logging.getLogger("griffe").setLevel(logging.ERROR)
 _DUNDERS_SHOWN = ("__init__", "__call__", "__enter__", "__exit__", "__aenter__", "__aexit__", "__iter__", "__aiter__")
 
 
@@ -156,99 +170,137 @@ def api_lines() -> list[str]:
 # --------------------------------------------------------------------------- what breaks
 
 
-def _key(line: str) -> str:
-    """What a line is about: its kind and dotted name (the signature left out)."""
-    text = line.strip()
-    kinds = "(?:async )?def|classmethod|staticmethod|property|attribute|field|class|module"
-    match = re.match(rf"({kinds})\s+([\w.]+)", text)
-    if match:
-        return f"{match.group(1)} {match.group(2)}"
-    return re.split(r"[:=(]", text, maxsplit=1)[0].strip()
+class Break(NamedTuple):
+    """One breaking change: the public dotted name it is about, and what happened to it."""
+
+    path: str
+    what: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.what}"
 
 
-def _owners(lines: list[str]) -> list[str]:
-    """Each line's key, prefixed by its class's name for members."""
-    keys, owner = [], ""
-    for line in lines:
-        if line.startswith("  class "):
-            owner = _key(line).split(" ", 1)[1]
-        elif not line.startswith("    "):
-            owner = ""
-        keys.append(f"{owner}::{_key(line)}" if line.startswith("    ") else _key(line))
-    return keys
+def load_api(package_dir: Path) -> griffe.Module:
+    """The package in `package_dir`, read by griffe from source (never imported). Given as a
+    path, so an installed copy of dynaspark_sdk cannot be picked up instead."""
+    package = griffe.load(package_dir, resolve_aliases=True, resolve_external=False)
+    assert isinstance(package, griffe.Module)
+    return package
 
 
-def _parameters(signature: str) -> list[str] | None:
-    """The parameters of a printed signature `(a, b: int = 1, *, c) -> X`, split at top level."""
-    if "(" not in signature:
+def snapshot_commit() -> str | None:
+    """The last commit that wrote api/public_api.txt: its code has the API the snapshot holds
+    (scripts/test fails any commit where they differ), so it is what "breaking" is measured
+    against. None outside a git checkout, or before the snapshot is first committed."""
+    try:
+        found = subprocess.run(
+            ["git", "log", "-1", "--format=%H", "--", str(SNAPSHOT.relative_to(ROOT))],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
         return None
-    text = signature[signature.index("(") + 1 :]
-    depth, current, parts = 0, "", []
-    for char in text:
-        if char in "([{":
-            depth += 1
-        elif char in ")]}":
-            if depth == 0:
-                break
-            depth -= 1
-        if char == "," and depth == 0:
-            parts.append(current.strip())
-            current = ""
-        else:
-            current += char
-    if current.strip():
-        parts.append(current.strip())
-    return parts
+    return found.stdout.strip() or None
 
 
-def _compatible(old: str, new: str) -> bool:
-    """Whether a call that worked with signature `old` still works with `new`: every old
-    parameter kept, in its place and kind, and every new one optional (a changed annotation
-    or default counts as compatible: the guard's diff still shows it)."""
-    before, after = _parameters(old), _parameters(new)
-    if before is None or after is None:
-        return False
-
-    def name(param: str) -> str:
-        return re.split(r"[:=]", param, maxsplit=1)[0].strip()
-
-    old_names, new_names = [name(p) for p in before], [name(p) for p in after]
-    if new_names[: len(old_names)] != old_names and not set(old_names) <= set(new_names):
-        return False
-    marker = "*" if "*" in new_names else None
-    for index, old_name in enumerate(old_names):
-        if old_name not in new_names:
-            return False
-        positional_before = "*" not in old_names[:index] and old_name not in ("*", "/")
-        new_index = new_names.index(old_name)
-        if positional_before and (new_index != index or (marker and new_names.index(marker) < new_index)):
-            return False
-    added = [p for p in after if name(p) not in old_names and name(p) not in ("*", "/")]
-    return all("=" in p or p.startswith("*") for p in added)
+def load_api_at(commit: str, scratch: Path) -> griffe.Module:
+    """The package as it was at `commit`, extracted into `scratch` with `git archive`."""
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", commit, PACKAGE], cwd=ROOT, capture_output=True, check=True
+    )
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(scratch, filter="data")
+    return load_api(scratch / PACKAGE)
 
 
-def breaking_changes(old: list[str], new: list[str]) -> list[str]:
-    """What a caller of the `old` API may find broken in the `new` one, one line each:
-    "removed NAME: LINE" or "changed NAME: OLD -> NEW", NAME dotted (`dynaspark_sdk.Client.chat`)."""
-    old_keys, new_keys = _owners(old), _owners(new)
-    new_by_key = dict(zip(new_keys, new, strict=True))
-    broken = []
-    for key, line in zip(old_keys, old, strict=True):
-        if line in new or key.startswith("module "):
+def _public_names(root: griffe.Module) -> dict[str, str]:
+    """Each public object's canonical path (`dynaspark_sdk._results.AudioResult`) -> the name
+    users import it by (`dynaspark_sdk.AudioResult`), the package's own names first."""
+    names: dict[str, str] = {}
+    modules = [root, *(m for m in root.modules.values() if m.is_public)]
+    for module in modules:
+        for name, member in module.members.items():
+            if member.is_public and isinstance(member, griffe.Alias):
+                names.setdefault(member.target_path, f"{module.path}.{name}")
+            elif member.is_public:
+                names.setdefault(member.path, f"{module.path}.{name}")
+    return names
+
+
+def _shown_path(path: str, names: dict[str, str]) -> str:
+    parts = path.split(".")
+    for end in range(len(parts), 0, -1):
+        shown = names.get(".".join(parts[:end]))
+        if shown:
+            return ".".join([shown, *parts[end:]])
+    return path
+
+
+def _value(value: object) -> str:
+    if isinstance(value, griffe.Parameter):
+        return f"{value.name}: {value.annotation}" + (f" = {value.default}" if value.default is not None else "")
+    return str(value)
+
+
+def _target(member: griffe.Object | griffe.Alias) -> griffe.Object:
+    return member.final_target if isinstance(member, griffe.Alias) else member
+
+
+def _own_checks(old: griffe.Object, new: griffe.Object, path: str = "") -> Iterator[tuple[str, str]]:
+    """What griffe 2.4 leaves out: a changed return annotation (a TODO in griffe) and a base
+    class replaced by another (griffe flags only a shorter list of bases)."""
+    for name, old_member in old.members.items():
+        new_member = new.members.get(name)
+        if not old_member.is_public or new_member is None:
             continue
-        owner, _, member = key.rpartition("::")
-        name = member.split(" ")[-1]
-        dotted = f"{owner}.{name}" if owner else name
-        replacement = new_by_key.get(key)
-        if replacement is None:
-            broken.append(f"removed {dotted}: {line.strip()}")
-        elif not _compatible(line, replacement) or _bases(line) != _bases(replacement):
-            broken.append(f"changed {dotted}: {line.strip()} -> {replacement.strip()}")
-    return broken
+        try:
+            before, after = _target(old_member), _target(new_member)
+        except griffe.AliasResolutionError:
+            continue
+        dotted = f"{path or old.path}.{name}"
+        if isinstance(before, griffe.Function) and isinstance(after, griffe.Function):
+            old_returns, new_returns = str(before.returns), str(after.returns)
+            if before.returns is not None and old_returns != new_returns:
+                yield dotted, f"return annotation changed: {old_returns} -> {new_returns}"
+        if isinstance(before, griffe.Class) and isinstance(after, griffe.Class):
+            removed = [str(base) for base in before.bases if str(base) not in {str(b) for b in after.bases}]
+            if removed and len(after.bases) >= len(before.bases):
+                yield dotted, f"base class removed: {', '.join(removed)}"
+            yield from _own_checks(before, after, dotted)
 
 
-def _bases(line: str) -> str | None:
-    return line.split("(", 1)[1] if line.strip().startswith("class ") and "(" in line else None
+def breaking_changes(old: griffe.Module, new: griffe.Module) -> list[Break]:
+    """What a caller of the `old` API may find broken in the `new` one: griffe's breakages
+    (removed names, members and parameters, parameters moved, made required or of another
+    kind, changed defaults and constants, removed bases) and the two kinds it skips, each
+    under the public name users import (`dynaspark_sdk.Client.chat`)."""
+    names = _public_names(old)
+    found: list[Break] = []
+    for breakage in griffe.find_breaking_changes(old, new):
+        if breakage.obj.name == "__version__":
+            continue  # every release changes it
+        what = breakage.kind.value.lower()
+        if breakage.kind is griffe.BreakageKind.OBJECT_REMOVED:
+            what = "removed"
+        elif isinstance(breakage.old_value, griffe.Parameter) or isinstance(breakage.new_value, griffe.Parameter):
+            parameter = breakage.old_value if breakage.old_value is not None else breakage.new_value
+            what = f"parameter {parameter.name}: {what}"
+            if breakage.old_value is not None and breakage.new_value is not None:
+                what += f" ({_value(breakage.old_value)} -> {_value(breakage.new_value)})"
+        elif breakage.old_value is not None or breakage.new_value is not None:
+            what += f" ({_value(breakage.old_value)} -> {_value(breakage.new_value)})"
+        found.append(Break(_shown_path(breakage.obj.path, names), what))
+    modules = [old, *(m for m in old.modules.values() if m.is_public)]
+    for module in modules:
+        if module.path in new.modules_collection:
+            for path, what in _own_checks(module, new.modules_collection[module.path]):
+                found.append(Break(_shown_path(path, names), what))
+    # A class that lost a base loses what it inherited: the base is the change to name.
+    rebased = {b.path for b in found if b.what.startswith("base class removed")}
+    found = [b for b in found if not (b.what == "removed" and b.path.rpartition(".")[0] in rebased)]
+    return sorted(set(found))
 
 
 def _unreleased(changelog: str) -> str:
@@ -256,14 +308,13 @@ def _unreleased(changelog: str) -> str:
     return match.group(1) if match else ""
 
 
-def missing_changelog(broken: list[str], changelog: str) -> list[str]:
+def missing_changelog(broken: list[Break], changelog: str) -> list[Break]:
     """The breaking changes that CHANGELOG.md's Unreleased section does not name: a member as
     `Class.member` (a constructor as the class), anything else by its own name."""
     unreleased = _unreleased(changelog)
     missing = []
     for change in broken:
-        dotted = change.split(" ", 1)[1].split(":", 1)[0].removesuffix(".__init__")
-        parts = dotted.split(".")
+        parts = change.path.removesuffix(".__init__").split(".")
         wanted = ".".join(parts[-2:]) if len(parts) > 2 and parts[-2][:1].isupper() else parts[-1]
         if not re.search(rf"(?<![\w.]){re.escape(wanted)}(?!\w)", unreleased):
             missing.append(change)
@@ -271,6 +322,17 @@ def missing_changelog(broken: list[str], changelog: str) -> list[str]:
 
 
 # --------------------------------------------------------------------------- commands
+
+
+def breaking_since_snapshot() -> tuple[list[Break], str | None]:
+    """The breaking changes from the committed snapshot's code to the working tree, and the
+    commit measured against (None, with no changes, when there is none to measure against)."""
+    commit = snapshot_commit()
+    if commit is None:
+        return [], None
+    with tempfile.TemporaryDirectory() as scratch:
+        old = load_api_at(commit, Path(scratch))
+        return breaking_changes(old, load_api(ROOT / PACKAGE)), commit
 
 
 def main(argv: list[str]) -> int:
@@ -293,7 +355,9 @@ def main(argv: list[str]) -> int:
                 [f"{line}\n" for line in committed], [f"{line}\n" for line in live], "snapshot", "code", n=1
             )
         )
-        broken = breaking_changes(committed, live)
+        broken, _ = breaking_since_snapshot()
+        for change in broken:
+            print(f"  breaking: {change}", file=sys.stderr)
         print(
             f"\npublic API: the code differs from {SNAPSHOT.relative_to(ROOT)}"
             + (f" ({len(broken)} breaking change(s))" if broken else "")
@@ -302,12 +366,19 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 1
-    broken = breaking_changes(committed, live) if committed else []
+    broken, commit = breaking_since_snapshot()
+    if commit is None and committed:
+        print(
+            f"public API: {SNAPSHOT.relative_to(ROOT)} has no commit to measure breaking changes against"
+            " (not a git checkout, or never committed); writing it without that check.",
+            file=sys.stderr,
+        )
     changelog = CHANGELOG.read_text(encoding="utf-8") if CHANGELOG.exists() else ""
     missing = missing_changelog(broken, changelog)
     if missing:
         print(
-            "public API: breaking changes need an entry in CHANGELOG.md's [Unreleased] section"
+            "public API: breaking changes (since the snapshot's commit"
+            f" {commit[:12] if commit else '?'}) need an entry in CHANGELOG.md's [Unreleased] section"
             " naming each of them; not updated:",
             file=sys.stderr,
         )

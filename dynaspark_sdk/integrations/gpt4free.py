@@ -29,6 +29,7 @@ at all, so they work the same from a script and from inside a running loop (Jupy
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -36,7 +37,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 from dynaspark_sdk import AsyncClient, Client, InvalidRequestError, spec
-from dynaspark_sdk._shells import aiohttp_installed
 
 __all__ = ["Dynaspark"]
 
@@ -50,7 +50,7 @@ _shared: dict[tuple[str, str | None], AsyncClient] = {}
 # no proxy is given: aiohttp's transport takes none).
 _over_aiohttp = True
 # Looked up now, as the application starts, not on the event loop during its first call.
-aiohttp_installed()
+_aiohttp_installed = importlib.util.find_spec("aiohttp") is not None
 
 
 def _media_or_images(media: Any, images: Any) -> Any:
@@ -74,7 +74,7 @@ def _shared_in(table: dict[tuple[str, str | None], _C], key: tuple[str, str | No
 def _new_async_client(base_url: str, proxy: str | None) -> AsyncClient:
     # gpt4free always has aiohttp: on asyncio, httpx over aiohttp costs less than half the
     # client CPU per call of httpx's own transport (BENCHMARKS.md, targets 7 and 10).
-    aiohttp = _over_aiohttp and proxy is None and aiohttp_installed()
+    aiohttp = _over_aiohttp and proxy is None and _aiohttp_installed
     return AsyncClient(base_url=base_url, proxy=proxy, use_aiohttp=aiohttp)
 
 

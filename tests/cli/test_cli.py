@@ -644,6 +644,7 @@ class Terminal:
             os.waitpid(self.pid, 0)
 
 
+@pytest.mark.serial  # gives a subprocess a fixed time to start or to answer a signal
 def test_interactive_chat_on_a_terminal_survives_ctrl_c_and_leaves_on_ctrl_d(server: EmulatorServer) -> None:
     terminal = Terminal("--base-url", server.url, "chat", "-i")
     try:
@@ -910,6 +911,7 @@ def serve_fake(*options: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
             process.communicate()
 
 
+@pytest.mark.serial  # gives a subprocess a fixed time to start or to answer a signal
 def test_serve_fake_runs_until_interrupted() -> None:
     with serve_fake("--stream-delay", "0") as (process, first):
         assert first.startswith("Dynaspark emulator listening on http://127.0.0.1:")

@@ -24,6 +24,9 @@ from dynaspark_sdk import AsyncClient, Client, Dynaspark
 from dynaspark_sdk.integrations import gpt4free as provider_module
 from dynaspark_sdk.testing import Emulator, EmulatorServer, serve
 
+# Load tests: the serial pass runs them alone (scripts/test), not beside other tests' load.
+pytestmark = pytest.mark.serial
+
 #: Only a hang guard.
 HANG_GUARD_SECONDS = 60.0
 SDK_MAX_CONNECTIONS = 100  # the SDK's own httpx limits

@@ -31,7 +31,8 @@ from dynaspark_sdk import (
 from dynaspark_sdk.integrations import gpt4free as provider_module
 from dynaspark_sdk.testing import Emulator, EmulatorServer, faults, serve
 
-pytestmark = pytest.mark.anyio
+# Its tests time the waits they cause: the serial pass runs them alone (scripts/test).
+pytestmark = [pytest.mark.anyio, pytest.mark.serial]
 
 FAST = RetryPolicy(initial_delay=0.001, max_delay=0.01, max_wait=5)
 #: Only a hang guard: the longest wait here is a window's reset, at most two seconds away.

@@ -1155,6 +1155,7 @@ async def test_server_serves_many_concurrent_streams() -> None:
     assert sorted(texts) == sorted(f"[openai] You said: stream number {i}" for i in range(100))
 
 
+@pytest.mark.serial  # gives a subprocess a fixed time to start or to answer a signal
 def test_run_forever_serves_until_interrupted() -> None:
     script = (
         "import sys\n"

@@ -791,6 +791,7 @@ def test_ctrl_c_answers_a_request_still_waiting_before_the_grace_period_ends(
     assert "Traceback" not in err
 
 
+@pytest.mark.serial  # gives a subprocess a fixed time to start or to answer a signal
 def test_a_public_bind_without_a_gateway_key_warns(upstream: EmulatorServer) -> None:
     process = start_gateway(upstream.url, "--host", "0.0.0.0")
     try:

@@ -24,7 +24,8 @@ from dynaspark_sdk import AsyncClient, AsyncStream
 from dynaspark_sdk.integrations.gateway import RunningGateway, create_app, serve_in_thread
 from dynaspark_sdk.testing import Emulator, EmulatorServer, serve
 
-pytestmark = pytest.mark.anyio
+# It measures memory under load: the serial pass runs it alone (scripts/test).
+pytestmark = [pytest.mark.anyio, pytest.mark.serial]
 
 CLIENTS = 200
 #: The gateway's objects of one request: none may outlive it.

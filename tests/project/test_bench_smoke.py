@@ -17,8 +17,11 @@ from pathlib import Path
 
 import pytest
 
+# The benchmarks time what they run: the serial pass runs them alone (scripts/test).
+pytestmark = pytest.mark.serial
+
 ROOT = Path(__file__).resolve().parents[2]
-# What a skipped row may name: only packages that live in .venv-bench, not in the dev extra.
+# What a skipped row may name: only packages that live in .venv-bench, not in the dev group.
 OPTIONAL_PACKAGES = ("g4f", "dynaspark", "httpx-sse", "aiohttp")
 
 SmokeRun = tuple[subprocess.CompletedProcess[str], dict[str, object]]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 OTHER_PYTHONS = ROOT / "scripts" / "_other_pythons.sh"
+FAST_TESTS = ROOT / "scripts" / "_fast_tests.sh"
 
 
 def _classified_versions() -> list[str]:
@@ -16,9 +17,9 @@ def _classified_versions() -> list[str]:
     return sorted(f"3.{c.removeprefix(prefix)}" for c in project["classifiers"] if c.startswith(prefix))
 
 
-def _script_array(name: str) -> list[str]:
-    match = re.search(rf"^{name}=\((.*?)\)", OTHER_PYTHONS.read_text(encoding="utf-8"), flags=re.M | re.S)
-    assert match, f"{name}=(...) not found in {OTHER_PYTHONS}"
+def _script_array(name: str, script: Path = OTHER_PYTHONS) -> list[str]:
+    match = re.search(rf"^{name}=\((.*?)\)", script.read_text(encoding="utf-8"), flags=re.M | re.S)
+    assert match, f"{name}=(...) not found in {script}"
     return match.group(1).split()
 
 
@@ -28,17 +29,18 @@ def test_every_classified_version_is_tested() -> None:
     assert _script_array("VERSIONS") == ["3.12", "3.13"]
 
 
-def test_scripts_test_runs_the_other_versions() -> None:
+def test_scripts_test_runs_the_other_versions_and_the_lowest_bounds() -> None:
     steps = [
         line
         for line in (ROOT / "scripts" / "test").read_text(encoding="utf-8").splitlines()
-        if line.startswith("step ")
+        if line.startswith(("step ", "start "))
     ]
-    assert any(line.endswith(" scripts/_other_pythons.sh") for line in steps), steps
+    assert any(" scripts/_other_pythons.sh" in line for line in steps), steps
+    assert any(" scripts/_lowest.sh" in line for line in steps), steps
 
 
 def test_the_subset_names_test_modules_that_exist() -> None:
-    modules = _script_array("TESTS")
+    modules = _script_array("FAST_TESTS", FAST_TESTS)
     assert modules
     for module in modules:
         assert (ROOT / module).is_file(), module

@@ -1,5 +1,6 @@
-"""scripts/public_api.py: the committed snapshot of the public API, what counts as breaking,
-and the CHANGELOG entry a breaking change needs."""
+"""scripts/public_api.py: the committed snapshot of the public API, what counts as breaking
+(griffe's verdict, on breaks planted in a copy of the package), and the CHANGELOG entry a
+breaking change needs."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ import importlib.util
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 _loader = importlib.util.spec_from_file_location("public_api", ROOT / "scripts" / "public_api.py")
@@ -15,72 +20,102 @@ assert _loader is not None and _loader.loader is not None
 public_api = importlib.util.module_from_spec(_loader)
 _loader.loader.exec_module(public_api)
 
-OLD = [
-    "module dynaspark_sdk",
-    "  class dynaspark_sdk.Client",
-    "      def chat(self, messages: MessagesInput, *, model: str | None = None) -> ChatResponse",
-    "      def status(self) -> ServiceStatus",
-    "      property base_url: str",
-    "  class dynaspark_sdk.ChatResponse",
-    "      field text: str",
-    "  class dynaspark_sdk.RateLimitError(dynaspark_sdk.APIStatusError)",
-    "  def dynaspark_sdk.helper(a: int, b: int = 1) -> int",
-]
+Edit = tuple[str, str, str]  # a file of the package, the text in it, what it becomes
 
 
-def changed(index: int, line: str) -> list[str]:
-    new = list(OLD)
-    new[index] = line
-    return new
+def _package_with(tmp: Path, edits: list[Edit]) -> Any:
+    """A copy of the package with `edits` made, as griffe reads it."""
+    package = tmp / "dynaspark_sdk"
+    shutil.copytree(ROOT / "dynaspark_sdk", package, ignore=shutil.ignore_patterns("__pycache__", "_generated"))
+    for name, before, after in edits:
+        path = package / name
+        source = path.read_text(encoding="utf-8")
+        assert before in source, (name, before)
+        path.write_text(source.replace(before, after, 1), encoding="utf-8")
+    return public_api.load_api(package)
 
 
-def test_additions_break_nothing() -> None:
-    new = [*OLD[:4], "      def close(self) -> None", *OLD[4:], "  def dynaspark_sdk.other() -> None"]
-    assert public_api.breaking_changes(OLD, new) == []
+@pytest.fixture(scope="module")
+def old_api(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    return _package_with(tmp_path_factory.mktemp("old"), [])
 
 
-def test_a_new_optional_parameter_breaks_nothing_a_required_one_does() -> None:
-    optional = (
-        "      def chat(self, messages: MessagesInput, *, model: str | None = None, media: object = None)"
-        " -> ChatResponse"
-    )
-    assert public_api.breaking_changes(OLD, changed(2, optional)) == []
-    required = (
-        "      def chat(self, messages: MessagesInput, *, model: str | None = None, media: object) -> ChatResponse"
-    )
-    assert public_api.breaking_changes(OLD, changed(2, required)) == [
-        f"changed dynaspark_sdk.Client.chat: {OLD[2].strip()} -> {required.strip()}"
-    ]
+@pytest.fixture
+def changed_api(tmp_path: Path) -> Callable[[list[Edit]], Any]:
+    return lambda edits: _package_with(tmp_path, edits)
 
 
-def test_removed_renamed_or_reordered_parameters_break() -> None:
-    renamed = "  def dynaspark_sdk.helper(a: int, c: int = 1) -> int"
-    reordered = "  def dynaspark_sdk.helper(b: int, a: int = 1) -> int"
-    keyword_only = "  def dynaspark_sdk.helper(a: int, *, b: int = 1) -> int"
-    for line in (renamed, reordered, keyword_only):
-        assert public_api.breaking_changes(OLD, changed(8, line)) == [
-            f"changed dynaspark_sdk.helper: {OLD[8].strip()} -> {line.strip()}"
+def _shown(broken: list[Any]) -> list[str]:
+    return [str(change) for change in broken]
+
+
+def test_additions_and_compatible_changes_break_nothing(old_api: Any, changed_api: Callable[..., Any]) -> None:
+    new = changed_api(
+        [
+            # a new optional parameter, keyword-only
+            (
+                "async_client.py",
+                "voice: str = spec_values.DEFAULT_VOICE)",
+                "voice: str = spec_values.DEFAULT_VOICE, speed: float = 1.0)",
+            ),
+            # a keyword-only parameter that may now be passed by position too
+            ("spec.py", "*, resolve_alias: bool = True)", "resolve_alias: bool = True)"),
+            # a new method, and a new public function
+            (
+                "async_client.py",
+                "    async def status(",
+                "    async def ping(self) -> None:\n        pass\n\n    async def status(",
+            ),
+            ("spec.py", "def openapi_document(", "def new_helper() -> None:\n    pass\n\n\ndef openapi_document("),
+            # the version, which every release changes
+            ("__init__.py", '__version__ = "0.1.0"', '__version__ = "0.2.0"'),
         ]
+    )
+    assert _shown(public_api.breaking_changes(old_api, new)) == []
 
 
-def test_removed_names_members_fields_and_bases_break() -> None:
-    new = [line for line in OLD if "status" not in line and "field text" not in line]
-    new = [line.replace("(dynaspark_sdk.APIStatusError)", "(dynaspark_sdk.DynasparkError)") for line in new]
-    assert public_api.breaking_changes(OLD, new) == [
-        "removed dynaspark_sdk.Client.status: def status(self) -> ServiceStatus",
-        "removed dynaspark_sdk.ChatResponse.text: field text: str",
-        "changed dynaspark_sdk.RateLimitError: class dynaspark_sdk.RateLimitError(dynaspark_sdk.APIStatusError)"
-        " -> class dynaspark_sdk.RateLimitError(dynaspark_sdk.DynasparkError)",
+def test_planted_breaks_are_each_caught_under_their_public_name(old_api: Any, changed_api: Callable[..., Any]) -> None:
+    new = changed_api(
+        [
+            # a result field renamed (through the package's lazy exports)
+            ("_results.py", "    voice: str\n", "    voice_name: str\n"),
+            # a changed default, a changed return annotation
+            ("async_client.py", "*, voice: str = spec_values.DEFAULT_VOICE)", '*, voice: str = "alloy")'),
+            ("async_client.py", "    async def status(self) -> ServiceStatus:", "    async def status(self) -> bool:"),
+            # a base class replaced by another
+            ("_errors.py", "class RateLimitError(APIStatusError):", "class RateLimitError(DynasparkError):"),
+            # a parameter made positional-only, and a required one added
+            (
+                "spec.py",
+                "None = None, *, resolve_alias: bool = True",
+                "None = None, /, *, resolve_alias: bool = True, strict: bool",
+            ),
+            # a public name removed altogether
+            ("__init__.py", "    from ._retry import RetryPolicy\n", ""),
+            ("__init__.py", '    "_retry": ("RetryPolicy",),\n', ""),
+            ("__init__.py", '    "RetryPolicy",\n', ""),
+        ]
+    )
+    assert _shown(public_api.breaking_changes(old_api, new)) == [
+        "dynaspark_sdk.AsyncClient.generate_audio: parameter voice: parameter default was changed"
+        " (voice: str = spec_values.DEFAULT_VOICE -> voice: str = 'alloy')",
+        "dynaspark_sdk.AsyncClient.status: return annotation changed: ServiceStatus -> bool",
+        "dynaspark_sdk.AudioResult.voice: removed",
+        "dynaspark_sdk.RateLimitError: base class removed: APIStatusError",
+        "dynaspark_sdk.RetryPolicy: removed",
+        "dynaspark_sdk.spec.resolve_chat_model: parameter model: parameter kind was changed"
+        " (model: str | None = None -> model: str | None = None)",
+        "dynaspark_sdk.spec.resolve_chat_model: parameter strict: parameter was added as required",
     ]
 
 
 def test_a_breaking_change_needs_its_name_in_the_unreleased_section() -> None:
+    Break = public_api.Break
     broken = [
-        "removed dynaspark_sdk.Client.status: def status(self) -> ServiceStatus",
-        "removed dynaspark_sdk.helper: def dynaspark_sdk.helper(a: int) -> int",
-        "changed dynaspark_sdk.AudioResult.__init__: def __init__(self, voice: str)"
-        " -> def __init__(self, voice_name: str)",
-        "removed dynaspark_sdk.AudioResult.voice: field voice: str",
+        Break("dynaspark_sdk.Client.status", "removed"),
+        Break("dynaspark_sdk.helper", "removed"),
+        Break("dynaspark_sdk.AudioResult.__init__", "parameter voice: parameter was removed"),
+        Break("dynaspark_sdk.AudioResult.voice", "removed"),
     ]
     changelog = (
         "# Changelog\n\n## [Unreleased]\n### Removed\n- `Client.status()`: use ... instead; the voices\n\n"
@@ -109,7 +144,18 @@ def _project_copy(tmp_path: Path) -> Path:
     for name in ("dynaspark_sdk", "scripts"):
         shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "CHANGELOG.md", tmp_path / "CHANGELOG.md")
+    _git(tmp_path, "init", "--quiet")
     return tmp_path
+
+
+def _git(project: Path, *args: str) -> None:
+    identity = ("-c", "user.name=test", "-c", "user.email=test@example.invalid", "-c", "commit.gpgsign=false")
+    subprocess.run(["git", *identity, *args], cwd=project, check=True, capture_output=True, timeout=60)
+
+
+def _commit(project: Path) -> None:
+    _git(project, "add", "-A")
+    _git(project, "commit", "--quiet", "-m", "snapshot")
 
 
 def _guard(project: Path, command: str) -> subprocess.CompletedProcess[str]:
@@ -127,6 +173,7 @@ def test_check_fails_until_update_and_update_wants_the_changelog(tmp_path: Path)
     assert _guard(project, "check").returncode == 1  # no snapshot yet
     assert _guard(project, "update").returncode == 0
     assert _guard(project, "check").returncode == 0
+    _commit(project)  # breaking is measured from the commit that last wrote the snapshot
 
     results = project / "dynaspark_sdk" / "_results.py"
     source = results.read_text(encoding="utf-8")
@@ -135,11 +182,12 @@ def test_check_fails_until_update_and_update_wants_the_changelog(tmp_path: Path)
     assert check.returncode == 1
     assert "-      field voice: str" in check.stdout
     assert "+      field voice_name: str" in check.stdout
-    assert "breaking change(s)" in check.stderr and "scripts/public-api update" in check.stderr
+    assert "breaking: dynaspark_sdk.AudioResult.voice: removed" in check.stderr
+    assert "(1 breaking change(s))" in check.stderr and "scripts/public-api update" in check.stderr
 
     refused = _guard(project, "update")
     assert refused.returncode == 1
-    assert "removed dynaspark_sdk.AudioResult.voice: field voice: str" in refused.stderr
+    assert "dynaspark_sdk.AudioResult.voice: removed" in refused.stderr
     assert _guard(project, "check").returncode == 1  # the snapshot was left alone
 
     changelog = project / "CHANGELOG.md"

@@ -334,6 +334,7 @@ _messages = st.lists(
 )
 
 
+@pytest.mark.serial  # hypothesis times every example against its deadline
 @given(_messages)
 def test_fold_history_property(messages: list[dict[str, Any]]) -> None:
     normalized = normalize_messages(messages)

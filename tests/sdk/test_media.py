@@ -320,6 +320,7 @@ def test_multipart_body_from_an_open_file_at_an_offset(tmp_path: Path) -> None:
         assert_multipart_holds(request, body, upload, data)
 
 
+@pytest.mark.serial  # measures memory
 def test_uploading_100_mb_from_a_path_stays_small_in_memory(tmp_path: Path) -> None:
     path = tmp_path / "huge.png"
     with path.open("wb") as file:
@@ -767,6 +768,7 @@ def in_empty_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
 
 
+@pytest.mark.serial  # hypothesis times every example against its deadline
 @settings(max_examples=400, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(media=_media, max_bytes=st.one_of(st.just(DEFAULT_MAX_BYTES), st.integers(1, 64)))
 def test_any_media_gives_an_upload_or_none_or_a_media_error(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -20,12 +21,22 @@ def _copy_project(dest: Path) -> Path:
     return dest
 
 
+@functools.cache
+def _generator_bin() -> str:
+    """The generator's own environment (made once, here): the copies of the project share it."""
+    made = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "_codegen_venv.sh")], capture_output=True, text=True, timeout=300, check=True
+    )
+    return made.stdout.strip().splitlines()[-1]
+
+
 def _codegen(project: Path, command: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(project / "scripts" / "codegen.py"), command],
         capture_output=True,
         text=True,
         timeout=120,
+        env=dict(os.environ, DYNASPARK_CODEGEN_BIN=_generator_bin()),
     )
 
 
