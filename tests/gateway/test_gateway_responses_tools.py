@@ -147,6 +147,18 @@ async def test_streamed_function_calls_as_openai_sends_them(oai: Dual, scripted:
     assert completed.output[0].call_id != completed.output[1].call_id
 
 
+@STREAM_CLIENTS
+async def test_streamed_text_then_a_call(oai: Dual, scripted: Emulator) -> None:
+    scripted.script_answers([f"Checking. {CALL}"])
+    stream = await create(oai, model=MODEL, input="Weather?", tools=[WEATHER], stream=True)
+    events: list[Any] = await oai.collect(stream)
+    added = [event for event in events if event.type == "response.output_item.added"]
+    assert [(event.output_index, event.item.type) for event in added] == [(0, "message"), (1, "function_call")]
+    completed = events[-1].response
+    assert [item.type for item in completed.output] == ["message", "function_call"]
+    assert completed.output_text == "Checking. "
+
+
 @CLIENTS
 async def test_parse_with_a_pydantic_text_format_after_a_repair(oai: Dual, scripted: Emulator) -> None:
     scripted.script_answers(['{"name": "Paris", "population": "many"}', '{"name": "Paris", "population": 2100000}'])
@@ -212,6 +224,19 @@ def test_a_hostile_or_huge_schema_is_refused_before_anything_is_sent(
     assert time.monotonic() - started < 2
     body = caught.value.body
     assert isinstance(body, dict) and body["param"] == param
+    assert scripted.requests == []
+
+
+def test_chat_completions_refuse_a_hostile_schema_too(gateway: str, scripted: Emulator) -> None:
+    tool = {"type": "function", "function": {"name": "f", "parameters": HOSTILE}}
+    with (
+        openai.OpenAI(base_url=gateway, api_key="unused", max_retries=0) as client,
+        pytest.raises(openai.BadRequestError) as caught,
+    ):
+        client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x"}], tools=[tool])
+    body = caught.value.body
+    assert isinstance(body, dict) and body["param"] == "tools[0].function.parameters"
+    assert "'^(a+)+$' repeats a repetition" in body["message"]
     assert scripted.requests == []
 
 
