@@ -60,6 +60,7 @@ MODULES: dict[str, Target] = {
             "test_flow_waits.py",
             "test_hostile_answers.py",
             "test_waits_seen_by_clients.py",
+            "test_image_url_guard.py",
             "test_errors_retries.py",
             "test_chat_paths.py",
             "test_fetches.py",
@@ -68,27 +69,41 @@ MODULES: dict[str, Target] = {
         ),
         sample=2,
     ),
-    "_sse": Target(("dynaspark_sdk/_sse.py",), ("test_sse.py", "test_chunks.py")),
+    "_sse": Target(("dynaspark_sdk/_sse.py",), ("test_sse.py", "test_sse_limits.py", "test_chunks.py")),
     "_folding": Target(
-        ("dynaspark_sdk/_folding.py",), ("test_folding_rules.py", "test_history.py", "test_openai_messages.py")
+        ("dynaspark_sdk/_folding.py",),
+        ("test_folding_rules.py", "test_history.py", "test_openai_messages.py", "test_structured_core.py"),
     ),
     "_text_decoders": Target(
         ("dynaspark_sdk/_text_decoders/*.py",),
-        ("test_chunks.py", "test_sse.py", "test_text_model.py", "test_hostile_answers.py"),
+        (
+            "test_decoder_details.py",
+            "test_chunks.py",
+            "test_sse.py",
+            "test_sse_limits.py",
+            "test_text_model.py",
+            "test_hostile_answers.py",
+        ),
         sample=2,
     ),
     "_media": Target(
-        ("dynaspark_sdk/_media.py",), ("test_media.py", "test_fetches.py", "test_flow_waits.py"), sample=2
+        ("dynaspark_sdk/_media.py",),
+        ("test_media_details.py", "test_media.py", "test_fetches.py", "test_flow_waits.py"),
+        sample=2,
     ),
     "_operations": Target(
         ("dynaspark_sdk/_operations/*.py",),
         (
+            "test_operation_answers.py",
             "test_chat.py",
             "test_text_model.py",
+            "test_service_public_endpoints.py",
             "test_service_variants.py",
             "test_chat_paths.py",
             "test_fetches.py",
             "test_errors_retries.py",
+            "test_flow_waits.py",
+            "test_hostile_answers.py",
         ),
         sample=2,
     ),
@@ -184,6 +199,8 @@ class Row:
     equivalent: int = 0
     seconds: float = 0.0
     sample: int = 1
+    #: Killed in the run before, function unchanged: not run again (--again).
+    carried: int = 0
 
     @property
     def rate(self) -> float:
@@ -297,28 +314,68 @@ def sampled(names: Sequence[str], every: int) -> list[str]:
     return [name for index, name in enumerate(sorted(names, key=order)) if index % every == 0]
 
 
-def run_module(name: str, target: Target, *, workers: int, sample: int | None, report_only: bool = False) -> Row:
+def function_hashes(work: Path) -> dict[str, str]:
+    """mutmut's hash of each mutated function's code, by its mangled name."""
+    hashes: dict[str, str] = {}
+    for meta in (work / "mutants" / "dynaspark_sdk").rglob("*.py.meta"):
+        hashes.update(json.loads(meta.read_text("utf-8")).get("hash_by_function_name", {}))
+    return hashes
+
+
+def _mangled(mutant: str) -> str:
+    return mutant.split(".")[-1].rpartition("__mutmut_")[0]
+
+
+def run_module(
+    name: str, target: Target, *, workers: int, sample: int | None, report_only: bool = False, again: bool = False
+) -> Row:
     from mutmut.stats import status_by_exit_code  # type: ignore[import-not-found, unused-ignore]
 
     started = time.monotonic()
     work = SCRATCH / name
     every = sample or target.sample
     last_run = work / "last-run.json"
+    carried: dict[str, int | None] = {}
     if report_only:
         names = [mutant for mutants in mutant_names(work).values() for mutant in mutants]
-        every = json.loads(last_run.read_text("utf-8"))["sample"] if sample is None else every
+        recorded = json.loads(last_run.read_text("utf-8"))
+        every = recorded["sample"] if sample is None else every
+        carried = recorded.get("carried", {})
     else:
+        before, before_hashes = read_results(work) if again else {}, function_hashes(work) if again else {}
+        if again and last_run.is_file():  # the kills that run carried over itself
+            earlier: dict[str, int | None] = json.loads(last_run.read_text("utf-8")).get("carried", {})
+            for codes in before.values():
+                codes.update({mutant: code for mutant, code in earlier.items() if mutant in codes})
         prepare(name, target)
         names = [mutant for mutants in generate(work, workers).values() for mutant in mutants]
+        # A mutant the last run killed stays killed when its function is unchanged: tests were
+        # only added since (--again is for that case), so it is not run again.
+        hashes = function_hashes(work)
+        for codes in before.values():
+            for mutant, code in codes.items():
+                function = _mangled(mutant)
+                if status_by_exit_code[code] in KILLED and before_hashes.get(function) == hashes.get(function):
+                    carried[mutant] = code
     row = Row(name, total=len(names), sample=every)
     chosen = names if every == 1 else sampled(names, every)
-    print(f"== {name}: {len(chosen)} of {len(names)} mutants, against {', '.join(target.tests)}", flush=True)
+    carried = {mutant: code for mutant, code in carried.items() if mutant in chosen}
+    row.carried = len(carried)
+    to_run = [mutant for mutant in chosen if mutant not in carried]
+    print(
+        f"== {name}: {len(to_run)} of {len(names)} mutants ({len(carried)} killed before), against"
+        f" {', '.join(target.tests)}",
+        flush=True,
+    )
     if not report_only:
-        mutmut(work, "run", "--max-children", str(workers), *([] if every == 1 else chosen))
+        if to_run:
+            mutmut(work, "run", "--max-children", str(workers), *([] if to_run == names else to_run))
         seconds = time.monotonic() - started
-        last_run.write_text(json.dumps({"sample": every, "seconds": seconds}), "utf-8")
+        last_run.write_text(json.dumps({"sample": every, "seconds": seconds, "carried": carried}), "utf-8")
     row.seconds = json.loads(last_run.read_text("utf-8"))["seconds"]
     results = read_results(work)
+    for codes in results.values():
+        codes.update({mutant: code for mutant, code in carried.items() if mutant in codes})
     equivalents = load_equivalents()
     for path, codes in results.items():
         for mutant, code in codes.items():
@@ -340,10 +397,13 @@ def table(rows: Sequence[Row]) -> Iterator[str]:
     yield "| module | mutants | run | killed | kill rate | equivalent | after equivalents | time |"
     yield "|---|---|---|---|---|---|---|---|"
     for row in rows:
-        run = f"{row.run} (every {row.sample})" if row.sample != 1 else str(row.run)
+        notes = ([f"every {row.sample}"] if row.sample != 1 else []) + (
+            [f"{row.carried} kills carried over"] if row.carried else []
+        )
+        run = f"{row.run} ({'; '.join(notes)})" if notes else str(row.run)
         yield (
             f"| `{row.name}` | {row.total} | {run} | {row.killed} | {row.rate:.1f}% | {row.equivalent}"
-            f" | {row.rate_after_equivalents:.1f}% | {row.seconds / 60:.1f} min |"
+            f" | {row.rate_after_equivalents:.1f}% | {f'{row.seconds / 60:.1f} min' if row.seconds else '-'} |"
         )
 
 
@@ -353,6 +413,11 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--workers", type=int, default=2, help="mutants run at once (default 2)")
     parser.add_argument("--sample", type=int, help="run every N-th mutant of each module (default: per module)")
     parser.add_argument("--survivors", action="store_true", help="print each surviving mutant's diff")
+    parser.add_argument(
+        "--again",
+        action="store_true",
+        help="after adding tests: run only what the last run did not kill (and any changed function)",
+    )
     parser.add_argument(
         "--report-only", action="store_true", help="no run: the table of the last run (after editing the equivalents)"
     )
@@ -365,7 +430,12 @@ def main(argv: Sequence[str]) -> int:
     rows = []
     for name in options.modules or list(MODULES):
         row = run_module(
-            name, MODULES[name], workers=options.workers, sample=options.sample, report_only=options.report_only
+            name,
+            MODULES[name],
+            workers=options.workers,
+            sample=options.sample,
+            report_only=options.report_only,
+            again=options.again,
         )
         rows.append(row)
         for label, change in row.survivors:

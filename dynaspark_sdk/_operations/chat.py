@@ -25,10 +25,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ChatDraft",
-    "chat_call",
     "chat_draft",
     "parse_chat_text",
-    "plan_chat",
     "resolve_chat_model",
 ]
 
@@ -154,33 +152,6 @@ class ChatDraft:
         return plan, parse
 
 
-def plan_chat(
-    messages: MessagesInput,
-    *,
-    model: str | None,
-    image: ImageUpload | RemoteImage | None,
-    max_media_bytes: int,
-    origin: str,
-    chat_path: str | None = None,
-    resolve_alias: bool = True,
-) -> RequestPlan:
-    """POST to the chat endpoint: history folded into `user_input`, at most one image.
-
-    `image` is the `media=` argument already prepared (`_media_files.prepare_media`, the I/O
-    half of the media input); the messages' `image_url` parts (data: URIs or http(s) URLs) are
-    prepared here, without I/O. See `ChatDraft.plan()` for the rest.
-    """
-    draft = ChatDraft.check(
-        messages,
-        model=model,
-        max_media_bytes=max_media_bytes,
-        origin=origin,
-        chat_path=chat_path,
-        resolve_alias=resolve_alias,
-    )
-    return draft.plan(image)
-
-
 def parse_chat_text(status: int, headers: Mapping[str, str], body: bytes) -> str:
     """The text of a chat answer `{"response": "..."}`."""
     return _required_string(json_answer(status, headers, body), "response", status, headers)
@@ -199,16 +170,3 @@ def chat_draft(
         chat_path=settings.chat_path,
         resolve_alias=resolve_alias,
     )
-
-
-def chat_call(
-    settings: Settings,
-    messages: MessagesInput,
-    *,
-    model: str | None,
-    image: ImageUpload | RemoteImage | None,
-    resolve_alias: bool = True,
-) -> Call[ChatResponse]:
-    """POST to the chat endpoint (its newest path first, see `RequestPlan.paths`), with `image`
-    the `media=` argument already prepared."""
-    return chat_draft(settings, messages, model=model, resolve_alias=resolve_alias).call(image)

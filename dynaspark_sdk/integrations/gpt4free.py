@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 from dynaspark_sdk import AsyncClient, Client, InvalidRequestError, spec
+from dynaspark_sdk.frontend import redact
 
 __all__ = ["Dynaspark"]
 
@@ -89,6 +90,12 @@ _shared_sync: dict[tuple[str, str | None], Client] = {}
 
 def _shared_sync_client(base_url: str, proxy: str | None) -> Client:
     return _shared_in(_shared_sync, (base_url, proxy), lambda: Client(base_url=base_url, proxy=proxy))
+
+
+def _endpoint_of(client: AsyncClient | Client) -> str:
+    # gpt4free shows api_endpoint in its logs and debug output: a password in the base URL
+    # must not go with it.
+    return redact(f"{client.base_url}{client.chat_path}")
 
 
 @dataclass(frozen=True)
@@ -180,7 +187,7 @@ class Dynaspark:
                 async for piece in stream:
                     yield piece
         finally:
-            cls.api_endpoint = f"{client.base_url}{client.chat_path}"
+            cls.api_endpoint = _endpoint_of(client)
 
     @classmethod
     def create_completion(
@@ -206,7 +213,7 @@ class Dynaspark:
             with client.stream_chat(messages, model=call.model, media=call.media, resolve_alias=False) as answer:
                 yield from answer
         finally:
-            cls.api_endpoint = f"{client.base_url}{client.chat_path}"
+            cls.api_endpoint = _endpoint_of(client)
 
     @classmethod
     def get_create_function(cls) -> Callable[..., Iterator[str]]:

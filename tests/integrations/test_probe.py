@@ -439,6 +439,18 @@ def test_an_answer_that_echoes_the_key_does_not_show_it() -> None:
     assert SECRET not in json.dumps(report.to_dict())
 
 
+def test_the_report_never_shows_a_base_url_password() -> None:
+    # A program calling probe() prints lines() or to_dict() itself: the CLI's scrubbing is not there.
+    def ok(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, json={"error": "busy"})
+
+    report = probe(base_url="http://alice:hunter2pw@dynaspark.test", max_retries=0, transport=httpx.MockTransport(ok))
+    shown = "\n".join(report.lines()) + json.dumps(report.to_dict())
+    assert "hunter2pw" not in shown
+    assert "probe of http://alice:[secure]@dynaspark.test" in report.lines()[-1]
+    assert report.to_dict()["base_url"] == "http://alice:[secure]@dynaspark.test"
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

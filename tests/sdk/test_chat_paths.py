@@ -285,3 +285,21 @@ def test_the_cli_shows_the_switch_with_debug_and_takes_the_pin_from_the_environm
     assert main(["--base-url", server.url, "chat", "hi"]) == 0
     assert capsys.readouterr().out == ANSWER + "\n"
     assert chat_posts(server.emulator) == [OLD]
+
+
+@pytest.mark.parametrize("entry", ["create_async_generator", "create_completion"])
+async def test_the_providers_api_endpoint_never_shows_a_base_url_password(
+    server: EmulatorServer, monkeypatch: pytest.MonkeyPatch, entry: str
+) -> None:
+    # gpt4free prints api_endpoint in its logs: the password of a base URL must not go with it.
+    host = server.url.removeprefix("http://")
+    monkeypatch.setenv("DYNASPARK_BASE_URL", f"http://alice:hunter2pw@{host}")
+    monkeypatch.setattr(Dynaspark, "api_endpoint", Dynaspark.api_endpoint)  # restored afterwards
+    messages = [{"role": "user", "content": "hi"}]
+    if entry == "create_completion":
+        pieces = list(Dynaspark.create_completion("gemini-1.5-flash-8b", messages))
+    else:
+        pieces = [piece async for piece in Dynaspark.create_async_generator("gemini-1.5-flash-8b", messages)]
+    assert "".join(pieces) == ANSWER
+    assert "hunter2pw" not in Dynaspark.api_endpoint
+    assert Dynaspark.api_endpoint == f"http://alice:[secure]@{host}{NEW}"

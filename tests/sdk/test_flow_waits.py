@@ -47,7 +47,8 @@ from dynaspark_sdk._flow import (
     call_flow,
     stream_flow,
 )
-from dynaspark_sdk._media import RemoteImage
+from dynaspark_sdk._image_fetch import Resolve
+from dynaspark_sdk._media import DEFAULT_MAX_BYTES, RemoteImage
 from dynaspark_sdk._operations.chat import ChatDraft
 from dynaspark_sdk._operations.status import status_call
 from dynaspark_sdk._operations.text import TextOptions, text_call
@@ -494,3 +495,43 @@ def test_a_stream_tells_the_model_its_events_name() -> None:
     run = stream_run([Opened(200, SSE)], [chunk])
     assert run.result.model == "gpt-4o-mini"
     assert run.result.status == 200
+
+
+def public_fetch(cap: int, pieces: Sequence[bytes]) -> tuple[Any, Exception | None]:
+    """A chat with an image URL fetched from public addresses only (`private_image_urls=False`):
+    the name resolves to a public address, the image's body comes in `pieces`. (result, error)"""
+    plan, parse = chat_plan(RemoteImage("https://images.example.com/cat.png", None))
+    flow = call_flow(plan, parse, config(max_media_bytes=cap, private_image_urls=False), ClientState())
+    replies: list[Any] = [Opened(200, {"content-type": "image/png"}), error(200, body=b'{"response": "a cat"}')]
+    reads = list(pieces)
+    reply: Any = None
+    try:
+        while True:
+            action = flow.send(reply)
+            if isinstance(action, Resolve):
+                reply = ("93.184.216.34",)
+            elif isinstance(action, Send):
+                reply = replies.pop(0)
+            elif isinstance(action, Read):
+                reply = reads.pop(0) if reads else b""
+            else:
+                reply = None
+    except StopIteration as done:
+        return done.value, None
+    except Exception as raised:  # the test looks at it
+        return None, raised
+
+
+def test_a_public_only_fetch_reads_one_byte_past_the_cap_to_refuse_it() -> None:
+    image = PNG + bytes(20)  # 100 bytes
+    result, failed = public_fetch(len(image), [image[:60], image[60:]])
+    assert failed is None and result.text == "a cat"
+    result, failed = public_fetch(len(image) - 1, [image[:99], image[99:]])
+    assert isinstance(failed, MediaError)
+    assert str(failed).endswith("is over the 99-byte limit")
+
+
+def test_a_public_only_fetch_keeps_a_cap_above_the_default() -> None:
+    image = PNG + bytes(DEFAULT_MAX_BYTES)  # past the default cap
+    result, failed = public_fetch(len(image), [image])
+    assert failed is None and result.text == "a cat"

@@ -6,6 +6,8 @@ from typing import Any
 
 import attrs
 
+from dynaspark_sdk.frontend import redact
+
 __all__ = ["MAX_REQUESTS", "ProbeReport", "Row"]
 
 MAX_REQUESTS = 10
@@ -73,13 +75,13 @@ class ProbeReport:
         for row in table:
             cells = [str(getattr(row, name)).ljust(width) for name, width in zip(names, widths, strict=True)]
             out.append("  ".join([*cells, row.detail]).rstrip())
-        out.append(f"probe of {self.base_url}: {self.summary()}")
+        out.append(f"probe of {redact(self.base_url)}: {self.summary()}")
         return out
 
     def to_dict(self) -> dict[str, Any]:
         """The report as plain JSON data."""
         return {
-            "base_url": self.base_url,
+            "base_url": redact(self.base_url),
             "ok": self.ok,
             "requests": self.requests,
             "max_requests": self.max_requests,
