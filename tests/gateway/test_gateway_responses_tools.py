@@ -228,7 +228,7 @@ def test_a_hostile_or_huge_schema_is_refused_before_anything_is_sent(
 
 
 def test_chat_completions_refuse_a_hostile_schema_too(gateway: str, scripted: Emulator) -> None:
-    tool = {"type": "function", "function": {"name": "f", "parameters": HOSTILE}}
+    tool: Any = {"type": "function", "function": {"name": "f", "parameters": HOSTILE}}
     with (
         openai.OpenAI(base_url=gateway, api_key="unused", max_retries=0) as client,
         pytest.raises(openai.BadRequestError) as caught,
