@@ -159,6 +159,28 @@ async def test_streamed_text_then_a_call(oai: Dual, scripted: Emulator) -> None:
     assert completed.output_text == "Checking. "
 
 
+@STREAM_CLIENTS
+async def test_a_streamed_call_is_stored_for_previous_response_id(oai: Dual, scripted: Emulator) -> None:
+    scripted.script_answers([CALL, "Sunny."])
+    stream = await create(oai, model=MODEL, input="Weather in Paris?", tools=[WEATHER], stream=True)
+    events: list[Any] = await oai.collect(stream)
+    first = events[-1].response
+    (call,) = first.output
+    result = {"type": "function_call_output", "call_id": call.call_id, "output": "sunny"}
+    final = await create(oai, model=MODEL, input=[result], tools=[WEATHER], previous_response_id=first.id)
+    assert final.output_text == "Sunny."
+    assert f"Tool: result of get_weather (call {call.call_id}): sunny" in prompts(scripted)[-1]
+
+
+@CLIENTS
+async def test_json_object_on_a_text_model_uses_the_json_mode(oai: Dual, scripted: Emulator) -> None:
+    scripted.script_answers(['{"ok": true}'], endpoint="text")
+    answer = await create(oai, model="text/openai", input="Say ok in JSON", text={"format": {"type": "json_object"}})
+    assert json.loads(answer.output_text) == {"ok": True}
+    assert answer.text.format.type == "json_object"
+    assert scripted.requests[-1].params["json"] == "true"
+
+
 @CLIENTS
 async def test_parse_with_a_pydantic_text_format_after_a_repair(oai: Dual, scripted: Emulator) -> None:
     scripted.script_answers(['{"name": "Paris", "population": "many"}', '{"name": "Paris", "population": 2100000}'])
