@@ -673,6 +673,7 @@ def test_interactive_chat_on_a_terminal_survives_ctrl_c_and_leaves_on_ctrl_d(ser
     assert [request.fields["user_input"] for request in server.emulator.requests] == ["Name a colour."]
 
 
+@pytest.mark.serial  # gives a subprocess a fixed time to start or to answer a signal
 def test_ctrl_c_while_an_answer_is_awaited_cancels_it_and_keeps_the_session(server: EmulatorServer) -> None:
     """As ollama's REPL: Ctrl-C while waiting cancels that request, the history stays; at an
     empty prompt a second Ctrl-C ends the session."""
@@ -941,6 +942,7 @@ def test_serve_fake_serves_chat_only_at_the_chosen_path() -> None:
     assert new.status_code == 404
 
 
+@pytest.mark.serial  # gives a subprocess a fixed time to start or to answer a signal
 def test_serve_fake_takes_a_rate_limit_window_and_faults_from_the_command_line() -> None:
     options = ("--rate-limit", "2", "--rate-window", "60", "--fault", "status:503x2@/status", "--fault", "reset")
     with serve_fake(*options) as (process, first):
@@ -960,6 +962,7 @@ def test_serve_fake_takes_a_rate_limit_window_and_faults_from_the_command_line()
     assert "faults: the next 3 matching request(s)" in err
 
 
+@pytest.mark.serial  # gives a subprocess a fixed time to start or to answer a signal
 def test_serve_fake_rate_limit_0_is_no_limit() -> None:
     with serve_fake("--rate-limit", "0", "--json") as (process, first):
         started = json.loads(first)

@@ -111,7 +111,7 @@ async def test_bad_requests_are_openai_shaped_400s_and_404s(oai: Dual, emulator:
             "takes no images",
         ),
         (
-            {"model": "gemini-2.0-flash", "input": [{"type": "function_call_output", "call_id": "c", "output": "x"}]},
+            {"model": "gemini-2.0-flash", "input": [{"type": "computer_call_output", "call_id": "c", "output": {}}]},
             openai.BadRequestError,
             "input[0].type",
         ),
@@ -121,7 +121,7 @@ async def test_bad_requests_are_openai_shaped_400s_and_404s(oai: Dual, emulator:
             "tools",
         ),
         (
-            {"model": "gemini-2.0-flash", "input": "x", "text": {"format": {"type": "json_object"}}},
+            {"model": "gemini-2.0-flash", "input": "x", "text": {"format": {"type": "grammar"}}},
             openai.BadRequestError,
             "text.format",
         ),

@@ -3,6 +3,7 @@ point 3): `alice:[secure]@`, as httpx's repr of a URL shows it."""
 
 from __future__ import annotations
 
+import pytest
 from test_gateway import interrupt, start_gateway
 
 from dynaspark_sdk.testing import EmulatorServer
@@ -14,6 +15,7 @@ def with_password(url: str, password: str = PASSWORD) -> str:
     return url.replace("http://", f"http://alice:{password}@", 1)
 
 
+@pytest.mark.serial  # gives a subprocess a fixed time to start or to answer a signal
 def test_the_gateway_banner_never_shows_the_url_password(upstream: EmulatorServer) -> None:
     process = start_gateway(with_password(upstream.url))
     try:

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from dynaspark_sdk import DynasparkError
+from dynaspark_sdk import DynasparkError, StructuredOutputError, ToolCall
 
 from ._answers import STREAM_HEADERS, dumps, error_response, ignored_headers, send_json_body
 from ._response_store import AsyncResponseStore, BrokenChain, StoredResponse
@@ -21,6 +21,7 @@ from ._shapes.parameters import Policies
 from ._shapes.response_objects import (
     ResponseEvents,
     deleted,
+    function_call_item,
     item_list,
     message_id_of,
     output_message,
@@ -84,9 +85,18 @@ class ResponsesRoutes:
         return history
 
     async def _save(
-        self, owner: str, request: ResponsesRequest, response: dict[str, Any], text: str, rendered: bytes | None = None
+        self,
+        owner: str,
+        request: ResponsesRequest,
+        response: dict[str, Any],
+        text: str,
+        rendered: bytes | None = None,
+        calls: tuple[ToolCall, ...] = (),
     ) -> None:
-        turn = [*request.messages, {"role": "assistant", "content": text}]
+        answer: dict[str, Any] = {"role": "assistant", "content": text}
+        if calls:  # the calls, for the function_call_output items of the next request to answer
+            answer = {"role": "assistant", "content": text or None, "tool_calls": [c.to_openai() for c in calls]}
+        turn = [*request.messages, answer]
         items = request.listed_items()
         stored = StoredResponse(response["id"], request.previous_response_id, response, items, turn)
         await self.store.run(self.store.store.save, owner, stored, rendered)
@@ -104,27 +114,37 @@ class ResponsesRoutes:
             item = message_id_of(ident)
             headers = ignored_headers(scope, plan.ignored)
             if plan.stream:
-                text = await self.upstream.open_stream(plan)
                 base = response_object(ident, created, plan.model, request.echo, status="in_progress")
+                try:
+                    text = await self.upstream.open_stream(plan)
+                except StructuredOutputError as exc:
+                    # Structured answers are checked whole, before their first piece: a failed
+                    # repair is still the stream's `response.failed`, as OpenAI ends one.
+                    failed = ResponseEvents(base, item)
+                    body = failed.opening() + failed.failed(self.upstream.error(exc))
+                    failure = Response(body, media_type="text/event-stream", headers={**STREAM_HEADERS, **headers})
+                    await failure(scope, receive, send)
+                    return
                 events = self._events(text, ResponseEvents(base, item), base, request, owner)
                 response: Response = StreamingResponse(
                     events, media_type="text/event-stream", headers={**STREAM_HEADERS, **headers}
                 )
             else:
                 answer = await self.upstream.answer(plan)
+                calls = [function_call_item(call) for call in answer.tool_calls]
                 completed = response_object(
                     ident,
                     created,
                     plan.model,
                     request.echo,
                     status="completed",
-                    output=[output_message(item, answer.text)],
+                    output=calls or [output_message(item, answer.text)],
                     counts=answer.usage,
                     completed_at=int(time.time()),
                 )
                 body = dumps(completed)  # once, for the store and the answer
                 if request.store:
-                    await self._save(owner, request, completed, answer.text, body)
+                    await self._save(owner, request, completed, answer.text, body, answer.tool_calls)
                 await send_json_body(send, body, headers)
                 return
         except (GatewayError, DynasparkError) as exc:
@@ -140,12 +160,13 @@ class ResponsesRoutes:
             while piece is not None:
                 yield events.delta(piece)
                 piece = await text.next()
-            output = [output_message(events.item_id, events.text)]
+            calls = text.tool_calls
+            output = events.output(calls)
             completed = {**base, "status": "completed", "output": output, "completed_at": int(time.time())}
             completed["usage"] = usage(None)
             if request.store:
-                await self._save(owner, request, completed, events.text)
-            yield events.closing(completed)
+                await self._save(owner, request, completed, events.text, calls=calls)
+            yield events.closing(completed, calls)
         except DynasparkError as exc:
             yield events.failed(self.upstream.error(exc))
         except GatewayError as exc:

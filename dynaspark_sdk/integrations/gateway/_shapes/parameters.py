@@ -10,7 +10,7 @@ parser. Every other parameter is looked up in `PARAMETER_TABLE`:
 - `IGNORED`: accepted and ignored (and named) even with `strict_params` (`user`, which the
   gateway always took).
 - `REFUSED`: honouring it would change the answer's shape (`n` > 1, `logprobs: true`, audio,
-  `tools`, ...): a 400 naming it unless it is at its default.
+  `include`, ...): a 400 naming it unless it is at its default.
 
 A parameter in no row is refused. For `text/<model>` the text API's own parameters
 (`TEXT_API_PARAMETERS`) are handled instead: passed on. `policies()` compiles the table once
@@ -114,7 +114,6 @@ PARAMETER_TABLE: tuple[Row, ...] = (
     Row("verbosity", TUNES, _is(), (CHAT,)),
     Row("prediction", TUNES, _is(), (CHAT,)),
     Row("truncation", TUNES, _is("disabled"), (RESPONSES,)),
-    Row("parallel_tool_calls", TUNES, _is(True), _MODELS),
     # Bookkeeping.
     Row("user", IGNORED, _is(), (*_MODELS, IMAGES)),
     Row("metadata", TUNES, _empty, _MODELS),
@@ -130,8 +129,6 @@ PARAMETER_TABLE: tuple[Row, ...] = (
     Row("top_logprobs", REFUSED, _is(0), _MODELS),
     Row("modalities", REFUSED, _text_only, (CHAT,)),
     Row("audio", REFUSED, _is(), (CHAT,)),
-    Row("tools", REFUSED, _empty, _MODELS),
-    Row("tool_choice", REFUSED, _is("none", "auto"), _MODELS),
     Row("functions", REFUSED, _empty, (CHAT,)),
     Row("function_call", REFUSED, _is("none", "auto"), (CHAT,)),
     Row("web_search_options", REFUSED, _is(), (CHAT,)),
@@ -171,8 +168,10 @@ _HANDLED: Mapping[str, frozenset[str]] = {
         {"model", "messages", "stream", "stream_options", "stop"}
         | {"tools", "tool_choice", "parallel_tool_calls", "response_format"}
     ),
+    # tools, tool_choice, parallel_tool_calls and text.format: prompted as well.
     RESPONSES: frozenset(
         {"model", "input", "instructions", "previous_response_id", "store", "stream", "stream_options", "text"}
+        | {"tools", "tool_choice", "parallel_tool_calls"}
     ),
     IMAGES: frozenset({"prompt", "model", "size", "response_format"}),
     SPEECH: frozenset({"model", "input", "voice"}),

@@ -8,12 +8,15 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from dynaspark_sdk import ToolCall
+
 from .errors import GatewayError
 
 __all__ = [
     "ResponseEvents",
     "deleted",
     "failure",
+    "function_call_item",
     "item_list",
     "message_id",
     "message_id_of",
@@ -61,6 +64,20 @@ def output_message(ident: str, text: str | None, status: str = "completed") -> d
     """An assistant message item; `text` None: no content part yet."""
     content = [] if text is None else [_text_part(text)]
     return {"id": ident, "type": "message", "status": status, "role": "assistant", "content": content}
+
+
+def function_call_item(call: ToolCall, status: str = "completed", *, arguments: str | None = None) -> dict[str, Any]:
+    """A `function_call` output item for one of the model's calls (`arguments` a JSON string;
+    `arguments` given: what is shown of them while they stream)."""
+    shown = call.to_openai()["function"]["arguments"] if arguments is None else arguments
+    return {
+        "id": "fc_" + call.id.removeprefix("call_"),
+        "type": "function_call",
+        "status": status,
+        "call_id": call.id,
+        "name": call.name,
+        "arguments": shown,
+    }
 
 
 def failure(error: GatewayError) -> dict[str, str]:
@@ -116,15 +133,18 @@ def item_list(items: Sequence[Mapping[str, Any]], has_more: bool) -> dict[str, A
 
 class ResponseEvents:
     """The server-sent events of one streamed response, numbered by `sequence_number` in the
-    order OpenAI sends them: created, in_progress, output_item.added, content_part.added, the
-    text deltas, output_text.done, content_part.done, output_item.done, then completed (or
-    failed)."""
+    order OpenAI sends them: created, in_progress; for text, output_item.added,
+    content_part.added, the text deltas, output_text.done, content_part.done,
+    output_item.done; for each function call, output_item.added,
+    function_call_arguments.delta and .done, output_item.done; then completed (or failed).
+    The message is begun at its first piece of text (an answer that is only calls has none)."""
 
     def __init__(self, response: Mapping[str, Any], item_id: str) -> None:
         self._response = dict(response)
         self.item_id = item_id
         self._sequence = 0
         self._text: list[str] = []
+        self._begun = False
 
     def _event(self, kind: str, payload: dict[str, Any]) -> bytes:
         payload = {"type": kind, "sequence_number": self._sequence, **payload}
@@ -136,45 +156,73 @@ class ResponseEvents:
         return {"item_id": self.item_id, "output_index": 0, "content_index": 0}
 
     def opening(self) -> bytes:
-        """response.created, response.in_progress, and the message and text part begun."""
-        return b"".join(
-            (
-                self._event("response.created", {"response": self._response}),
-                self._event("response.in_progress", {"response": self._response}),
-                self._event(
-                    "response.output_item.added",
-                    {"output_index": 0, "item": output_message(self.item_id, None, "in_progress")},
-                ),
-                self._event("response.content_part.added", {**self._where(), "part": _text_part("")}),
-            )
+        """response.created and response.in_progress."""
+        return self._event("response.created", {"response": self._response}) + self._event(
+            "response.in_progress", {"response": self._response}
         )
 
+    def _begin(self) -> bytes:
+        """The message and its text part begun."""
+        self._begun = True
+        return self._event(
+            "response.output_item.added",
+            {"output_index": 0, "item": output_message(self.item_id, None, "in_progress")},
+        ) + self._event("response.content_part.added", {**self._where(), "part": _text_part("")})
+
     def delta(self, text: str) -> bytes:
-        """One `response.output_text.delta`."""
+        """One `response.output_text.delta` (the message begun first, at the first)."""
+        begun = b"" if self._begun else self._begin()
         self._text.append(text)
-        return self._event("response.output_text.delta", {**self._where(), "delta": text, "logprobs": []})
+        return begun + self._event("response.output_text.delta", {**self._where(), "delta": text, "logprobs": []})
 
     @property
     def text(self) -> str:
         """The text sent so far."""
         return "".join(self._text)
 
-    def closing(self, completed: Mapping[str, Any]) -> bytes:
-        """The text, part and message done, then `response.completed` with `completed`."""
-        text = self.text
+    def output(self, calls: Sequence[ToolCall]) -> list[dict[str, Any]]:
+        """The response's output items: the message (when there is text, or no call), then the calls."""
+        message = [output_message(self.item_id, self.text)] if self._begun or not calls else []
+        return [*message, *(function_call_item(call) for call in calls)]
+
+    def _call(self, index: int, call: ToolCall) -> bytes:
+        item = function_call_item(call)
+        where = {"item_id": item["id"], "output_index": index}
         return b"".join(
             (
+                self._event(
+                    "response.output_item.added",
+                    {"output_index": index, "item": function_call_item(call, "in_progress", arguments="")},
+                ),
+                self._event("response.function_call_arguments.delta", {**where, "delta": item["arguments"]}),
+                self._event(
+                    "response.function_call_arguments.done",
+                    {**where, "name": call.name, "arguments": item["arguments"]},
+                ),
+                self._event("response.output_item.done", {"output_index": index, "item": item}),
+            )
+        )
+
+    def closing(self, completed: Mapping[str, Any], calls: Sequence[ToolCall] = ()) -> bytes:
+        """The text, part and message done (begun first if no text came and no call), each
+        call's events, then `response.completed` with `completed`."""
+        pieces = [] if self._begun or calls else [self._begin()]
+        if self._begun:
+            text = self.text
+            pieces += [
                 self._event("response.output_text.done", {**self._where(), "text": text, "logprobs": []}),
                 self._event("response.content_part.done", {**self._where(), "part": _text_part(text)}),
                 self._event(
                     "response.output_item.done", {"output_index": 0, "item": output_message(self.item_id, text)}
                 ),
-                self._event("response.completed", {"response": completed}),
-            )
-        )
+            ]
+        first = 1 if self._begun else 0
+        pieces += [self._call(first + index, call) for index, call in enumerate(calls)]
+        pieces.append(self._event("response.completed", {"response": completed}))
+        return b"".join(pieces)
 
     def failed(self, error: GatewayError) -> bytes:
         """`response.failed`: the response with status `failed`, its error, and the text so far."""
-        output = [output_message(self.item_id, self.text, "incomplete")]
+        output = [output_message(self.item_id, self.text, "incomplete")] if self._begun else []
         response = {**self._response, "status": "failed", "error": failure(error), "output": output}
         return self._event("response.failed", {"response": response})

@@ -3,8 +3,12 @@ stored history of `previous_response_id`) is the same `ChatPlan` a chat completi
 
 `input` is a string or a list of message items (`{"role", "content"}`, `type` "message" or
 none), content a string or `input_text` / `input_image` parts (an assistant's `output_text`
-and `refusal` too, as clients send earlier answers back). Images go through the same check
-as a chat completion's (`messages.image_part`). No I/O.
+and `refusal` too, as clients send earlier answers back), and the `function_call` /
+`function_call_output` items of a tool round trip, which become the chat shape's assistant
+`tool_calls` and `tool` messages (the SDK folds them into the prompt). Images go through the
+same check as a chat completion's (`messages.image_part`); `tools`, `tool_choice`,
+`parallel_tool_calls` and `text.format` through chat completions' (`tools.structured_options`).
+No I/O.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ import attrs
 
 from .chat_completions import CHAT_TARGET, TEXT_TARGET, ChatPlan, Target, target
 from .errors import GatewayError, bad_request
-from .messages import ROLES, image_part, message
+from .messages import ROLES, image_part, join_text, message
 from .parameters import Policies, boolean, object_body, string
 from .response_objects import message_id
+from .tools import structured_options
 
 __all__ = ["ResponsesRequest", "parse_responses"]
 
@@ -59,10 +64,11 @@ class ResponsesRequest:
     text_options: dict[str, Any]
     ignored: tuple[str, ...]
     echo: dict[str, Any]
+    structured: dict[str, Any] = attrs.field(factory=dict)
 
     def listed_items(self) -> list[dict[str, Any]]:
         """The input items as stored and listed, each with an id of its own."""
-        return [{"id": message_id(), **item} for item in self.items]
+        return [{"id": message_id(), **item} for item in self.items]  # an item's own id wins
 
     def plan(self, history: Sequence[dict[str, Any]]) -> ChatPlan:
         """The call for the service: the instructions as a system message, then the stored
@@ -76,6 +82,7 @@ class ResponsesRequest:
             text_model=self.target.text_model,
             text_options=self.text_options,
             ignored=self.ignored,
+            structured=self.structured,
         )
 
 
@@ -113,13 +120,48 @@ def _listed_part(text: str | None, image: dict[str, Any] | None, detail: object,
     return {"type": "input_text", "text": text}
 
 
+def _field(item: Mapping[str, Any], key: str, where: str) -> str:
+    value = item.get(key)
+    if not isinstance(value, str):
+        raise _invalid(f"{where}.{key}", "must be a string", code="invalid_type")
+    return value
+
+
+def _tool_item(item: Mapping[str, Any], kind: str, where: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A `function_call` (the model's call, sent back) or a `function_call_output` (its result):
+    (the chat message for the SDK, the item as listed)."""
+    call_id = _field(item, "call_id", where)
+    kept = {key: item[key] for key in ("id",) if isinstance(item.get(key), str)}
+    if kind == "function_call":
+        name, arguments = _field(item, "name", where), _field(item, "arguments", where)
+        call = {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments or "{}"}}
+        listed = {"type": "function_call", "call_id": call_id, "name": name, "arguments": arguments}
+        return {"role": "assistant", "content": None, "tool_calls": [call]}, {**kept, **listed, "status": "completed"}
+    output = item.get("output")
+    if isinstance(output, list):  # input_text parts
+        texts = [
+            _part(part, f"{where}.output[{i}]", "tool", False, "a function's output")[0]
+            for i, part in enumerate(output)
+        ]
+        output = join_text([text for text in texts if text is not None])
+    if not isinstance(output, str):
+        raise _invalid(f"{where}.output", "must be a string or an array of input_text parts", code="invalid_type")
+    listed = {"type": "function_call_output", "call_id": call_id, "output": output, "status": "completed"}
+    return {"role": "tool", "tool_call_id": call_id, "content": output}, {**kept, **listed}
+
+
 def _item(item: object, where: str, images: bool, what: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """One input item: (the chat message for the SDK, the item as listed)."""
     if not isinstance(item, dict):
         raise _invalid(where, f"an input item must be an object, not {type(item).__name__}")
     kind = item.get("type", "message")
+    if kind in ("function_call", "function_call_output"):
+        return _tool_item(item, kind, where)
     if kind != "message":
-        raise _invalid(f"{where}.type", f"{kind!r} items cannot be sent here: only messages (tools are not served)")
+        raise _invalid(
+            f"{where}.type",
+            f"{kind!r} items cannot be sent here: only messages, function_call and function_call_output",
+        )
     role = item.get("role")
     if role not in ROLES:
         shown = "missing" if role is None else repr(role)
@@ -159,11 +201,25 @@ def _input(value: object, images: bool, what: str) -> tuple[list[dict[str, Any]]
     if not isinstance(value, list) or not value:
         raise _invalid("input", "must be a string or a non-empty array of input items", code="invalid_type")
     pairs = [_item(item, f"input[{index}]", images, what) for index, item in enumerate(value)]
-    return [pair[0] for pair in pairs], [pair[1] for pair in pairs]
+    return _joined_calls([pair[0] for pair in pairs]), [pair[1] for pair in pairs]
+
+
+def _joined_calls(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Consecutive `function_call` items as one assistant message with all their calls (as a
+    chat completion's answer holds them)."""
+    joined: list[dict[str, Any]] = []
+    for item in messages:
+        last = joined[-1] if joined else None
+        if item.get("tool_calls") and last is not None and last.get("tool_calls") and last["content"] is None:
+            joined[-1] = {**last, "tool_calls": [*last["tool_calls"], *item["tool_calls"]]}
+        else:
+            joined.append(item)
+    return joined
 
 
 def _text_config(value: object, strict: bool) -> tuple[dict[str, Any], bool]:
-    """The `text` setting echoed back, and whether its `verbosity` was ignored."""
+    """The `text` setting echoed back, and whether its `verbosity` was ignored. Its `format`
+    is checked with the tools (`structured_options`)."""
     if value is None:
         return dict(_TEXT_FORMAT), False
     if not isinstance(value, dict):
@@ -171,12 +227,8 @@ def _text_config(value: object, strict: bool) -> tuple[dict[str, Any], bool]:
     unknown = [key for key in value if key not in ("format", "verbosity")]
     if unknown:
         raise _invalid(f"text.{unknown[0]}", "is not a known setting", code="unknown_parameter")
-    if value.get("format") not in (None, {"type": "text"}):
-        raise bad_request(
-            "the chat models cannot honour the parameter(s) text.format other than {'type': 'text'}",
-            param="text.format",
-            code="unsupported_parameter",
-        )
+    fmt = value.get("format")
+    echoed = {"format": fmt} if isinstance(fmt, dict) else dict(_TEXT_FORMAT)
     verbosity = value.get("verbosity")
     if verbosity is not None and strict:
         raise bad_request(
@@ -184,7 +236,7 @@ def _text_config(value: object, strict: bool) -> tuple[dict[str, Any], bool]:
             param="text.verbosity",
             code="unsupported_parameter",
         )
-    return {**_TEXT_FORMAT, **({"verbosity": verbosity} if verbosity is not None else {})}, verbosity is not None
+    return {**echoed, **({"verbosity": verbosity} if verbosity is not None else {})}, verbosity is not None
 
 
 def _echo(request: Mapping[str, Any], text: dict[str, Any]) -> dict[str, Any]:
@@ -197,6 +249,12 @@ def _echo(request: Mapping[str, Any], text: dict[str, Any]) -> dict[str, Any]:
         echo["metadata"] = {}
     echo["text"] = text
     return echo
+
+
+def _echoed_tool(tool: Mapping[str, Any]) -> dict[str, Any]:
+    """A function tool as a response object reports it (every field, null when not given)."""
+    fields = ("name", "description", "parameters", "strict")
+    return {"type": "function", **{key: tool.get(key) for key in fields}}
 
 
 def parse_responses(body: object, chat_models: Sequence[str], policies: Policies) -> ResponsesRequest:
@@ -215,11 +273,20 @@ def parse_responses(body: object, chat_models: Sequence[str], policies: Policies
     instructions = string(request, "instructions", required=False)
     previous = string(request, "previous_response_id", required=False)
     text, verbosity_ignored = _text_config(request.get("text"), policies.strict)
+    structured = structured_options(
+        request.get("tools"),
+        request.get("tool_choice"),
+        request.get("parallel_tool_calls"),
+        text["format"],
+        flat=True,
+    )
     if verbosity_ignored:
         ignored = (*ignored, "text.verbosity")
     options: dict[str, Any] = {}
     if text_api:
         options = {name: request[name] for name in ("temperature", "top_p") if request.get(name) is not None}
+    if isinstance(request.get("tools"), list):  # checked above: function tools, each named
+        request = {**request, "tools": [_echoed_tool(tool) for tool in request["tools"]]}
     echo = {
         "instructions": instructions,
         "previous_response_id": previous,
@@ -237,4 +304,5 @@ def parse_responses(body: object, chat_models: Sequence[str], policies: Policies
         options,
         ignored,
         echo,
+        structured,
     )

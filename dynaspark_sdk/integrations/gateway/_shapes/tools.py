@@ -6,7 +6,8 @@ answer written back as OpenAI writes them. No I/O.
 The service has neither: the SDK prompts for them, parses the answer strictly, checks it (a
 `json_schema` always, so `strict: true` is honoured by validation) and repairs a wrong one once;
 an answer still wrong is an OpenAI-shaped error (`StructuredOutputError` -> 502
-`invalid_model_output`), never content that breaks the schema.
+`invalid_model_output`), never content that breaks the schema. A caller's schemas are bounded
+first (`schema_limits`): the answer is checked against them on the event loop.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from dynaspark_sdk import ToolCall
 
 from .errors import GatewayError, bad_request
+from .schema_limits import check_schema
 
 __all__ = [
     "STRUCTURED_PARAMETERS",
@@ -45,6 +47,8 @@ def _function(tool: object, where: str, *, flat: bool) -> dict[str, Any]:
     if not isinstance(body, dict) or not isinstance(body.get("name"), str):
         at = where if flat else f"{where}.function"
         raise _invalid(at, "a function tool needs a name")
+    if body.get("parameters") is not None:
+        check_schema(body["parameters"], f"{where}.parameters" if flat else f"{where}.function.parameters")
     keys = ("name", "description", "parameters", "strict")
     return {"type": "function", "function": {key: body[key] for key in keys if body.get(key) is not None}}
 
@@ -95,6 +99,9 @@ def _response_format(value: object, where: str) -> dict[str, Any] | None:
     name = body.get("name", "answer")
     if not isinstance(name, str):
         raise _invalid(where, "the json_schema format's 'name' must be a string")
+    check_schema(
+        body.get("schema", {}), f"{where}.schema" if "json_schema" not in value else f"{where}.json_schema.schema"
+    )
     spec = {"name": name, "schema": body.get("schema", {}), "strict": bool(body.get("strict"))}
     return {"type": "json_schema", "json_schema": spec}
 
