@@ -107,6 +107,10 @@ def test_a_line_under_way_counts_with_the_event_s_data() -> None:
     with pytest.raises(EventTooLargeError):
         SSEDecoder().feed(b"data: " + b"x" * (MAX_EVENT_CHARS - 4) + b"\ndata: yz")
     decoder = SSEDecoder()
+    assert decoder.feed(b"data: " + b"x" * (MAX_EVENT_CHARS - 4) + b"\n") == []
+    with pytest.raises(EventTooLargeError):
+        decoder.feed(b"data: yz")  # a piece with no line end
+    decoder = SSEDecoder()
     assert decoder.feed(b"data: a\n\n") != []
     # After an event, nothing is pending: a line of exactly the limit may follow.
     assert decoder.feed(b"data: " + b"x" * (MAX_EVENT_CHARS - 6)) == []
@@ -118,6 +122,22 @@ def test_a_line_under_way_counts_with_the_event_s_data() -> None:
     assert decoder.feed(b": a comment, no data\nevent: e\n") == []
     with pytest.raises(EventTooLargeError):
         decoder.feed(b"data: " + b"x" * (MAX_EVENT_CHARS - 5))
+
+
+def test_data_and_a_line_under_way_are_counted_to_the_character() -> None:
+    decoder = SSEDecoder()
+    assert decoder.feed(b"data: " + b"x" * MAX_EVENT_CHARS + b"\n") == []
+    with pytest.raises(EventTooLargeError):
+        decoder.feed(b"d")
+    # The same after an event was dispatched in the same piece.
+    decoder = SSEDecoder()
+    assert [e.data for e in decoder.feed(b"data: a\n\ndata: " + b"x" * (MAX_EVENT_CHARS - 1) + b"\n")] == ["a"]
+    with pytest.raises(EventTooLargeError):
+        decoder.feed(b"da")
+    decoder = SSEDecoder()
+    decoder.feed(b"data: a\n\ndata: " + b"x" * (MAX_EVENT_CHARS - 2) + b"\n")
+    assert decoder.feed(b"da") == []
+    assert [len(e.data) for e in decoder.feed(b"ta:\n\n")] == [MAX_EVENT_CHARS - 1]
 
 
 # --------------------------------------------------------------------------- both clients, over loopback
