@@ -51,7 +51,7 @@ def test_an_error_in_a_2xx_answer_is_the_services_error(content_type: str | None
 
 @pytest.mark.parametrize(
     "content_type",
-    ['text/plain; charset="latin-1"', "text/plain; charset=latin-1; format=flowed", "text/plain;charset=LATIN-1 "],
+    ['text/plain; charset="latin-1"', "text/plain;charset=latin-1;format=flowed", "text/plain;charset=LATIN-1 "],
 )
 def test_a_charset_is_read_quoted_or_among_other_parameters(content_type: str) -> None:
     assert decoded(content_type, b"caf\xe9") == ["café"]
