@@ -3,6 +3,7 @@ text/plain text answer, the nested error body with `reset_time`, and a 2xx JSON 
 
 from __future__ import annotations
 
+import codecs
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -11,7 +12,7 @@ import httpx
 import pytest
 import respx
 from conftest import BASE_URL, Dual
-from wire import json_answer
+from wire import PiecesThenFail, json_answer
 
 from dynaspark_sdk import (
     APIStatusError,
@@ -61,6 +62,50 @@ async def test_a_text_plain_answer_honours_its_charset(make_dual: Callable[..., 
     result = await make_dual().call("generate_text", "Coffee?")
     assert result.text == "café"
     assert result.model == "openai"  # none asked, none named: the default the spec assumes
+
+
+# utf-16 and utf-32 without a byte order mark are big-endian (RFC 2781 4.3, Unicode 3.10);
+# with one, the mark gives the order and is not part of the text.
+UNMARKED_OR_MARKED = [
+    pytest.param("utf-16", "caf\u00e9 \U0001f600".encode("utf-16-be"), id="utf-16"),
+    pytest.param("UTF16", "caf\u00e9 \U0001f600".encode("utf-16-be"), id="UTF16"),
+    pytest.param("utf-32", "caf\u00e9 \U0001f600".encode("utf-32-be"), id="utf-32"),
+    pytest.param("utf-16", "caf\u00e9 \U0001f600".encode("utf-16"), id="utf-16-this-machine-marked"),
+    pytest.param("utf-16", codecs.BOM_UTF16_LE + "caf\u00e9 \U0001f600".encode("utf-16-le"), id="utf-16-le-marked"),
+    pytest.param("utf-32", codecs.BOM_UTF32_BE + "caf\u00e9 \U0001f600".encode("utf-32-be"), id="utf-32-be-marked"),
+    pytest.param("utf-32", codecs.BOM_UTF32_LE + "caf\u00e9 \U0001f600".encode("utf-32-le"), id="utf-32-le-marked"),
+]
+
+
+@pytest.mark.parametrize(("charset", "body"), UNMARKED_OR_MARKED)
+async def test_a_utf16_or_utf32_text_plain_answer_is_read_with_or_without_a_byte_order_mark(
+    make_dual: Callable[..., Dual], mock: respx.MockRouter, charset: str, body: bytes
+) -> None:
+    headers = {"content-type": f"text/plain; charset={charset}"}
+    mock.get(TEXT).mock(return_value=httpx.Response(200, content=body, headers=headers))
+    assert (await make_dual().call("generate_text", "Coffee?")).text == "caf\u00e9 \U0001f600"
+
+
+@pytest.mark.parametrize(("charset", "body"), UNMARKED_OR_MARKED)
+async def test_a_utf16_or_utf32_text_plain_stream_is_read_a_byte_at_a_time(
+    make_dual: Callable[..., Dual], mock: respx.MockRouter, charset: str, body: bytes
+) -> None:
+    # One byte per piece: the mark, and each character, arrive split.
+    one_byte_pieces = PiecesThenFail([body[i : i + 1] for i in range(len(body))], fail=False)
+    headers = {"content-type": f"text/plain; charset={charset}"}
+    mock.get(TEXT).mock(return_value=httpx.Response(200, headers=headers, stream=one_byte_pieces))
+    dual = make_dual()
+    assert "".join(await dual.collect(dual.client.stream_text("Coffee?"))) == "caf\u00e9 \U0001f600"
+
+
+async def test_a_utf16_text_plain_answer_cut_mid_character_ends_in_a_replacement_character(
+    make_dual: Callable[..., Dual], mock: respx.MockRouter
+) -> None:
+    body = "hi".encode("utf-16-be") + b"\x00"
+    mock.get(TEXT).mock(
+        return_value=httpx.Response(200, content=body, headers={"content-type": "text/plain; charset=utf-16"})
+    )
+    assert (await make_dual().call("generate_text", "hi")).text == "hi\ufffd"
 
 
 async def test_a_text_plain_answer_that_is_the_json_answer_is_read_as_json(
