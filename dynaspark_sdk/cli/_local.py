@@ -83,9 +83,10 @@ def run_demo(args: argparse.Namespace, out: Output) -> int:
 
 def run_gateway(args: argparse.Namespace, out: Output) -> int:
     from dynaspark_sdk import AsyncClient
-    from dynaspark_sdk.integrations.gateway._command import run
 
-    return run(
+    from ._gateway import run_gateway_server
+
+    return run_gateway_server(
         AsyncClient(**client_options(args)),
         args.host,
         args.port,

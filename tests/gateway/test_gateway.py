@@ -25,7 +25,7 @@ from conftest import Dual, eventually_blocking
 from openai_fixtures import CLIENTS, STREAM_CLIENTS, cleared_emulator, failure, invoke, openai_factory, user  # noqa: F401
 
 from dynaspark_sdk import AsyncClient, Client, RetryPolicy
-from dynaspark_sdk.integrations.gateway import create_app, serve_in_thread
+from dynaspark_sdk.integrations.gateway import create_app, serve_forever, serve_in_thread
 from dynaspark_sdk.testing import MP3_FRAME_HEADER, Emulator, EmulatorServer, Fault, faults
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("loopback_only")]
@@ -838,6 +838,17 @@ def test_a_port_in_use_is_one_error_line(upstream: EmulatorServer) -> None:
     assert done.returncode == 1
     assert done.stderr.startswith(f"dynaspark: error: cannot listen on 127.0.0.1:{port}")
     assert "Traceback" not in done.stderr
+
+
+def test_serve_forever_raises_for_a_port_in_use_before_it_says_it_is_ready() -> None:
+    ready: list[str] = []
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(OSError, match="in use"):
+            serve_forever(create_app(AsyncClient(base_url="http://127.0.0.1:9")), port=port, on_ready=ready.append)
+    assert ready == []
 
 
 async def test_an_unexpected_failure_is_a_500_without_a_traceback(caplog: pytest.LogCaptureFixture) -> None:

@@ -159,16 +159,6 @@ def test_the_checker_of_private_reaches_finds_them() -> None:
     ]
 
 
-# The `dynaspark gateway` command's module is private to the gateway, which issue 25 is
-# reworking; the one reach the front-ends keep until the gateway gives it a public home.
-_KNOWN_REACHES = {
-    "dynaspark_sdk/cli/_local.py": [
-        "dynaspark_sdk.integrations.gateway._command",
-        "dynaspark_sdk.integrations.gateway._command.run",
-    ]
-}
-
-
 def test_the_integrations_use_only_the_public_sdk() -> None:
     """The front-ends under `integrations/` and the `dynaspark` command under `cli/` are users
     of the SDK like any other: they import its public names only (their own private modules
@@ -184,4 +174,4 @@ def test_the_integrations_use_only_the_public_sdk() -> None:
             reaches[str(path.relative_to(ROOT))] = [reach.split(": ")[1] for reach in found]
     assert len(list(INTEGRATIONS.rglob("*.py"))) >= 8
     assert len(list(CLI.rglob("*.py"))) >= 10
-    assert reaches == _KNOWN_REACHES
+    assert reaches == {}

@@ -1,5 +1,6 @@
 """Serving an ASGI app with uvicorn on a socket this module binds (so port 0 works and the URL
-is known before the first request), in the foreground or in a background thread."""
+is known before the first request), in the foreground (`serve_forever`) or in a background
+thread (`serve_in_thread`)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,22 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["RunningGateway", "bind", "make_server", "serve_in_thread", "url_of"]
+__all__ = ["RunningGateway", "bind", "make_server", "serve_forever", "serve_in_thread", "url_of"]
+
+#: How long requests in flight may go on after a shutdown begins (Ctrl-C, or the end of
+#: `serve_in_thread`'s block) before they are cut.
+GRACE_SECONDS = 5
+
+# uvicorn's settings unless the caller gives others: quiet (the gateway logs through its own
+# `log`), and the graceful shutdown above.
+_SERVER_DEFAULTS: dict[str, Any] = {
+    "log_level": "warning",
+    "access_log": False,
+    "timeout_graceful_shutdown": GRACE_SECONDS,
+}
 
 #: How long before the end of the grace period of a shutdown the requests still waiting on the
 #: service are answered (503, or an error event in a stream), so their answers get out.
@@ -67,6 +80,37 @@ def make_server(app: Any, **config: Any) -> Any:
     return Server(uvicorn.Config(app, **config))
 
 
+def serve_forever(
+    app: Any,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    on_ready: Callable[[str], None] | None = None,
+    **config: Any,
+) -> None:
+    """Serve `app` with uvicorn in the calling thread until Ctrl-C (what `dynaspark gateway` runs).
+
+    `on_ready` receives the URL (`http://host:port/v1`) once the port is bound, before the first
+    request is taken. Ctrl-C shuts down gracefully, as `serve_in_thread` does (requests in
+    flight get `timeout_graceful_shutdown`, 5 s, and the gateway's own answer 503 a second
+    before that), then raises KeyboardInterrupt to the caller. An address that cannot be bound
+    raises OSError before `on_ready`. `config` goes to `uvicorn.Config`:
+
+        try:
+            serve_forever(create_app(client), port=8000, on_ready=print)
+        except KeyboardInterrupt:
+            pass
+    """
+    sock = bind(host, port)
+    try:
+        server = make_server(app, **{**_SERVER_DEFAULTS, **config})
+        if on_ready is not None:
+            on_ready(url_of(sock))
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+
+
 class RunningGateway:
     """A server started by `serve_in_thread`: its `url` (ending in `/v1`) and open connections."""
 
@@ -90,8 +134,7 @@ def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0, **config: 
             openai.OpenAI(base_url=running.url, api_key="unused").models.list()
     """
     sock = bind(host, port)
-    options: dict[str, Any] = {"log_level": "warning", "access_log": False, "timeout_graceful_shutdown": 5}
-    server = make_server(app, **{**options, **config})
+    server = make_server(app, **{**_SERVER_DEFAULTS, **config})
     failure: list[BaseException] = []
 
     def run() -> None:

@@ -1,32 +1,17 @@
-"""`dynaspark gateway`: serve the gateway with uvicorn until Ctrl-C."""
+"""`dynaspark gateway`: serve the gateway with uvicorn until Ctrl-C, on its public API
+(`dynaspark_sdk.gateway`)."""
 
 from __future__ import annotations
 
 import ipaddress
 import sqlite3
 from collections.abc import Sequence
-from typing import Any, Protocol
 
 from dynaspark_sdk import AsyncClient
 
-__all__ = ["GRACE_SECONDS", "is_loopback", "run"]
+from ._output import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Output
 
-#: How long in-flight requests may go on after Ctrl-C before they are cut.
-GRACE_SECONDS = 5
-
-
-class Console(Protocol):
-    """What the command writes through (the CLI's output, which keeps the API key out)."""
-
-    json: bool
-
-    def line(self, text: str = "") -> None: ...
-
-    def note(self, text: str) -> None: ...
-
-    def emit_json(self, payload: object) -> None: ...
-
-    def error(self, message: str, *, exit_code: int, kind: str, extra: dict[str, Any] | None = None) -> int: ...
+__all__ = ["is_loopback", "run_gateway_server"]
 
 
 def is_loopback(host: str) -> bool:
@@ -39,12 +24,12 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def run(
+def run_gateway_server(
     client: AsyncClient,
     host: str,
     port: int,
     gateway_key: str | None,
-    out: Console,
+    out: Output,
     *,
     allowed_hosts: Sequence[str] = (),
     cors_origins: Sequence[str] = (),
@@ -56,14 +41,15 @@ def run(
     after Ctrl-C, 1 when it cannot listen or open `responses_db`, 2 for a bad --allowed-host
     or --cors-origin). The keyword arguments are `create_app`'s."""
     try:
-        import uvicorn  # noqa: F401 - only whether it is installed (make_server imports it)
+        import uvicorn  # noqa: F401 - only whether it is installed (serve_forever imports it)
     except ImportError:
         return out.error(
-            "dynaspark gateway needs uvicorn: pip install 'dynaspark-sdk[gateway]'", exit_code=2, kind="ImportError"
+            "dynaspark gateway needs uvicorn: pip install 'dynaspark-sdk[gateway]'",
+            exit_code=EXIT_USAGE,
+            kind="ImportError",
         )
 
-    from ._app import create_app
-    from ._serving import bind, make_server, url_of
+    from dynaspark_sdk.gateway import create_app, serve_forever
 
     gateway_key = gateway_key or None
     requests = 0
@@ -85,18 +71,17 @@ def run(
             responses_db=responses_db,
         )
     except ValueError as exc:
-        return out.error(str(exc), exit_code=2, kind="UsageError")
+        return out.error(str(exc), exit_code=EXIT_USAGE, kind="UsageError")
     except sqlite3.Error as exc:
-        return out.error(f"cannot open the responses database {responses_db}: {exc}", exit_code=1, kind="OSError")
-    try:
-        sock = bind(host, port)
-    except OSError as exc:
-        return out.error(f"cannot listen on {host}:{port}: {exc.strerror or exc}", exit_code=1, kind="OSError")
-    url = url_of(sock)
-    server = make_server(
-        app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=GRACE_SECONDS
-    )
-    try:
+        return out.error(
+            f"cannot open the responses database {responses_db}: {exc}", exit_code=EXIT_FAILURE, kind="OSError"
+        )
+
+    listening = False
+
+    def ready(url: str) -> None:
+        nonlocal listening
+        listening = True
         if not is_loopback(host) and gateway_key is None:
             out.note(
                 f"warning: listening on {host} without --gateway-key: anyone who can reach this machine"
@@ -107,12 +92,18 @@ def run(
         else:
             out.line(f"Dynaspark gateway serving {url} (upstream {client.base_url})")
         out.note(f"Point OpenAI clients at it: OPENAI_BASE_URL={url}; Ctrl-C stops it.")
-        server.run(sockets=[sock])
+
+    try:
+        serve_forever(app, host, port, on_ready=ready, lifespan="off")
     except KeyboardInterrupt:
         # After uvicorn's graceful shutdown it re-raises the signal; before it started, this is
         # a Ctrl-C as the server came up. Either way a requested stop: exit status 0.
         pass
-    finally:
-        sock.close()
+    except OSError as exc:
+        if listening:
+            raise  # not a failure to listen: a fault of the running server, shown as it is
+        return out.error(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}", exit_code=EXIT_FAILURE, kind="OSError"
+        )
     out.note(f"stopped after {requests} requests")
-    return 0
+    return EXIT_OK
