@@ -105,7 +105,18 @@ def serve_forever(
     try:
         server = make_server(app, **{**_SERVER_DEFAULTS, **config})
         if on_ready is not None:
-            on_ready(url_of(sock))
+            # Announce only once uvicorn has started, inside its signal handling: a Ctrl-C
+            # pressed right after the announcement then stops the server. Announced before,
+            # that Ctrl-C met Python's default handler and could land in a weakref callback,
+            # where the KeyboardInterrupt is ignored and the server ran on.
+            startup = server.startup
+
+            async def startup_then_announce(sockets: list[socket.socket] | None = None) -> None:
+                await startup(sockets=sockets)
+                if server.started and not server.should_exit:
+                    on_ready(url_of(sock))
+
+            server.startup = startup_then_announce
         server.run(sockets=[sock])
     finally:
         sock.close()
