@@ -281,35 +281,39 @@ def _instruction_rows(budget: Budget) -> list[Row]:
 
 def _store_rows(budget: Budget) -> list[Row]:
     """What storing one response costs the gateway (in-memory SQLite, the default store), in
-    process: a response as `/v1/responses` stores it, with its input items and turn."""
-    from dynaspark_sdk.integrations.gateway._answers import dumps
-    from dynaspark_sdk.integrations.gateway._response_store import ResponseStore, StoredResponse
-    from dynaspark_sdk.integrations.gateway._shapes.response_objects import output_message, response_object
+    process: what `/v1/responses` adds to the answer it renders anyway (the input items and the
+    turn as JSON, the row), for a request `{"input": PROMPT}`."""
+    from dynaspark_sdk.integrations.gateway._response_store import ResponseRow, ResponseStore
+    from dynaspark_sdk.integrations.gateway._shapes.parameters import policies
+    from dynaspark_sdk.integrations.gateway._shapes.response_objects import (
+        NO_USAGE_JSON,
+        completed_json,
+        encode,
+        message_id_of,
+        output_message_json,
+        response_id,
+    )
+    from dynaspark_sdk.integrations.gateway._shapes.responses import parse_responses
 
+    model = "gemini-1.5-flash-8b"
     count = budget.pick(5000, 20)
     store = ResponseStore()
     owner = store.owner("a key")
-    echo = {"instructions": None, "previous_response_id": None, "store": True, "text": {"format": {"type": "text"}}}
-    responses = []
-    for index in range(count):
-        ident = f"resp_{index:048x}"
-        answer = "[gemini-1.5-flash-8b] You said: " + PROMPT
-        response = response_object(
-            ident, 0, "gemini-1.5-flash-8b", echo, status="completed", output=[output_message("msg_x", answer)]
-        )
-        turn = [{"role": "user", "content": PROMPT}, {"role": "assistant", "content": answer}]
-        items = [
-            {"id": "msg_y", "type": "message", "role": "user", "content": [{"type": "input_text", "text": PROMPT}]}
-        ]
-        responses.append(StoredResponse(ident, None, response, items, turn))
-    # The gateway renders the response once, for its answer and the store: only the rest is the store's.
-    rendered = [dumps(stored.response) for stored in responses]
+    request = parse_responses({"model": model, "input": PROMPT}, (model,), policies())
+    answer = f"[{model}] You said: {PROMPT}"
+    rendered = []
+    for _ in range(count):  # the answers, as the gateway renders them before it stores one
+        ident = response_id()
+        output = output_message_json(message_id_of(ident), encode(answer))
+        body = completed_json(ident, 0, 0, encode(model), output, NO_USAGE_JSON, request.echo_json())
+        rendered.append((ident, body))
     started = time.perf_counter()
-    for stored, body in zip(responses, rendered, strict=True):
-        store.save(owner, stored, body)
+    for ident, body in rendered:
+        items, turn = request.stored_json(ident, answer)
+        store.save(owner, ResponseRow(ident, request.previous_response_id, body, items, turn))
     per_save = (time.perf_counter() - started) / count
     store.close()
-    per_insert = _bare_sqlite_insert(rendered)
+    per_insert = _bare_sqlite_insert([body for _, body in rendered])
     return [
         Row(
             target="8",
@@ -323,7 +327,7 @@ def _store_rows(budget: Budget) -> list[Row]:
     ]
 
 
-def _bare_sqlite_insert(bodies: list[bytes]) -> float:
+def _bare_sqlite_insert(bodies: list[str]) -> float:
     """The floor of any SQLite store, measured in the same run: one committed INSERT of each
     rendered response into a one-table in-memory database, per response."""
     import sqlite3

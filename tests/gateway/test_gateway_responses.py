@@ -18,7 +18,18 @@ from openai_fixtures import CLIENTS, STREAM_CLIENTS, cleared_emulator, failure, 
 
 from dynaspark_sdk import AsyncClient
 from dynaspark_sdk.integrations.gateway import create_app, serve_in_thread
-from dynaspark_sdk.integrations.gateway._response_store import BrokenChain, ResponseStore, StoredResponse
+from dynaspark_sdk.integrations.gateway._response_store import BrokenChain, ResponseRow, ResponseStore
+from dynaspark_sdk.integrations.gateway._shapes.parameters import policies
+from dynaspark_sdk.integrations.gateway._shapes.response_objects import (
+    NO_USAGE_JSON,
+    completed_json,
+    encode,
+    output_message,
+    output_message_json,
+    response_object,
+    usage,
+)
+from dynaspark_sdk.integrations.gateway._shapes.responses import parse_responses
 from dynaspark_sdk.testing import Emulator, EmulatorServer, faults
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("loopback_only")]
@@ -292,8 +303,8 @@ async def test_a_store_on_disk_keeps_conversations_across_a_restart(upstream: Em
     assert not any(KEY.encode() in file.read_bytes() for file in tmp_path.iterdir())  # noqa: ASYNC240
 
 
-def stored(ident: str, previous: str | None, text: str) -> StoredResponse:
-    return StoredResponse(ident, previous, {"id": ident}, [], [{"role": "user", "content": text}])
+def stored(ident: str, previous: str | None, text: str) -> ResponseRow:
+    return ResponseRow(ident, previous, json.dumps({"id": ident}), "[]", json.dumps([{"role": "user", "content": text}]))
 
 
 def test_a_bounded_store_drops_the_oldest_and_a_broken_chain_says_which() -> None:
@@ -311,6 +322,35 @@ def test_a_bounded_store_drops_the_oldest_and_a_broken_chain_says_which() -> Non
         store.history(owner, "resp_3")
     assert caught.value.missing == "resp_1"
     assert store.history(store.owner("other"), "resp_3") is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"input": "Hi \u00e9\"\n"},
+        {"input": "x", "store": False, "instructions": "Be \"brief\".", "previous_response_id": "resp_1"},
+        {"input": "x", "temperature": 0.5, "metadata": {"a": "b"}, "text": {"verbosity": "low"}},
+        {"input": "x", "metadata": {"a": 1}, "text": {"format": {"type": "text"}}},
+    ],
+)
+@pytest.mark.parametrize("counts", [None, {"prompt_tokens": 2, "completion_tokens": 3, "total_tokens": 5}])
+def test_a_completed_response_is_rendered_as_its_object(body: dict[str, Any], counts: dict[str, int] | None) -> None:
+    # The answer's fast path renders the JSON from its parts: the same text as the object encoded whole.
+    request = parse_responses({"model": "text/x", **body}, (), policies())
+    text = 'Answer "\u00e9"\n\u2028'
+    expected = response_object(
+        "resp_ab",
+        1,
+        "text/x",
+        request.echo,
+        status="completed",
+        output=[output_message("msg_ab", text)],
+        counts=counts,
+        completed_at=2,
+    )
+    counted = NO_USAGE_JSON if counts is None else encode(usage(counts))
+    output = output_message_json("msg_ab", encode(text))
+    assert completed_json("resp_ab", 1, 2, encode("text/x"), output, counted, request.echo_json()) == encode(expected)
 
 
 # --------------------------------------------------------------------------- the same front and checks

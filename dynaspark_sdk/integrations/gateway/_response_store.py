@@ -32,6 +32,7 @@ __all__ = [
     "MEMORY_MAX_BYTES",
     "AsyncResponseStore",
     "BrokenChain",
+    "ResponseRow",
     "ResponseStore",
     "StoredResponse",
 ]
@@ -88,8 +89,16 @@ class StoredResponse:
     turn: list[dict[str, Any]]
 
 
-def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+@attrs.frozen
+class ResponseRow:
+    """A response to store, as JSON text (what the gateway rendered for its answer): the
+    object, its input items, its turn of the conversation (chat messages)."""
+
+    id: str
+    previous_id: str | None
+    response: str
+    items: str
+    turn: str
 
 
 class ResponseStore:
@@ -127,17 +136,14 @@ class ResponseStore:
             self._owners[token] = owner
         return owner
 
-    def save(self, owner: str, stored: StoredResponse, response_json: bytes | None = None) -> None:
-        """Keep `stored` for `owner`, dropping the oldest rows when over `max_bytes`.
-        `response_json` is `stored.response` as JSON (UTF-8), when the caller has it already."""
-        response = response_json if response_json is not None else _dumps(stored.response).encode("utf-8")
-        items, turn = _dumps(stored.items), _dumps(stored.turn)
-        size = len(response) + len(items) + len(turn)
+    def save(self, owner: str, row: ResponseRow) -> None:
+        """Keep `row` for `owner`, dropping the oldest rows when over `max_bytes`."""
+        size = len(row.response) + len(row.items) + len(row.turn)
         with self._lock:
             self._db.execute(
                 "INSERT INTO responses (id, owner, previous_id, response, items, turn, size)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (stored.id, owner, stored.previous_id, response, items, turn, size),
+                (row.id, owner, row.previous_id, row.response, row.items, row.turn, size),
             )
             self._size += size
             if self._size > self.max_bytes:

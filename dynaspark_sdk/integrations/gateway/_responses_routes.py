@@ -14,17 +14,20 @@ from starlette.types import Receive, Scope, Send
 
 from dynaspark_sdk import DynasparkError, StructuredOutputError, ToolCall
 
-from ._answers import STREAM_HEADERS, dumps, error_response, ignored_headers, send_json_body
-from ._response_store import AsyncResponseStore, BrokenChain, StoredResponse
+from ._answers import STREAM_HEADERS, error_response, ignored_headers, send_json_body
+from ._response_store import AsyncResponseStore, BrokenChain, ResponseRow, StoredResponse
 from ._shapes.errors import GatewayError, bad_request
 from ._shapes.parameters import Policies
 from ._shapes.response_objects import (
+    NO_USAGE_JSON,
     ResponseEvents,
+    completed_json,
     deleted,
+    encode,
     function_call_item,
     item_list,
     message_id_of,
-    output_message,
+    output_message_json,
     response_id,
     response_object,
     usage,
@@ -85,21 +88,12 @@ class ResponsesRoutes:
         return history
 
     async def _save(
-        self,
-        owner: str,
-        request: ResponsesRequest,
-        response: dict[str, Any],
-        text: str,
-        rendered: bytes | None = None,
-        calls: tuple[ToolCall, ...] = (),
+        self, owner: str, request: ResponsesRequest, ident: str, response: str, text: str, calls: tuple[ToolCall, ...]
     ) -> None:
-        answer: dict[str, Any] = {"role": "assistant", "content": text}
-        if calls:  # the calls, for the function_call_output items of the next request to answer
-            answer = {"role": "assistant", "content": text or None, "tool_calls": [c.to_openai() for c in calls]}
-        turn = [*request.messages, answer]
-        items = request.listed_items()
-        stored = StoredResponse(response["id"], request.previous_response_id, response, items, turn)
-        await self.store.run(self.store.store.save, owner, stored, rendered)
+        """Store the response `ident` (`response`, its JSON as answered; `text` and `calls` the answer)."""
+        items, turn = request.stored_json(ident, text, calls)
+        row = ResponseRow(ident, request.previous_response_id, response, items, turn)
+        await self.store.run(self.store.store.save, owner, row)
 
     # ------------------------------------------------------------------ create
 
@@ -131,21 +125,17 @@ class ResponsesRoutes:
                 )
             else:
                 answer = await self.upstream.answer(plan)
-                calls = [function_call_item(call) for call in answer.tool_calls]
-                completed = response_object(
-                    ident,
-                    created,
-                    plan.model,
-                    request.echo,
-                    status="completed",
-                    output=calls or [output_message(item, answer.text)],
-                    counts=answer.usage,
-                    completed_at=int(time.time()),
-                )
-                body = dumps(completed)  # once, for the store and the answer
+                if answer.tool_calls:
+                    output = encode([function_call_item(call) for call in answer.tool_calls])
+                else:
+                    output = output_message_json(item, encode(answer.text))
+                counts = NO_USAGE_JSON if answer.usage is None else encode(usage(answer.usage))
+                echo = request.echo_json()
+                # Rendered from its parts, once, for the answer and the store.
+                rendered = completed_json(ident, created, int(time.time()), encode(plan.model), output, counts, echo)
                 if request.store:
-                    await self._save(owner, request, completed, answer.text, body, answer.tool_calls)
-                await send_json_body(send, body, headers)
+                    await self._save(owner, request, ident, rendered, answer.text, answer.tool_calls)
+                await send_json_body(send, rendered.encode(), headers)
                 return
         except (GatewayError, DynasparkError) as exc:
             response = error_response(self.upstream.error(exc))
@@ -165,7 +155,7 @@ class ResponsesRoutes:
             completed = {**base, "status": "completed", "output": output, "completed_at": int(time.time())}
             completed["usage"] = usage(None)
             if request.store:
-                await self._save(owner, request, completed, events.text, calls=calls)
+                await self._save(owner, request, completed["id"], encode(completed), events.text, calls)
             yield events.closing(completed, calls)
         except DynasparkError as exc:
             yield events.failed(self.upstream.error(exc))

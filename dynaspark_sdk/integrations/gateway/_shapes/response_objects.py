@@ -13,18 +13,26 @@ from dynaspark_sdk import ToolCall
 from .errors import GatewayError
 
 __all__ = [
+    "NO_USAGE_JSON",
     "ResponseEvents",
+    "completed_json",
     "deleted",
+    "encode",
     "failure",
     "function_call_item",
     "item_list",
     "message_id",
     "message_id_of",
     "output_message",
+    "output_message_json",
     "response_id",
     "response_object",
     "usage",
 ]
+
+#: JSON as `_answers.dumps` renders it, as text, with one encoder for the process (`json.dumps`
+#: with options makes a new one per call).
+encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
 
 def response_id() -> str:
@@ -56,6 +64,10 @@ def usage(counts: Mapping[str, int] | None) -> dict[str, Any]:
     }
 
 
+#: `usage(None)` as JSON.
+NO_USAGE_JSON = encode(usage(None))
+
+
 def _text_part(text: str) -> dict[str, Any]:
     return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
 
@@ -64,6 +76,14 @@ def output_message(ident: str, text: str | None, status: str = "completed") -> d
     """An assistant message item; `text` None: no content part yet."""
     content = [] if text is None else [_text_part(text)]
     return {"id": ident, "type": "message", "status": status, "role": "assistant", "content": content}
+
+
+def output_message_json(ident: str, text_json: str) -> str:
+    """`[output_message(ident, text)]` as JSON, from `text` already rendered (`encode(text)`)."""
+    return (
+        f'[{{"id":"{ident}","type":"message","status":"completed","role":"assistant","content":'
+        f'[{{"type":"output_text","text":{text_json},"annotations":[],"logprobs":[]}}]}}]'
+    )
 
 
 def function_call_item(call: ToolCall, status: str = "completed", *, arguments: str | None = None) -> dict[str, Any]:
@@ -115,6 +135,20 @@ def response_object(
     }
 
 
+def completed_json(
+    ident: str, created_at: int, completed_at: int, model_json: str, output_json: str, usage_json: str, echo_json: str
+) -> str:
+    """`response_object(..., status="completed")` as JSON (the same text as `encode` gives),
+    from its parts already rendered: the answer's hot path, where building the object and
+    encoding it whole cost several times more. `ident` is a `response_id()` (nothing to
+    escape); `echo_json` the echo's members without braces (`ResponsesRequest.echo_json()`)."""
+    return (
+        f'{{"id":"{ident}","object":"response","created_at":{created_at},"status":"completed",'
+        f'"completed_at":{completed_at},"error":null,"incomplete_details":null,"model":{model_json},'
+        f'"output":{output_json},"usage":{usage_json},{echo_json}}}'
+    )
+
+
 def deleted(ident: str) -> dict[str, Any]:
     """The answer to `DELETE /v1/responses/{id}`."""
     return {"id": ident, "object": "response", "deleted": True}
@@ -149,8 +183,7 @@ class ResponseEvents:
     def _event(self, kind: str, payload: dict[str, Any]) -> bytes:
         payload = {"type": kind, "sequence_number": self._sequence, **payload}
         self._sequence += 1
-        data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-        return f"event: {kind}\ndata: {data}\n\n".encode()
+        return f"event: {kind}\ndata: {encode(payload)}\n\n".encode()
 
     def _where(self) -> dict[str, Any]:
         return {"item_id": self.item_id, "output_index": 0, "content_index": 0}

@@ -18,11 +18,13 @@ from typing import Any
 
 import attrs
 
+from dynaspark_sdk import ToolCall
+
 from .chat_completions import CHAT_TARGET, TEXT_TARGET, ChatPlan, Target, target
 from .errors import GatewayError, bad_request
 from .messages import ROLES, image_part, join_text, message
 from .parameters import Policies, boolean, object_body, string
-from .response_objects import message_id
+from .response_objects import encode
 from .tools import structured_options
 
 __all__ = ["ResponsesRequest", "parse_responses"]
@@ -43,6 +45,8 @@ _ECHOED: Mapping[str, Any] = {
     "background": False,
 }
 _TEXT_FORMAT: Mapping[str, Any] = {"format": {"type": "text"}}
+#: The members `_ECHOED` and the default `text` add to a response object's JSON.
+_DEFAULT_ECHO_JSON = encode({**_ECHOED, "text": _TEXT_FORMAT})[1:-1]
 
 
 @attrs.frozen
@@ -50,8 +54,9 @@ class ResponsesRequest:
     """A checked `/v1/responses` request.
 
     `messages` is the input as chat messages for the SDK; `items` the same input as
-    `input_items` lists it (`listed_items()` gives them ids, when they are stored); `echo`
-    what the response object reports of the request.
+    `input_items` lists it (`listed_items()` gives them ids, when they are stored); `echoed`
+    what the request set of the fields a response object reports (`echo` has them all).
+    `input_text` is the input when it was one string (the common case, rendered faster).
     """
 
     target: Target
@@ -63,12 +68,39 @@ class ResponsesRequest:
     stream: bool
     text_options: dict[str, Any]
     ignored: tuple[str, ...]
-    echo: dict[str, Any]
+    echoed: dict[str, Any]
     structured: dict[str, Any] = attrs.field(factory=dict)
+    input_text: str | None = None
 
-    def listed_items(self) -> list[dict[str, Any]]:
-        """The input items as stored and listed, each with an id of its own."""
-        return [{"id": message_id(), **item} for item in self.items]  # an item's own id wins
+    @property
+    def echo(self) -> dict[str, Any]:
+        """What the response object reports of the request, OpenAI's defaults where it set nothing."""
+        head = {"instructions": self.instructions, "previous_response_id": self.previous_response_id}
+        return {**head, "store": self.store, **_ECHOED, "text": _TEXT_FORMAT, **self.echoed}
+
+    def echo_json(self) -> str:
+        """`echo` as JSON members (no braces), for `completed_json`."""
+        if self.echoed:
+            return encode(self.echo)[1:-1]
+        instructions = "null" if self.instructions is None else encode(self.instructions)
+        previous = "null" if self.previous_response_id is None else encode(self.previous_response_id)
+        store = "true" if self.store else "false"
+        return f'"instructions":{instructions},"previous_response_id":{previous},"store":{store},{_DEFAULT_ECHO_JSON}'
+
+    def listed_items(self, response: str) -> list[dict[str, Any]]:
+        """The input items as stored and listed, each with an id of its own: the response's
+        (`response`, its id), numbered (an item's own id wins)."""
+        base = "msg_" + response.removeprefix("resp_")
+        return [{"id": f"{base}{index:04x}", **item} for index, item in enumerate(self.items)]
+
+    def stored_json(self, response: str, text: str, calls: Sequence[ToolCall] = ()) -> tuple[str, str]:
+        """What the store keeps of the response `response` (its id) besides the object, as
+        JSON: the listed input items, and the turn (the input and the answer, `text` and
+        `calls`, as chat messages)."""
+        answer: dict[str, Any] = {"role": "assistant", "content": text}
+        if calls:  # the calls, for the function_call_output items of the next request to answer
+            answer = {"role": "assistant", "content": text or None, "tool_calls": [c.to_openai() for c in calls]}
+        return encode(self.listed_items(response)), encode([*self.messages, answer])
 
     def plan(self, history: Sequence[dict[str, Any]]) -> ChatPlan:
         """The call for the service: the instructions as a system message, then the stored
@@ -239,16 +271,15 @@ def _text_config(value: object, strict: bool) -> tuple[dict[str, Any], bool]:
     return {**echoed, **({"verbosity": verbosity} if verbosity is not None else {})}, verbosity is not None
 
 
-def _echo(request: Mapping[str, Any], text: dict[str, Any]) -> dict[str, Any]:
-    echo = dict(_ECHOED)
-    for name, value in request.items():  # a request sets few of them: walk what it has
-        if name in echo and value is not None:
-            echo[name] = value
-    metadata = echo["metadata"]
-    if not (isinstance(metadata, dict) and all(isinstance(v, str) for v in metadata.values())):
-        echo["metadata"] = {}
-    echo["text"] = text
-    return echo
+def _echoed(request: Mapping[str, Any], text: dict[str, Any]) -> dict[str, Any]:
+    """What the request set of `_ECHOED` and `text` (none: the defaults, rendered faster)."""
+    echoed = {name: value for name, value in request.items() if name in _ECHOED and value is not None}
+    metadata = echoed.get("metadata")
+    if metadata is not None and not (isinstance(metadata, dict) and all(isinstance(v, str) for v in metadata.values())):
+        del echoed["metadata"]
+    if text != _TEXT_FORMAT:
+        echoed["text"] = text
+    return echoed
 
 
 def _echoed_tool(tool: Mapping[str, Any]) -> dict[str, Any]:
@@ -287,22 +318,17 @@ def parse_responses(body: object, chat_models: Sequence[str], policies: Policies
         options = {name: request[name] for name in ("temperature", "top_p") if request.get(name) is not None}
     if isinstance(request.get("tools"), list):  # checked above: function tools, each named
         request = {**request, "tools": [_echoed_tool(tool) for tool in request["tools"]]}
-    echo = {
-        "instructions": instructions,
-        "previous_response_id": previous,
-        "store": boolean(request, "store", default=True),
-        **_echo(request, text),
-    }
     return ResponsesRequest(
         chosen,
         messages,
         items,
         instructions,
         previous,
-        echo["store"],
+        boolean(request, "store", default=True),
         stream,
         options,
         ignored,
-        echo,
+        _echoed(request, text),
         structured,
+        value if isinstance(value := request.get("input"), str) else None,
     )
