@@ -252,7 +252,7 @@ def _instruction_rows(budget: Budget) -> list[Row]:
         Row(
             target="8",
             measurement="gateway process instructions per call, chat and text alike (callgrind, user space)",
-            value=f"{(chat + text) / 2e6:.2f} M",
+            value=f"{(chat + text) / 2e6:.3f} M",
             baseline="-",
             ratio=None,
             goal="-",
@@ -261,8 +261,8 @@ def _instruction_rows(budget: Budget) -> list[Row]:
         Row(
             target="8",
             measurement="gateway process instructions per Responses API call, store: false (callgrind, user space)",
-            value=f"{responses / 1e6:.2f} M",
-            baseline=f"chat completion, same model {chat / 1e6:.2f} M",
+            value=f"{responses / 1e6:.3f} M",
+            baseline=f"chat completion, same model {chat / 1e6:.3f} M",
             ratio=responses / chat if chat else None,
             goal="<= chat's + 3%",
             verdict=verdict(responses <= chat * 1.03),
@@ -270,8 +270,8 @@ def _instruction_rows(budget: Budget) -> list[Row]:
         Row(
             target="8",
             measurement="gateway process instructions per Responses API call, stored (callgrind, user space)",
-            value=f"{stored / 1e6:.2f} M",
-            baseline=f"chat completion, same model {chat / 1e6:.2f} M",
+            value=f"{stored / 1e6:.3f} M",
+            baseline=f"chat completion, same model {chat / 1e6:.3f} M",
             ratio=stored / chat if chat else None,
             goal="-",
             verdict="info",

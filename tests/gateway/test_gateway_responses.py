@@ -304,7 +304,8 @@ async def test_a_store_on_disk_keeps_conversations_across_a_restart(upstream: Em
 
 
 def stored(ident: str, previous: str | None, text: str) -> ResponseRow:
-    return ResponseRow(ident, previous, json.dumps({"id": ident}), "[]", json.dumps([{"role": "user", "content": text}]))
+    turn = json.dumps([{"role": "user", "content": text}])
+    return ResponseRow(ident, previous, json.dumps({"id": ident}), "[]", turn)
 
 
 def test_a_bounded_store_drops_the_oldest_and_a_broken_chain_says_which() -> None:
@@ -324,11 +325,29 @@ def test_a_bounded_store_drops_the_oldest_and_a_broken_chain_says_which() -> Non
     assert store.history(store.owner("other"), "resp_3") is None
 
 
+@pytest.mark.parametrize("count", [1, 63, 64, 65, 130])
+def test_a_saved_response_is_found_at_once_in_memory(count: int) -> None:
+    # An in-memory store writes its rows in batches: every read sees the rows still waiting.
+    store = ResponseStore()
+    owner = store.owner("k")
+    for index in range(count):
+        store.save(owner, stored(f"resp_{index}", f"resp_{index - 1}" if index else None, str(index)))
+    last = f"resp_{count - 1}"
+    assert store.history(owner, last) == [{"role": "user", "content": str(i)} for i in range(count)]
+    loaded = store.load(owner, last)
+    assert loaded is not None and loaded.response == {"id": last}
+    assert loaded.previous_id == (f"resp_{count - 2}" if count > 1 else None)
+    store.save(owner, stored("resp_new", None, "x"))
+    assert store.delete(owner, "resp_new") and store.load(owner, "resp_new") is None
+    assert store.load(store.owner("other"), last) is None
+    store.close()
+
+
 @pytest.mark.parametrize(
     "body",
     [
-        {"input": "Hi \u00e9\"\n"},
-        {"input": "x", "store": False, "instructions": "Be \"brief\".", "previous_response_id": "resp_1"},
+        {"input": 'Hi \u00e9"\n'},
+        {"input": "x", "store": False, "instructions": 'Be "brief".', "previous_response_id": "resp_1"},
         {"input": "x", "temperature": 0.5, "metadata": {"a": "b"}, "text": {"verbosity": "low"}},
         {"input": "x", "metadata": {"a": 1}, "text": {"format": {"type": "text"}}},
     ],
@@ -351,6 +370,21 @@ def test_a_completed_response_is_rendered_as_its_object(body: dict[str, Any], co
     counted = NO_USAGE_JSON if counts is None else encode(usage(counts))
     output = output_message_json("msg_ab", encode(text))
     assert completed_json("resp_ab", 1, 2, encode("text/x"), output, counted, request.echo_json()) == encode(expected)
+
+
+def test_a_string_input_is_stored_as_the_same_message_item() -> None:
+    # A string input's items and turn are rendered from their parts: the same JSON as the
+    # message it stands for, and the same ids.
+    said = 'Hi "\u00e9"\n'
+    plain = parse_responses({"model": "text/x", "input": said}, (), policies())
+    item = parse_responses({"model": "text/x", "input": [{"role": "user", "content": said}]}, (), policies())
+    assert plain.input_text == said and item.input_text is None
+    for text in ('An "answer"\u2028', ""):
+        fast = plain.stored_json("resp_ab", text, text_json=encode(text))
+        assert fast == plain.stored_json("resp_ab", text) == item.stored_json("resp_ab", text)
+        items, turn = map(json.loads, fast)
+        assert items == [{"id": "msg_ab0000", **plain.items[0]}]
+        assert turn == [{"role": "user", "content": said}, {"role": "assistant", "content": text}]
 
 
 # --------------------------------------------------------------------------- the same front and checks

@@ -88,10 +88,18 @@ class ResponsesRoutes:
         return history
 
     async def _save(
-        self, owner: str, request: ResponsesRequest, ident: str, response: str, text: str, calls: tuple[ToolCall, ...]
+        self,
+        owner: str,
+        request: ResponsesRequest,
+        ident: str,
+        response: str,
+        text: str,
+        calls: tuple[ToolCall, ...],
+        text_json: str | None = None,
     ) -> None:
-        """Store the response `ident` (`response`, its JSON as answered; `text` and `calls` the answer)."""
-        items, turn = request.stored_json(ident, text, calls)
+        """Store the response `ident` (`response`, its JSON as answered; `text` and `calls` the
+        answer, `text_json` the text as JSON if rendered already)."""
+        items, turn = request.stored_json(ident, text, calls, text_json)
         row = ResponseRow(ident, request.previous_response_id, response, items, turn)
         await self.store.run(self.store.store.save, owner, row)
 
@@ -125,16 +133,17 @@ class ResponsesRoutes:
                 )
             else:
                 answer = await self.upstream.answer(plan)
+                text_json = encode(answer.text)
                 if answer.tool_calls:
                     output = encode([function_call_item(call) for call in answer.tool_calls])
                 else:
-                    output = output_message_json(item, encode(answer.text))
+                    output = output_message_json(item, text_json)
                 counts = NO_USAGE_JSON if answer.usage is None else encode(usage(answer.usage))
                 echo = request.echo_json()
                 # Rendered from its parts, once, for the answer and the store.
                 rendered = completed_json(ident, created, int(time.time()), encode(plan.model), output, counts, echo)
                 if request.store:
-                    await self._save(owner, request, ident, rendered, answer.text, answer.tool_calls)
+                    await self._save(owner, request, ident, rendered, answer.text, answer.tool_calls, text_json)
                 await send_json_body(send, rendered.encode(), headers)
                 return
         except (GatewayError, DynasparkError) as exc:

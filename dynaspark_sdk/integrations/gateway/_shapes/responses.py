@@ -93,10 +93,22 @@ class ResponsesRequest:
         base = "msg_" + response.removeprefix("resp_")
         return [{"id": f"{base}{index:04x}", **item} for index, item in enumerate(self.items)]
 
-    def stored_json(self, response: str, text: str, calls: Sequence[ToolCall] = ()) -> tuple[str, str]:
+    def stored_json(
+        self, response: str, text: str, calls: Sequence[ToolCall] = (), text_json: str | None = None
+    ) -> tuple[str, str]:
         """What the store keeps of the response `response` (its id) besides the object, as
         JSON: the listed input items, and the turn (the input and the answer, `text` and
-        `calls`, as chat messages)."""
+        `calls`, as chat messages). `text_json` is `text` as JSON, if the caller has it."""
+        if self.input_text is not None and not calls:
+            # A string input, answered with text: the same JSON, rendered from its parts.
+            said = encode(self.input_text)
+            answered = text_json if text_json is not None else encode(text)
+            item = "msg_" + response.removeprefix("resp_") + "0000"
+            return (
+                f'[{{"id":"{item}","type":"message","role":"user","status":"completed",'
+                f'"content":[{{"type":"input_text","text":{said}}}]}}]',
+                f'[{{"role":"user","content":{said}}},{{"role":"assistant","content":{answered}}}]',
+            )
         answer: dict[str, Any] = {"role": "assistant", "content": text}
         if calls:  # the calls, for the function_call_output items of the next request to answer
             answer = {"role": "assistant", "content": text or None, "tool_calls": [c.to_openai() for c in calls]}
