@@ -231,11 +231,13 @@ class AsyncResponseStore:
 
     def __init__(self, store: ResponseStore) -> None:
         self.store = store
+        #: Whether the store's calls run on the event loop (in memory): they may be made directly.
+        self.on_loop = store.path is None
         self._limiter: anyio.CapacityLimiter | None = None
 
     async def run(self, call: Callable[..., T], *args: Any) -> T:
         """`call(*args)` on the store, off the event loop when it can block."""
-        if self.store.path is None:
+        if self.on_loop:
             return call(*args)
         if self._limiter is None:  # made on the server's event loop, at the first call
             self._limiter = anyio.CapacityLimiter(1)

@@ -30,6 +30,7 @@ from ._shapes.response_objects import (
     output_message_json,
     response_id,
     response_object,
+    string_json,
     usage,
 )
 from ._shapes.responses import ResponsesRequest, parse_responses
@@ -101,7 +102,10 @@ class ResponsesRoutes:
         answer, `text_json` the text as JSON if rendered already)."""
         items, turn = request.stored_json(ident, text, calls, text_json)
         row = ResponseRow(ident, request.previous_response_id, response, items, turn)
-        await self.store.run(self.store.store.save, owner, row)
+        if self.store.on_loop:  # in memory: a plain call, without a coroutine's
+            self.store.store.save(owner, row)
+        else:
+            await self.store.run(self.store.store.save, owner, row)
 
     # ------------------------------------------------------------------ create
 
@@ -109,7 +113,8 @@ class ResponsesRoutes:
         """`POST /v1/responses`, a plain ASGI endpoint like chat completions."""
         try:
             request = parse_responses(await self.read_body(scope, receive), self.chat_models, self.policies)
-            owner = self._owner(scope)
+            # Whose responses it stores or continues (no hash for a request that does neither).
+            owner = self._owner(scope) if request.store or request.previous_response_id else ""
             history = await self._history(owner, request.previous_response_id) if request.previous_response_id else []
             plan = request.plan(history)
             ident, created = response_id(), int(time.time())
@@ -133,15 +138,15 @@ class ResponsesRoutes:
                 )
             else:
                 answer = await self.upstream.answer(plan)
-                text_json = encode(answer.text)
+                text_json = string_json(answer.text)
                 if answer.tool_calls:
                     output = encode([function_call_item(call) for call in answer.tool_calls])
                 else:
                     output = output_message_json(item, text_json)
                 counts = NO_USAGE_JSON if answer.usage is None else encode(usage(answer.usage))
-                echo = request.echo_json()
+                model, echo = string_json(plan.model), request.echo_json()
                 # Rendered from its parts, once, for the answer and the store.
-                rendered = completed_json(ident, created, int(time.time()), encode(plan.model), output, counts, echo)
+                rendered = completed_json(ident, created, int(time.time()), model, output, counts, echo)
                 if request.store:
                     await self._save(owner, request, ident, rendered, answer.text, answer.tool_calls, text_json)
                 await send_json_body(send, rendered.encode(), headers)

@@ -24,7 +24,7 @@ from .chat_completions import CHAT_TARGET, TEXT_TARGET, ChatPlan, Target, target
 from .errors import GatewayError, bad_request
 from .messages import ROLES, image_part, join_text, message
 from .parameters import Policies, boolean, object_body, string
-from .response_objects import encode
+from .response_objects import encode, string_json
 from .tools import structured_options
 
 __all__ = ["ResponsesRequest", "parse_responses"]
@@ -49,9 +49,9 @@ _TEXT_FORMAT: Mapping[str, Any] = {"format": {"type": "text"}}
 _DEFAULT_ECHO_JSON = encode({**_ECHOED, "text": _TEXT_FORMAT})[1:-1]
 
 
-@attrs.frozen
+@attrs.define  # not frozen: a frozen class's __init__ costs three times as much, on every call
 class ResponsesRequest:
-    """A checked `/v1/responses` request.
+    """A checked `/v1/responses` request (never changed once made).
 
     `messages` is the input as chat messages for the SDK; `items` the same input as
     `input_items` lists it (`listed_items()` gives them ids, when they are stored); `echoed`
@@ -82,8 +82,8 @@ class ResponsesRequest:
         """`echo` as JSON members (no braces), for `completed_json`."""
         if self.echoed:
             return encode(self.echo)[1:-1]
-        instructions = "null" if self.instructions is None else encode(self.instructions)
-        previous = "null" if self.previous_response_id is None else encode(self.previous_response_id)
+        instructions = "null" if self.instructions is None else string_json(self.instructions)
+        previous = "null" if self.previous_response_id is None else string_json(self.previous_response_id)
         store = "true" if self.store else "false"
         return f'"instructions":{instructions},"previous_response_id":{previous},"store":{store},{_DEFAULT_ECHO_JSON}'
 
@@ -101,8 +101,8 @@ class ResponsesRequest:
         `calls`, as chat messages). `text_json` is `text` as JSON, if the caller has it."""
         if self.input_text is not None and not calls:
             # A string input, answered with text: the same JSON, rendered from its parts.
-            said = encode(self.input_text)
-            answered = text_json if text_json is not None else encode(text)
+            said = string_json(self.input_text)
+            answered = text_json if text_json is not None else string_json(text)
             item = "msg_" + response.removeprefix("resp_") + "0000"
             return (
                 f'[{{"id":"{item}","type":"message","role":"user","status":"completed",'
@@ -261,11 +261,11 @@ def _joined_calls(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return joined
 
 
-def _text_config(value: object, strict: bool) -> tuple[dict[str, Any], bool]:
+def _text_config(value: object, strict: bool) -> tuple[Mapping[str, Any], bool]:
     """The `text` setting echoed back, and whether its `verbosity` was ignored. Its `format`
     is checked with the tools (`structured_options`)."""
     if value is None:
-        return dict(_TEXT_FORMAT), False
+        return _TEXT_FORMAT, False
     if not isinstance(value, dict):
         raise _invalid("text", "must be an object")
     unknown = [key for key in value if key not in ("format", "verbosity")]
@@ -283,13 +283,13 @@ def _text_config(value: object, strict: bool) -> tuple[dict[str, Any], bool]:
     return {**echoed, **({"verbosity": verbosity} if verbosity is not None else {})}, verbosity is not None
 
 
-def _echoed(request: Mapping[str, Any], text: dict[str, Any]) -> dict[str, Any]:
+def _echoed(request: Mapping[str, Any], text: Mapping[str, Any]) -> dict[str, Any]:
     """What the request set of `_ECHOED` and `text` (none: the defaults, rendered faster)."""
     echoed = {name: value for name, value in request.items() if name in _ECHOED and value is not None}
     metadata = echoed.get("metadata")
     if metadata is not None and not (isinstance(metadata, dict) and all(isinstance(v, str) for v in metadata.values())):
         del echoed["metadata"]
-    if text != _TEXT_FORMAT:
+    if text is not _TEXT_FORMAT and text != _TEXT_FORMAT:
         echoed["text"] = text
     return echoed
 
@@ -315,16 +315,15 @@ def parse_responses(body: object, chat_models: Sequence[str], policies: Policies
     messages, items = _input(request.get("input"), not text_api, what)
     instructions = string(request, "instructions", required=False)
     previous = string(request, "previous_response_id", required=False)
-    text, verbosity_ignored = _text_config(request.get("text"), policies.strict)
-    structured = structured_options(
-        request.get("tools"),
-        request.get("tool_choice"),
-        request.get("parallel_tool_calls"),
-        text["format"],
-        flat=True,
-    )
-    if verbosity_ignored:
-        ignored = (*ignored, "text.verbosity")
+    text_setting, tools = request.get("text"), request.get("tools")
+    tool_choice, parallel = request.get("tool_choice"), request.get("parallel_tool_calls")
+    text: Mapping[str, Any] = _TEXT_FORMAT
+    structured: dict[str, Any] = {}
+    if text_setting is not None or tools is not None or tool_choice is not None or parallel is not None:
+        text, verbosity_ignored = _text_config(text_setting, policies.strict)
+        structured = structured_options(tools, tool_choice, parallel, text["format"], flat=True)
+        if verbosity_ignored:
+            ignored = (*ignored, "text.verbosity")
     options: dict[str, Any] = {}
     if text_api:
         options = {name: request[name] for name in ("temperature", "top_p") if request.get(name) is not None}
