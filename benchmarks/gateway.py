@@ -283,15 +283,14 @@ def _store_rows(budget: Budget) -> list[Row]:
     """What storing one response costs the gateway (in-memory SQLite, the default store), in
     process: what `/v1/responses` adds to the answer it renders anyway (the input items and the
     turn as JSON, the row), for a request `{"input": PROMPT}`."""
-    from dynaspark_sdk.integrations.gateway._response_store import ResponseRow, ResponseStore
+    from dynaspark_sdk.integrations.gateway._response_store import ResponseStore
     from dynaspark_sdk.integrations.gateway._shapes.parameters import policies
     from dynaspark_sdk.integrations.gateway._shapes.response_objects import (
         NO_USAGE_JSON,
         completed_json,
         encode,
-        message_id_of,
         output_message_json,
-        response_id,
+        response_ids,
     )
     from dynaspark_sdk.integrations.gateway._shapes.responses import parse_responses
 
@@ -303,14 +302,14 @@ def _store_rows(budget: Budget) -> list[Row]:
     answer = f"[{model}] You said: {PROMPT}"
     rendered = []
     for _ in range(count):  # the answers, as the gateway renders them before it stores one
-        ident = response_id()
-        output = output_message_json(message_id_of(ident), encode(answer))
+        ident, item = response_ids()
+        output = output_message_json(item, encode(answer))
         body = completed_json(ident, 0, 0, encode(model), output, NO_USAGE_JSON, request.echo_json())
         rendered.append((ident, body))
     started = time.perf_counter()
     for ident, body in rendered:
         items, turn = request.stored_json(ident, answer)
-        store.save(owner, ResponseRow(ident, request.previous_response_id, body, items, turn))
+        store.save(owner, ident, request.previous_response_id, body, items, turn)
     per_save = (time.perf_counter() - started) / count
     store.close()
     per_insert = _bare_sqlite_insert([body for _, body in rendered])

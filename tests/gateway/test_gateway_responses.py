@@ -18,7 +18,7 @@ from openai_fixtures import CLIENTS, STREAM_CLIENTS, cleared_emulator, failure, 
 
 from dynaspark_sdk import AsyncClient
 from dynaspark_sdk.integrations.gateway import create_app, serve_in_thread
-from dynaspark_sdk.integrations.gateway._response_store import BrokenChain, ResponseRow, ResponseStore
+from dynaspark_sdk.integrations.gateway._response_store import BrokenChain, ResponseStore
 from dynaspark_sdk.integrations.gateway._shapes.parameters import policies
 from dynaspark_sdk.integrations.gateway._shapes.response_objects import (
     NO_USAGE_JSON,
@@ -303,21 +303,21 @@ async def test_a_store_on_disk_keeps_conversations_across_a_restart(upstream: Em
     assert not any(KEY.encode() in file.read_bytes() for file in tmp_path.iterdir())  # noqa: ASYNC240
 
 
-def stored(ident: str, previous: str | None, text: str) -> ResponseRow:
-    turn = json.dumps([{"role": "user", "content": text}])
-    return ResponseRow(ident, previous, json.dumps({"id": ident}), "[]", turn)
+def stored(ident: str, previous: str | None, text: str) -> tuple[str, str | None, str, str, str]:
+    """What `ResponseStore.save` takes after the owner."""
+    return ident, previous, json.dumps({"id": ident}), "[]", json.dumps([{"role": "user", "content": text}])
 
 
 def test_a_bounded_store_drops_the_oldest_and_a_broken_chain_says_which() -> None:
     store = ResponseStore(max_bytes=400)
     owner = store.owner("k")
-    store.save(owner, stored("resp_1", None, "a" * 100))
-    store.save(owner, stored("resp_2", "resp_1", "b" * 100))
+    store.save(owner, *stored("resp_1", None, "a" * 100))
+    store.save(owner, *stored("resp_2", "resp_1", "b" * 100))
     assert store.history(owner, "resp_2") == [
         {"role": "user", "content": "a" * 100},
         {"role": "user", "content": "b" * 100},
     ]
-    store.save(owner, stored("resp_3", "resp_2", "c" * 100))
+    store.save(owner, *stored("resp_3", "resp_2", "c" * 100))
     assert store.load(owner, "resp_1") is None
     with pytest.raises(BrokenChain) as caught:
         store.history(owner, "resp_3")
@@ -331,13 +331,13 @@ def test_a_saved_response_is_found_at_once_in_memory(count: int) -> None:
     store = ResponseStore()
     owner = store.owner("k")
     for index in range(count):
-        store.save(owner, stored(f"resp_{index}", f"resp_{index - 1}" if index else None, str(index)))
+        store.save(owner, *stored(f"resp_{index}", f"resp_{index - 1}" if index else None, str(index)))
     last = f"resp_{count - 1}"
     assert store.history(owner, last) == [{"role": "user", "content": str(i)} for i in range(count)]
     loaded = store.load(owner, last)
     assert loaded is not None and loaded.response == {"id": last}
     assert loaded.previous_id == (f"resp_{count - 2}" if count > 1 else None)
-    store.save(owner, stored("resp_new", None, "x"))
+    store.save(owner, *stored("resp_new", None, "x"))
     assert store.delete(owner, "resp_new") and store.load(owner, "resp_new") is None
     assert store.load(store.owner("other"), last) is None
     store.close()
@@ -383,7 +383,7 @@ def test_a_string_input_is_stored_as_the_same_message_item() -> None:
         fast = plain.stored_json("resp_ab", text, text_json=encode(text))
         assert fast == plain.stored_json("resp_ab", text) == item.stored_json("resp_ab", text)
         items, turn = map(json.loads, fast)
-        assert items == [{"id": "msg_ab0000", **plain.items[0]}]
+        assert items == [{"id": "msg_ab0000", **item.items[0]}] == plain.listed_items("resp_ab")
         assert turn == [{"role": "user", "content": said}, {"role": "assistant", "content": text}]
 
 

@@ -24,7 +24,7 @@ import secrets
 import sqlite3
 import threading
 from collections.abc import Callable
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -35,7 +35,6 @@ __all__ = [
     "MEMORY_MAX_BYTES",
     "AsyncResponseStore",
     "BrokenChain",
-    "ResponseRow",
     "ResponseStore",
     "StoredResponse",
 ]
@@ -95,17 +94,6 @@ class StoredResponse:
     turn: list[dict[str, Any]]
 
 
-class ResponseRow(NamedTuple):
-    """A response to store, as JSON text (what the gateway rendered for its answer): the
-    object, its input items, its turn of the conversation (chat messages)."""
-
-    id: str
-    previous_id: str | None
-    response: str
-    items: str
-    turn: str
-
-
 class ResponseStore:
     """The SQLite store (blocking calls; see the module's docstring). `path` None: in memory."""
 
@@ -144,13 +132,14 @@ class ResponseStore:
             self._owners[token] = owner
         return owner
 
-    def save(self, owner: str, row: ResponseRow) -> None:
-        """Keep `row` for `owner`, dropping the oldest rows when over `max_bytes`."""
-        ident, previous, response, items, turn = row
+    def save(self, owner: str, ident: str, previous_id: str | None, response: str, items: str, turn: str) -> None:
+        """Keep the response `ident` for `owner`, dropping the oldest rows when over
+        `max_bytes`: its JSON as answered (`response`), its input items and its turn of the
+        conversation (chat messages), as JSON, and the id of the response before it."""
         size = len(response) + len(items) + len(turn)
         with self._lock:
             # "" for no previous response: sqlite3 binds a str directly, None through its adapters.
-            self._waiting.append((ident, owner, previous or "", response, items, turn, size))
+            self._waiting.append((ident, owner, previous_id or "", response, items, turn, size))
             if len(self._waiting) >= self._batch:
                 self._write()
 

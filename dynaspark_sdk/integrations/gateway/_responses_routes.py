@@ -15,7 +15,7 @@ from starlette.types import Receive, Scope, Send
 from dynaspark_sdk import DynasparkError, StructuredOutputError, ToolCall
 
 from ._answers import STREAM_HEADERS, error_response, ignored_headers, send_json_body
-from ._response_store import AsyncResponseStore, BrokenChain, ResponseRow, StoredResponse
+from ._response_store import AsyncResponseStore, BrokenChain, StoredResponse
 from ._shapes.errors import GatewayError, bad_request
 from ._shapes.parameters import Policies
 from ._shapes.response_objects import (
@@ -26,9 +26,8 @@ from ._shapes.response_objects import (
     encode,
     function_call_item,
     item_list,
-    message_id_of,
     output_message_json,
-    response_id,
+    response_ids,
     response_object,
     string_json,
     usage,
@@ -101,11 +100,11 @@ class ResponsesRoutes:
         """Store the response `ident` (`response`, its JSON as answered; `text` and `calls` the
         answer, `text_json` the text as JSON if rendered already)."""
         items, turn = request.stored_json(ident, text, calls, text_json)
-        row = ResponseRow(ident, request.previous_response_id, response, items, turn)
+        row = (owner, ident, request.previous_response_id, response, items, turn)
         if self.store.on_loop:  # in memory: a plain call, without a coroutine's
-            self.store.store.save(owner, row)
+            self.store.store.save(*row)
         else:
-            await self.store.run(self.store.store.save, owner, row)
+            await self.store.run(self.store.store.save, *row)
 
     # ------------------------------------------------------------------ create
 
@@ -117,8 +116,7 @@ class ResponsesRoutes:
             owner = self._owner(scope) if request.store or request.previous_response_id else ""
             history = await self._history(owner, request.previous_response_id) if request.previous_response_id else []
             plan = request.plan(history)
-            ident, created = response_id(), int(time.time())
-            item = message_id_of(ident)
+            (ident, item), created = response_ids(), int(time.time())
             headers = ignored_headers(scope, plan.ignored)
             if plan.stream:
                 base = response_object(ident, created, plan.model, request.echo, status="in_progress")

@@ -4,7 +4,7 @@ items. Shapes as openai-python's types (`openai.types.responses`) read them. No 
 from __future__ import annotations
 
 import json
-import secrets
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,11 +21,10 @@ __all__ = [
     "failure",
     "function_call_item",
     "item_list",
-    "message_id",
     "message_id_of",
     "output_message",
     "output_message_json",
-    "response_id",
+    "response_ids",
     "response_object",
     "string_json",
     "usage",
@@ -38,19 +37,15 @@ encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", 
 string_json = json.encoder.encode_basestring
 
 
-def response_id() -> str:
-    """A fresh, unguessable `resp_...` id."""
-    return "resp_" + secrets.token_hex(24)
-
-
-def message_id() -> str:
-    """A fresh `msg_...` id (a listed input item's)."""
-    return "msg_" + secrets.token_hex(24)
+def response_ids() -> tuple[str, str]:
+    """A fresh, unguessable `resp_...` id, and the id of the response's output message (its
+    one message: unique as the response's id is, without drawing another; see `message_id_of`)."""
+    token = os.urandom(24).hex()  # as secrets.token_hex(24), two calls less
+    return "resp_" + token, "msg_" + token
 
 
 def message_id_of(response: str) -> str:
-    """The id of the output message of the response `response` (its one message: unique as
-    the response's id is, without drawing another)."""
+    """The id of the output message of the response `response`."""
     return "msg_" + response.removeprefix("resp_")
 
 

@@ -24,7 +24,7 @@ from .chat_completions import CHAT_TARGET, TEXT_TARGET, ChatPlan, Target, target
 from .errors import GatewayError, bad_request
 from .messages import ROLES, image_part, join_text, message
 from .parameters import Policies, boolean, object_body, string
-from .response_objects import encode, string_json
+from .response_objects import encode, message_id_of, string_json
 from .tools import structured_options
 
 __all__ = ["ResponsesRequest", "parse_responses"]
@@ -54,9 +54,9 @@ class ResponsesRequest:
     """A checked `/v1/responses` request (never changed once made).
 
     `messages` is the input as chat messages for the SDK; `items` the same input as
-    `input_items` lists it (`listed_items()` gives them ids, when they are stored); `echoed`
-    what the request set of the fields a response object reports (`echo` has them all).
-    `input_text` is the input when it was one string (the common case, rendered faster).
+    `input_items` lists it (`listed_items()` gives them ids, when they are stored), but for a
+    string: `input_text` (the common case, rendered faster). `echoed` is what the request set
+    of the fields a response object reports (`echo` has them all).
     """
 
     target: Target
@@ -90,8 +90,9 @@ class ResponsesRequest:
     def listed_items(self, response: str) -> list[dict[str, Any]]:
         """The input items as stored and listed, each with an id of its own: the response's
         (`response`, its id), numbered (an item's own id wins)."""
-        base = "msg_" + response.removeprefix("resp_")
-        return [{"id": f"{base}{index:04x}", **item} for index, item in enumerate(self.items)]
+        base = message_id_of(response)
+        items = self.items if self.input_text is None else _string_items(self.input_text)
+        return [{"id": f"{base}{index:04x}", **item} for index, item in enumerate(items)]
 
     def stored_json(
         self, response: str, text: str, calls: Sequence[ToolCall] = (), text_json: str | None = None
@@ -103,7 +104,7 @@ class ResponsesRequest:
             # A string input, answered with text: the same JSON, rendered from its parts.
             said = string_json(self.input_text)
             answered = text_json if text_json is not None else string_json(text)
-            item = "msg_" + response.removeprefix("resp_") + "0000"
+            item = message_id_of(response) + "0000"  # as `listed_items` numbers them
             return (
                 f'[{{"id":"{item}","type":"message","role":"user","status":"completed",'
                 f'"content":[{{"type":"input_text","text":{said}}}]}}]',
@@ -117,8 +118,10 @@ class ResponsesRequest:
     def plan(self, history: Sequence[dict[str, Any]]) -> ChatPlan:
         """The call for the service: the instructions as a system message, then the stored
         conversation (`history`, without its instructions, as OpenAI does), then the input."""
-        system = [{"role": "system", "content": self.instructions}] if self.instructions else []
-        messages = [*system, *history, *self.messages]
+        messages = self.messages
+        if self.instructions or history:
+            system = [{"role": "system", "content": self.instructions}] if self.instructions else []
+            messages = [*system, *history, *messages]
         return ChatPlan(
             self.target.model,
             messages,
@@ -232,16 +235,14 @@ def _item(item: object, where: str, images: bool, what: str) -> tuple[dict[str, 
     return message(role, texts, found), {**listed, "content": parts}
 
 
+def _string_items(value: str) -> list[dict[str, Any]]:
+    """A string input's one item, as listed."""
+    part = {"type": "input_text", "text": value}
+    return [{"type": "message", "role": "user", "status": "completed", "content": [part]}]
+
+
 def _input(value: object, images: bool, what: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    if isinstance(value, str):
-        return [{"role": "user", "content": value}], [
-            {
-                "type": "message",
-                "role": "user",
-                "status": "completed",
-                "content": [{"type": "input_text", "text": value}],
-            }
-        ]
+    """A list `input` (a string's is simpler): (the chat messages for the SDK, the items as listed)."""
     if not isinstance(value, list) or not value:
         raise _invalid("input", "must be a string or a non-empty array of input items", code="invalid_type")
     pairs = [_item(item, f"input[{index}]", images, what) for index, item in enumerate(value)]
@@ -285,7 +286,9 @@ def _text_config(value: object, strict: bool) -> tuple[Mapping[str, Any], bool]:
 
 def _echoed(request: Mapping[str, Any], text: Mapping[str, Any]) -> dict[str, Any]:
     """What the request set of `_ECHOED` and `text` (none: the defaults, rendered faster)."""
-    echoed = {name: value for name, value in request.items() if name in _ECHOED and value is not None}
+    echoed: dict[str, Any] = {}
+    if not _ECHOED.keys().isdisjoint(request):  # most requests set none of them
+        echoed = {name: value for name, value in request.items() if name in _ECHOED and value is not None}
     metadata = echoed.get("metadata")
     if metadata is not None and not (isinstance(metadata, dict) and all(isinstance(v, str) for v in metadata.values())):
         del echoed["metadata"]
@@ -311,8 +314,12 @@ def parse_responses(body: object, chat_models: Sequence[str], policies: Policies
     stream = boolean(request, "stream")
     if request.get("stream_options") is not None and not stream:
         raise bad_request("'stream_options' is only allowed with 'stream': true", param="stream_options")
-    what = f"{TEXT_TARGET} ({model})" if text_api else CHAT_TARGET
-    messages, items = _input(request.get("input"), not text_api, what)
+    value = request.get("input")
+    messages: list[dict[str, Any]] = [{"role": "user", "content": value}] if isinstance(value, str) else []
+    items: list[dict[str, Any]] = []  # a string's: `input_text` stands for it (see `listed_items`)
+    if not messages:
+        what = f"{TEXT_TARGET} ({model})" if text_api else CHAT_TARGET
+        messages, items = _input(value, not text_api, what)
     instructions = string(request, "instructions", required=False)
     previous = string(request, "previous_response_id", required=False)
     text_setting, tools = request.get("text"), request.get("tools")
@@ -341,5 +348,5 @@ def parse_responses(body: object, chat_models: Sequence[str], policies: Policies
         ignored,
         _echoed(request, text),
         structured,
-        value if isinstance(value := request.get("input"), str) else None,
+        value if isinstance(value, str) else None,
     )
