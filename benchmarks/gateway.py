@@ -23,9 +23,9 @@ over every batch) is reported next to them, against the client CPU of the direct
 under ``valgrind --tool=callgrind`` with collection off until it is warm, then on for a batch
 of chat and text calls: user-space instructions per call, the same from run to run whatever
 the machine's load (it leaves out the kernel's share, about a tenth of the CPU time). Batches
-of Responses API calls (`/v1/responses`, with `store: false`, then stored) are counted apart,
-against the chat call of the same model: goal, no more (within 3%, the count's noise from run
-to run) without the store, whose cost is its own row.
+of Responses API calls (`/v1/responses`, with `store: false`, then stored in the default
+in-memory store) are counted apart, against the chat call of the same model in the same run:
+goal, for both, no more than chat's (see `COUNT_NOISE`).
 
 *Responses API.* The latency and CPU rows run for `/v1/responses` too (same model, stored in
 the default in-memory store), and storing a response is timed in process: goal <= 100 us.
@@ -57,6 +57,10 @@ ADDED_GOAL = 0.001
 FIRST_BYTE_GOAL = 0.002
 PROMPT = "hello"
 STORE_GOAL = 0.0001
+#: How far a Responses API count may be over chat's and still meet "no more": callgrind's counts
+#: of the same batch repeat to within about 0.1-0.3% from run to run (chat's: 3.315-3.317 M in
+#: five runs on 2026-12-07), so a count that close to chat's cannot be told from it.
+COUNT_NOISE = 0.003
 #: What each operation's rows call one call.
 _CALLS = {"chat": "chat call", "text": "text call", "responses": "Responses API call (stored)"}
 
@@ -200,6 +204,10 @@ def _added_rows(budget: Budget) -> list[Row]:
 
 
 def _instruction_rows(budget: Budget) -> list[Row]:
+    """The gateway's user-space instructions per call under callgrind (see the module's
+    docstring): chat and text, then `/v1/responses` unstored and stored, each against the chat
+    completion of the same model and prompt measured in the same run. Goal for both Responses
+    rows: no more than chat's, within `COUNT_NOISE` (0.3%, the counts' noise from run to run)."""
     if budget.smoke or shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         return []
     calls = 200
@@ -264,8 +272,8 @@ def _instruction_rows(budget: Budget) -> list[Row]:
             value=f"{responses / 1e6:.3f} M",
             baseline=f"chat completion, same model {chat / 1e6:.3f} M",
             ratio=responses / chat if chat else None,
-            goal="<= chat's + 3%",
-            verdict=verdict(responses <= chat * 1.03),
+            goal="<= chat's",
+            verdict=verdict(responses <= chat * (1 + COUNT_NOISE)),
         ),
         Row(
             target="8",
@@ -273,8 +281,8 @@ def _instruction_rows(budget: Budget) -> list[Row]:
             value=f"{stored / 1e6:.3f} M",
             baseline=f"chat completion, same model {chat / 1e6:.3f} M",
             ratio=stored / chat if chat else None,
-            goal="-",
-            verdict="info",
+            goal="<= chat's",
+            verdict=verdict(stored <= chat * (1 + COUNT_NOISE)),
         ),
     ]
 
@@ -310,8 +318,8 @@ def _store_rows(budget: Budget) -> list[Row]:
     for ident, body in rendered:
         items, turn = request.stored_json(ident, answer)
         store.save(owner, ident, request.previous_response_id, body, items, turn)
+    store.close()  # with the last rows it holds to write in one go (in memory it writes them in batches)
     per_save = (time.perf_counter() - started) / count
-    store.close()
     per_insert = _bare_sqlite_insert([body for _, body in rendered])
     return [
         Row(
