@@ -58,8 +58,8 @@ FIRST_BYTE_GOAL = 0.002
 PROMPT = "hello"
 STORE_GOAL = 0.0001
 #: How far a Responses API count may be over chat's and still meet "no more": callgrind's counts
-#: of the same batch repeat to within about 0.1-0.3% from run to run (chat's: 3.315-3.317 M in
-#: five runs on 2026-12-07), so a count that close to chat's cannot be told from it.
+#: of the same batch repeat to within about 0.1-0.3% from run to run (chat's: 3.315-3.319 M in
+#: six runs on 2026-12-07), so a count that close to chat's cannot be told from it.
 COUNT_NOISE = 0.003
 #: What each operation's rows call one call.
 _CALLS = {"chat": "chat call", "text": "text call", "responses": "Responses API call (stored)"}
