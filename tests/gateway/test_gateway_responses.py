@@ -390,6 +390,19 @@ def test_a_string_input_is_stored_as_the_same_message_item() -> None:
 # --------------------------------------------------------------------------- the same front and checks
 
 
+@pytest.mark.parametrize("stream", [b"false", b"true"])
+async def test_a_number_json_cannot_carry_is_a_400_before_any_request(
+    gateway: str, emulator: Emulator, stream: bytes
+) -> None:
+    # Python's json reads NaN; the answer reports temperature back, and JSON cannot carry it.
+    body = b'{"model": "gemini-2.0-flash", "input": "x", "temperature": NaN, "stream": ' + stream + b"}"
+    async with httpx.AsyncClient(base_url=gateway, trust_env=False) as http:
+        answer = await http.post("/responses", content=body, headers={"content-type": "application/json"})
+    assert answer.status_code == 400
+    assert answer.json()["error"]["param"] == "temperature"
+    assert emulator.requests == []
+
+
 async def test_responses_pass_the_same_front_as_chat_completions(gateway: str, emulator: Emulator) -> None:
     body = {"model": "gemini-2.0-flash", "input": "x"}
     async with httpx.AsyncClient(base_url=gateway, trust_env=False) as http:

@@ -156,7 +156,7 @@ class ResponseStore:
             self._size += sum(row[6] for row in rows)
             if self._size > self.max_bytes:
                 self._evict()
-        except BaseException:
+        except BaseException:  # none of the batch is kept (nor any eviction): count again
             self._db.execute("ROLLBACK")
             self._size = self._db.execute("SELECT COALESCE(SUM(size), 0) FROM responses").fetchone()[0]
             raise

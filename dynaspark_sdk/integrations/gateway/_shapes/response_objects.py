@@ -77,7 +77,7 @@ def output_message(ident: str, text: str | None, status: str = "completed") -> d
 
 
 def output_message_json(ident: str, text_json: str) -> str:
-    """`[output_message(ident, text)]` as JSON, from `text` already rendered (`encode(text)`)."""
+    """`[output_message(ident, text)]` as JSON, from `text` already rendered (`string_json(text)`)."""
     return (
         f'[{{"id":"{ident}","type":"message","status":"completed","role":"assistant","content":'
         f'[{{"type":"output_text","text":{text_json},"annotations":[],"logprobs":[]}}]}}]'
@@ -138,7 +138,7 @@ def completed_json(
 ) -> str:
     """`response_object(..., status="completed")` as JSON (the same text as `encode` gives),
     from its parts already rendered: the answer's hot path, where building the object and
-    encoding it whole cost several times more. `ident` is a `response_id()` (nothing to
+    encoding it whole cost several times more. `ident` is from `response_ids()` (nothing to
     escape); `echo_json` the echo's members without braces (`ResponsesRequest.echo_json()`)."""
     return (
         f'{{"id":"{ident}","object":"response","created_at":{created_at},"status":"completed",'
