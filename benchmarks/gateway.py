@@ -295,10 +295,10 @@ def _store_rows(budget: Budget) -> list[Row]:
     from dynaspark_sdk.integrations.gateway._shapes.parameters import policies
     from dynaspark_sdk.integrations.gateway._shapes.response_objects import (
         NO_USAGE_JSON,
-        completed_json,
         encode,
         output_message_json,
         response_ids,
+        response_json,
     )
     from dynaspark_sdk.integrations.gateway._shapes.responses import parse_responses
 
@@ -312,7 +312,7 @@ def _store_rows(budget: Budget) -> list[Row]:
     for _ in range(count):  # the answers, as the gateway renders them before it stores one
         ident, item = response_ids()
         output = output_message_json(item, encode(answer))
-        body = completed_json(ident, 0, 0, encode(model), output, NO_USAGE_JSON, request.echo_json())
+        body = response_json(ident, "completed", 0, 0, encode(model), output, NO_USAGE_JSON, request.echo_json())
         rendered.append((ident, body))
     started = time.perf_counter()
     for ident, body in rendered:

@@ -22,10 +22,10 @@ from dynaspark_sdk.integrations.gateway._response_store import BrokenChain, Resp
 from dynaspark_sdk.integrations.gateway._shapes.parameters import policies
 from dynaspark_sdk.integrations.gateway._shapes.response_objects import (
     NO_USAGE_JSON,
-    completed_json,
     encode,
     output_message,
     output_message_json,
+    response_json,
     response_object,
     usage,
 )
@@ -369,7 +369,10 @@ def test_a_completed_response_is_rendered_as_its_object(body: dict[str, Any], co
     )
     counted = NO_USAGE_JSON if counts is None else encode(usage(counts))
     output = output_message_json("msg_ab", encode(text))
-    assert completed_json("resp_ab", 1, 2, encode("text/x"), output, counted, request.echo_json()) == encode(expected)
+    model, echo = encode("text/x"), request.echo_json()
+    assert response_json("resp_ab", "completed", 1, 2, model, output, counted, echo) == encode(expected)
+    under_way = response_object("resp_ab", 1, "text/x", request.echo, status="in_progress")
+    assert response_json("resp_ab", "in_progress", 1, None, model, "[]", "null", echo) == encode(under_way)
 
 
 def test_a_string_input_is_stored_as_the_same_message_item() -> None:

@@ -21,13 +21,13 @@ from ._shapes.parameters import Policies
 from ._shapes.response_objects import (
     NO_USAGE_JSON,
     ResponseEvents,
-    completed_json,
     deleted,
     encode,
     function_call_item,
     item_list,
     output_message_json,
     response_ids,
+    response_json,
     response_object,
     string_json,
     usage,
@@ -120,6 +120,8 @@ class ResponsesRoutes:
             headers = ignored_headers(scope, plan.ignored)
             if plan.stream:
                 base = response_object(ident, created, plan.model, request.echo, status="in_progress")
+                parts = string_json(plan.model), request.echo_json()
+                base_json = response_json(ident, "in_progress", created, None, parts[0], "[]", "null", parts[1])
                 try:
                     text = await self.upstream.open_stream(plan)
                 except StructuredOutputError as exc:
@@ -130,7 +132,7 @@ class ResponsesRoutes:
                     failure = Response(body, media_type="text/event-stream", headers={**STREAM_HEADERS, **headers})
                     await failure(scope, receive, send)
                     return
-                events = self._events(text, ResponseEvents(base, item), base, request, owner)
+                events = self._events(text, ResponseEvents(base, item, base_json), parts, request, owner)
                 response: Response = StreamingResponse(
                     events, media_type="text/event-stream", headers={**STREAM_HEADERS, **headers}
                 )
@@ -144,7 +146,7 @@ class ResponsesRoutes:
                 counts = NO_USAGE_JSON if answer.usage is None else encode(usage(answer.usage))
                 model, echo = string_json(plan.model), request.echo_json()
                 # Rendered from its parts, once, for the answer and the store.
-                rendered = completed_json(ident, created, int(time.time()), model, output, counts, echo)
+                rendered = response_json(ident, "completed", created, int(time.time()), model, output, counts, echo)
                 if request.store:
                     await self._save(owner, request, ident, rendered, answer.text, answer.tool_calls, text_json)
                 await send_json_body(send, rendered.encode(), headers)
@@ -154,21 +156,29 @@ class ResponsesRoutes:
         await response(scope, receive, send)
 
     async def _events(
-        self, text: TextStream, events: ResponseEvents, base: dict[str, Any], request: ResponsesRequest, owner: str
+        self,
+        text: TextStream,
+        events: ResponseEvents,
+        parts: tuple[str, str],
+        request: ResponsesRequest,
+        owner: str,
     ) -> AsyncIterator[bytes]:
+        """The stream's events; `parts` the model and the echo as JSON, for the completed response."""
         try:
             yield events.opening()
             piece = await text.next()
             while piece is not None:
                 yield events.delta(piece)
                 piece = await text.next()
-            calls = text.tool_calls
-            output = events.output(calls)
-            completed = {**base, "status": "completed", "output": output, "completed_at": int(time.time())}
-            completed["usage"] = usage(None)
+            calls, answered, base = text.tool_calls, events.text, events.response
+            text_json = string_json(answered)
+            output = encode(events.output(calls)) if calls else output_message_json(events.item_id, text_json)
+            ident, created, finished = base["id"], base["created_at"], int(time.time())
+            # Rendered once, for the store and the last event.
+            rendered = response_json(ident, "completed", created, finished, parts[0], output, NO_USAGE_JSON, parts[1])
             if request.store:
-                await self._save(owner, request, completed["id"], encode(completed), events.text, calls)
-            yield events.closing(completed, calls)
+                await self._save(owner, request, ident, rendered, answered, calls, text_json)
+            yield events.closing(rendered, calls)
         except DynasparkError as exc:
             yield events.failed(self.upstream.error(exc))
         except GatewayError as exc:

@@ -15,7 +15,6 @@ from .errors import GatewayError
 __all__ = [
     "NO_USAGE_JSON",
     "ResponseEvents",
-    "completed_json",
     "deleted",
     "encode",
     "failure",
@@ -25,6 +24,7 @@ __all__ = [
     "output_message",
     "output_message_json",
     "response_ids",
+    "response_json",
     "response_object",
     "string_json",
     "usage",
@@ -133,16 +133,25 @@ def response_object(
     }
 
 
-def completed_json(
-    ident: str, created_at: int, completed_at: int, model_json: str, output_json: str, usage_json: str, echo_json: str
+def response_json(
+    ident: str,
+    status: str,
+    created_at: int,
+    completed_at: int | None,
+    model_json: str,
+    output_json: str,
+    usage_json: str,
+    echo_json: str,
 ) -> str:
-    """`response_object(..., status="completed")` as JSON (the same text as `encode` gives),
-    from its parts already rendered: the answer's hot path, where building the object and
-    encoding it whole cost several times more. `ident` is from `response_ids()` (nothing to
-    escape); `echo_json` the echo's members without braces (`ResponsesRequest.echo_json()`)."""
+    """`response_object(...)` of an answer under way or completed (no error) as JSON, the same
+    text as `encode` gives, from its parts already rendered: the hot path, where building the
+    object and encoding it whole cost several times more. `ident` is from `response_ids()` and
+    `status` a plain word (nothing to escape); `echo_json` the echo's members without braces
+    (`ResponsesRequest.echo_json()`)."""
+    completed = "null" if completed_at is None else completed_at
     return (
-        f'{{"id":"{ident}","object":"response","created_at":{created_at},"status":"completed",'
-        f'"completed_at":{completed_at},"error":null,"incomplete_details":null,"model":{model_json},'
+        f'{{"id":"{ident}","object":"response","created_at":{created_at},"status":"{status}",'
+        f'"completed_at":{completed},"error":null,"incomplete_details":null,"model":{model_json},'
         f'"output":{output_json},"usage":{usage_json},{echo_json}}}'
     )
 
@@ -171,26 +180,31 @@ class ResponseEvents:
     function_call_arguments.delta and .done, output_item.done; then completed (or failed).
     The message is begun at its first piece of text (an answer that is only calls has none)."""
 
-    def __init__(self, response: Mapping[str, Any], item_id: str) -> None:
+    def __init__(self, response: Mapping[str, Any], item_id: str, response_json: str | None = None) -> None:
         self._response = dict(response)
+        self._response_json = response_json  # `response` as JSON, if rendered already
         self.item_id = item_id
         self._sequence = 0
         self._text: list[str] = []
         self._begun = False
 
     def _event(self, kind: str, payload: dict[str, Any]) -> bytes:
-        payload = {"type": kind, "sequence_number": self._sequence, **payload}
+        return self._rendered_event(kind, encode(payload)[1:-1])
+
+    def _rendered_event(self, kind: str, members: str) -> bytes:
+        """The event `kind` (a name with nothing to escape), its payload's `members` rendered
+        already (JSON without the braces): `{"type", "sequence_number", **payload}`."""
+        sequence = self._sequence
         self._sequence += 1
-        return f"event: {kind}\ndata: {encode(payload)}\n\n".encode()
+        return f'event: {kind}\ndata: {{"type":"{kind}","sequence_number":{sequence},{members}}}\n\n'.encode()
 
     def _where(self) -> dict[str, Any]:
         return {"item_id": self.item_id, "output_index": 0, "content_index": 0}
 
     def opening(self) -> bytes:
-        """response.created and response.in_progress."""
-        return self._event("response.created", {"response": self._response}) + self._event(
-            "response.in_progress", {"response": self._response}
-        )
+        """response.created and response.in_progress (the response encoded once, for both)."""
+        members = '"response":' + (self._response_json or encode(self._response))
+        return self._rendered_event("response.created", members) + self._rendered_event("response.in_progress", members)
 
     def _begin(self) -> bytes:
         """The message and its text part begun."""
@@ -205,6 +219,11 @@ class ResponseEvents:
         begun = b"" if self._begun else self._begin()
         self._text.append(text)
         return begun + self._event("response.output_text.delta", {**self._where(), "delta": text, "logprobs": []})
+
+    @property
+    def response(self) -> Mapping[str, Any]:
+        """The response as it began (`in_progress`)."""
+        return self._response
 
     @property
     def text(self) -> str:
@@ -234,9 +253,10 @@ class ResponseEvents:
             )
         )
 
-    def closing(self, completed: Mapping[str, Any], calls: Sequence[ToolCall] = ()) -> bytes:
+    def closing(self, completed_json: str, calls: Sequence[ToolCall] = ()) -> bytes:
         """The text, part and message done (begun first if no text came and no call), each
-        call's events, then `response.completed` with `completed`."""
+        call's events, then `response.completed` with the response (`completed_json`, as
+        rendered for the store too)."""
         pieces = [] if self._begun or calls else [self._begin()]
         if self._begun:
             text = self.text
@@ -249,7 +269,7 @@ class ResponseEvents:
             ]
         first = 1 if self._begun else 0
         pieces += [self._call(first + index, call) for index, call in enumerate(calls)]
-        pieces.append(self._event("response.completed", {"response": completed}))
+        pieces.append(self._rendered_event("response.completed", '"response":' + completed_json))
         return b"".join(pieces)
 
     def failed(self, error: GatewayError) -> bytes:

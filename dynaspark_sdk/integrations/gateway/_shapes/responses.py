@@ -79,7 +79,7 @@ class ResponsesRequest:
         return {**head, "store": self.store, **_ECHOED, "text": _TEXT_FORMAT, **self.echoed}
 
     def echo_json(self) -> str:
-        """`echo` as JSON members (no braces), for `completed_json`."""
+        """`echo` as JSON members (no braces), for `response_json`."""
         if self.echoed:
             return encode(self.echo)[1:-1]
         instructions = "null" if self.instructions is None else string_json(self.instructions)
