@@ -22,6 +22,7 @@ from dynaspark_sdk.integrations.gateway._response_store import BrokenChain, Resp
 from dynaspark_sdk.integrations.gateway._shapes.parameters import policies
 from dynaspark_sdk.integrations.gateway._shapes.response_objects import (
     NO_USAGE_JSON,
+    ResponseEvents,
     encode,
     output_message,
     output_message_json,
@@ -373,6 +374,34 @@ def test_a_completed_response_is_rendered_as_its_object(body: dict[str, Any], co
     assert response_json("resp_ab", "completed", 1, 2, model, output, counted, echo) == encode(expected)
     under_way = response_object("resp_ab", 1, "text/x", request.echo, status="in_progress")
     assert response_json("resp_ab", "in_progress", 1, None, model, "[]", "null", echo) == encode(under_way)
+
+
+def test_a_stream_s_events_are_rendered_as_their_objects() -> None:
+    # The events are rendered from their parts: each one's JSON is the object OpenAI's types read.
+    base = response_object("resp_ab", 1, "m", {"store": True}, status="in_progress")
+    events = ResponseEvents(base, "msg_ab")
+    pieces = ['a "b"\n', "\u00e9\u2028"]
+    body = events.opening() + b"".join(events.delta(piece) for piece in pieces) + events.closing('{"id":"x"}')
+    blocks = [block.split("\n") for block in body.decode().split("\n\n") if block]
+    payloads = [json.loads(data.removeprefix("data: ")) for _, data in blocks]
+    assert [kind.removeprefix("event: ") for kind, _ in blocks] == [payload["type"] for payload in payloads]
+    text = "".join(pieces)
+    where = {"item_id": "msg_ab", "output_index": 0, "content_index": 0}
+    part = {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+    expected = [
+        ("response.created", {"response": base}),
+        ("response.in_progress", {"response": base}),
+        ("response.output_item.added", {"output_index": 0, "item": output_message("msg_ab", None, "in_progress")}),
+        ("response.content_part.added", {**where, "part": {**part, "text": ""}}),
+        *[("response.output_text.delta", {**where, "delta": piece, "logprobs": []}) for piece in pieces],
+        ("response.output_text.done", {**where, "text": text, "logprobs": []}),
+        ("response.content_part.done", {**where, "part": part}),
+        ("response.output_item.done", {"output_index": 0, "item": output_message("msg_ab", text)}),
+        ("response.completed", {"response": {"id": "x"}}),
+    ]
+    assert payloads == [
+        {"type": kind, "sequence_number": number, **payload} for number, (kind, payload) in enumerate(expected)
+    ]
 
 
 def test_a_string_input_is_stored_as_the_same_message_item() -> None:

@@ -62,6 +62,8 @@ def usage(counts: Mapping[str, int] | None) -> dict[str, Any]:
     }
 
 
+#: The empty string, as JSON.
+_EMPTY = '""'
 #: `usage(None)` as JSON.
 NO_USAGE_JSON = encode(usage(None))
 
@@ -76,12 +78,19 @@ def output_message(ident: str, text: str | None, status: str = "completed") -> d
     return {"id": ident, "type": "message", "status": status, "role": "assistant", "content": content}
 
 
+def _text_part_json(text_json: str) -> str:
+    return f'{{"type":"output_text","text":{text_json},"annotations":[],"logprobs":[]}}'
+
+
+def _output_message_json(ident: str, text_json: str) -> str:
+    """`output_message(ident, text)` as JSON (`ident` with nothing to escape)."""
+    part = _text_part_json(text_json)
+    return f'{{"id":"{ident}","type":"message","status":"completed","role":"assistant","content":[{part}]}}'
+
+
 def output_message_json(ident: str, text_json: str) -> str:
     """`[output_message(ident, text)]` as JSON, from `text` already rendered (`string_json(text)`)."""
-    return (
-        f'[{{"id":"{ident}","type":"message","status":"completed","role":"assistant","content":'
-        f'[{{"type":"output_text","text":{text_json},"annotations":[],"logprobs":[]}}]}}]'
-    )
+    return f"[{_output_message_json(ident, text_json)}]"
 
 
 def function_call_item(call: ToolCall, status: str = "completed", *, arguments: str | None = None) -> dict[str, Any]:
@@ -184,6 +193,8 @@ class ResponseEvents:
         self._response = dict(response)
         self._response_json = response_json  # `response` as JSON, if rendered already
         self.item_id = item_id
+        # The members placing the message's text part (`item_id` has nothing to escape).
+        self._where = f'"item_id":"{item_id}","output_index":0,"content_index":0'
         self._sequence = 0
         self._text: list[str] = []
         self._begun = False
@@ -198,9 +209,6 @@ class ResponseEvents:
         self._sequence += 1
         return f'event: {kind}\ndata: {{"type":"{kind}","sequence_number":{sequence},{members}}}\n\n'.encode()
 
-    def _where(self) -> dict[str, Any]:
-        return {"item_id": self.item_id, "output_index": 0, "content_index": 0}
-
     def opening(self) -> bytes:
         """response.created and response.in_progress (the response encoded once, for both)."""
         members = '"response":' + (self._response_json or encode(self._response))
@@ -209,16 +217,17 @@ class ResponseEvents:
     def _begin(self) -> bytes:
         """The message and its text part begun."""
         self._begun = True
-        return self._event(
-            "response.output_item.added",
-            {"output_index": 0, "item": output_message(self.item_id, None, "in_progress")},
-        ) + self._event("response.content_part.added", {**self._where(), "part": _text_part("")})
+        item = encode(output_message(self.item_id, None, "in_progress"))
+        return self._rendered_event("response.output_item.added", f'"output_index":0,"item":{item}') + (
+            self._rendered_event("response.content_part.added", f'{self._where},"part":{_text_part_json(_EMPTY)}')
+        )
 
     def delta(self, text: str) -> bytes:
         """One `response.output_text.delta` (the message begun first, at the first)."""
         begun = b"" if self._begun else self._begin()
         self._text.append(text)
-        return begun + self._event("response.output_text.delta", {**self._where(), "delta": text, "logprobs": []})
+        delta = f'{self._where},"delta":{string_json(text)},"logprobs":[]'
+        return begun + self._rendered_event("response.output_text.delta", delta)
 
     @property
     def response(self) -> Mapping[str, Any]:
@@ -259,13 +268,12 @@ class ResponseEvents:
         rendered for the store too)."""
         pieces = [] if self._begun or calls else [self._begin()]
         if self._begun:
-            text = self.text
+            text = string_json(self.text)
+            message = _output_message_json(self.item_id, text)
             pieces += [
-                self._event("response.output_text.done", {**self._where(), "text": text, "logprobs": []}),
-                self._event("response.content_part.done", {**self._where(), "part": _text_part(text)}),
-                self._event(
-                    "response.output_item.done", {"output_index": 0, "item": output_message(self.item_id, text)}
-                ),
+                self._rendered_event("response.output_text.done", f'{self._where},"text":{text},"logprobs":[]'),
+                self._rendered_event("response.content_part.done", f'{self._where},"part":{_text_part_json(text)}'),
+                self._rendered_event("response.output_item.done", f'"output_index":0,"item":{message}'),
             ]
         first = 1 if self._begun else 0
         pieces += [self._call(first + index, call) for index, call in enumerate(calls)]
