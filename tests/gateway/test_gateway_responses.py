@@ -379,7 +379,7 @@ def test_a_completed_response_is_rendered_as_its_object(body: dict[str, Any], co
 def test_a_stream_s_events_are_rendered_as_their_objects() -> None:
     # The events are rendered from their parts: each one's JSON is the object OpenAI's types read.
     base = response_object("resp_ab", 1, "m", {"store": True}, status="in_progress")
-    events = ResponseEvents(base, "msg_ab")
+    events = ResponseEvents(encode(base), "msg_ab")
     pieces = ['a "b"\n', "\u00e9\u2028"]
     body = events.opening() + b"".join(events.delta(piece) for piece in pieces) + events.closing('{"id":"x"}')
     blocks = [block.split("\n") for block in body.decode().split("\n\n") if block]

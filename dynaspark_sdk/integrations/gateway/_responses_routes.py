@@ -28,7 +28,6 @@ from ._shapes.response_objects import (
     output_message_json,
     response_ids,
     response_json,
-    response_object,
     string_json,
     usage,
 )
@@ -119,20 +118,19 @@ class ResponsesRoutes:
             (ident, item), created = response_ids(), int(time.time())
             headers = ignored_headers(scope, plan.ignored)
             if plan.stream:
-                base = response_object(ident, created, plan.model, request.echo, status="in_progress")
-                parts = string_json(plan.model), request.echo_json()
-                base_json = response_json(ident, "in_progress", created, None, parts[0], "[]", "null", parts[1])
+                model, echo = string_json(plan.model), request.echo_json()
+                begun = response_json(ident, "in_progress", created, None, model, "[]", "null", echo)
                 try:
                     text = await self.upstream.open_stream(plan)
                 except StructuredOutputError as exc:
                     # Structured answers are checked whole, before their first piece: a failed
                     # repair is still the stream's `response.failed`, as OpenAI ends one.
-                    failed = ResponseEvents(base, item)
+                    failed = ResponseEvents(begun, item)
                     body = failed.opening() + failed.failed(self.upstream.error(exc))
                     failure = Response(body, media_type="text/event-stream", headers={**STREAM_HEADERS, **headers})
                     await failure(scope, receive, send)
                     return
-                events = self._events(text, ResponseEvents(base, item, base_json), parts, request, owner)
+                events = self._events(text, ResponseEvents(begun, item), (ident, created, model, echo), request, owner)
                 response: Response = StreamingResponse(
                     events, media_type="text/event-stream", headers={**STREAM_HEADERS, **headers}
                 )
@@ -159,23 +157,24 @@ class ResponsesRoutes:
         self,
         text: TextStream,
         events: ResponseEvents,
-        parts: tuple[str, str],
+        parts: tuple[str, int, str, str],
         request: ResponsesRequest,
         owner: str,
     ) -> AsyncIterator[bytes]:
-        """The stream's events; `parts` the model and the echo as JSON, for the completed response."""
+        """The stream's events; `parts` the response's id, creation time, model and echo (those
+        two as JSON), for the completed response."""
         try:
             yield events.opening()
             piece = await text.next()
             while piece is not None:
                 yield events.delta(piece)
                 piece = await text.next()
-            calls, answered, base = text.tool_calls, events.text, events.response
+            calls, answered = text.tool_calls, events.text
             text_json = string_json(answered)
             output = encode(events.output(calls)) if calls else output_message_json(events.item_id, text_json)
-            ident, created, finished = base["id"], base["created_at"], int(time.time())
+            ident, created, model, echo = parts
             # Rendered once, for the store and the last event.
-            rendered = response_json(ident, "completed", created, finished, parts[0], output, NO_USAGE_JSON, parts[1])
+            rendered = response_json(ident, "completed", created, int(time.time()), model, output, NO_USAGE_JSON, echo)
             if request.store:
                 await self._save(owner, request, ident, rendered, answered, calls, text_json)
             yield events.closing(rendered, calls)

@@ -126,7 +126,8 @@ def response_object(
     completed_at: int | None = None,
 ) -> dict[str, Any]:
     """A `response` object. `echo` holds what the request set that the object reports
-    (`instructions`, `previous_response_id`, `store`, `temperature`, ...)."""
+    (`instructions`, `previous_response_id`, `store`, `temperature`, ...). The answers are
+    rendered by `response_json`, tested to give this object's JSON."""
     return {
         "id": ident,
         "object": "response",
@@ -189,9 +190,8 @@ class ResponseEvents:
     function_call_arguments.delta and .done, output_item.done; then completed (or failed).
     The message is begun at its first piece of text (an answer that is only calls has none)."""
 
-    def __init__(self, response: Mapping[str, Any], item_id: str, response_json: str | None = None) -> None:
-        self._response = dict(response)
-        self._response_json = response_json  # `response` as JSON, if rendered already
+    def __init__(self, response_json: str, item_id: str) -> None:
+        self._response_json = response_json  # the response begun (`in_progress`), as JSON
         self.item_id = item_id
         # The members placing the message's text part (`item_id` has nothing to escape).
         self._where = f'"item_id":"{item_id}","output_index":0,"content_index":0'
@@ -211,7 +211,7 @@ class ResponseEvents:
 
     def opening(self) -> bytes:
         """response.created and response.in_progress (the response encoded once, for both)."""
-        members = '"response":' + (self._response_json or encode(self._response))
+        members = '"response":' + self._response_json
         return self._rendered_event("response.created", members) + self._rendered_event("response.in_progress", members)
 
     def _begin(self) -> bytes:
@@ -228,11 +228,6 @@ class ResponseEvents:
         self._text.append(text)
         delta = f'{self._where},"delta":{string_json(text)},"logprobs":[]'
         return begun + self._rendered_event("response.output_text.delta", delta)
-
-    @property
-    def response(self) -> Mapping[str, Any]:
-        """The response as it began (`in_progress`)."""
-        return self._response
 
     @property
     def text(self) -> str:
@@ -283,5 +278,6 @@ class ResponseEvents:
     def failed(self, error: GatewayError) -> bytes:
         """`response.failed`: the response with status `failed`, its error, and the text so far."""
         output = [output_message(self.item_id, self.text, "incomplete")] if self._begun else []
-        response = {**self._response, "status": "failed", "error": failure(error), "output": output}
+        begun = json.loads(self._response_json)  # (a failure is rare: no dict is kept for it)
+        response = {**begun, "status": "failed", "error": failure(error), "output": output}
         return self._event("response.failed", {"response": response})
