@@ -13,7 +13,8 @@ loop; with a file (a commit may wait on the disk) `AsyncResponseStore` runs them
 thread, one at a time. A file gets each response in a transaction of its own, on disk before
 the answer is sent. In memory, where nothing outlives the process anyway, responses are
 written `_MEMORY_BATCH` at a time, in one transaction (a row costs about half as much): the
-rows waiting are written before any read, so a response is found as soon as it is saved.
+rows waiting are written before any read, so a response is found as soon as it is saved (a
+write that fails keeps none of its batch, and raises in the call that made it).
 """
 
 from __future__ import annotations
