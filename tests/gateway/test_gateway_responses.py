@@ -386,9 +386,9 @@ def test_a_stream_s_events_are_rendered_as_their_objects() -> None:
     payloads = [json.loads(data.removeprefix("data: ")) for _, data in blocks]
     assert [kind.removeprefix("event: ") for kind, _ in blocks] == [payload["type"] for payload in payloads]
     text = "".join(pieces)
-    where = {"item_id": "msg_ab", "output_index": 0, "content_index": 0}
+    where: dict[str, Any] = {"item_id": "msg_ab", "output_index": 0, "content_index": 0}
     part = {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
-    expected = [
+    expected: list[tuple[str, dict[str, Any]]] = [
         ("response.created", {"response": base}),
         ("response.in_progress", {"response": base}),
         ("response.output_item.added", {"output_index": 0, "item": output_message("msg_ab", None, "in_progress")}),
