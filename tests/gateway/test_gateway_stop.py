@@ -43,3 +43,17 @@ def test_cut_finds_the_earliest_of_several_stops() -> None:
     cutter = StopCutter(("END",))
     assert (cutter.feed("Hello E"), cutter.feed("ND and more"), cutter.stopped) == ("Hello ", "", True)
     assert cutter.feed("more") == "" and cutter.finish() == ""
+
+
+def test_a_longer_stop_sequence_begun_before_a_shorter_one_is_waited_for() -> None:
+    # "ada" begins before "d": once the text is "ada", nothing of it may have gone out.
+    cutter = StopCutter(("d", "ada"))
+    assert cutter.feed("ad") == ""
+    assert cutter.feed("a") == ""
+    assert cutter.stopped
+    assert cutter.finish() == "" == cut("ada", ("d", "ada"))
+    # The same stream ending before the longer sequence is whole: cut at the shorter one.
+    cutter = StopCutter(("d", "ada"))
+    assert (cutter.feed("ad"), cutter.feed("!"), cutter.stopped, cutter.finish()) == ("", "a", True, "")
+    cutter = StopCutter(("d", "ada"))
+    assert (cutter.feed("ad"), cutter.finish()) == ("", "a")

@@ -70,16 +70,18 @@ class StopCutter:
         if self.stopped:
             return ""
         text = self._pending + piece
-        end = cut(text, self._stops)
-        if len(end) < len(text):
+        found = len(cut(text, self._stops))
+        # Where the end of `text` could begin a stop sequence still to come: a longer sequence
+        # that begins there, before the one found, would be the first one (`cut`'s rule).
+        undecided = len(text) - (self._held_back(text) if self._hold else 0)
+        if found < len(text) and found <= undecided:
             self.stopped = True
             self._pending = ""
-            return end
-        keep = self._held_back(text) if self._hold else 0
-        self._pending = text[len(text) - keep :] if keep else ""
-        return text[: len(text) - keep]
+            return text[:found]
+        self._pending = text[undecided:]
+        return text[:undecided]
 
     def finish(self) -> str:
-        """What was held back, at the end of a stream that had no stop sequence in it."""
+        """What was held back, at the end of a stream (cut before a stop sequence in it)."""
         rest, self._pending = self._pending, ""
-        return "" if self.stopped else rest
+        return "" if self.stopped else cut(rest, self._stops)
