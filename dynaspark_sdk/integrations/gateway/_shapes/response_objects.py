@@ -198,6 +198,8 @@ class ResponseEvents:
         self._sequence = 0
         self._text: list[str] = []
         self._begun = False
+        #: Whether the last event (completed or failed) has been rendered.
+        self.finished = False
 
     def _event(self, kind: str, payload: dict[str, Any]) -> bytes:
         return self._rendered_event(kind, encode(payload)[1:-1])
@@ -217,7 +219,8 @@ class ResponseEvents:
     def _begin(self) -> bytes:
         """The message and its text part begun."""
         self._begun = True
-        item = encode(output_message(self.item_id, None, "in_progress"))
+        # `output_message(self.item_id, None, "in_progress")`, rendered (the id has nothing to escape).
+        item = f'{{"id":"{self.item_id}","type":"message","status":"in_progress","role":"assistant","content":[]}}'
         return self._rendered_event("response.output_item.added", f'"output_index":0,"item":{item}') + (
             self._rendered_event("response.content_part.added", f'{self._where},"part":{_text_part_json(_EMPTY)}')
         )
@@ -257,13 +260,13 @@ class ResponseEvents:
             )
         )
 
-    def closing(self, completed_json: str, calls: Sequence[ToolCall] = ()) -> bytes:
+    def closing(self, completed_json: str, calls: Sequence[ToolCall] = (), text_json: str | None = None) -> bytes:
         """The text, part and message done (begun first if no text came and no call), each
         call's events, then `response.completed` with the response (`completed_json`, as
-        rendered for the store too)."""
+        rendered for the store too); `text_json` the text sent, as JSON, if the caller has it."""
         pieces = [] if self._begun or calls else [self._begin()]
         if self._begun:
-            text = string_json(self.text)
+            text = string_json(self.text) if text_json is None else text_json
             message = _output_message_json(self.item_id, text)
             pieces += [
                 self._rendered_event("response.output_text.done", f'{self._where},"text":{text},"logprobs":[]'),
@@ -273,6 +276,7 @@ class ResponseEvents:
         first = 1 if self._begun else 0
         pieces += [self._call(first + index, call) for index, call in enumerate(calls)]
         pieces.append(self._rendered_event("response.completed", '"response":' + completed_json))
+        self.finished = True
         return b"".join(pieces)
 
     def failed(self, error: GatewayError) -> bytes:
@@ -280,4 +284,5 @@ class ResponseEvents:
         output = [output_message(self.item_id, self.text, "incomplete")] if self._begun else []
         begun = json.loads(self._response_json)  # (a failure is rare: no dict is kept for it)
         response = {**begun, "status": "failed", "error": failure(error), "output": output}
+        self.finished = True
         return self._event("response.failed", {"response": response})
