@@ -126,7 +126,7 @@ class ResponsesRoutes:
                     # Structured answers are checked whole, before their first piece: a failed
                     # repair is still the stream's `response.failed`, as OpenAI ends one.
                     failed = ResponseEvents(begun, item)
-                    body = failed.opening() + failed.failed(self.upstream.error(exc))
+                    body = failed.failed(self.upstream.error(exc))  # (after the opening events)
                     failure = Response(body, media_type="text/event-stream", headers={**STREAM_HEADERS, **headers})
                     await failure(scope, receive, send)
                     return
@@ -169,12 +169,10 @@ class ResponsesRoutes:
         two as JSON), for the completed response. The first piece of the body holds the opening
         events and the first delta (the first piece of text is in already, see `open_stream`),
         the last the closing events: one write each, as a chat completion's stream."""
-        head = events.opening()
         try:
             piece = await text.next()
             while piece is not None:
-                yield head + events.delta(piece)
-                head = b""
+                yield events.delta(piece)
                 piece = await text.next()
             calls, answered = text.tool_calls, events.text
             text_json = string_json(answered)
@@ -184,11 +182,11 @@ class ResponsesRoutes:
             rendered = response_json(ident, "completed", created, int(time.time()), model, output, NO_USAGE_JSON, echo)
             if request.store:
                 await self._save(owner, request, ident, rendered, answered, calls, text_json)
-            yield head + events.closing(rendered, calls, text_json)
+            yield events.closing(rendered, calls, text_json)
         except DynasparkError as exc:
-            yield head + events.failed(self.upstream.error(exc))
+            yield events.failed(self.upstream.error(exc))
         except GatewayError as exc:
-            yield head + events.failed(exc)
+            yield events.failed(exc)
         finally:
             await text.aclose()
 

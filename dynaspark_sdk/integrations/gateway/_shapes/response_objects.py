@@ -188,7 +188,10 @@ class ResponseEvents:
     content_part.added, the text deltas, output_text.done, content_part.done,
     output_item.done; for each function call, output_item.added,
     function_call_arguments.delta and .done, output_item.done; then completed (or failed).
-    The message is begun at its first piece of text (an answer that is only calls has none)."""
+    The message is begun at its first piece of text (an answer that is only calls has none).
+    The opening events go out with the first piece of the body that follows them (a delta,
+    the closing or the failure) unless `opening()` sent them; each method's piece is rendered
+    as text and encoded once."""
 
     def __init__(self, response_json: str, item_id: str) -> None:
         self._response_json = response_json  # the response begun (`in_progress`), as JSON
@@ -197,26 +200,35 @@ class ResponseEvents:
         self._where = f'"item_id":"{item_id}","output_index":0,"content_index":0'
         self._sequence = 0
         self._text: list[str] = []
+        self._opened = False
         self._begun = False
         #: Whether the last event (completed or failed) has been rendered.
         self.finished = False
 
-    def _event(self, kind: str, payload: dict[str, Any]) -> bytes:
+    def _event(self, kind: str, payload: dict[str, Any]) -> str:
         return self._rendered_event(kind, encode(payload)[1:-1])
 
-    def _rendered_event(self, kind: str, members: str) -> bytes:
+    def _rendered_event(self, kind: str, members: str) -> str:
         """The event `kind` (a name with nothing to escape), its payload's `members` rendered
         already (JSON without the braces): `{"type", "sequence_number", **payload}`."""
         sequence = self._sequence
         self._sequence += 1
-        return f'event: {kind}\ndata: {{"type":"{kind}","sequence_number":{sequence},{members}}}\n\n'.encode()
+        return f'event: {kind}\ndata: {{"type":"{kind}","sequence_number":{sequence},{members}}}\n\n'
 
-    def opening(self) -> bytes:
-        """response.created and response.in_progress (the response encoded once, for both)."""
+    def _opening(self) -> str:
+        """response.created and response.in_progress (the response rendered once, for both),
+        unless sent already."""
+        if self._opened:
+            return ""
+        self._opened = True
         members = '"response":' + self._response_json
         return self._rendered_event("response.created", members) + self._rendered_event("response.in_progress", members)
 
-    def _begin(self) -> bytes:
+    def opening(self) -> bytes:
+        """response.created and response.in_progress, now (nothing if sent already)."""
+        return self._opening().encode()
+
+    def _begin(self) -> str:
         """The message and its text part begun."""
         self._begun = True
         # `output_message(self.item_id, None, "in_progress")`, rendered (the id has nothing to escape).
@@ -226,11 +238,11 @@ class ResponseEvents:
         )
 
     def delta(self, text: str) -> bytes:
-        """One `response.output_text.delta` (the message begun first, at the first)."""
-        begun = b"" if self._begun else self._begin()
+        """One `response.output_text.delta` (the opening events and the message begun first, at the first)."""
+        head = self._opening() + ("" if self._begun else self._begin())
         self._text.append(text)
         delta = f'{self._where},"delta":{string_json(text)},"logprobs":[]'
-        return begun + self._rendered_event("response.output_text.delta", delta)
+        return (head + self._rendered_event("response.output_text.delta", delta)).encode()
 
     @property
     def text(self) -> str:
@@ -242,10 +254,10 @@ class ResponseEvents:
         message = [output_message(self.item_id, self.text)] if self._begun or not calls else []
         return [*message, *(function_call_item(call) for call in calls)]
 
-    def _call(self, index: int, call: ToolCall) -> bytes:
+    def _call(self, index: int, call: ToolCall) -> str:
         item = function_call_item(call)
         where = {"item_id": item["id"], "output_index": index}
-        return b"".join(
+        return "".join(
             (
                 self._event(
                     "response.output_item.added",
@@ -264,7 +276,9 @@ class ResponseEvents:
         """The text, part and message done (begun first if no text came and no call), each
         call's events, then `response.completed` with the response (`completed_json`, as
         rendered for the store too); `text_json` the text sent, as JSON, if the caller has it."""
-        pieces = [] if self._begun or calls else [self._begin()]
+        pieces = [self._opening()]
+        if not (self._begun or calls):
+            pieces.append(self._begin())
         if self._begun:
             text = string_json(self.text) if text_json is None else text_json
             message = _output_message_json(self.item_id, text)
@@ -277,12 +291,14 @@ class ResponseEvents:
         pieces += [self._call(first + index, call) for index, call in enumerate(calls)]
         pieces.append(self._rendered_event("response.completed", '"response":' + completed_json))
         self.finished = True
-        return b"".join(pieces)
+        return "".join(pieces).encode()
 
     def failed(self, error: GatewayError) -> bytes:
-        """`response.failed`: the response with status `failed`, its error, and the text so far."""
+        """`response.failed`: the response with status `failed`, its error, and the text so far
+        (after the opening events, if they were not sent)."""
+        opening = self._opening()
         output = [output_message(self.item_id, self.text, "incomplete")] if self._begun else []
         begun = json.loads(self._response_json)  # (a failure is rare: no dict is kept for it)
         response = {**begun, "status": "failed", "error": failure(error), "output": output}
         self.finished = True
-        return self._event("response.failed", {"response": response})
+        return (opening + self._event("response.failed", {"response": response})).encode()
