@@ -221,8 +221,14 @@ class ResponseEvents:
         if self._opened:
             return ""
         self._opened = True
-        members = '"response":' + self._response_json
-        return self._rendered_event("response.created", members) + self._rendered_event("response.in_progress", members)
+        # As `_rendered_event` renders each, in one string: the response (about 1.5 KB) copied once per event.
+        sequence, response = self._sequence, self._response_json
+        self._sequence += 2
+        return (
+            f'event: response.created\ndata: {{"type":"response.created","sequence_number":{sequence},'
+            f'"response":{response}}}\n\nevent: response.in_progress\ndata: {{"type":"response.in_progress",'
+            f'"sequence_number":{sequence + 1},"response":{response}}}\n\n'
+        )
 
     def opening(self) -> bytes:
         """response.created and response.in_progress, now (nothing if sent already)."""
@@ -239,10 +245,12 @@ class ResponseEvents:
 
     def delta(self, text: str) -> bytes:
         """One `response.output_text.delta` (the opening events and the message begun first, at the first)."""
-        head = self._opening() + ("" if self._begun else self._begin())
+        opening, begun = self._opening(), "" if self._begun else self._begin()
         self._text.append(text)
-        delta = f'{self._where},"delta":{string_json(text)},"logprobs":[]'
-        return (head + self._rendered_event("response.output_text.delta", delta)).encode()
+        delta = self._rendered_event(
+            "response.output_text.delta", f'{self._where},"delta":{string_json(text)},"logprobs":[]'
+        )
+        return f"{opening}{begun}{delta}".encode()
 
     @property
     def text(self) -> str:
@@ -289,7 +297,11 @@ class ResponseEvents:
             ]
         first = 1 if self._begun else 0
         pieces += [self._call(first + index, call) for index, call in enumerate(calls)]
-        pieces.append(self._rendered_event("response.completed", '"response":' + completed_json))
+        # As `_rendered_event` renders it, the response (about 1.5 KB) copied only by the join.
+        sequence = self._sequence
+        self._sequence += 1
+        completed = f'event: response.completed\ndata: {{"type":"response.completed","sequence_number":{sequence},'
+        pieces += (completed, '"response":', completed_json, "}\n\n")
         self.finished = True
         return "".join(pieces).encode()
 
