@@ -25,7 +25,9 @@ of chat and text calls: user-space instructions per call, the same from run to r
 the machine's load (it leaves out the kernel's share, about a tenth of the CPU time). Batches
 of Responses API calls (`/v1/responses`, with `store: false`, then stored in the default
 in-memory store) are counted apart, against the chat call of the same model in the same run:
-goal, for both, no more than chat's (see `COUNT_NOISE`).
+goal, for both, no more than chat's (see `COUNT_NOISE`). So are streamed calls (`stream: true`,
+each read to its end): `/v1/responses` unstored and stored against a streamed chat completion
+of the same model; goal, no more than the chat stream's.
 
 *Responses API.* The latency and CPU rows run for `/v1/responses` too (same model, stored in
 the default in-memory store), and storing a response is timed in process: goal <= 100 us.
@@ -206,8 +208,9 @@ def _added_rows(budget: Budget) -> list[Row]:
 def _instruction_rows(budget: Budget) -> list[Row]:
     """The gateway's user-space instructions per call under callgrind (see the module's
     docstring): chat and text, then `/v1/responses` unstored and stored, each against the chat
-    completion of the same model and prompt measured in the same run. Goal for both Responses
-    rows: no more than chat's, within `COUNT_NOISE` (0.3%, the counts' noise from run to run)."""
+    completion of the same model and prompt measured in the same run; then the same streamed,
+    against a streamed chat completion. Goal for the Responses rows: no more than chat's (or
+    the chat stream's), within `COUNT_NOISE` (0.3%, the counts' noise from run to run)."""
     if budget.smoke or shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         return []
     calls = 200
