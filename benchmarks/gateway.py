@@ -279,6 +279,17 @@ def _instruction_rows(budget: Budget) -> list[Row]:
     per_call = {operation: total / calls for operation, total in totals.items()}
     chat, text = per_call["chat"], per_call["text"]
 
+    def counted(what: str, count: float) -> Row:
+        return Row(
+            target="8",
+            measurement=f"gateway process instructions per {what} (callgrind, user space)",
+            value=f"{count / 1e6:.3f} M",
+            baseline="-",
+            ratio=None,
+            goal="-",
+            verdict="info",
+        )
+
     def against(operation: str, baseline: str, what: str) -> Row:
         count, base = per_call[operation], per_call[baseline]
         name = "chat completion" if baseline == "chat" else "streamed chat completion"
@@ -293,26 +304,10 @@ def _instruction_rows(budget: Budget) -> list[Row]:
         )
 
     return [
-        Row(
-            target="8",
-            measurement="gateway process instructions per call, chat and text alike (callgrind, user space)",
-            value=f"{(chat + text) / 2e6:.3f} M",
-            baseline="-",
-            ratio=None,
-            goal="-",
-            verdict="info",
-        ),
+        counted("call, chat and text alike", (chat + text) / 2),
         against("responses", "chat", "Responses API call, store: false"),
         against("stored", "chat", "Responses API call, stored"),
-        Row(
-            target="8",
-            measurement="gateway process instructions per streamed chat completion (callgrind, user space)",
-            value=f"{per_call['chat_stream'] / 1e6:.3f} M",
-            baseline="-",
-            ratio=None,
-            goal="-",
-            verdict="info",
-        ),
+        counted("streamed chat completion", per_call["chat_stream"]),
         against("responses_stream", "chat_stream", "streamed Responses API call, store: false"),
         against("stored_stream", "chat_stream", "streamed Responses API call, stored"),
     ]

@@ -16,6 +16,7 @@ import openai
 import pytest
 from conftest import Dual
 from openai_fixtures import CLIENTS, STREAM_CLIENTS, cleared_emulator, failure, invoke, openai_factory, user  # noqa: F401
+from starlette.types import Message
 
 from dynaspark_sdk import AsyncClient
 from dynaspark_sdk.integrations.gateway import create_app, serve_in_thread
@@ -468,19 +469,19 @@ async def test_a_stream_goes_out_in_as_few_writes_as_a_chat_stream(
     app = create_app(client, log=lambda _: None)
     request = json.dumps({"model": "text/openai", "input": "one two", "stream": True}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(request)).encode())]
-    scope = {"type": "http", "method": "POST", "path": "/v1/responses", "raw_path": b"/v1/responses"}
+    scope: dict[str, Any] = {"type": "http", "method": "POST", "path": "/v1/responses", "raw_path": b"/v1/responses"}
     scope |= {"headers": headers, "query_string": b"", "root_path": "", "scheme": "http", "http_version": "1.1"}
     scope |= {"asgi": {"version": "3.0"}, "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 5)}
-    received = [{"type": "http.request", "body": request, "more_body": False}]
-    sent: list[dict[str, Any]] = []
+    received: list[Message] = [{"type": "http.request", "body": request, "more_body": False}]
+    sent: list[Message] = []
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> Message:
         if received:
             return received.pop()
         await anyio.sleep_forever()  # the client stays until the answer ends
         raise AssertionError
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
     try:
