@@ -103,13 +103,19 @@ Action = Send | Read | Discard | Sleep | Emit | Resolve
 # --------------------------------------------------------------------------- outcomes
 
 
+def _rate_limit_of(answer: Answer) -> RateLimit:
+    return RateLimit.from_headers(answer.headers)
+
+
 @attrs.frozen
 class Answer:
-    """A whole answer."""
+    """A whole answer. `rate_limit` holds its headers' numbers, read once for the flow and
+    for the result."""
 
     status: int
     headers: Mapping[str, str]
     body: bytes
+    rate_limit: RateLimit = attrs.field(default=attrs.Factory(_rate_limit_of, takes_self=True), repr=False)
 
 
 @attrs.frozen
@@ -176,7 +182,10 @@ class ClientState:
 
     def observe(self, headers: Mapping[str, str]) -> RateLimit:
         """Remember the rate-limit numbers of an answer that carries them; return them."""
-        seen = RateLimit.from_headers(headers)
+        return self.remember(RateLimit.from_headers(headers))
+
+    def remember(self, seen: RateLimit) -> RateLimit:
+        """Remember `seen`, an answer's rate-limit numbers, if it carries any; return them."""
         if seen.known:
             with self._lock:
                 self._rate_limit = seen
@@ -384,7 +393,7 @@ def call_flow(
             delay = _wait_for_error(config, retries, error)
         else:
             if api_call:
-                state.observe(outcome.headers)
+                state.remember(outcome.rate_limit)
             if route.switch(outcome.status):
                 continue
             route.answered(outcome.status)

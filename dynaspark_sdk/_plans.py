@@ -82,7 +82,7 @@ class RequestPlan:
 
     def at(self, path: str) -> RequestPlan:
         """The same plan sent to `path` (one of `paths`)."""
-        return attrs.evolve(self, path=path)
+        return self if path == self.path else attrs.evolve(self, path=path)
 
     def with_upload(self, upload: ImageUpload) -> RequestPlan:
         """The same plan with a fetched remote image in place of its URL."""

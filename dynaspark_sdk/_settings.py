@@ -52,10 +52,12 @@ class Settings:
     chat_path: str | None = None
     private_image_urls: bool = True
 
-    @property
-    def flow(self) -> FlowConfig:
-        """The part the flows need."""
-        return FlowConfig(
+    # Derived once (the settings never change): what every call would otherwise rebuild.
+    _flow: FlowConfig = attrs.field(init=False, repr=False, eq=False)
+    _service_home: tuple[str, tuple[str, ...]] | None = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        flow = FlowConfig(
             retry=self.retry,
             on_rate_limit=self.on_rate_limit,
             max_media_bytes=self.max_media_bytes,
@@ -63,6 +65,16 @@ class Settings:
             base_url=self.base_url,
             private_image_urls=self.private_image_urls,
         )
+        object.__setattr__(self, "_flow", flow)
+        # The user's own headers (an Authorization, an org id) and where they may go.
+        user_headers = tuple(name for name in self.default_headers if name not in ("user-agent", "accept"))
+        home = (origin_of(httpx.URL(self.base_url)), user_headers) if user_headers else None
+        object.__setattr__(self, "_service_home", home)
+
+    @property
+    def flow(self) -> FlowConfig:
+        """The part the flows need."""
+        return self._flow
 
     @property
     def base_url_bytes(self) -> int:
@@ -73,6 +85,7 @@ class Settings:
         """Keyword arguments for `httpx.Client.build_request` for one attempt of `plan`."""
         kwargs = dict(plan.kwargs(payload))  # plans hand out the same dict on every attempt
         url: str = kwargs.pop("url")
+        home = None
         if url.startswith(("http://", "https://")):
             # An absolute URL is not the service (an image to download or to send): the user's
             # headers (an Authorization, an org id) stay with the service.
@@ -80,11 +93,10 @@ class Settings:
         else:
             url = self.base_url + url
             base_headers = self.default_headers
+            home = self._service_home
         headers = {**base_headers, **ACCEPT_HEADERS.get(plan.expect, {}), **kwargs.pop("headers", {})}
         args = {**kwargs, "url": url, "headers": headers, "timeout": self.timeout}
-        user_headers = tuple(name for name in base_headers if name not in ("user-agent", "accept"))
-        if user_headers:
-            home = (origin_of(httpx.URL(self.base_url)), user_headers)
+        if home is not None:
             args["extensions"] = {**args.get("extensions", {}), USER_HEADERS_EXTENSION: home}
         return args
 

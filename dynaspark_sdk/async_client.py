@@ -156,7 +156,8 @@ class _AsyncRunner:
             return result
         finally:
             flow.close()
-            await self.discard()
+            if self._response is not None:
+                await self.discard()
 
 
 class _Download:
@@ -447,7 +448,8 @@ class AsyncClient(BaseClient):
         image = await self._prepare_media(media)
         if request is None:
             plan, parse = draft.call(image)
-            return await self._run(plan, parse)
+            # As `_run` does, without its coroutine: one layer less on every resumption.
+            return await self._runner().run(call_flow(plan, parse, self._settings.flow, self._state))
         turns = StructuredTurns(request, normalize_messages(messages))
         while True:
             plan, parse = chat_draft(self._settings, turns.messages, model=draft.model, resolve_alias=False).call(image)
@@ -555,7 +557,8 @@ class AsyncClient(BaseClient):
         )
         plan, parse = text_call(self._settings, prompt_or_messages, options, stream=False)
         if request is None:
-            return await self._run(plan, parse)
+            # As `_run` does, without its coroutine: one layer less on every resumption.
+            return await self._runner().run(call_flow(plan, parse, self._settings.flow, self._state))
         turns = StructuredTurns(request, normalize_messages(prompt_or_messages))
         while True:
             plan, parse = text_call(self._settings, turns.messages, options, stream=False)

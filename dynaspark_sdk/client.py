@@ -194,7 +194,8 @@ class _Runner:
             return result
         finally:
             flow.close()
-            self.discard()
+            if self._response is not None:
+                self.discard()
 
 
 class _Download:
@@ -476,7 +477,8 @@ class Client(BaseClient):
         image = self._prepare_media(media)
         if request is None:
             plan, parse = draft.call(image)
-            return self._run(plan, parse)
+            # As `_run` does, without its coroutine: one layer less on every resumption.
+            return self._runner().run(call_flow(plan, parse, self._settings.flow, self._state))
         turns = StructuredTurns(request, normalize_messages(messages))
         while True:
             plan, parse = chat_draft(self._settings, turns.messages, model=draft.model, resolve_alias=False).call(image)
@@ -584,7 +586,8 @@ class Client(BaseClient):
         )
         plan, parse = text_call(self._settings, prompt_or_messages, options, stream=False)
         if request is None:
-            return self._run(plan, parse)
+            # As `_run` does, without its coroutine: one layer less on every resumption.
+            return self._runner().run(call_flow(plan, parse, self._settings.flow, self._state))
         turns = StructuredTurns(request, normalize_messages(prompt_or_messages))
         while True:
             plan, parse = text_call(self._settings, turns.messages, options, stream=False)

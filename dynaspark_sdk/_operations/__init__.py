@@ -19,8 +19,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from dynaspark_sdk._rate_limit import RateLimit
-
 if TYPE_CHECKING:
     from dynaspark_sdk._flow import Answer
     from dynaspark_sdk._plans import RequestPlan
@@ -36,4 +34,4 @@ Call = tuple["RequestPlan", Callable[["Answer"], T]]
 def answer_meta(answer: Answer) -> dict[str, Any]:
     """The fields every result has: the answer's headers and rate-limit numbers."""
     # httpx's Headers: a case-insensitive mapping, kept as it came rather than copied.
-    return {"headers": answer.headers, "rate_limit": RateLimit.from_headers(answer.headers)}
+    return {"headers": answer.headers, "rate_limit": answer.rate_limit}

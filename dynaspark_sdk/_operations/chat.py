@@ -4,7 +4,9 @@ comes prepared (the shells read it with `_media_files.prepare_media`)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import attrs
@@ -52,6 +54,23 @@ def resolve_chat_model(model: str | None, *, resolve_alias: bool = True) -> str:
             f"model {model!r} is not supported; valid models: {', '.join(spec_values.CHAT_MODELS)} (aliases: {aliases})"
         )
     return name
+
+
+@functools.cache
+def _generated_chat() -> tuple[Any, Any, Any, Any]:
+    """The generated chat operation and its models, imported on first use (not at import)."""
+    from dynaspark_sdk._generated.api.chat import chat as chat_api
+    from dynaspark_sdk._generated.models import ChatForm, ChatFormNoImage, ChatModel
+
+    return chat_api, ChatForm, ChatFormNoImage, ChatModel
+
+
+@functools.lru_cache(maxsize=64)
+def _page_headers(origin: str) -> Mapping[str, str]:
+    """The web page's headers for the service at `origin` (copied into each request's)."""
+    return MappingProxyType(
+        {"origin": origin.rstrip("/"), "referer": origin.rstrip("/") + "/", "x-requested-with": "XMLHttpRequest"}
+    )
 
 
 @attrs.frozen
@@ -104,9 +123,7 @@ class ChatDraft:
         endpoint's paths, newest first (`spec_values.CHAT_PATHS`), or only `chat_path` when the
         client pins one.
         """
-        from dynaspark_sdk._generated.api.chat import chat as chat_api
-        from dynaspark_sdk._generated.models import ChatForm, ChatFormNoImage, ChatModel
-
+        chat_api, ChatForm, ChatFormNoImage, ChatModel = _generated_chat()
         from_parts = self.part_urls
         if (from_parts and image is not None) or len(from_parts) > 1:
             count = len(from_parts) + (image is not None)
@@ -116,13 +133,10 @@ class ChatDraft:
             upload = image_from_url(from_parts[0], max_bytes=self.max_media_bytes)
         user_input = self.user_input
         ai_model = ChatModel(self.model)
-        page_headers = {
-            "origin": self.origin.rstrip("/"),
-            "referer": self.origin.rstrip("/") + "/",
-            "x-requested-with": "XMLHttpRequest",
-        }
+        page_headers = _page_headers(self.origin)
 
         def make(payload: BinaryIO | None, image: ImageUpload | RemoteImage | None) -> dict[str, Any]:
+            kwargs: dict[str, Any]
             if image is None:
                 kwargs = chat_api._get_kwargs(body=ChatFormNoImage(user_input=user_input, ai_model=ai_model))
             else:

@@ -856,14 +856,48 @@ async def test_an_unexpected_failure_is_a_500_without_a_traceback(caplog: pytest
         async def generate_text(self, *args: Any, **kwargs: Any) -> Any:
             raise RuntimeError("secret internals at /srv/app.py line 3")
 
-    app = create_app(Broken(base_url="http://127.0.0.1:9"), log=lambda _: None)
+        async def generate_audio(self, *args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("secret internals at /srv/app.py line 4")
+
+    lines: list[str] = []
+    app = create_app(Broken(base_url="http://127.0.0.1:9"), log=lines.append)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway.localhost") as http:
+        # The chat endpoint is reached directly (past Starlette's router), speech through it.
         answer = await http.post("/v1/chat/completions", json={"model": "text/openai", "messages": user("x")})
-    assert answer.status_code == 500
-    assert answer.json()["error"]["message"] == "internal error in the gateway"
-    assert "secret internals" not in answer.text and "Traceback" not in answer.text
-    assert "secret internals" in caplog.text  # the operator's log has it
+        spoken = await http.post("/v1/audio/speech", json={"model": "tts-1", "input": "x", "voice": "alloy"})
+    for failed in (answer, spoken):
+        assert failed.status_code == 500
+        assert failed.json()["error"]["message"] == "internal error in the gateway"
+        assert "secret internals" not in failed.text and "Traceback" not in failed.text
+        assert failed.headers["x-should-retry"] == "false"  # as on every 5xx of the gateway
+    assert "line 3" in caplog.text and "line 4" in caplog.text  # the operator's log has them
+    assert [line.rsplit(" ", 2)[0] for line in lines] == ["POST /v1/chat/completions 500", "POST /v1/audio/speech 500"]
+
+
+async def test_streams_on_any_asgi_server_loop(upstream: EmulatorServer, emulator: Emulator) -> None:
+    """On trio (hypercorn's, here httpx's ASGI transport) a stream goes out through
+    Starlette's StreamingResponse; on asyncio straight to `send`: the same events."""
+    lines: list[str] = []
+    async with AsyncClient(base_url=upstream.url, max_retries=0) as client:
+        app = create_app(client, log=lines.append)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.localhost") as http:
+            answers = [
+                await http.post(
+                    "/v1/chat/completions", json={"model": model, "messages": user("w1 w2"), "stream": True}
+                )
+                for model in ("gemini-1.5-flash", "text/openai")
+            ]
+    for answer in answers:
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["content-type"] == "text/event-stream; charset=utf-8"
+        assert answer.text.endswith("data: [DONE]\n\n")
+    events = [json.loads(line[6:]) for line in answers[1].text.splitlines() if line.startswith("data: {")]
+    assert events[0]["choices"][0]["delta"]["role"] == "assistant"
+    assert "".join(event["choices"][0]["delta"].get("content") or "" for event in events) == "[openai] You said: w1 w2"
+    assert events[-1]["choices"][0]["finish_reason"] == "stop"
+    assert [line.rsplit(" ", 2)[0] for line in lines] == ["POST /v1/chat/completions 200"] * 2
 
 
 def test_without_the_extra_the_import_error_says_what_to_install() -> None:

@@ -14,7 +14,6 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -60,9 +59,10 @@ MAX_BODY_BYTES = 28 * 1024 * 1024
 _logger = logging.getLogger("dynaspark_sdk.gateway")
 
 
-class _Front:
-    """ASGI middleware in front of the routes, so that every endpoint (one added later too)
-    gets the same treatment:
+class _GatewayApp(Starlette):
+    """The gateway's Starlette application, with its front in `__call__`, in front of the
+    routes and of Starlette's own layers, so that every endpoint (one added later too) gets
+    the same treatment:
 
     - the guard's checks (`RequestGuard`: Host, Origin and CORS, JSON bodies) before anything
       else; a refusal is answered here, in OpenAI's error shape;
@@ -73,18 +73,20 @@ class _Front:
       stream's too); the query string and headers are never shown, so no key leaks.
 
     A `POST` to a path of `direct` goes straight to its ASGI endpoint, past Starlette's
-    exception middleware and router (the same endpoint the router reaches; it answers its own
-    errors): the gateway's hot path costs less per call."""
+    middleware and router (the same endpoint the router reaches; it answers its own errors,
+    and an unexpected one is answered here as Starlette's outermost middleware would): the
+    gateway's hot path costs less per call."""
 
     def __init__(
         self,
-        app: ASGIApp,
+        *,
         log: Callable[[str], None],
         direct: dict[str, ASGIApp],
         guard: RequestGuard,
         rate_limit: Callable[[], RateLimit],
+        **starlette: Any,
     ) -> None:
-        self.app = app
+        super().__init__(**starlette)
         self.log = log
         self.direct = direct
         self.guard = guard
@@ -103,8 +105,12 @@ class _Front:
         return headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["app"] = self
+        stack = self.middleware_stack
+        if stack is None:
+            stack = self.middleware_stack = self.build_middleware_stack()
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
+            await stack(scope, receive, send)
             return
         started = time.perf_counter()
         status = 0
@@ -122,13 +128,22 @@ class _Front:
                     message = {**message, "headers": [*message.get("headers", ()), *extra]}
             await send(message)
 
-        app = self.app
+        app: ASGIApp = stack
+        direct = None
         if admission.status:
             app = _refusal(admission)
         elif scope["method"] == "POST":
-            app = self.direct.get(_route_path(scope), app)
+            direct = self.direct.get(_route_path(scope))
         try:
-            await app(scope, receive, sending)
+            if direct is None:
+                await app(scope, receive, sending)
+            else:
+                try:
+                    await direct(scope, receive, sending)
+                except Exception as exc:
+                    if not status:  # as Starlette's outermost middleware: a 500, then up
+                        await (await _unexpected(Request(scope), exc))(scope, receive, sending)
+                    raise
         except Exception:
             status = status or 500  # answered by Starlette's outermost middleware
             raise
@@ -170,9 +185,10 @@ class _Endpoint:
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
-    """The first value of the (lower-case) header `name`, as Starlette's `Headers.get`."""
+    """The first value of the header `name`, as Starlette's `Headers.get` (ASGI servers give
+    header names in lower case; `name` is)."""
     for key, value in scope["headers"]:
-        if key.lower() == name:
+        if key == name:
             return str(value.decode("latin-1"))
     return None
 
@@ -260,7 +276,9 @@ class _Gateway:
             plan = parse_chat(await self.body(scope, receive), self.chat_models, self.policies)
             headers = ignored_headers(scope, plan.ignored)
             if plan.stream:
-                events = await self._stream(plan)
+                # The events once the first piece has come (see `_events`): until then a
+                # failure is still an error status (429, 502, 504).
+                events = self._events(plan, await self.upstream.open_stream(plan))
                 if on_asyncio():
                     await send_events(receive, send, events, headers)
                     return
@@ -278,11 +296,6 @@ class _Gateway:
         except (GatewayError, DynasparkError) as exc:
             response = error_response(self.upstream.error(exc))
         await response(scope, receive, send)
-
-    async def _stream(self, plan: ChatPlan) -> AsyncGenerator[bytes, None]:
-        """The events of a streamed answer, once its first piece has come (see `_events`):
-        until then a failure is still an error status (429, 502, 504)."""
-        return self._events(plan, await self.upstream.open_stream(plan))
 
     async def _events(self, plan: ChatPlan, text: TextStream) -> AsyncGenerator[bytes, None]:
         """The chunks as server-sent events: the first carries the role and the first piece
@@ -449,16 +462,15 @@ def create_app(
         Exception: _unexpected,
     }
     direct: dict[str, ASGIApp] = {"/v1/chat/completions": gateway.chat_completions, "/v1/responses": responses.create}
-    middleware = [
-        Middleware(
-            _Front,
-            log=log if log is not None else _logger.info,
-            direct=direct,
-            guard=guard,
-            rate_limit=lambda: calls.rate_limit,
-        )
-    ]
-    app = Starlette(routes=routes, exception_handlers=handlers, middleware=middleware, lifespan=lifespan)
+    app = _GatewayApp(
+        log=log if log is not None else _logger.info,
+        direct=direct,
+        guard=guard,
+        rate_limit=lambda: calls.rate_limit,
+        routes=routes,
+        exception_handlers=handlers,
+        lifespan=lifespan,
+    )
     # What the gateway's own servers end before their grace period runs out (see `InFlight`).
     app.state.dynaspark_in_flight = gateway.in_flight
     return app

@@ -4,9 +4,10 @@ cut at its stop sequences, every wait on the service ended by a shutdown (`InFli
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 import attrs
@@ -26,25 +27,80 @@ def shutting_down() -> GatewayError:
 
 
 class _Guard:
-    """`InFlight.guard()`: a plain context manager (a generator-based one costs more per call)."""
+    """`InFlight.guard()` off asyncio (trio): an anyio cancel scope, as a plain context manager
+    (a generator-based one costs more per call)."""
 
     __slots__ = ("_scope", "_scopes")
 
-    def __init__(self, scopes: set[anyio.CancelScope], ended: bool) -> None:
+    def __init__(self, scopes: set[Any], ended: bool) -> None:
         self._scopes = scopes
         self._scope = anyio.CancelScope()
         if ended:
             self._scope.cancel()
 
     def __enter__(self) -> anyio.CancelScope:
-        self._scopes.add(self._scope)
+        self._scopes.add(self)
         return self._scope.__enter__()
 
     def __exit__(self, *exc_info: Any) -> bool:
         try:
             return bool(self._scope.__exit__(*exc_info))
         finally:
-            self._scopes.discard(self._scope)
+            self._scopes.discard(self)
+
+    def cancel(self) -> None:
+        self._scope.cancel()
+
+
+class _AsyncioGuard:
+    """`InFlight.guard()` on asyncio: the task itself is cancelled by `end_all()`, and that
+    cancellation (only that one: `Task.uncancel`, as `asyncio.timeout` does) is caught at the
+    end of the block. An anyio cancel scope costs several times as much per call, and every
+    call of the gateway passes one or two of these."""
+
+    __slots__ = ("_ending", "_scopes", "_task", "cancelled_caught")
+
+    def __init__(self, scopes: set[Any], ended: bool) -> None:
+        self._scopes = scopes
+        self._ending = ended
+        self.cancelled_caught = False
+
+    def __enter__(self) -> _AsyncioGuard:
+        task = asyncio.current_task()
+        assert task is not None, "an upstream wait outside a task"
+        self._task = task
+        self._scopes.add(self)
+        if self._ending:
+            task.cancel()
+        return self
+
+    def cancel(self) -> None:
+        if not self._ending:
+            self._ending = True
+            self._task.cancel()
+
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> bool:
+        self._scopes.discard(self)
+        if not self._ending:
+            return False
+        # Our cancellation is spent (delivered or not); another one still stands.
+        if self._task.uncancel() == 0 and exc_type is asyncio.CancelledError:
+            self.cancelled_caught = True
+            return True
+        return False
+
+
+class _Waiting(Protocol):
+    """What a guard's block gives: whether the shutdown ended the wait."""
+
+    @property
+    def cancelled_caught(self) -> bool: ...
+
+
+class _Guarding(Protocol):
+    def __enter__(self) -> _Waiting: ...
+
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: Any) -> bool: ...
 
 
 class InFlight:
@@ -54,12 +110,14 @@ class InFlight:
     with an error event and `[DONE]`) instead of having its connection cut."""
 
     def __init__(self) -> None:
-        self._scopes: set[anyio.CancelScope] = set()
+        self._scopes: set[Any] = set()
         self.ended = False
 
-    def guard(self) -> _Guard:
+    def guard(self) -> _Guarding:
         """A cancel scope around one upstream wait (never around a `yield` to Starlette), ended
         by `end_all()`: check its `cancelled_caught` afterwards."""
+        if asyncio._get_running_loop() is not None:
+            return _AsyncioGuard(self._scopes, self.ended)
         return _Guard(self._scopes, self.ended)
 
     def end_all(self) -> None:
@@ -152,30 +210,29 @@ class Upstream:
 
     async def answer(self, plan: ChatPlan) -> Answer:
         """The whole answer to `plan` (a 503 when the server stops while it is awaited)."""
+        answer: Answer | None = None
         with self.in_flight.guard() as waiting:
-            answer = await self._answer(plan)
-        if waiting.cancelled_caught:
+            if plan.text_model is None:
+                chat = await self.client.chat(plan.messages, model=plan.model, **plan.structured)
+                self._seen(chat.rate_limit.remaining)
+                answer = Answer(cut(chat.text, plan.stop) if plan.stop else chat.text, tool_calls=chat.tool_calls)
+            else:
+                result = await self.client.generate_text(
+                    plan.messages, model=plan.text_model, **plan.text_options, **plan.structured
+                )
+                self._seen(result.rate_limit.remaining)
+                usage = result.usage
+                counts = None
+                if usage is not None:
+                    counts = {
+                        "prompt_tokens": usage.prompt_tokens,
+                        "completion_tokens": usage.completion_tokens,
+                        "total_tokens": usage.total_tokens,
+                    }
+                answer = Answer(cut(result.text, plan.stop) if plan.stop else result.text, counts, result.tool_calls)
+        if waiting.cancelled_caught or answer is None:
             raise shutting_down()
         return answer
-
-    async def _answer(self, plan: ChatPlan) -> Answer:
-        if plan.text_model is None:
-            chat = await self.client.chat(plan.messages, model=plan.model, **plan.structured)
-            self._seen(chat.rate_limit.remaining)
-            return Answer(cut(chat.text, plan.stop) if plan.stop else chat.text, tool_calls=chat.tool_calls)
-        result = await self.client.generate_text(
-            plan.messages, model=plan.text_model, **plan.text_options, **plan.structured
-        )
-        self._seen(result.rate_limit.remaining)
-        usage = result.usage
-        counts = None
-        if usage is not None:
-            counts = {
-                "prompt_tokens": usage.prompt_tokens,
-                "completion_tokens": usage.completion_tokens,
-                "total_tokens": usage.total_tokens,
-            }
-        return Answer(cut(result.text, plan.stop) if plan.stop else result.text, counts, result.tool_calls)
 
     async def open_stream(self, plan: ChatPlan) -> TextStream:
         """The answer to `plan` as a stream, once its first piece is in: until then a failure
