@@ -25,7 +25,9 @@ of chat and text calls: user-space instructions per call, the same from run to r
 the machine's load (it leaves out the kernel's share, about a tenth of the CPU time). Batches
 of Responses API calls (`/v1/responses`, with `store: false`, then stored in the default
 in-memory store) are counted apart, against the chat call of the same model in the same run:
-goal, for both, no more than chat's (see `COUNT_NOISE`).
+goal, for both, no more than chat's (see `COUNT_NOISE`). So are streamed calls (`stream: true`,
+each read to its end): `/v1/responses` unstored and stored against a streamed chat completion
+of the same model; goal, no more than the chat stream's.
 
 *Responses API.* The latency and CPU rows run for `/v1/responses` too (same model, stored in
 the default in-memory store), and storing a response is timed in process: goal <= 100 us.
@@ -206,8 +208,9 @@ def _added_rows(budget: Budget) -> list[Row]:
 def _instruction_rows(budget: Budget) -> list[Row]:
     """The gateway's user-space instructions per call under callgrind (see the module's
     docstring): chat and text, then `/v1/responses` unstored and stored, each against the chat
-    completion of the same model and prompt measured in the same run. Goal for both Responses
-    rows: no more than chat's, within `COUNT_NOISE` (0.3%, the counts' noise from run to run)."""
+    completion of the same model and prompt measured in the same run; then the same streamed,
+    against a streamed chat completion. Goal for the Responses rows: no more than chat's (or
+    the chat stream's), within `COUNT_NOISE` (0.3%, the counts' noise from run to run)."""
     if budget.smoke or shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         return []
     calls = 200
@@ -231,59 +234,82 @@ def _instruction_rows(budget: Budget) -> list[Row]:
                 for _ in range(count):
                     http.post("/responses", json=body).raise_for_status()
 
+            def stream(path: str, body: dict[str, object], count: int) -> None:
+                for _ in range(count):  # each read to its end, as a client's stream iterator does
+                    with http.stream("POST", path, json={**body, "stream": True}) as answer:
+                        answer.raise_for_status()
+                        for _ in answer.iter_bytes():
+                            pass
+
+            chat_body: dict[str, object] = {"model": models[0], "messages": [{"role": "user", "content": PROMPT}]}
             for model in models:
                 post(model, 30)  # imports done, pools and caches warm
             respond(30)
+            stream("/chat/completions", chat_body, 30)
+            stream("/responses", {"model": models[0], "input": PROMPT}, 30)
             pid = str(gateway.pid)
-            # One count per batch: a dump ends each (`out.1`, `out.2`, `out.3`); the last is written at exit.
             batches: dict[str, Callable[[], None]] = {
                 "chat": lambda: post(models[0], calls),
                 "text": lambda: post(models[1], calls),
                 "responses": lambda: respond(calls, store=False),
                 "stored": lambda: respond(calls),
+                "chat_stream": lambda: stream("/chat/completions", chat_body, calls),
+                "responses_stream": lambda: stream(
+                    "/responses", {"model": models[0], "input": PROMPT, "store": False}, calls
+                ),
+                "stored_stream": lambda: stream("/responses", {"model": models[0], "input": PROMPT}, calls),
             }
-            for index, batch in enumerate(batches.values()):
+            # One count per batch: each ends with a dump named after it (callgrind writes it to
+            # `out.1`, `out.2`, ... with "desc: Trigger: dump <name>"); what is left, written to
+            # `out` at exit, was counted with collection off (0).
+            for name, batch in batches.items():
                 subprocess.run(["callgrind_control", "-i", "on", pid], check=True, capture_output=True)
                 batch()
                 subprocess.run(["callgrind_control", "-i", "off", pid], check=True, capture_output=True)
-                if index < len(batches) - 1:
-                    subprocess.run(["callgrind_control", "-d", pid], check=True, capture_output=True)
+                subprocess.run(["callgrind_control", "-d", name, pid], check=True, capture_output=True)
         totals = dict.fromkeys(batches, 0)
-        for name in glob.glob(out + "*"):
-            operation = {".1": "chat", ".2": "text", ".3": "responses"}.get(name[-2:], "stored")
-            with open(name) as dump:
+        for path in glob.glob(out + ".*"):
+            operation = ""
+            with open(path) as dump:
                 for line in dump:
-                    if line.startswith("totals:"):  # (its "summary:" line counts from the start: 0)
+                    if line.startswith("desc: Trigger: "):
+                        operation = line.split()[-1]  # "... dump <name>"
+                    elif line.startswith("totals:"):  # (its "summary:" line counts from the start: 0)
                         totals[operation] += int(line.split()[1])
-    chat, text, responses, stored = (totals[operation] / calls for operation in batches)
-    return [
-        Row(
+    per_call = {operation: total / calls for operation, total in totals.items()}
+    chat, text = per_call["chat"], per_call["text"]
+
+    def counted(what: str, count: float) -> Row:
+        return Row(
             target="8",
-            measurement="gateway process instructions per call, chat and text alike (callgrind, user space)",
-            value=f"{(chat + text) / 2e6:.3f} M",
+            measurement=f"gateway process instructions per {what} (callgrind, user space)",
+            value=f"{count / 1e6:.3f} M",
             baseline="-",
             ratio=None,
             goal="-",
             verdict="info",
-        ),
-        Row(
+        )
+
+    def against(operation: str, baseline: str, what: str) -> Row:
+        count, base = per_call[operation], per_call[baseline]
+        name = "chat completion" if baseline == "chat" else "streamed chat completion"
+        return Row(
             target="8",
-            measurement="gateway process instructions per Responses API call, store: false (callgrind, user space)",
-            value=f"{responses / 1e6:.3f} M",
-            baseline=f"chat completion, same model {chat / 1e6:.3f} M",
-            ratio=responses / chat if chat else None,
-            goal="<= chat's",
-            verdict=verdict(responses <= chat * (1 + COUNT_NOISE)),
-        ),
-        Row(
-            target="8",
-            measurement="gateway process instructions per Responses API call, stored (callgrind, user space)",
-            value=f"{stored / 1e6:.3f} M",
-            baseline=f"chat completion, same model {chat / 1e6:.3f} M",
-            ratio=stored / chat if chat else None,
-            goal="<= chat's",
-            verdict=verdict(stored <= chat * (1 + COUNT_NOISE)),
-        ),
+            measurement=f"gateway process instructions per {what} (callgrind, user space)",
+            value=f"{count / 1e6:.3f} M",
+            baseline=f"{name}, same model {base / 1e6:.3f} M",
+            ratio=count / base if base else None,
+            goal=f"<= {'chat' if baseline == 'chat' else 'chat stream'}'s",
+            verdict=verdict(count <= base * (1 + COUNT_NOISE)),
+        )
+
+    return [
+        counted("call, chat and text alike", (chat + text) / 2),
+        against("responses", "chat", "Responses API call, store: false"),
+        against("stored", "chat", "Responses API call, stored"),
+        counted("streamed chat completion", per_call["chat_stream"]),
+        against("responses_stream", "chat_stream", "streamed Responses API call, store: false"),
+        against("stored_stream", "chat_stream", "streamed Responses API call, stored"),
     ]
 
 

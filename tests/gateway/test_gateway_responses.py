@@ -10,11 +10,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import openai
 import pytest
 from conftest import Dual
 from openai_fixtures import CLIENTS, STREAM_CLIENTS, cleared_emulator, failure, invoke, openai_factory, user  # noqa: F401
+from starlette.types import Message
 
 from dynaspark_sdk import AsyncClient
 from dynaspark_sdk.integrations.gateway import create_app, serve_in_thread
@@ -456,3 +458,40 @@ async def test_an_image_url_on_a_private_address_is_refused_as_in_chat_completio
     assert answer.status_code == 400
     assert "loopback address" in answer.json()["error"]["message"]
     assert emulator.requests == []
+
+
+async def test_a_stream_goes_out_in_as_few_writes_as_a_chat_stream(
+    upstream: EmulatorServer, anyio_backend: str
+) -> None:
+    # The opening events go out with the first delta, the closing ones as the last piece (on
+    # asyncio: with the body's end, and no empty piece after it), as a chat stream's chunks.
+    client = AsyncClient(base_url=upstream.url, max_retries=0)
+    app = create_app(client, log=lambda _: None)
+    request = json.dumps({"model": "text/openai", "input": "one two", "stream": True}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(request)).encode())]
+    scope: dict[str, Any] = {"type": "http", "method": "POST", "path": "/v1/responses", "raw_path": b"/v1/responses"}
+    scope |= {"headers": headers, "query_string": b"", "root_path": "", "scheme": "http", "http_version": "1.1"}
+    scope |= {"asgi": {"version": "3.0"}, "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 5)}
+    received: list[Message] = [{"type": "http.request", "body": request, "more_body": False}]
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        if received:
+            return received.pop()
+        await anyio.sleep_forever()  # the client stays until the answer ends
+        raise AssertionError
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    try:
+        await app(scope, receive, send)
+    finally:
+        await client.aclose()
+    pieces = [message for message in sent if message["type"] == "http.response.body"]
+    kinds = [[line[7:] for line in m["body"].decode().split("\n") if line.startswith("event: ")] for m in pieces]
+    assert kinds[0] == [*EVENTS, "response.output_text.delta"]
+    assert kinds[-1 if anyio_backend == "asyncio" else -2] == [*CLOSING, "response.completed"]
+    assert pieces[-1]["more_body"] is False
+    if anyio_backend == "asyncio":
+        assert all(piece["body"] for piece in pieces)

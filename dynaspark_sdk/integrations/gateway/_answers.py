@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 
 from starlette.responses import JSONResponse
 from starlette.types import Message, Receive, Scope, Send
@@ -97,15 +97,20 @@ async def _until_disconnect(receive: Receive) -> None:
 
 
 async def send_events(
-    receive: Receive, send: Send, events: AsyncGenerator[bytes, None], headers: Mapping[str, str] | None = None
+    receive: Receive,
+    send: Send,
+    events: AsyncGenerator[bytes, None],
+    headers: Mapping[str, str] | None = None,
+    finished: Callable[[], bool] | None = None,
 ) -> None:
     """A stream's answer on asyncio, byte for byte what Starlette's `StreamingResponse` sends,
     with a plain task (not a task group and its cancel scopes) watching for the client to
     leave: then the stream ends at its next piece and its upstream answer is closed. The watch
     starts once a second piece has gone out and more are to come: a chat model's stream (one
     piece, then the end) never waits on the upstream after its first piece. The piece that
-    ends with `[DONE]` is the last of the body (no empty piece after it). `headers` are added
-    to the start's."""
+    ends with `[DONE]` is the last of the body (no empty piece after it); for a stream without
+    `[DONE]` (the Responses API's), `finished()` says whether the piece just given was the last.
+    `headers` are added to the start's."""
     start = _STREAM_START
     if headers:
         extra = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
@@ -117,7 +122,7 @@ async def send_events(
         async for body in events:
             if gone is not None and gone.done():
                 break
-            last = body.endswith(DONE)
+            last = body.endswith(DONE) if finished is None else finished()
             await send({"type": "http.response.body", "body": body, "more_body": not last})
             sent += 1
             if gone is None and sent == 2 and not last:

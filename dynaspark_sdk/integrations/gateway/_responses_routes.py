@@ -5,7 +5,7 @@ and, with `store` (the default), kept in the `ResponseStore` for `previous_respo
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -14,7 +14,7 @@ from starlette.types import Receive, Scope, Send
 
 from dynaspark_sdk import DynasparkError, StructuredOutputError, ToolCall
 
-from ._answers import STREAM_HEADERS, error_response, ignored_headers, send_json_body
+from ._answers import STREAM_HEADERS, error_response, ignored_headers, on_asyncio, send_events, send_json_body
 from ._response_store import AsyncResponseStore, BrokenChain, StoredResponse
 from ._shapes.errors import GatewayError, bad_request
 from ._shapes.parameters import Policies
@@ -126,13 +126,17 @@ class ResponsesRoutes:
                     # Structured answers are checked whole, before their first piece: a failed
                     # repair is still the stream's `response.failed`, as OpenAI ends one.
                     failed = ResponseEvents(begun, item)
-                    body = failed.opening() + failed.failed(self.upstream.error(exc))
+                    body = failed.failed(self.upstream.error(exc))  # (after the opening events)
                     failure = Response(body, media_type="text/event-stream", headers={**STREAM_HEADERS, **headers})
                     await failure(scope, receive, send)
                     return
-                events = self._events(text, ResponseEvents(begun, item), (ident, created, model, echo), request, owner)
+                events = ResponseEvents(begun, item)
+                pieces = self._events(text, events, (ident, created, model, echo), request, owner)
+                if on_asyncio():  # (chat completions' sender: no task group; the last piece ends the body)
+                    await send_events(receive, send, pieces, headers, lambda: events.finished)
+                    return
                 response: Response = StreamingResponse(
-                    events, media_type="text/event-stream", headers={**STREAM_HEADERS, **headers}
+                    pieces, media_type="text/event-stream", headers={**STREAM_HEADERS, **headers}
                 )
             else:
                 answer = await self.upstream.answer(plan)
@@ -160,11 +164,12 @@ class ResponsesRoutes:
         parts: tuple[str, int, str, str],
         request: ResponsesRequest,
         owner: str,
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         """The stream's events; `parts` the response's id, creation time, model and echo (those
-        two as JSON), for the completed response."""
+        two as JSON), for the completed response. The first piece of the body holds the opening
+        events and the first delta (the first piece of text is in already, see `open_stream`),
+        the last the closing events: one write each, as a chat completion's stream."""
         try:
-            yield events.opening()
             piece = await text.next()
             while piece is not None:
                 yield events.delta(piece)
@@ -177,7 +182,7 @@ class ResponsesRoutes:
             rendered = response_json(ident, "completed", created, int(time.time()), model, output, NO_USAGE_JSON, echo)
             if request.store:
                 await self._save(owner, request, ident, rendered, answered, calls, text_json)
-            yield events.closing(rendered, calls)
+            yield events.closing(rendered, calls, text_json)
         except DynasparkError as exc:
             yield events.failed(self.upstream.error(exc))
         except GatewayError as exc:

@@ -188,7 +188,10 @@ class ResponseEvents:
     content_part.added, the text deltas, output_text.done, content_part.done,
     output_item.done; for each function call, output_item.added,
     function_call_arguments.delta and .done, output_item.done; then completed (or failed).
-    The message is begun at its first piece of text (an answer that is only calls has none)."""
+    The message is begun at its first piece of text (an answer that is only calls has none).
+    The opening events go out with the first piece of the body that follows them (a delta,
+    the closing or the failure) unless `opening()` sent them; each method's piece is rendered
+    as text and encoded once."""
 
     def __init__(self, response_json: str, item_id: str) -> None:
         self._response_json = response_json  # the response begun (`in_progress`), as JSON
@@ -197,37 +200,57 @@ class ResponseEvents:
         self._where = f'"item_id":"{item_id}","output_index":0,"content_index":0'
         self._sequence = 0
         self._text: list[str] = []
+        self._opened = False
         self._begun = False
+        #: Whether the last event (completed or failed) has been rendered.
+        self.finished = False
 
-    def _event(self, kind: str, payload: dict[str, Any]) -> bytes:
+    def _event(self, kind: str, payload: dict[str, Any]) -> str:
         return self._rendered_event(kind, encode(payload)[1:-1])
 
-    def _rendered_event(self, kind: str, members: str) -> bytes:
+    def _rendered_event(self, kind: str, members: str) -> str:
         """The event `kind` (a name with nothing to escape), its payload's `members` rendered
         already (JSON without the braces): `{"type", "sequence_number", **payload}`."""
         sequence = self._sequence
         self._sequence += 1
-        return f'event: {kind}\ndata: {{"type":"{kind}","sequence_number":{sequence},{members}}}\n\n'.encode()
+        return f'event: {kind}\ndata: {{"type":"{kind}","sequence_number":{sequence},{members}}}\n\n'
+
+    def _opening(self) -> str:
+        """response.created and response.in_progress (the response rendered once, for both),
+        unless sent already."""
+        if self._opened:
+            return ""
+        self._opened = True
+        # As `_rendered_event` renders each, in one string: the response (about 1.5 KB) copied once per event.
+        sequence, response = self._sequence, self._response_json
+        self._sequence += 2
+        return (
+            f'event: response.created\ndata: {{"type":"response.created","sequence_number":{sequence},'
+            f'"response":{response}}}\n\nevent: response.in_progress\ndata: {{"type":"response.in_progress",'
+            f'"sequence_number":{sequence + 1},"response":{response}}}\n\n'
+        )
 
     def opening(self) -> bytes:
-        """response.created and response.in_progress (the response encoded once, for both)."""
-        members = '"response":' + self._response_json
-        return self._rendered_event("response.created", members) + self._rendered_event("response.in_progress", members)
+        """response.created and response.in_progress, now (nothing if sent already)."""
+        return self._opening().encode()
 
-    def _begin(self) -> bytes:
+    def _begin(self) -> str:
         """The message and its text part begun."""
         self._begun = True
-        item = encode(output_message(self.item_id, None, "in_progress"))
+        # `output_message(self.item_id, None, "in_progress")`, rendered (the id has nothing to escape).
+        item = f'{{"id":"{self.item_id}","type":"message","status":"in_progress","role":"assistant","content":[]}}'
         return self._rendered_event("response.output_item.added", f'"output_index":0,"item":{item}') + (
             self._rendered_event("response.content_part.added", f'{self._where},"part":{_text_part_json(_EMPTY)}')
         )
 
     def delta(self, text: str) -> bytes:
-        """One `response.output_text.delta` (the message begun first, at the first)."""
-        begun = b"" if self._begun else self._begin()
+        """One `response.output_text.delta` (the opening events and the message begun first, at the first)."""
+        opening, begun = self._opening(), "" if self._begun else self._begin()
         self._text.append(text)
-        delta = f'{self._where},"delta":{string_json(text)},"logprobs":[]'
-        return begun + self._rendered_event("response.output_text.delta", delta)
+        delta = self._rendered_event(
+            "response.output_text.delta", f'{self._where},"delta":{string_json(text)},"logprobs":[]'
+        )
+        return f"{opening}{begun}{delta}".encode()
 
     @property
     def text(self) -> str:
@@ -239,10 +262,10 @@ class ResponseEvents:
         message = [output_message(self.item_id, self.text)] if self._begun or not calls else []
         return [*message, *(function_call_item(call) for call in calls)]
 
-    def _call(self, index: int, call: ToolCall) -> bytes:
+    def _call(self, index: int, call: ToolCall) -> str:
         item = function_call_item(call)
         where = {"item_id": item["id"], "output_index": index}
-        return b"".join(
+        return "".join(
             (
                 self._event(
                     "response.output_item.added",
@@ -257,13 +280,15 @@ class ResponseEvents:
             )
         )
 
-    def closing(self, completed_json: str, calls: Sequence[ToolCall] = ()) -> bytes:
+    def closing(self, completed_json: str, calls: Sequence[ToolCall] = (), text_json: str | None = None) -> bytes:
         """The text, part and message done (begun first if no text came and no call), each
         call's events, then `response.completed` with the response (`completed_json`, as
-        rendered for the store too)."""
-        pieces = [] if self._begun or calls else [self._begin()]
+        rendered for the store too); `text_json` the text sent, as JSON, if the caller has it."""
+        pieces = [self._opening()]
+        if not (self._begun or calls):
+            pieces.append(self._begin())
         if self._begun:
-            text = string_json(self.text)
+            text = string_json(self.text) if text_json is None else text_json
             message = _output_message_json(self.item_id, text)
             pieces += [
                 self._rendered_event("response.output_text.done", f'{self._where},"text":{text},"logprobs":[]'),
@@ -272,12 +297,20 @@ class ResponseEvents:
             ]
         first = 1 if self._begun else 0
         pieces += [self._call(first + index, call) for index, call in enumerate(calls)]
-        pieces.append(self._rendered_event("response.completed", '"response":' + completed_json))
-        return b"".join(pieces)
+        # As `_rendered_event` renders it, the response (about 1.5 KB) copied only by the join.
+        sequence = self._sequence
+        self._sequence += 1
+        completed = f'event: response.completed\ndata: {{"type":"response.completed","sequence_number":{sequence},'
+        pieces += (completed, '"response":', completed_json, "}\n\n")
+        self.finished = True
+        return "".join(pieces).encode()
 
     def failed(self, error: GatewayError) -> bytes:
-        """`response.failed`: the response with status `failed`, its error, and the text so far."""
+        """`response.failed`: the response with status `failed`, its error, and the text so far
+        (after the opening events, if they were not sent)."""
+        opening = self._opening()
         output = [output_message(self.item_id, self.text, "incomplete")] if self._begun else []
         begun = json.loads(self._response_json)  # (a failure is rare: no dict is kept for it)
         response = {**begun, "status": "failed", "error": failure(error), "output": output}
-        return self._event("response.failed", {"response": response})
+        self.finished = True
+        return (opening + self._event("response.failed", {"response": response})).encode()
