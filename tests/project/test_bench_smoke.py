@@ -17,8 +17,10 @@ from pathlib import Path
 
 import pytest
 
-# The benchmarks time what they run: the serial pass runs them alone (scripts/test).
-pytestmark = pytest.mark.serial
+# The benchmarks time what they run, but nothing here depends on the figures (smoke mode's
+# tiny counts make them meaningless anyway), so the module runs in the parallel pass, its
+# three tests in one pytest-xdist worker (`--dist loadgroup`): they share one smoke run.
+pytestmark = pytest.mark.xdist_group("bench_smoke")
 
 ROOT = Path(__file__).resolve().parents[2]
 # What a skipped row may name: only packages that live in .venv-bench, not in the dev group.
