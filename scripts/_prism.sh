@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Install the pinned Stoplight Prism (openapi/prism/package-lock.json) for the contract test.
 # Idempotent and quiet: `npm ci` runs only when node_modules is missing or older than the
-# lock file. Everything comes from the npm registry; no package in the lock has an install
-# script, and --ignore-scripts keeps it that way (nothing is downloaded from anywhere else).
+# lock file. Callers at the same time (scripts/test's step and the contract tests' fixture)
+# take turns on a lock: the second finds Prism installed. npm's download cache is used when
+# it has the packages (--prefer-offline); a fresh machine downloads them. Everything comes
+# from the npm registry; no package in the lock has an install script, and --ignore-scripts
+# keeps it that way (nothing is downloaded from anywhere else).
 # On failure it prints npm's output and exits non-zero: the contract test must not be skipped.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,6 +20,8 @@ fail() {
     exit 1
 }
 
+exec 9>"$PRISM_DIR/.install-lock"
+flock 9
 if [ -x "$BIN" ] && [ -f "$INSTALLED" ] && [ ! "$LOCK" -nt "$INSTALLED" ]; then
     exit 0
 fi
@@ -25,7 +30,7 @@ command -v npm >/dev/null 2>&1 || fail "npm is not installed (it installs Prism 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 echo "installing Prism (npm ci --prefix openapi/prism) ..." >&2
-if ! npm ci --prefix "$PRISM_DIR" --ignore-scripts --no-audit --no-fund --loglevel=error >"$log" 2>&1; then
+if ! npm ci --prefix "$PRISM_DIR" --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error >"$log" 2>&1; then
     cat "$log" >&2
     fail "npm ci failed in $PRISM_DIR"
 fi

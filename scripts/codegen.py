@@ -16,8 +16,10 @@ scripts/unasync.py writes from `async_client.py`.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import filecmp
+import hashlib
 import json
 import os
 import shutil
@@ -39,6 +41,11 @@ TARGET = ROOT / "dynaspark_sdk" / "_generated"
 #: Where the generator's environment is, when the caller made it already (tests copy the
 #: project to scratch folders and point here, rather than make one environment per copy).
 GENERATOR_BIN_VARIABLE = "DYNASPARK_CODEGEN_BIN"
+#: A folder where `render()` keeps each layer it makes, under a digest of everything that goes
+#: into it, and copies it from on the next call with the same inputs. Tests set it, so that
+#: their copies of the project with an unchanged spec share one real run of the generator;
+#: unset (the default), every call runs the generator.
+RENDER_CACHE_VARIABLE = "DYNASPARK_CODEGEN_CACHE"
 
 
 def generator_bin() -> Path:
@@ -191,9 +198,42 @@ def spec_values_source(spec: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _inputs_digest(bin_dir: Path) -> str:
+    """A digest of what the layer is made from: the spec, the generator's configuration,
+    templates and environment (its folder and lock), the ruff settings and this script."""
+    digest = hashlib.sha256(str(bin_dir.resolve()).encode())
+    lock = ROOT / "openapi" / "codegen" / "uv.lock"
+    files = [SPEC, GENERATOR_CONFIG, RUFF_CONFIG, lock, Path(__file__).resolve(), *sorted(TEMPLATES.rglob("*"))]
+    for path in files:
+        if path.is_file():
+            digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def render(out: Path) -> None:
-    """Write the whole generated layer for the current spec into `out` (which must not exist)."""
+    """Write the whole generated layer for the current spec into `out` (which must not exist),
+    from the cache of `RENDER_CACHE_VARIABLE` when it is set and holds this spec's layer."""
     bin_dir = generator_bin()
+    cache = os.environ.get(RENDER_CACHE_VARIABLE)
+    if not cache:
+        _render(out, bin_dir)
+        return
+    kept = Path(cache) / _inputs_digest(bin_dir)
+    if kept.is_dir():
+        shutil.copytree(kept, out)
+        return
+    _render(out, bin_dir)
+    # Copied under a scratch name, then renamed: a reader never sees half a layer. When two
+    # processes rendered the same inputs at once, the first rename wins; both layers are equal.
+    Path(cache).mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(dir=cache, prefix=".partial-"))
+    shutil.copytree(out, scratch / "layer")
+    with contextlib.suppress(OSError):  # already there
+        (scratch / "layer").rename(kept)
+    shutil.rmtree(scratch)
+
+
+def _render(out: Path, bin_dir: Path) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         raw = Path(scratch) / "_generated"
         _run(

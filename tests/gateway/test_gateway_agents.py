@@ -1,25 +1,29 @@
 """Agents and extraction through the gateway with the real packages: LangChain's `bind_tools`,
 `with_structured_output` and a tool-calling agent loop (langchain-openai), and openai-agents
 with one function tool, against the emulator playing the model over loopback, including a
-wrong answer the repair fixes and one it cannot."""
+wrong answer the repair fixes and one it cannot.
+
+openai-agents and LangChain are imported by the tests that use them, not when the module is
+collected: every pytest-xdist worker collects every module, and they take seconds to import."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Iterator
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import agents
-import openai
 import pytest
-from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
-from langchain_core.tools import tool
-from langchain_openai import ChatOpenAI
 from pydantic import BaseModel, SecretStr
 
 from dynaspark_sdk import AsyncClient
 from dynaspark_sdk.gateway import create_app, serve_in_thread
 from dynaspark_sdk.testing import Emulator, serve
+
+if TYPE_CHECKING:
+    import agents
+    from langchain_core.tools import BaseTool
+    from langchain_openai import ChatOpenAI
 
 pytestmark = pytest.mark.usefixtures("loopback_only")
 
@@ -31,10 +35,17 @@ class City(BaseModel):
     population: int
 
 
-@tool
-def get_weather(city: str) -> str:
-    """The weather in a city."""
-    return f"sunny in {city}"
+@functools.cache
+def weather_tool() -> BaseTool:
+    """A LangChain tool: the weather in a city."""
+    from langchain_core.tools import tool
+
+    @tool
+    def get_weather(city: str) -> str:
+        """The weather in a city."""
+        return f"sunny in {city}"
+
+    return get_weather
 
 
 class Stack(NamedTuple):
@@ -60,6 +71,8 @@ def emulator(stack: Stack) -> Iterator[Emulator]:
 
 
 def chat_openai(stack: Stack) -> ChatOpenAI:
+    from langchain_openai import ChatOpenAI
+
     return ChatOpenAI(base_url=stack.url, api_key=SecretStr("unused"), model="gemini-2.0-flash", max_retries=0)
 
 
@@ -68,8 +81,10 @@ def prompts(emulator: Emulator) -> list[str]:
 
 
 def test_langchain_bind_tools(stack: Stack, emulator: Emulator) -> None:
+    from langchain_core.messages import AIMessage
+
     emulator.script_answers(['{"name": "get_weather", "arguments": {"city": "Paris"}}'])
-    answer = chat_openai(stack).bind_tools([get_weather]).invoke("Weather in Paris?")
+    answer = chat_openai(stack).bind_tools([weather_tool()]).invoke("Weather in Paris?")
     assert isinstance(answer, AIMessage)
     [call] = answer.tool_calls
     assert (call["name"], call["args"]) == ("get_weather", {"city": "Paris"})
@@ -95,6 +110,9 @@ def test_langchain_with_structured_output_with_a_repair(stack: Stack, emulator: 
 
 
 def test_langchain_a_tool_calling_agent_loop(stack: Stack, emulator: Emulator) -> None:
+    from langchain_core.messages import HumanMessage, ToolMessage
+
+    get_weather = weather_tool()
     emulator.script_answers(
         [
             '{"name": "get_weather", "arguments": {"town": "Paris"}}',  # wrong: repaired
@@ -119,6 +137,8 @@ def test_langchain_a_tool_calling_agent_loop(stack: Stack, emulator: Emulator) -
 
 
 def test_langchain_when_the_repair_fails(stack: Stack, emulator: Emulator) -> None:
+    import openai
+
     emulator.script_answers(["Paris.", "Paris, I said."])
     extract = chat_openai(stack).with_structured_output(City, method="json_schema")
     with pytest.raises(openai.APIStatusError, match=r"not a valid JSON answer .* after 2 attempts") as caught:
@@ -126,17 +146,27 @@ def test_langchain_when_the_repair_fails(stack: Stack, emulator: Emulator) -> No
     assert (caught.value.status_code, caught.value.code) == (502, "invalid_model_output")
 
 
-@agents.function_tool
-def forecast(city: str) -> str:
-    """The weather in a city.
+def forecast_tool() -> agents.FunctionTool:
+    """An openai-agents function tool: the weather in a city."""
+    import agents
 
-    Args:
-        city: The city's name.
-    """
-    return f"sunny in {city}"
+    @agents.function_tool
+    def forecast(city: str) -> str:
+        """The weather in a city.
+
+        Args:
+            city: The city's name.
+        """
+        return f"sunny in {city}"
+
+    return forecast
 
 
 def test_openai_agents_with_one_function_tool(stack: Stack, emulator: Emulator) -> None:
+    import agents
+    import openai
+
+    forecast = forecast_tool()
     agents.set_tracing_disabled(True)
     emulator.script_answers(
         [

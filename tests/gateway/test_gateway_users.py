@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import inspect
+import logging
 import os
 import re
 import subprocess
@@ -166,14 +167,28 @@ def test_llm_with_temperature_and_an_image_through_the_readme_s_yaml(
     assert [file.data for file in emulator.requests[-1].files] == [PNG]
 
 
+def _loggers() -> list[logging.Logger]:
+    manager = logging.Logger.manager
+    return [logging.getLogger(), *(lg for lg in manager.loggerDict.values() if isinstance(lg, logging.Logger))]
+
+
 @pytest.fixture
 def litellm(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """litellm, with its model cost map read from the package (it would fetch it from GitHub);
-    the clients it keeps for later calls are closed afterwards."""
+    the clients it keeps for later calls are closed afterwards. Importing litellm reconfigures
+    other packages' loggers (httpx's to WARNING, with a filter of its own): they are put back
+    afterwards, or the tests that read httpx's log lines would fail after this one in the same
+    pytest-xdist worker."""
     monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    saved = [(lg, lg.level, list(lg.filters), lg.propagate, lg.disabled, list(lg.handlers)) for lg in _loggers()]
     import litellm
 
     yield litellm
+    for logger, level, filters, propagate, disabled, handlers in saved:
+        logger.setLevel(level)
+        logger.filters[:] = filters
+        logger.handlers[:] = handlers
+        logger.propagate, logger.disabled = propagate, disabled
     cache = litellm.in_memory_llm_clients_cache
     for client in list(cache.cache_dict.values()):
         close = getattr(client, "close", None)

@@ -5,10 +5,11 @@ breaking change needs."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -158,41 +159,113 @@ def _commit(project: Path) -> None:
     _git(project, "commit", "--quiet", "-m", "snapshot")
 
 
-def _guard(project: Path, command: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(project / "scripts" / "public_api.py"), command],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+# Runs `scripts/public_api.py <command>` for each line it reads, each in a process of its own
+# forked from this one, as a fresh `python scripts/public_api.py <command>` would run: the
+# package unimported, the script loaded anew, so each command reads the files as they are
+# then. This process imports what the package's public modules import (llm, aiohttp, griffe,
+# ...) once, first: that import is most of a command's time, and the test runs nine commands.
+_GUARD_SERVER = """
+import contextlib, importlib.util, io, json, os, sys
+
+script = sys.argv[1]
 
 
-def test_check_fails_until_update_and_update_wants_the_changelog(tmp_path: Path) -> None:
-    project = _project_copy(tmp_path)
+def load():
+    spec = importlib.util.spec_from_file_location("public_api", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(script)))
+load().public_modules()
+for name in [name for name in sys.modules if name.partition(".")[0] == "dynaspark_sdk"]:
+    del sys.modules[name]
+for line in sys.stdin:
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = load().main([script, line.strip()])
+            except SystemExit as stop:
+                code = stop.code
+        with os.fdopen(write, "w") as answer:
+            answer.write(json.dumps([code, out.getvalue(), err.getvalue()]))
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as answer:
+        result = answer.read()
+    os.waitpid(pid, 0)
+    print(result, flush=True)
+"""
+
+
+class _Guard:
+    """`python scripts/public_api.py <command>` in a project copy, through `_GUARD_SERVER`."""
+
+    def __init__(self, project: Path) -> None:
+        script = str(project / "scripts" / "public_api.py")
+        self._server = subprocess.Popen(
+            [sys.executable, "-c", _GUARD_SERVER, script],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=project,
+        )
+
+    def __call__(self, command: str) -> subprocess.CompletedProcess[str]:
+        assert self._server.stdin is not None and self._server.stdout is not None
+        self._server.stdin.write(command + "\n")
+        self._server.stdin.flush()
+        line = self._server.stdout.readline()
+        assert line, f"the guard's server ended ({self._server.wait(timeout=60)})"
+        code, out, err = json.loads(line)
+        return subprocess.CompletedProcess([command], code, out, err)
+
+    def close(self) -> None:
+        assert self._server.stdin is not None and self._server.stdout is not None
+        self._server.stdin.close()
+        self._server.wait(timeout=60)
+        self._server.stdout.close()
+
+
+@pytest.fixture
+def guard(tmp_path: Path) -> Iterator[_Guard]:
+    """The guard's commands in a copy of the project (dynaspark_sdk, scripts, the CHANGELOG)."""
+    runner = _Guard(_project_copy(tmp_path))
+    yield runner
+    runner.close()
+
+
+def test_check_fails_until_update_and_update_wants_the_changelog(tmp_path: Path, guard: _Guard) -> None:
+    project = tmp_path  # the copy the guard runs in
     # A snapshot written by this Python (the committed one is checked by scripts/test's own step).
-    assert _guard(project, "check").returncode == 1  # no snapshot yet
-    assert _guard(project, "update").returncode == 0
-    assert _guard(project, "check").returncode == 0
+    assert guard("check").returncode == 1  # no snapshot yet
+    assert guard("update").returncode == 0
+    assert guard("check").returncode == 0
     _commit(project)  # breaking is measured from the commit that last wrote the snapshot
 
     results = project / "dynaspark_sdk" / "_results.py"
     source = results.read_text(encoding="utf-8")
     results.write_text(source.replace("    voice: str\n", "    voice_name: str\n", 1), encoding="utf-8")
-    check = _guard(project, "check")
+    check = guard("check")
     assert check.returncode == 1
     assert "-      field voice: str" in check.stdout
     assert "+      field voice_name: str" in check.stdout
     assert "breaking: dynaspark_sdk.AudioResult.voice: removed" in check.stderr
     assert "(1 breaking change(s))" in check.stderr and "scripts/public-api update" in check.stderr
 
-    refused = _guard(project, "update")
+    refused = guard("update")
     assert refused.returncode == 1
     assert "dynaspark_sdk.AudioResult.voice: removed" in refused.stderr
-    assert _guard(project, "check").returncode == 1  # the snapshot was left alone
+    assert guard("check").returncode == 1  # the snapshot was left alone
 
     changelog = project / "CHANGELOG.md"
     text = changelog.read_text(encoding="utf-8")
     entry = "### Changed\n- `AudioResult.voice` is now `AudioResult.voice_name`.\n\n"
     changelog.write_text(text.replace("## [Unreleased]\n\n", "## [Unreleased]\n\n" + entry, 1), encoding="utf-8")
-    assert _guard(project, "update").returncode == 0
-    assert _guard(project, "check").returncode == 0
+    assert guard("update").returncode == 0
+    assert guard("check").returncode == 0

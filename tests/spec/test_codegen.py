@@ -30,18 +30,30 @@ def _generator_bin() -> str:
     return made.stdout.strip().splitlines()[-1]
 
 
-def _codegen(project: Path, command: str) -> subprocess.CompletedProcess[str]:
+@pytest.fixture(scope="session")
+def layer_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder for the layers codegen.py renders (DYNASPARK_CODEGEN_CACHE), one for the whole
+    run: pytest-xdist's workers share their parent folder. The tests of a copy whose spec is
+    unchanged then share one real run of the generator; the test of determinism runs it twice."""
+    base = tmp_path_factory.getbasetemp()
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "codegen-layers"
+
+
+def _codegen(project: Path, command: str, cache: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, DYNASPARK_CODEGEN_BIN=_generator_bin())
+    if cache is not None:
+        env["DYNASPARK_CODEGEN_CACHE"] = str(cache)
     return subprocess.run(
         [sys.executable, str(project / "scripts" / "codegen.py"), command],
         capture_output=True,
         text=True,
         timeout=120,
-        env=dict(os.environ, DYNASPARK_CODEGEN_BIN=_generator_bin()),
+        env=env,
     )
 
 
-def test_committed_layer_matches_the_spec() -> None:
-    result = _codegen(ROOT, "check")
+def test_committed_layer_matches_the_spec(layer_cache: Path) -> None:
+    result = _codegen(ROOT, "check", layer_cache)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -57,26 +69,26 @@ def test_check_fails_with_a_diff_when_the_spec_changes_without_regenerating(tmp_
     assert "run scripts/generate" in result.stderr
 
 
-def test_check_fails_when_the_layer_is_edited_by_hand(tmp_path: Path) -> None:
+def test_check_fails_when_the_layer_is_edited_by_hand(tmp_path: Path, layer_cache: Path) -> None:
     project = _copy_project(tmp_path)
     client = project / "dynaspark_sdk" / "_generated" / "client.py"
     client.write_text(client.read_text(encoding="utf-8") + "# edited by hand\n")
-    result = _codegen(project, "check")
+    result = _codegen(project, "check", layer_cache)
     assert result.returncode == 1
     assert "-# edited by hand" in result.stdout
 
 
-def test_check_fails_when_the_sync_shell_is_edited_by_hand(tmp_path: Path) -> None:
+def test_check_fails_when_the_sync_shell_is_edited_by_hand(tmp_path: Path, layer_cache: Path) -> None:
     project = _copy_project(tmp_path)
     client = project / "dynaspark_sdk" / "client.py"
     client.write_text(client.read_text(encoding="utf-8") + "# edited by hand\n")
-    result = _codegen(project, "check")
+    result = _codegen(project, "check", layer_cache)
     assert result.returncode == 1
     assert "-# edited by hand" in result.stdout
     assert "scripts/unasync.py" in result.stderr
 
 
-def test_check_fails_when_the_async_shell_changes_without_regenerating(tmp_path: Path) -> None:
+def test_check_fails_when_the_async_shell_changes_without_regenerating(tmp_path: Path, layer_cache: Path) -> None:
     project = _copy_project(tmp_path)
     source = project / "dynaspark_sdk" / "async_client.py"
     text = source.read_text(encoding="utf-8")
@@ -85,15 +97,15 @@ def test_check_fails_when_the_async_shell_changes_without_regenerating(tmp_path:
     source.write_text(
         text.replace(marker, "    async def ping(self) -> None:\n        await self.status()\n\n" + marker)
     )
-    result = _codegen(project, "check")
+    result = _codegen(project, "check", layer_cache)
     assert result.returncode == 1
     assert "+    def ping(self) -> None:" in result.stdout  # the sync twin, without async/await
     assert "+        self.status()" in result.stdout
-    assert _codegen(project, "generate").returncode == 0
+    assert _codegen(project, "generate", layer_cache).returncode == 0
     assert (
         "    def ping(self) -> None:\n        self.status()\n" in (project / "dynaspark_sdk" / "client.py").read_text()
     )
-    assert _codegen(project, "check").returncode == 0
+    assert _codegen(project, "check", layer_cache).returncode == 0
 
 
 def test_generation_is_byte_identical_between_runs(tmp_path: Path) -> None:

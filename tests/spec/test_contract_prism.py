@@ -176,8 +176,8 @@ def _free_port() -> int:
 
 
 def _install_prism() -> None:
-    # The test command runs the installer first; running it again costs a file-date check
-    # and lets this file run on its own.
+    # The test command runs the installer beside the tests: this call waits on its lock, then
+    # costs a file-date check. It also lets this file run on its own.
     done = subprocess.run([str(INSTALLER)], capture_output=True, text=True, timeout=600, check=False)
     if done.returncode != 0:
         pytest.fail(f"scripts/_prism.sh failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
