@@ -203,6 +203,10 @@ def completion_chunk(
     return chunk
 
 
+# Made once: `json.dumps` with options builds an encoder on every call.
+_EVENT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def event(payload: object) -> bytes:
     """One server-sent event carrying `payload` as JSON."""
-    return b"data: " + json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n\n"
+    return b"data: " + _EVENT_JSON.encode(payload).encode("utf-8") + b"\n\n"
