@@ -23,9 +23,9 @@ over every batch) is reported next to them, against the client CPU of the direct
 under ``valgrind --tool=callgrind`` with collection off until it is warm, then on for a batch
 of chat and text calls: user-space instructions per call, the same from run to run whatever
 the machine's load (it leaves out the kernel's share, about a tenth of the CPU time). Batches
-of Responses API calls (`/v1/responses`, with `store: false`, then stored) are counted apart,
-against the chat call of the same model: goal, no more (within 3%, the count's noise from run
-to run) without the store, whose cost is its own row.
+of Responses API calls (`/v1/responses`, with `store: false`, then stored in the default
+in-memory store) are counted apart, against the chat call of the same model in the same run:
+goal, for both, no more than chat's (see `COUNT_NOISE`).
 
 *Responses API.* The latency and CPU rows run for `/v1/responses` too (same model, stored in
 the default in-memory store), and storing a response is timed in process: goal <= 100 us.
@@ -57,6 +57,10 @@ ADDED_GOAL = 0.001
 FIRST_BYTE_GOAL = 0.002
 PROMPT = "hello"
 STORE_GOAL = 0.0001
+#: How far a Responses API count may be over chat's and still meet "no more": callgrind's counts
+#: of the same batch repeat to within about 0.1-0.3% from run to run (chat's: 3.315-3.319 M in
+#: six runs on 2026-12-07), so a count that close to chat's cannot be told from it.
+COUNT_NOISE = 0.003
 #: What each operation's rows call one call.
 _CALLS = {"chat": "chat call", "text": "text call", "responses": "Responses API call (stored)"}
 
@@ -200,6 +204,10 @@ def _added_rows(budget: Budget) -> list[Row]:
 
 
 def _instruction_rows(budget: Budget) -> list[Row]:
+    """The gateway's user-space instructions per call under callgrind (see the module's
+    docstring): chat and text, then `/v1/responses` unstored and stored, each against the chat
+    completion of the same model and prompt measured in the same run. Goal for both Responses
+    rows: no more than chat's, within `COUNT_NOISE` (0.3%, the counts' noise from run to run)."""
     if budget.smoke or shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         return []
     calls = 200
@@ -252,7 +260,7 @@ def _instruction_rows(budget: Budget) -> list[Row]:
         Row(
             target="8",
             measurement="gateway process instructions per call, chat and text alike (callgrind, user space)",
-            value=f"{(chat + text) / 2e6:.2f} M",
+            value=f"{(chat + text) / 2e6:.3f} M",
             baseline="-",
             ratio=None,
             goal="-",
@@ -261,55 +269,58 @@ def _instruction_rows(budget: Budget) -> list[Row]:
         Row(
             target="8",
             measurement="gateway process instructions per Responses API call, store: false (callgrind, user space)",
-            value=f"{responses / 1e6:.2f} M",
-            baseline=f"chat completion, same model {chat / 1e6:.2f} M",
+            value=f"{responses / 1e6:.3f} M",
+            baseline=f"chat completion, same model {chat / 1e6:.3f} M",
             ratio=responses / chat if chat else None,
-            goal="<= chat's + 3%",
-            verdict=verdict(responses <= chat * 1.03),
+            goal="<= chat's",
+            verdict=verdict(responses <= chat * (1 + COUNT_NOISE)),
         ),
         Row(
             target="8",
             measurement="gateway process instructions per Responses API call, stored (callgrind, user space)",
-            value=f"{stored / 1e6:.2f} M",
-            baseline=f"chat completion, same model {chat / 1e6:.2f} M",
+            value=f"{stored / 1e6:.3f} M",
+            baseline=f"chat completion, same model {chat / 1e6:.3f} M",
             ratio=stored / chat if chat else None,
-            goal="-",
-            verdict="info",
+            goal="<= chat's",
+            verdict=verdict(stored <= chat * (1 + COUNT_NOISE)),
         ),
     ]
 
 
 def _store_rows(budget: Budget) -> list[Row]:
     """What storing one response costs the gateway (in-memory SQLite, the default store), in
-    process: a response as `/v1/responses` stores it, with its input items and turn."""
-    from dynaspark_sdk.integrations.gateway._answers import dumps
-    from dynaspark_sdk.integrations.gateway._response_store import ResponseStore, StoredResponse
-    from dynaspark_sdk.integrations.gateway._shapes.response_objects import output_message, response_object
+    process: what `/v1/responses` adds to the answer it renders anyway (the input items and the
+    turn as JSON, the row), for a request `{"input": PROMPT}`."""
+    from dynaspark_sdk.integrations.gateway._response_store import ResponseStore
+    from dynaspark_sdk.integrations.gateway._shapes.parameters import policies
+    from dynaspark_sdk.integrations.gateway._shapes.response_objects import (
+        NO_USAGE_JSON,
+        encode,
+        output_message_json,
+        response_ids,
+        response_json,
+    )
+    from dynaspark_sdk.integrations.gateway._shapes.responses import parse_responses
 
+    model = "gemini-1.5-flash-8b"
     count = budget.pick(5000, 20)
     store = ResponseStore()
     owner = store.owner("a key")
-    echo = {"instructions": None, "previous_response_id": None, "store": True, "text": {"format": {"type": "text"}}}
-    responses = []
-    for index in range(count):
-        ident = f"resp_{index:048x}"
-        answer = "[gemini-1.5-flash-8b] You said: " + PROMPT
-        response = response_object(
-            ident, 0, "gemini-1.5-flash-8b", echo, status="completed", output=[output_message("msg_x", answer)]
-        )
-        turn = [{"role": "user", "content": PROMPT}, {"role": "assistant", "content": answer}]
-        items = [
-            {"id": "msg_y", "type": "message", "role": "user", "content": [{"type": "input_text", "text": PROMPT}]}
-        ]
-        responses.append(StoredResponse(ident, None, response, items, turn))
-    # The gateway renders the response once, for its answer and the store: only the rest is the store's.
-    rendered = [dumps(stored.response) for stored in responses]
+    request = parse_responses({"model": model, "input": PROMPT}, (model,), policies())
+    answer = f"[{model}] You said: {PROMPT}"
+    rendered = []
+    for _ in range(count):  # the answers, as the gateway renders them before it stores one
+        ident, item = response_ids()
+        output = output_message_json(item, encode(answer))
+        body = response_json(ident, "completed", 0, 0, encode(model), output, NO_USAGE_JSON, request.echo_json())
+        rendered.append((ident, body))
     started = time.perf_counter()
-    for stored, body in zip(responses, rendered, strict=True):
-        store.save(owner, stored, body)
+    for ident, body in rendered:
+        items, turn = request.stored_json(ident, answer)
+        store.save(owner, ident, request.previous_response_id, body, items, turn)
+    store.close()  # with the last rows it holds to write in one go (in memory it writes them in batches)
     per_save = (time.perf_counter() - started) / count
-    store.close()
-    per_insert = _bare_sqlite_insert(rendered)
+    per_insert = _bare_sqlite_insert([body for _, body in rendered])
     return [
         Row(
             target="8",
@@ -323,7 +334,7 @@ def _store_rows(budget: Budget) -> list[Row]:
     ]
 
 
-def _bare_sqlite_insert(bodies: list[bytes]) -> float:
+def _bare_sqlite_insert(bodies: list[str]) -> float:
     """The floor of any SQLite store, measured in the same run: one committed INSERT of each
     rendered response into a one-table in-memory database, per response."""
     import sqlite3

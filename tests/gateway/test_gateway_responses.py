@@ -18,7 +18,19 @@ from openai_fixtures import CLIENTS, STREAM_CLIENTS, cleared_emulator, failure, 
 
 from dynaspark_sdk import AsyncClient
 from dynaspark_sdk.integrations.gateway import create_app, serve_in_thread
-from dynaspark_sdk.integrations.gateway._response_store import BrokenChain, ResponseStore, StoredResponse
+from dynaspark_sdk.integrations.gateway._response_store import BrokenChain, ResponseStore
+from dynaspark_sdk.integrations.gateway._shapes.parameters import policies
+from dynaspark_sdk.integrations.gateway._shapes.response_objects import (
+    NO_USAGE_JSON,
+    ResponseEvents,
+    encode,
+    output_message,
+    output_message_json,
+    response_json,
+    response_object,
+    usage,
+)
+from dynaspark_sdk.integrations.gateway._shapes.responses import parse_responses
 from dynaspark_sdk.testing import Emulator, EmulatorServer, faults
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("loopback_only")]
@@ -292,20 +304,21 @@ async def test_a_store_on_disk_keeps_conversations_across_a_restart(upstream: Em
     assert not any(KEY.encode() in file.read_bytes() for file in tmp_path.iterdir())  # noqa: ASYNC240
 
 
-def stored(ident: str, previous: str | None, text: str) -> StoredResponse:
-    return StoredResponse(ident, previous, {"id": ident}, [], [{"role": "user", "content": text}])
+def stored(ident: str, previous: str | None, text: str) -> tuple[str, str | None, str, str, str]:
+    """What `ResponseStore.save` takes after the owner."""
+    return ident, previous, json.dumps({"id": ident}), "[]", json.dumps([{"role": "user", "content": text}])
 
 
 def test_a_bounded_store_drops_the_oldest_and_a_broken_chain_says_which() -> None:
     store = ResponseStore(max_bytes=400)
     owner = store.owner("k")
-    store.save(owner, stored("resp_1", None, "a" * 100))
-    store.save(owner, stored("resp_2", "resp_1", "b" * 100))
+    store.save(owner, *stored("resp_1", None, "a" * 100))
+    store.save(owner, *stored("resp_2", "resp_1", "b" * 100))
     assert store.history(owner, "resp_2") == [
         {"role": "user", "content": "a" * 100},
         {"role": "user", "content": "b" * 100},
     ]
-    store.save(owner, stored("resp_3", "resp_2", "c" * 100))
+    store.save(owner, *stored("resp_3", "resp_2", "c" * 100))
     assert store.load(owner, "resp_1") is None
     with pytest.raises(BrokenChain) as caught:
         store.history(owner, "resp_3")
@@ -313,7 +326,113 @@ def test_a_bounded_store_drops_the_oldest_and_a_broken_chain_says_which() -> Non
     assert store.history(store.owner("other"), "resp_3") is None
 
 
+@pytest.mark.parametrize("count", [1, 63, 64, 65, 130])
+def test_a_saved_response_is_found_at_once_in_memory(count: int) -> None:
+    # An in-memory store writes its rows in batches: every read sees the rows still waiting.
+    store = ResponseStore()
+    owner = store.owner("k")
+    for index in range(count):
+        store.save(owner, *stored(f"resp_{index}", f"resp_{index - 1}" if index else None, str(index)))
+    last = f"resp_{count - 1}"
+    assert store.history(owner, last) == [{"role": "user", "content": str(i)} for i in range(count)]
+    loaded = store.load(owner, last)
+    assert loaded is not None and loaded.response == {"id": last}
+    assert loaded.previous_id == (f"resp_{count - 2}" if count > 1 else None)
+    store.save(owner, *stored("resp_new", None, "x"))
+    assert store.delete(owner, "resp_new") and store.load(owner, "resp_new") is None
+    assert store.load(store.owner("other"), last) is None
+    store.close()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"input": 'Hi \u00e9"\n'},
+        {"input": "x", "store": False, "instructions": 'Be "brief".', "previous_response_id": "resp_1"},
+        {"input": "x", "temperature": 0.5, "metadata": {"a": "b"}, "text": {"verbosity": "low"}},
+        {"input": "x", "metadata": {"a": 1}, "text": {"format": {"type": "text"}}},
+    ],
+)
+@pytest.mark.parametrize("counts", [None, {"prompt_tokens": 2, "completion_tokens": 3, "total_tokens": 5}])
+def test_a_completed_response_is_rendered_as_its_object(body: dict[str, Any], counts: dict[str, int] | None) -> None:
+    # The answer's fast path renders the JSON from its parts: the same text as the object encoded whole.
+    request = parse_responses({"model": "text/x", **body}, (), policies())
+    text = 'Answer "\u00e9"\n\u2028'
+    expected = response_object(
+        "resp_ab",
+        1,
+        "text/x",
+        request.echo,
+        status="completed",
+        output=[output_message("msg_ab", text)],
+        counts=counts,
+        completed_at=2,
+    )
+    counted = NO_USAGE_JSON if counts is None else encode(usage(counts))
+    output = output_message_json("msg_ab", encode(text))
+    model, echo = encode("text/x"), request.echo_json()
+    assert response_json("resp_ab", "completed", 1, 2, model, output, counted, echo) == encode(expected)
+    under_way = response_object("resp_ab", 1, "text/x", request.echo, status="in_progress")
+    assert response_json("resp_ab", "in_progress", 1, None, model, "[]", "null", echo) == encode(under_way)
+
+
+def test_a_stream_s_events_are_rendered_as_their_objects() -> None:
+    # The events are rendered from their parts: each one's JSON is the object OpenAI's types read.
+    base = response_object("resp_ab", 1, "m", {"store": True}, status="in_progress")
+    events = ResponseEvents(encode(base), "msg_ab")
+    pieces = ['a "b"\n', "\u00e9\u2028"]
+    body = events.opening() + b"".join(events.delta(piece) for piece in pieces) + events.closing('{"id":"x"}')
+    blocks = [block.split("\n") for block in body.decode().split("\n\n") if block]
+    payloads = [json.loads(data.removeprefix("data: ")) for _, data in blocks]
+    assert [kind.removeprefix("event: ") for kind, _ in blocks] == [payload["type"] for payload in payloads]
+    text = "".join(pieces)
+    where: dict[str, Any] = {"item_id": "msg_ab", "output_index": 0, "content_index": 0}
+    part = {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+    expected: list[tuple[str, dict[str, Any]]] = [
+        ("response.created", {"response": base}),
+        ("response.in_progress", {"response": base}),
+        ("response.output_item.added", {"output_index": 0, "item": output_message("msg_ab", None, "in_progress")}),
+        ("response.content_part.added", {**where, "part": {**part, "text": ""}}),
+        *[("response.output_text.delta", {**where, "delta": piece, "logprobs": []}) for piece in pieces],
+        ("response.output_text.done", {**where, "text": text, "logprobs": []}),
+        ("response.content_part.done", {**where, "part": part}),
+        ("response.output_item.done", {"output_index": 0, "item": output_message("msg_ab", text)}),
+        ("response.completed", {"response": {"id": "x"}}),
+    ]
+    assert payloads == [
+        {"type": kind, "sequence_number": number, **payload} for number, (kind, payload) in enumerate(expected)
+    ]
+
+
+def test_a_string_input_is_stored_as_the_same_message_item() -> None:
+    # A string input's items and turn are rendered from their parts: the same JSON as the
+    # message it stands for, and the same ids.
+    said = 'Hi "\u00e9"\n'
+    plain = parse_responses({"model": "text/x", "input": said}, (), policies())
+    item = parse_responses({"model": "text/x", "input": [{"role": "user", "content": said}]}, (), policies())
+    assert plain.input_text == said and item.input_text is None
+    for text in ('An "answer"\u2028', ""):
+        fast = plain.stored_json("resp_ab", text, text_json=encode(text))
+        assert fast == plain.stored_json("resp_ab", text) == item.stored_json("resp_ab", text)
+        items, turn = map(json.loads, fast)
+        assert items == [{"id": "msg_ab0000", **item.items[0]}] == plain.listed_items("resp_ab")
+        assert turn == [{"role": "user", "content": said}, {"role": "assistant", "content": text}]
+
+
 # --------------------------------------------------------------------------- the same front and checks
+
+
+@pytest.mark.parametrize("stream", [b"false", b"true"])
+async def test_a_number_json_cannot_carry_is_a_400_before_any_request(
+    gateway: str, emulator: Emulator, stream: bytes
+) -> None:
+    # Python's json reads NaN; the answer reports temperature back, and JSON cannot carry it.
+    body = b'{"model": "gemini-2.0-flash", "input": "x", "temperature": NaN, "stream": ' + stream + b"}"
+    async with httpx.AsyncClient(base_url=gateway, trust_env=False) as http:
+        answer = await http.post("/responses", content=body, headers={"content-type": "application/json"})
+    assert answer.status_code == 400
+    assert answer.json()["error"]["param"] == "temperature"
+    assert emulator.requests == []
 
 
 async def test_responses_pass_the_same_front_as_chat_completions(gateway: str, emulator: Emulator) -> None:

@@ -14,19 +14,21 @@ from starlette.types import Receive, Scope, Send
 
 from dynaspark_sdk import DynasparkError, StructuredOutputError, ToolCall
 
-from ._answers import STREAM_HEADERS, dumps, error_response, ignored_headers, send_json_body
+from ._answers import STREAM_HEADERS, error_response, ignored_headers, send_json_body
 from ._response_store import AsyncResponseStore, BrokenChain, StoredResponse
 from ._shapes.errors import GatewayError, bad_request
 from ._shapes.parameters import Policies
 from ._shapes.response_objects import (
+    NO_USAGE_JSON,
     ResponseEvents,
     deleted,
+    encode,
     function_call_item,
     item_list,
-    message_id_of,
-    output_message,
-    response_id,
-    response_object,
+    output_message_json,
+    response_ids,
+    response_json,
+    string_json,
     usage,
 )
 from ._shapes.responses import ResponsesRequest, parse_responses
@@ -88,18 +90,20 @@ class ResponsesRoutes:
         self,
         owner: str,
         request: ResponsesRequest,
-        response: dict[str, Any],
+        ident: str,
+        response: str,
         text: str,
-        rendered: bytes | None = None,
-        calls: tuple[ToolCall, ...] = (),
+        calls: tuple[ToolCall, ...],
+        text_json: str | None = None,
     ) -> None:
-        answer: dict[str, Any] = {"role": "assistant", "content": text}
-        if calls:  # the calls, for the function_call_output items of the next request to answer
-            answer = {"role": "assistant", "content": text or None, "tool_calls": [c.to_openai() for c in calls]}
-        turn = [*request.messages, answer]
-        items = request.listed_items()
-        stored = StoredResponse(response["id"], request.previous_response_id, response, items, turn)
-        await self.store.run(self.store.store.save, owner, stored, rendered)
+        """Store the response `ident` (`response`, its JSON as answered; `text` and `calls` the
+        answer, `text_json` the text as JSON if rendered already)."""
+        items, turn = request.stored_json(ident, text, calls, text_json)
+        row = (owner, ident, request.previous_response_id, response, items, turn)
+        if self.store.on_loop:  # in memory: a plain call, without a coroutine's
+            self.store.store.save(*row)
+        else:
+            await self.store.run(self.store.store.save, *row)
 
     # ------------------------------------------------------------------ create
 
@@ -107,66 +111,73 @@ class ResponsesRoutes:
         """`POST /v1/responses`, a plain ASGI endpoint like chat completions."""
         try:
             request = parse_responses(await self.read_body(scope, receive), self.chat_models, self.policies)
-            owner = self._owner(scope)
+            # Whose responses it stores or continues (no hash for a request that does neither).
+            owner = self._owner(scope) if request.store or request.previous_response_id else ""
             history = await self._history(owner, request.previous_response_id) if request.previous_response_id else []
             plan = request.plan(history)
-            ident, created = response_id(), int(time.time())
-            item = message_id_of(ident)
+            (ident, item), created = response_ids(), int(time.time())
             headers = ignored_headers(scope, plan.ignored)
             if plan.stream:
-                base = response_object(ident, created, plan.model, request.echo, status="in_progress")
+                model, echo = string_json(plan.model), request.echo_json()
+                begun = response_json(ident, "in_progress", created, None, model, "[]", "null", echo)
                 try:
                     text = await self.upstream.open_stream(plan)
                 except StructuredOutputError as exc:
                     # Structured answers are checked whole, before their first piece: a failed
                     # repair is still the stream's `response.failed`, as OpenAI ends one.
-                    failed = ResponseEvents(base, item)
+                    failed = ResponseEvents(begun, item)
                     body = failed.opening() + failed.failed(self.upstream.error(exc))
                     failure = Response(body, media_type="text/event-stream", headers={**STREAM_HEADERS, **headers})
                     await failure(scope, receive, send)
                     return
-                events = self._events(text, ResponseEvents(base, item), base, request, owner)
+                events = self._events(text, ResponseEvents(begun, item), (ident, created, model, echo), request, owner)
                 response: Response = StreamingResponse(
                     events, media_type="text/event-stream", headers={**STREAM_HEADERS, **headers}
                 )
             else:
                 answer = await self.upstream.answer(plan)
-                calls = [function_call_item(call) for call in answer.tool_calls]
-                completed = response_object(
-                    ident,
-                    created,
-                    plan.model,
-                    request.echo,
-                    status="completed",
-                    output=calls or [output_message(item, answer.text)],
-                    counts=answer.usage,
-                    completed_at=int(time.time()),
-                )
-                body = dumps(completed)  # once, for the store and the answer
+                text_json = string_json(answer.text)
+                if answer.tool_calls:
+                    output = encode([function_call_item(call) for call in answer.tool_calls])
+                else:
+                    output = output_message_json(item, text_json)
+                counts = NO_USAGE_JSON if answer.usage is None else encode(usage(answer.usage))
+                model, echo = string_json(plan.model), request.echo_json()
+                # Rendered from its parts, once, for the answer and the store.
+                rendered = response_json(ident, "completed", created, int(time.time()), model, output, counts, echo)
                 if request.store:
-                    await self._save(owner, request, completed, answer.text, body, answer.tool_calls)
-                await send_json_body(send, body, headers)
+                    await self._save(owner, request, ident, rendered, answer.text, answer.tool_calls, text_json)
+                await send_json_body(send, rendered.encode(), headers)
                 return
         except (GatewayError, DynasparkError) as exc:
             response = error_response(self.upstream.error(exc))
         await response(scope, receive, send)
 
     async def _events(
-        self, text: TextStream, events: ResponseEvents, base: dict[str, Any], request: ResponsesRequest, owner: str
+        self,
+        text: TextStream,
+        events: ResponseEvents,
+        parts: tuple[str, int, str, str],
+        request: ResponsesRequest,
+        owner: str,
     ) -> AsyncIterator[bytes]:
+        """The stream's events; `parts` the response's id, creation time, model and echo (those
+        two as JSON), for the completed response."""
         try:
             yield events.opening()
             piece = await text.next()
             while piece is not None:
                 yield events.delta(piece)
                 piece = await text.next()
-            calls = text.tool_calls
-            output = events.output(calls)
-            completed = {**base, "status": "completed", "output": output, "completed_at": int(time.time())}
-            completed["usage"] = usage(None)
+            calls, answered = text.tool_calls, events.text
+            text_json = string_json(answered)
+            output = encode(events.output(calls)) if calls else output_message_json(events.item_id, text_json)
+            ident, created, model, echo = parts
+            # Rendered once, for the store and the last event.
+            rendered = response_json(ident, "completed", created, int(time.time()), model, output, NO_USAGE_JSON, echo)
             if request.store:
-                await self._save(owner, request, completed, events.text, calls=calls)
-            yield events.closing(completed, calls)
+                await self._save(owner, request, ident, rendered, answered, calls, text_json)
+            yield events.closing(rendered, calls)
         except DynasparkError as exc:
             yield events.failed(self.upstream.error(exc))
         except GatewayError as exc:

@@ -4,7 +4,7 @@ items. Shapes as openai-python's types (`openai.types.responses`) read them. No 
 from __future__ import annotations
 
 import json
-import secrets
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -13,33 +13,39 @@ from dynaspark_sdk import ToolCall
 from .errors import GatewayError
 
 __all__ = [
+    "NO_USAGE_JSON",
     "ResponseEvents",
     "deleted",
+    "encode",
     "failure",
     "function_call_item",
     "item_list",
-    "message_id",
     "message_id_of",
     "output_message",
-    "response_id",
+    "output_message_json",
+    "response_ids",
+    "response_json",
     "response_object",
+    "string_json",
     "usage",
 ]
 
+#: JSON as `_answers.dumps` renders it, as text, with one encoder for the process (`json.dumps`
+#: with options makes a new one per call).
+encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+#: A string as JSON, as `encode` renders one (without its call's detour through the encoder).
+string_json = json.encoder.encode_basestring
 
-def response_id() -> str:
-    """A fresh, unguessable `resp_...` id."""
-    return "resp_" + secrets.token_hex(24)
 
-
-def message_id() -> str:
-    """A fresh `msg_...` id (a listed input item's)."""
-    return "msg_" + secrets.token_hex(24)
+def response_ids() -> tuple[str, str]:
+    """A fresh, unguessable `resp_...` id, and the id of the response's output message (its
+    one message: unique as the response's id is, without drawing another; see `message_id_of`)."""
+    token = os.urandom(24).hex()  # as secrets.token_hex(24), two calls less
+    return "resp_" + token, "msg_" + token
 
 
 def message_id_of(response: str) -> str:
-    """The id of the output message of the response `response` (its one message: unique as
-    the response's id is, without drawing another)."""
+    """The id of the output message of the response `response`."""
     return "msg_" + response.removeprefix("resp_")
 
 
@@ -56,6 +62,12 @@ def usage(counts: Mapping[str, int] | None) -> dict[str, Any]:
     }
 
 
+#: The empty string, as JSON.
+_EMPTY = '""'
+#: `usage(None)` as JSON.
+NO_USAGE_JSON = encode(usage(None))
+
+
 def _text_part(text: str) -> dict[str, Any]:
     return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
 
@@ -64,6 +76,21 @@ def output_message(ident: str, text: str | None, status: str = "completed") -> d
     """An assistant message item; `text` None: no content part yet."""
     content = [] if text is None else [_text_part(text)]
     return {"id": ident, "type": "message", "status": status, "role": "assistant", "content": content}
+
+
+def _text_part_json(text_json: str) -> str:
+    return f'{{"type":"output_text","text":{text_json},"annotations":[],"logprobs":[]}}'
+
+
+def _output_message_json(ident: str, text_json: str) -> str:
+    """`output_message(ident, text)` as JSON (`ident` with nothing to escape)."""
+    part = _text_part_json(text_json)
+    return f'{{"id":"{ident}","type":"message","status":"completed","role":"assistant","content":[{part}]}}'
+
+
+def output_message_json(ident: str, text_json: str) -> str:
+    """`[output_message(ident, text)]` as JSON, from `text` already rendered (`string_json(text)`)."""
+    return f"[{_output_message_json(ident, text_json)}]"
 
 
 def function_call_item(call: ToolCall, status: str = "completed", *, arguments: str | None = None) -> dict[str, Any]:
@@ -99,7 +126,8 @@ def response_object(
     completed_at: int | None = None,
 ) -> dict[str, Any]:
     """A `response` object. `echo` holds what the request set that the object reports
-    (`instructions`, `previous_response_id`, `store`, `temperature`, ...)."""
+    (`instructions`, `previous_response_id`, `store`, `temperature`, ...). The answers are
+    rendered by `response_json`, tested to give this object's JSON."""
     return {
         "id": ident,
         "object": "response",
@@ -113,6 +141,29 @@ def response_object(
         "usage": usage(counts) if status == "completed" else None,
         **echo,
     }
+
+
+def response_json(
+    ident: str,
+    status: str,
+    created_at: int,
+    completed_at: int | None,
+    model_json: str,
+    output_json: str,
+    usage_json: str,
+    echo_json: str,
+) -> str:
+    """`response_object(...)` of an answer under way or completed (no error) as JSON, the same
+    text as `encode` gives, from its parts already rendered: the hot path, where building the
+    object and encoding it whole cost several times more. `ident` is from `response_ids()` and
+    `status` a plain word (nothing to escape); `echo_json` the echo's members without braces
+    (`ResponsesRequest.echo_json()`)."""
+    completed = "null" if completed_at is None else completed_at
+    return (
+        f'{{"id":"{ident}","object":"response","created_at":{created_at},"status":"{status}",'
+        f'"completed_at":{completed},"error":null,"incomplete_details":null,"model":{model_json},'
+        f'"output":{output_json},"usage":{usage_json},{echo_json}}}'
+    )
 
 
 def deleted(ident: str) -> dict[str, Any]:
@@ -139,41 +190,44 @@ class ResponseEvents:
     function_call_arguments.delta and .done, output_item.done; then completed (or failed).
     The message is begun at its first piece of text (an answer that is only calls has none)."""
 
-    def __init__(self, response: Mapping[str, Any], item_id: str) -> None:
-        self._response = dict(response)
+    def __init__(self, response_json: str, item_id: str) -> None:
+        self._response_json = response_json  # the response begun (`in_progress`), as JSON
         self.item_id = item_id
+        # The members placing the message's text part (`item_id` has nothing to escape).
+        self._where = f'"item_id":"{item_id}","output_index":0,"content_index":0'
         self._sequence = 0
         self._text: list[str] = []
         self._begun = False
 
     def _event(self, kind: str, payload: dict[str, Any]) -> bytes:
-        payload = {"type": kind, "sequence_number": self._sequence, **payload}
-        self._sequence += 1
-        data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-        return f"event: {kind}\ndata: {data}\n\n".encode()
+        return self._rendered_event(kind, encode(payload)[1:-1])
 
-    def _where(self) -> dict[str, Any]:
-        return {"item_id": self.item_id, "output_index": 0, "content_index": 0}
+    def _rendered_event(self, kind: str, members: str) -> bytes:
+        """The event `kind` (a name with nothing to escape), its payload's `members` rendered
+        already (JSON without the braces): `{"type", "sequence_number", **payload}`."""
+        sequence = self._sequence
+        self._sequence += 1
+        return f'event: {kind}\ndata: {{"type":"{kind}","sequence_number":{sequence},{members}}}\n\n'.encode()
 
     def opening(self) -> bytes:
-        """response.created and response.in_progress."""
-        return self._event("response.created", {"response": self._response}) + self._event(
-            "response.in_progress", {"response": self._response}
-        )
+        """response.created and response.in_progress (the response encoded once, for both)."""
+        members = '"response":' + self._response_json
+        return self._rendered_event("response.created", members) + self._rendered_event("response.in_progress", members)
 
     def _begin(self) -> bytes:
         """The message and its text part begun."""
         self._begun = True
-        return self._event(
-            "response.output_item.added",
-            {"output_index": 0, "item": output_message(self.item_id, None, "in_progress")},
-        ) + self._event("response.content_part.added", {**self._where(), "part": _text_part("")})
+        item = encode(output_message(self.item_id, None, "in_progress"))
+        return self._rendered_event("response.output_item.added", f'"output_index":0,"item":{item}') + (
+            self._rendered_event("response.content_part.added", f'{self._where},"part":{_text_part_json(_EMPTY)}')
+        )
 
     def delta(self, text: str) -> bytes:
         """One `response.output_text.delta` (the message begun first, at the first)."""
         begun = b"" if self._begun else self._begin()
         self._text.append(text)
-        return begun + self._event("response.output_text.delta", {**self._where(), "delta": text, "logprobs": []})
+        delta = f'{self._where},"delta":{string_json(text)},"logprobs":[]'
+        return begun + self._rendered_event("response.output_text.delta", delta)
 
     @property
     def text(self) -> str:
@@ -203,26 +257,27 @@ class ResponseEvents:
             )
         )
 
-    def closing(self, completed: Mapping[str, Any], calls: Sequence[ToolCall] = ()) -> bytes:
+    def closing(self, completed_json: str, calls: Sequence[ToolCall] = ()) -> bytes:
         """The text, part and message done (begun first if no text came and no call), each
-        call's events, then `response.completed` with `completed`."""
+        call's events, then `response.completed` with the response (`completed_json`, as
+        rendered for the store too)."""
         pieces = [] if self._begun or calls else [self._begin()]
         if self._begun:
-            text = self.text
+            text = string_json(self.text)
+            message = _output_message_json(self.item_id, text)
             pieces += [
-                self._event("response.output_text.done", {**self._where(), "text": text, "logprobs": []}),
-                self._event("response.content_part.done", {**self._where(), "part": _text_part(text)}),
-                self._event(
-                    "response.output_item.done", {"output_index": 0, "item": output_message(self.item_id, text)}
-                ),
+                self._rendered_event("response.output_text.done", f'{self._where},"text":{text},"logprobs":[]'),
+                self._rendered_event("response.content_part.done", f'{self._where},"part":{_text_part_json(text)}'),
+                self._rendered_event("response.output_item.done", f'"output_index":0,"item":{message}'),
             ]
         first = 1 if self._begun else 0
         pieces += [self._call(first + index, call) for index, call in enumerate(calls)]
-        pieces.append(self._event("response.completed", {"response": completed}))
+        pieces.append(self._rendered_event("response.completed", '"response":' + completed_json))
         return b"".join(pieces)
 
     def failed(self, error: GatewayError) -> bytes:
         """`response.failed`: the response with status `failed`, its error, and the text so far."""
         output = [output_message(self.item_id, self.text, "incomplete")] if self._begun else []
-        response = {**self._response, "status": "failed", "error": failure(error), "output": output}
+        begun = json.loads(self._response_json)  # (a failure is rare: no dict is kept for it)
+        response = {**begun, "status": "failed", "error": failure(error), "output": output}
         return self._event("response.failed", {"response": response})

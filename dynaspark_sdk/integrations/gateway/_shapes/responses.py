@@ -18,11 +18,13 @@ from typing import Any
 
 import attrs
 
+from dynaspark_sdk import ToolCall
+
 from .chat_completions import CHAT_TARGET, TEXT_TARGET, ChatPlan, Target, target
 from .errors import GatewayError, bad_request
 from .messages import ROLES, image_part, join_text, message
 from .parameters import Policies, boolean, object_body, string
-from .response_objects import message_id
+from .response_objects import encode, message_id_of, string_json
 from .tools import structured_options
 
 __all__ = ["ResponsesRequest", "parse_responses"]
@@ -43,15 +45,18 @@ _ECHOED: Mapping[str, Any] = {
     "background": False,
 }
 _TEXT_FORMAT: Mapping[str, Any] = {"format": {"type": "text"}}
+#: The members `_ECHOED` and the default `text` add to a response object's JSON.
+_DEFAULT_ECHO_JSON = encode({**_ECHOED, "text": _TEXT_FORMAT})[1:-1]
 
 
-@attrs.frozen
+@attrs.define  # not frozen: a frozen class's __init__ costs three times as much, on every call
 class ResponsesRequest:
-    """A checked `/v1/responses` request.
+    """A checked `/v1/responses` request (never changed once made).
 
     `messages` is the input as chat messages for the SDK; `items` the same input as
-    `input_items` lists it (`listed_items()` gives them ids, when they are stored); `echo`
-    what the response object reports of the request.
+    `input_items` lists it (`listed_items()` gives them ids, when they are stored), but for a
+    string: `input_text` (the common case, rendered faster). `echoed` is what the request set
+    of the fields a response object reports (`echo` has them all).
     """
 
     target: Target
@@ -63,18 +68,60 @@ class ResponsesRequest:
     stream: bool
     text_options: dict[str, Any]
     ignored: tuple[str, ...]
-    echo: dict[str, Any]
+    echoed: dict[str, Any]
     structured: dict[str, Any] = attrs.field(factory=dict)
+    input_text: str | None = None
 
-    def listed_items(self) -> list[dict[str, Any]]:
-        """The input items as stored and listed, each with an id of its own."""
-        return [{"id": message_id(), **item} for item in self.items]  # an item's own id wins
+    @property
+    def echo(self) -> dict[str, Any]:
+        """What the response object reports of the request, OpenAI's defaults where it set nothing."""
+        head = {"instructions": self.instructions, "previous_response_id": self.previous_response_id}
+        return {**head, "store": self.store, **_ECHOED, "text": _TEXT_FORMAT, **self.echoed}
+
+    def echo_json(self) -> str:
+        """`echo` as JSON members (no braces), for `response_json`."""
+        if self.echoed:
+            return encode(self.echo)[1:-1]
+        instructions = "null" if self.instructions is None else string_json(self.instructions)
+        previous = "null" if self.previous_response_id is None else string_json(self.previous_response_id)
+        store = "true" if self.store else "false"
+        return f'"instructions":{instructions},"previous_response_id":{previous},"store":{store},{_DEFAULT_ECHO_JSON}'
+
+    def listed_items(self, response: str) -> list[dict[str, Any]]:
+        """The input items as stored and listed, each with an id of its own: the response's
+        (`response`, its id), numbered (an item's own id wins)."""
+        base = message_id_of(response)
+        items = self.items if self.input_text is None else _string_items(self.input_text)
+        return [{"id": f"{base}{index:04x}", **item} for index, item in enumerate(items)]
+
+    def stored_json(
+        self, response: str, text: str, calls: Sequence[ToolCall] = (), text_json: str | None = None
+    ) -> tuple[str, str]:
+        """What the store keeps of the response `response` (its id) besides the object, as
+        JSON: the listed input items, and the turn (the input and the answer, `text` and
+        `calls`, as chat messages). `text_json` is `text` as JSON, if the caller has it."""
+        if self.input_text is not None and not calls:
+            # A string input, answered with text: the same JSON, rendered from its parts.
+            said = string_json(self.input_text)
+            answered = text_json if text_json is not None else string_json(text)
+            item = message_id_of(response) + "0000"  # as `listed_items` numbers them
+            return (
+                f'[{{"id":"{item}","type":"message","role":"user","status":"completed",'
+                f'"content":[{{"type":"input_text","text":{said}}}]}}]',
+                f'[{{"role":"user","content":{said}}},{{"role":"assistant","content":{answered}}}]',
+            )
+        answer: dict[str, Any] = {"role": "assistant", "content": text}
+        if calls:  # the calls, for the function_call_output items of the next request to answer
+            answer = {"role": "assistant", "content": text or None, "tool_calls": [c.to_openai() for c in calls]}
+        return encode(self.listed_items(response)), encode([*self.messages, answer])
 
     def plan(self, history: Sequence[dict[str, Any]]) -> ChatPlan:
         """The call for the service: the instructions as a system message, then the stored
         conversation (`history`, without its instructions, as OpenAI does), then the input."""
-        system = [{"role": "system", "content": self.instructions}] if self.instructions else []
-        messages = [*system, *history, *self.messages]
+        messages = self.messages
+        if self.instructions or history:
+            system = [{"role": "system", "content": self.instructions}] if self.instructions else []
+            messages = [*system, *history, *messages]
         return ChatPlan(
             self.target.model,
             messages,
@@ -188,16 +235,14 @@ def _item(item: object, where: str, images: bool, what: str) -> tuple[dict[str, 
     return message(role, texts, found), {**listed, "content": parts}
 
 
+def _string_items(value: str) -> list[dict[str, Any]]:
+    """A string input's one item, as listed."""
+    part = {"type": "input_text", "text": value}
+    return [{"type": "message", "role": "user", "status": "completed", "content": [part]}]
+
+
 def _input(value: object, images: bool, what: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    if isinstance(value, str):
-        return [{"role": "user", "content": value}], [
-            {
-                "type": "message",
-                "role": "user",
-                "status": "completed",
-                "content": [{"type": "input_text", "text": value}],
-            }
-        ]
+    """A list `input` (a string's is simpler): (the chat messages for the SDK, the items as listed)."""
     if not isinstance(value, list) or not value:
         raise _invalid("input", "must be a string or a non-empty array of input items", code="invalid_type")
     pairs = [_item(item, f"input[{index}]", images, what) for index, item in enumerate(value)]
@@ -217,11 +262,11 @@ def _joined_calls(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return joined
 
 
-def _text_config(value: object, strict: bool) -> tuple[dict[str, Any], bool]:
+def _text_config(value: object, strict: bool) -> tuple[Mapping[str, Any], bool]:
     """The `text` setting echoed back, and whether its `verbosity` was ignored. Its `format`
     is checked with the tools (`structured_options`)."""
     if value is None:
-        return dict(_TEXT_FORMAT), False
+        return _TEXT_FORMAT, False
     if not isinstance(value, dict):
         raise _invalid("text", "must be an object")
     unknown = [key for key in value if key not in ("format", "verbosity")]
@@ -239,16 +284,22 @@ def _text_config(value: object, strict: bool) -> tuple[dict[str, Any], bool]:
     return {**echoed, **({"verbosity": verbosity} if verbosity is not None else {})}, verbosity is not None
 
 
-def _echo(request: Mapping[str, Any], text: dict[str, Any]) -> dict[str, Any]:
-    echo = dict(_ECHOED)
-    for name, value in request.items():  # a request sets few of them: walk what it has
-        if name in echo and value is not None:
-            echo[name] = value
-    metadata = echo["metadata"]
-    if not (isinstance(metadata, dict) and all(isinstance(v, str) for v in metadata.values())):
-        echo["metadata"] = {}
-    echo["text"] = text
-    return echo
+def _echoed(request: Mapping[str, Any], text: Mapping[str, Any]) -> dict[str, Any]:
+    """What the request set of `_ECHOED` and `text` (none: the defaults, rendered faster)."""
+    echoed: dict[str, Any] = {}
+    if not _ECHOED.keys().isdisjoint(request):  # most requests set none of them
+        echoed = {name: value for name, value in request.items() if name in _ECHOED and value is not None}
+    metadata = echoed.get("metadata")
+    if metadata is not None and not (isinstance(metadata, dict) and all(isinstance(v, str) for v in metadata.values())):
+        del echoed["metadata"]
+    if text is not _TEXT_FORMAT and text != _TEXT_FORMAT:
+        echoed["text"] = text
+    for name, value in echoed.items():  # the answer reports them: JSON must carry them
+        try:
+            encode(value)
+        except ValueError:
+            raise _invalid(name, "numbers must be finite (no NaN or Infinity)") from None
+    return echoed
 
 
 def _echoed_tool(tool: Mapping[str, Any]) -> dict[str, Any]:
@@ -268,41 +319,39 @@ def parse_responses(body: object, chat_models: Sequence[str], policies: Policies
     stream = boolean(request, "stream")
     if request.get("stream_options") is not None and not stream:
         raise bad_request("'stream_options' is only allowed with 'stream': true", param="stream_options")
-    what = f"{TEXT_TARGET} ({model})" if text_api else CHAT_TARGET
-    messages, items = _input(request.get("input"), not text_api, what)
+    value = request.get("input")
+    messages: list[dict[str, Any]] = [{"role": "user", "content": value}] if isinstance(value, str) else []
+    items: list[dict[str, Any]] = []  # a string's: `input_text` stands for it (see `listed_items`)
+    if not messages:
+        what = f"{TEXT_TARGET} ({model})" if text_api else CHAT_TARGET
+        messages, items = _input(value, not text_api, what)
     instructions = string(request, "instructions", required=False)
     previous = string(request, "previous_response_id", required=False)
-    text, verbosity_ignored = _text_config(request.get("text"), policies.strict)
-    structured = structured_options(
-        request.get("tools"),
-        request.get("tool_choice"),
-        request.get("parallel_tool_calls"),
-        text["format"],
-        flat=True,
-    )
-    if verbosity_ignored:
-        ignored = (*ignored, "text.verbosity")
+    text_setting, tools = request.get("text"), request.get("tools")
+    tool_choice, parallel = request.get("tool_choice"), request.get("parallel_tool_calls")
+    text: Mapping[str, Any] = _TEXT_FORMAT
+    structured: dict[str, Any] = {}
+    if text_setting is not None or tools is not None or tool_choice is not None or parallel is not None:
+        text, verbosity_ignored = _text_config(text_setting, policies.strict)
+        structured = structured_options(tools, tool_choice, parallel, text["format"], flat=True)
+        if verbosity_ignored:
+            ignored = (*ignored, "text.verbosity")
     options: dict[str, Any] = {}
     if text_api:
         options = {name: request[name] for name in ("temperature", "top_p") if request.get(name) is not None}
     if isinstance(request.get("tools"), list):  # checked above: function tools, each named
         request = {**request, "tools": [_echoed_tool(tool) for tool in request["tools"]]}
-    echo = {
-        "instructions": instructions,
-        "previous_response_id": previous,
-        "store": boolean(request, "store", default=True),
-        **_echo(request, text),
-    }
     return ResponsesRequest(
         chosen,
         messages,
         items,
         instructions,
         previous,
-        echo["store"],
+        boolean(request, "store", default=True),
         stream,
         options,
         ignored,
-        echo,
+        _echoed(request, text),
         structured,
+        value if isinstance(value, str) else None,
     )
