@@ -11,10 +11,14 @@ imported by the warm-up in a worker thread (`_transport.warm_up`).
 
 from __future__ import annotations
 
+import collections
 import math
 import sys
 from collections.abc import Callable
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["Slots", "current_loop", "library_of", "new_slots", "run_in_thread", "sleep"]
 
@@ -93,26 +97,73 @@ class Slots(Protocol):
 
 
 class _AsyncioSlots:
+    """asyncio's slots: a free one is taken at once; otherwise the caller waits in line and
+    `release()` hands its slot straight to the first live waiter. The waits' deadlines share
+    one timer (`asyncio.timeout` would arm and cancel one per waiter, and most waits end with a
+    slot long before their deadline): it fires at the earliest deadline and ends those due."""
+
+    # A wait may end this much before its deadline (the loop's timers are that coarse).
+    _EARLY = 0.001
+
     def __init__(self, count: int) -> None:
         import asyncio
 
         self._asyncio = asyncio
-        self._semaphore = asyncio.Semaphore(count)
+        self._free = count
+        self._waiters: collections.deque[tuple[asyncio.Future[bool], float]] = collections.deque()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = math.inf
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer, self._timer_at = None, deadline
+        if deadline != math.inf:
+            self._timer = loop.call_at(deadline, self._expire, loop)
 
     async def acquire(self, wait: float | None) -> bool:
-        semaphore = self._semaphore
-        if not semaphore.locked():
-            # Returns at once, without suspending: no timeout scope for the common case.
-            return await semaphore.acquire()
+        if self._free and not self._waiters:
+            # At once, without suspending: no timer for the common case.
+            self._free -= 1
+            return True
+        loop = self._asyncio.get_running_loop()
+        waiter: asyncio.Future[bool] = loop.create_future()
+        deadline = math.inf if wait is None else loop.time() + wait
+        self._waiters.append((waiter, deadline))
+        if deadline < self._timer_at:  # none armed, or for a later deadline (a longer wait)
+            self._arm(loop, deadline)
         try:
-            async with self._asyncio.timeout(wait):
-                await semaphore.acquire()
-        except TimeoutError:
-            return False
-        return True
+            return await waiter
+        except self._asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled() and waiter.result():
+                self.release()  # a slot came as the caller was cancelled: the next one gets it
+            raise
 
     def release(self) -> None:
-        self._semaphore.release()
+        waiters = self._waiters
+        while waiters:
+            waiter, _ = waiters.popleft()
+            if not waiter.done():  # not cancelled, not timed out
+                waiter.set_result(True)
+                return
+        self._free += 1
+
+    def _expire(self, loop: asyncio.AbstractEventLoop) -> None:
+        """End the waits whose deadline has come (False); rearm for the earliest left."""
+        self._timer, self._timer_at = None, math.inf
+        due = loop.time() + self._EARLY
+        left: collections.deque[tuple[asyncio.Future[bool], float]] = collections.deque()
+        earliest = math.inf
+        for waiter, deadline in self._waiters:
+            if waiter.done():
+                continue
+            if deadline <= due:
+                waiter.set_result(False)
+            else:
+                left.append((waiter, deadline))
+                earliest = min(earliest, deadline)
+        self._waiters = left
+        self._arm(loop, earliest)
 
 
 class _TrioSlots:

@@ -98,6 +98,9 @@ class Emit:
 
 
 Action = Send | Read | Discard | Sleep | Emit | Resolve
+# The actions without fields, made once (a flow yields them for every piece of a body).
+_READ = Read()
+_DISCARD = Discard()
 
 
 # --------------------------------------------------------------------------- outcomes
@@ -239,7 +242,7 @@ def _rate_gate(config: FlowConfig, state: ClientState) -> Generator[Action, Any,
 def _read_all() -> Generator[Action, Any, bytes | Failure]:
     parts: list[bytes] = []
     while True:
-        piece = yield Read()
+        piece = yield _READ
         if isinstance(piece, Failure):
             return piece
         if not piece:
@@ -295,15 +298,15 @@ def _read_capped(plan: RequestPlan, limit: int) -> Generator[Action, Any, Fetche
     parts: list[bytes] = []
     size = 0
     while size <= limit:
-        piece = yield Read()
+        piece = yield _READ
         if isinstance(piece, Failure):
-            yield Discard()
+            yield _DISCARD
             raise piece.error()
         if not piece:
             break
         parts.append(piece)
         size += len(piece)
-    yield Discard()
+    yield _DISCARD
     return FetchedAnswer(outcome.status, outcome.headers, b"".join(parts))
 
 
@@ -379,9 +382,11 @@ def call_flow(
     image (`fetch_plan`) does neither.
     """
     api_call = plan.operation != "fetch"
-    if api_call:
+    # The gate and the fetch only when there is something to do: a generator less each.
+    if api_call and state.rate_limit.remaining == 0:
         yield from _rate_gate(config, state)
-    plan = yield from _fetch_remote(plan, config, state)
+    if isinstance(plan.upload, RemoteImage):
+        plan = yield from _fetch_remote(plan, config, state)
     route = _Route(plan, config, state)
     retries = 0
     while True:
@@ -446,8 +451,10 @@ def stream_flow(
     plan: RequestPlan, config: FlowConfig, state: ClientState, progress: StreamProgress
 ) -> Generator[Action, Any, None]:
     """A streamed call: emits text as it arrives; retries only until the first emit."""
-    yield from _rate_gate(config, state)
-    plan = yield from _fetch_remote(plan, config, state)
+    if state.rate_limit.remaining == 0:  # as in `call_flow`
+        yield from _rate_gate(config, state)
+    if isinstance(plan.upload, RemoteImage):
+        plan = yield from _fetch_remote(plan, config, state)
     route = _Route(plan, config, state)
     retries = 0
     while True:
@@ -463,7 +470,7 @@ def stream_flow(
         progress.rate_limit = state.observe(outcome.headers)
         if outcome.status >= 400:
             body = yield from _read_all()
-            yield Discard()
+            yield _DISCARD
             raw = body if isinstance(body, bytes) else b""
             if route.switch(outcome.status):
                 continue
@@ -477,7 +484,7 @@ def stream_flow(
             continue
         route.answered(outcome.status)
         finished = yield from _decode_body(outcome.headers, progress)
-        yield Discard()
+        yield _DISCARD
         if finished is None:
             return
         # Nothing reached the caller yet, so another attempt is safe.
@@ -491,7 +498,7 @@ def _decode_body(headers: Mapping[str, str], progress: StreamProgress) -> Genera
     decoder = text_decoder_for(headers.get("content-type"))
     emitted = False
     while True:
-        piece = yield Read()
+        piece = yield _READ
         if isinstance(piece, Failure):
             if decoder.done:
                 # [DONE] had arrived, and the decoder ignores whatever follows it: only the end

@@ -35,12 +35,17 @@ _QUERY_KEY = re.compile(r"(?i)(api_key|api%5fkey)=([^&#\s\"'<>]*)")
 _URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s/?#@:]*):([^\s/?#]*)@")
 
 _known_keys: set[str] = set()
+# The same, longest first (what `redact` replaces in that order), rebuilt when one is added.
+_known_by_length: tuple[str, ...] = ()
 _known_lock = threading.Lock()
 
 
 def _remember(key: str) -> None:
+    global _known_by_length
     with _known_lock:
-        _known_keys.add(key)
+        if key not in _known_keys:
+            _known_keys.add(key)
+            _known_by_length = tuple(sorted(_known_keys, key=len, reverse=True))
 
 
 def scrub_url(text: str) -> str:
@@ -74,11 +79,10 @@ def redact(text: str, *, also: str | None = None) -> str:
     if also:
         text = text.replace(also, REDACTED)
     text = scrub_url(text)
-    if "api_key" in text.lower() or "api%5f" in text.lower():
+    lowered = text.lower()
+    if "api_key" in lowered or "api%5f" in lowered:
         text = _QUERY_KEY.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
-    with _known_lock:
-        keys = sorted(_known_keys, key=len, reverse=True)
-    for key in keys:
+    for key in _known_by_length:  # one tuple, replaced whole when a key is added
         if key in text:
             text = text.replace(key, REDACTED)
     return text

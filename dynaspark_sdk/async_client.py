@@ -217,10 +217,18 @@ class AsyncStream(StreamState, AsyncIterator[str]):
         if flow is None:
             self._check_not_closed()
             raise StopAsyncIteration
+        runner = self._runner
         try:
             action = flow.send(self._outcome)
             while not isinstance(action, Emit):
-                self._outcome = await self._runner.perform(action)
+                # A read or a request is performed straight from here: one coroutine less.
+                kind = type(action)
+                if kind is Read:
+                    self._outcome = await runner._read()
+                elif kind is Send:
+                    self._outcome = await runner._send(action)
+                else:
+                    self._outcome = await runner.perform(action)
                 action = flow.send(self._outcome)
         except StopIteration:
             await self._finish()

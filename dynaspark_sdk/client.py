@@ -255,10 +255,18 @@ class Stream(StreamState, Iterator[str]):
         if flow is None:
             self._check_not_closed()
             raise StopIteration
+        runner = self._runner
         try:
             action = flow.send(self._outcome)
             while not isinstance(action, Emit):
-                self._outcome = self._runner.perform(action)
+                # A read or a request is performed straight from here: one coroutine less.
+                kind = type(action)
+                if kind is Read:
+                    self._outcome = runner._read()
+                elif kind is Send:
+                    self._outcome = runner._send(action)
+                else:
+                    self._outcome = runner.perform(action)
                 action = flow.send(self._outcome)
         except StopIteration:
             self._finish()

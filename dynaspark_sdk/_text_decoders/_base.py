@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
 
+@functools.lru_cache(maxsize=64)  # answers of one service carry the same few values
 def parse_content_type(content_type: str | None) -> tuple[str, str | None]:
     """(lower-case media type, charset parameter or None)."""
     if not content_type:

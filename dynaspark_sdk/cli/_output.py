@@ -10,6 +10,8 @@ import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, TextIO
 
+from dynaspark_sdk.frontend import redact
+
 if TYPE_CHECKING:
     from dynaspark_sdk import RateLimit
 
@@ -54,8 +56,6 @@ class Output:
         In results (not `strict`) a key shorter than 4 characters is left alone, as the SDK
         does: replacing "ab" everywhere would mangle answers, and no answer carries the key.
         """
-        from dynaspark_sdk.frontend import redact
-
         secret = self._secret if self._secret and (strict or len(self._secret) >= 4) else None
         return redact(text, also=secret)
 

@@ -35,9 +35,13 @@ IGNORED_SCOPE_KEY = "dynaspark.ignored_params"
 STREAM_HEADERS: Mapping[str, str] = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
+# Made once: `json.dumps` with options builds an encoder on every call.
+_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
+
+
 def dumps(payload: object) -> bytes:
     """JSON exactly as Starlette's JSONResponse renders it."""
-    return json.dumps(payload, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode("utf-8")
+    return _JSON.encode(payload).encode("utf-8")
 
 
 def ignored_headers(scope: Scope, ignored: Sequence[str]) -> dict[str, str]:

@@ -310,10 +310,9 @@ class _Gateway:
                 if piece is not None:
                     yield event(completion_chunk(ident, created, model, {"content": piece}))
             # Calls come whole, after any text: the SDK holds a call until it is complete and valid.
-            tail = b"".join(
-                event(completion_chunk(ident, created, model, d)) for d in tool_call_deltas(text.tool_calls)
-            )
-            tail += event(completion_chunk(ident, created, model, {}, "tool_calls" if text.tool_calls else "stop"))
+            calls = text.tool_calls
+            tail = b"".join(event(completion_chunk(ident, created, model, d)) for d in tool_call_deltas(calls))
+            tail += event(completion_chunk(ident, created, model, {}, "tool_calls" if calls else "stop"))
             if plan.include_usage:
                 tail += event(completion_chunk(ident, created, model, None, usage=True))
         except DynasparkError as exc:

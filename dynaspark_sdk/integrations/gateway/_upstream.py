@@ -116,9 +116,11 @@ class InFlight:
     def guard(self) -> _Guarding:
         """A cancel scope around one upstream wait (never around a `yield` to Starlette), ended
         by `end_all()`: check its `cancelled_caught` afterwards."""
-        if asyncio._get_running_loop() is not None:
-            return _AsyncioGuard(self._scopes, self.ended)
-        return _Guard(self._scopes, self.ended)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # not asyncio's loop: trio's
+            return _Guard(self._scopes, self.ended)
+        return _AsyncioGuard(self._scopes, self.ended)
 
     def end_all(self) -> None:
         """End every upstream wait, now and from now on (on the server's event loop)."""
