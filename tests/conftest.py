@@ -8,11 +8,14 @@ import functools
 import inspect
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import anyio
 import anyio.to_thread
 import pytest
+
+if TYPE_CHECKING:
+    from dynaspark_sdk.testing import Emulator
 
 #: How long a sync call may block its worker thread before the test fails as hung. Not a
 #: timing: only a call that never returns comes near it.
@@ -249,6 +252,28 @@ def upstream() -> Iterator[Any]:
 
     with serve(Emulator(rate_limit=1_000_000)) as running:
         yield running
+
+
+class GatewayStack(NamedTuple):
+    """A gateway serving in a thread, and the emulator it calls."""
+
+    url: str
+    emulator: Emulator
+
+
+@contextlib.contextmanager
+def gateway_stack() -> Iterator[GatewayStack]:
+    """The gateway (no upstream retries, no log) in front of an emulator of its own with a
+    rate limit no test reaches, both on loopback sockets: a module-scoped fixture's stack."""
+    from dynaspark_sdk import AsyncClient
+    from dynaspark_sdk.gateway import create_app, serve_in_thread
+    from dynaspark_sdk.testing import Emulator, serve
+
+    emulator = Emulator(rate_limit=1_000_000)
+    with serve(emulator) as upstream:
+        app = create_app(AsyncClient(base_url=upstream.url, max_retries=0), log=lambda _: None)
+        with serve_in_thread(app) as gateway:
+            yield GatewayStack(gateway.url, emulator)
 
 
 BASE_URL = "https://dynaspark.test"

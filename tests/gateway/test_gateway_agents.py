@@ -11,14 +11,13 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from conftest import GatewayStack, gateway_stack
 from pydantic import BaseModel, SecretStr
 
-from dynaspark_sdk import AsyncClient
-from dynaspark_sdk.gateway import create_app, serve_in_thread
-from dynaspark_sdk.testing import Emulator, serve
+from dynaspark_sdk.testing import Emulator
 
 if TYPE_CHECKING:
     import agents
@@ -48,29 +47,21 @@ def weather_tool() -> BaseTool:
     return get_weather
 
 
-class Stack(NamedTuple):
-    url: str
-    emulator: Emulator
-
-
 @pytest.fixture(scope="module")
-def stack() -> Iterator[Stack]:
-    emulator = Emulator(rate_limit=1_000_000)
-    with serve(emulator) as upstream:
-        app = create_app(AsyncClient(base_url=upstream.url, max_retries=0), log=lambda _: None)
-        with serve_in_thread(app) as gateway:
-            yield Stack(gateway.url, emulator)
+def stack() -> Iterator[GatewayStack]:
+    with gateway_stack() as running:
+        yield running
 
 
 @pytest.fixture
-def emulator(stack: Stack) -> Iterator[Emulator]:
+def emulator(stack: GatewayStack) -> Iterator[Emulator]:
     stack.emulator.clear_requests()
     stack.emulator.clear_answers()
     yield stack.emulator
     stack.emulator.clear_answers()
 
 
-def chat_openai(stack: Stack) -> ChatOpenAI:
+def chat_openai(stack: GatewayStack) -> ChatOpenAI:
     from langchain_openai import ChatOpenAI
 
     return ChatOpenAI(base_url=stack.url, api_key=SecretStr("unused"), model="gemini-2.0-flash", max_retries=0)
@@ -80,7 +71,7 @@ def prompts(emulator: Emulator) -> list[str]:
     return [request.fields["user_input"] for request in emulator.requests]
 
 
-def test_langchain_bind_tools(stack: Stack, emulator: Emulator) -> None:
+def test_langchain_bind_tools(stack: GatewayStack, emulator: Emulator) -> None:
     from langchain_core.messages import AIMessage
 
     emulator.script_answers(['{"name": "get_weather", "arguments": {"city": "Paris"}}'])
@@ -92,7 +83,7 @@ def test_langchain_bind_tools(stack: Stack, emulator: Emulator) -> None:
 
 
 @pytest.mark.parametrize("method", ["json_schema", "function_calling", "json_mode"])
-def test_langchain_with_structured_output_with_a_repair(stack: Stack, emulator: Emulator, method: str) -> None:
+def test_langchain_with_structured_output_with_a_repair(stack: GatewayStack, emulator: Emulator, method: str) -> None:
     if method == "function_calling":
         wrong, right = (
             '{"name": "City", "arguments": {"name": "Paris"}}',
@@ -109,7 +100,7 @@ def test_langchain_with_structured_output_with_a_repair(stack: Stack, emulator: 
     assert extract.invoke(question) == City(name="Paris", population=2100000)
 
 
-def test_langchain_a_tool_calling_agent_loop(stack: Stack, emulator: Emulator) -> None:
+def test_langchain_a_tool_calling_agent_loop(stack: GatewayStack, emulator: Emulator) -> None:
     from langchain_core.messages import HumanMessage, ToolMessage
 
     get_weather = weather_tool()
@@ -136,7 +127,7 @@ def test_langchain_a_tool_calling_agent_loop(stack: Stack, emulator: Emulator) -
     assert "): sunny in Paris\nAssistant:" in prompts(emulator)[2]
 
 
-def test_langchain_when_the_repair_fails(stack: Stack, emulator: Emulator) -> None:
+def test_langchain_when_the_repair_fails(stack: GatewayStack, emulator: Emulator) -> None:
     import openai
 
     emulator.script_answers(["Paris.", "Paris, I said."])
@@ -162,7 +153,7 @@ def forecast_tool() -> agents.FunctionTool:
     return forecast
 
 
-def test_openai_agents_with_one_function_tool(stack: Stack, emulator: Emulator) -> None:
+def test_openai_agents_with_one_function_tool(stack: GatewayStack, emulator: Emulator) -> None:
     import agents
     import openai
 

@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any, NamedTuple
+from typing import Any
 
 import openai
 import pytest
-from conftest import Dual
+from conftest import Dual, GatewayStack, gateway_stack
 from pydantic import BaseModel
 
-from dynaspark_sdk import AsyncClient
-from dynaspark_sdk.integrations.gateway import create_app, serve_in_thread
-from dynaspark_sdk.testing import Emulator, serve
+from dynaspark_sdk.testing import Emulator
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("loopback_only")]
 
@@ -52,23 +50,14 @@ class City(BaseModel):
     population: int
 
 
-class Stack(NamedTuple):
-    url: str
-    emulator: Emulator
-
-
 @pytest.fixture(scope="module")
-def stack() -> Iterator[Stack]:
-    """The gateway (no upstream retries), its upstream the emulator on a loopback socket."""
-    emulator = Emulator(rate_limit=1_000_000)
-    with serve(emulator) as upstream:
-        app = create_app(AsyncClient(base_url=upstream.url, max_retries=0), log=lambda _: None)
-        with serve_in_thread(app) as gateway:
-            yield Stack(gateway.url, emulator)
+def stack() -> Iterator[GatewayStack]:
+    with gateway_stack() as running:
+        yield running
 
 
 @pytest.fixture
-def emulator(stack: Stack) -> Iterator[Emulator]:
+def emulator(stack: GatewayStack) -> Iterator[Emulator]:
     stack.emulator.clear_requests()
     stack.emulator.clear_answers()
     yield stack.emulator
@@ -76,7 +65,7 @@ def emulator(stack: Stack) -> Iterator[Emulator]:
 
 
 @pytest.fixture
-async def oai(client_kind: str, anyio_backend: str, stack: Stack) -> Any:
+async def oai(client_kind: str, anyio_backend: str, stack: GatewayStack) -> Any:
     kind = openai.OpenAI if client_kind == "sync" else openai.AsyncOpenAI
     dual = Dual(client_kind, kind(base_url=stack.url, api_key="unused", max_retries=0, timeout=20.0))
     yield dual
@@ -186,7 +175,7 @@ async def test_streamed_tool_calls_in_openai_s_chunk_shape(oai: Dual, emulator: 
     assert [chunk.choices[0].finish_reason for chunk in chunks if chunk.choices][-1] == "tool_calls"
 
 
-def test_openai_s_stream_helper_assembles_the_calls(stack: Stack, emulator: Emulator) -> None:
+def test_openai_s_stream_helper_assembles_the_calls(stack: GatewayStack, emulator: Emulator) -> None:
     with openai.OpenAI(base_url=stack.url, api_key="unused", max_retries=0) as client:
         tool = openai.pydantic_function_tool(City, name="save_city")
         emulator.script_answers(['{"name": "save_city", "arguments": {"name": "Lyon", "population": 520000}}'])
@@ -243,7 +232,7 @@ async def test_json_object_on_a_text_model_uses_the_json_mode(oai: Dual, emulato
     ],
 )
 def test_bad_tool_fields_are_refused_before_anything_is_sent(
-    stack: Stack, emulator: Emulator, fields: dict[str, Any], param: str | None, text: str
+    stack: GatewayStack, emulator: Emulator, fields: dict[str, Any], param: str | None, text: str
 ) -> None:
     with (
         openai.OpenAI(base_url=stack.url, api_key="unused", max_retries=0) as client,

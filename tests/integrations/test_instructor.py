@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple
+from typing import Any
 
 import pytest
 
@@ -19,11 +19,10 @@ if not os.environ.get("DYNASPARK_INSTRUCTOR_VENV"):
 
 import instructor  # type: ignore[import-not-found]  # installed only in its own venv
 import openai
+from conftest import GatewayStack, gateway_stack
 from pydantic import BaseModel
 
-from dynaspark_sdk import AsyncClient
-from dynaspark_sdk.integrations.gateway import create_app, serve_in_thread
-from dynaspark_sdk.testing import Emulator, serve
+from dynaspark_sdk.testing import Emulator
 
 pytestmark = pytest.mark.usefixtures("loopback_only")
 
@@ -36,29 +35,21 @@ class City(BaseModel):
 PARIS = {"name": "Paris", "population": 2100000}
 
 
-class Stack(NamedTuple):
-    url: str
-    emulator: Emulator
-
-
 @pytest.fixture(scope="module")
-def stack() -> Iterator[Stack]:
-    emulator = Emulator(rate_limit=1_000_000)
-    with serve(emulator) as upstream:
-        app = create_app(AsyncClient(base_url=upstream.url, max_retries=0), log=lambda _: None)
-        with serve_in_thread(app) as gateway:
-            yield Stack(gateway.url, emulator)
+def stack() -> Iterator[GatewayStack]:
+    with gateway_stack() as running:
+        yield running
 
 
 @pytest.fixture
-def emulator(stack: Stack) -> Emulator:
+def emulator(stack: GatewayStack) -> Emulator:
     stack.emulator.clear_requests()
     stack.emulator.clear_answers()
     return stack.emulator
 
 
 @pytest.fixture
-def client(stack: Stack) -> Iterator[Callable[[Any], Any]]:
+def client(stack: GatewayStack) -> Iterator[Callable[[Any], Any]]:
     """Build an instructor client in a mode, over an openai client closed after the test."""
     made: list[openai.OpenAI] = []
 
