@@ -180,21 +180,24 @@ def test_the_slow_first_steps_run_off_the_event_loop(
 
 def test_importing_the_sync_client_defers_the_core_to_the_first_client(server: EmulatorServer) -> None:
     """`from dynaspark_sdk import Client` costs little more than `import httpx`: attrs, anyio
-    and the generated models load with the first Client, which then works as usual."""
+    and the generated models load with the first Client, which then works as usual; aiohttp's
+    transport, which the drop-in provider loads with itself, is not loaded at all."""
     import subprocess
     import sys
 
     probe = (
         "import sys\n"
         "from dynaspark_sdk import Client\n"
-        "heavy = ('attrs', 'anyio', 'dynaspark_sdk._generated.models', 'dynaspark_sdk._flow')\n"
+        "heavy = ('aiohttp', 'anyio', 'attrs', 'dynaspark_sdk._flow', 'dynaspark_sdk._generated.models',\n"
+        "         'dynaspark_sdk.aiohttp_transport')\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"
         f"with Client(base_url={server.url!r}) as client:\n"
         "    print(client.chat('hello').text)\n"
+        "print(sorted(m for m in ('aiohttp', 'dynaspark_sdk.aiohttp_transport') if m in sys.modules))\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == ["[]", "[gemini-1.5-flash-8b] You said: hello"]
+    assert done.stdout.splitlines() == ["[]", "[gemini-1.5-flash-8b] You said: hello", "[]"]
 
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
