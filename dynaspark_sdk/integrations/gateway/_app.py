@@ -37,8 +37,8 @@ from ._retry_headers import SHOULD_NOT_RETRY, rate_limit_headers
 from ._shapes.chat_completions import (
     DONE,
     ChatPlan,
+    ChunkEvents,
     chat_completion,
-    completion_chunk,
     completion_id,
     event,
     parse_chat,
@@ -301,20 +301,20 @@ class _Gateway:
         """The chunks as server-sent events: the first carries the role and the first piece
         together (as OpenAI does); the last holds the stop (or an error event), the usage chunk
         if asked for, and `[DONE]`, in one piece of the body."""
-        model, ident, created = plan.model, completion_id(), int(time.time())
+        chunks = ChunkEvents(completion_id(), int(time.time()), plan.model)
         try:
             piece = await text.next()
-            yield event(completion_chunk(ident, created, model, {"role": "assistant", "content": piece or ""}))
+            yield chunks.first(piece or "")
             while piece is not None:
                 piece = await text.next()
                 if piece is not None:
-                    yield event(completion_chunk(ident, created, model, {"content": piece}))
+                    yield chunks.text(piece)
             # Calls come whole, after any text: the SDK holds a call until it is complete and valid.
             calls = text.tool_calls
-            tail = b"".join(event(completion_chunk(ident, created, model, d)) for d in tool_call_deltas(calls))
-            tail += event(completion_chunk(ident, created, model, {}, "tool_calls" if calls else "stop"))
+            tail = b"".join(chunks.delta(delta) for delta in tool_call_deltas(calls)) if calls else b""
+            tail += chunks.finish("tool_calls" if calls else "stop")
             if plan.include_usage:
-                tail += event(completion_chunk(ident, created, model, None, usage=True))
+                tail += chunks.usage()
         except DynasparkError as exc:
             tail = event(self.upstream.error(exc).body())
         except GatewayError as exc:

@@ -29,9 +29,9 @@ __all__ = [
     "NO_USAGE",
     "TEXT_TARGET",
     "ChatPlan",
+    "ChunkEvents",
     "Target",
     "chat_completion",
-    "completion_chunk",
     "completion_id",
     "event",
     "parse_chat",
@@ -183,30 +183,54 @@ def chat_completion(
     }
 
 
-def completion_chunk(
-    id: str,
-    created: int,
-    model: str,
-    delta: Mapping[str, Any] | None,
-    finish_reason: str | None = None,
-    *,
-    usage: bool = False,
-) -> dict[str, Any]:
-    """One `chat.completion.chunk`; with `usage`, the final usage chunk (no choices; the
-    service counts no tokens for a stream, so they are zeros)."""
-    chunk: dict[str, Any] = {"id": id, "object": "chat.completion.chunk", "created": created, "model": model}
-    if usage:
-        chunk["choices"] = []
-        chunk["usage"] = dict(NO_USAGE)
-        return chunk
-    chunk["choices"] = [{"index": 0, "delta": dict(delta or {}), "logprobs": None, "finish_reason": finish_reason}]
-    return chunk
-
-
 # Made once: `json.dumps` with options builds an encoder on every call.
 _EVENT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+#: A string as JSON, as `_EVENT_JSON` renders one (without its call's detour through the encoder).
+_string_json = json.encoder.encode_basestring
+#: What follows a choice's delta in a chunk that does not finish it.
+_OPEN_CHOICE_END = ',"logprobs":null,"finish_reason":null}]}\n\n'
+_NO_USAGE_JSON = _EVENT_JSON.encode(NO_USAGE)
 
 
 def event(payload: object) -> bytes:
     """One server-sent event carrying `payload` as JSON."""
     return b"data: " + _EVENT_JSON.encode(payload).encode("utf-8") + b"\n\n"
+
+
+class ChunkEvents:
+    """The `chat.completion.chunk` events of one stream, as server-sent events: each one byte
+    for byte `event(chunk)` of the chunk as OpenAI shapes it (`{"id", "object", "created",
+    "model", "choices": [{"index": 0, "delta", "logprobs": null, "finish_reason"}]}`), made
+    from the parts every chunk of the stream shares, rendered once (the hot path of a stream:
+    no dict and no encoder per chunk)."""
+
+    __slots__ = ("_head",)
+
+    def __init__(self, id: str, created: int, model: str) -> None:
+        # `id` is ours (`completion_id`) and `created` an int: neither has anything to escape.
+        self._head = (
+            f'data: {{"id":"{id}","object":"chat.completion.chunk","created":{created},'
+            f'"model":{_string_json(model)},"choices":['
+        )
+
+    def first(self, text: str) -> bytes:
+        """The first chunk: the role and the first piece of text together."""
+        content = _string_json(text)
+        return f'{self._head}{{"index":0,"delta":{{"role":"assistant","content":{content}}}{_OPEN_CHOICE_END}'.encode()
+
+    def text(self, text: str) -> bytes:
+        """A chunk of a further piece of text."""
+        return f'{self._head}{{"index":0,"delta":{{"content":{_string_json(text)}}}{_OPEN_CHOICE_END}'.encode()
+
+    def delta(self, delta: Mapping[str, Any]) -> bytes:
+        """A chunk of any other delta (a tool call's)."""
+        return f'{self._head}{{"index":0,"delta":{_EVENT_JSON.encode(delta)}{_OPEN_CHOICE_END}'.encode()
+
+    def finish(self, reason: str) -> bytes:
+        """The chunk that ends the choice: an empty delta and the finish reason."""
+        return f'{self._head}{{"index":0,"delta":{{}},"logprobs":null,"finish_reason":"{reason}"}}]}}\n\n'.encode()
+
+    def usage(self) -> bytes:
+        """The final usage chunk (`stream_options.include_usage`): no choices; zeros, since the
+        service counts no tokens for a stream."""
+        return f'{self._head}],"usage":{_NO_USAGE_JSON}}}\n\n'.encode()
