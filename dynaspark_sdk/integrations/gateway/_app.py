@@ -28,7 +28,7 @@ from ._answers import (
     ignored_headers,
     on_asyncio,
     send_events,
-    send_json,
+    send_json_body,
 )
 from ._guard import Admission, RequestGuard
 from ._response_store import AsyncResponseStore, ResponseStore
@@ -38,7 +38,7 @@ from ._shapes.chat_completions import (
     DONE,
     ChatPlan,
     ChunkEvents,
-    chat_completion,
+    chat_completion_json,
     completion_id,
     event,
     parse_chat,
@@ -288,10 +288,10 @@ class _Gateway:
             else:
                 answer = await self.upstream.answer(plan)
                 calls = chat_tool_calls(answer.tool_calls)
-                completion = chat_completion(
+                completion = chat_completion_json(
                     completion_id(), int(time.time()), plan.model, answer.text, answer.usage, calls
                 )
-                await send_json(send, completion, headers)
+                await send_json_body(send, completion, headers)
                 return
         except (GatewayError, DynasparkError) as exc:
             response = error_response(self.upstream.error(exc))

@@ -20,6 +20,7 @@ from .errors import bad_request, model_not_found
 from .messages import check_messages
 from .models import TEXT_MODELS, TEXT_PREFIX
 from .parameters import TEXT_API_PARAMETERS, Policies, boolean, object_body, string
+from .response_objects import encode, string_json
 from .stop import parse_stop
 from .tools import structured_options
 
@@ -31,7 +32,7 @@ __all__ = [
     "ChatPlan",
     "ChunkEvents",
     "Target",
-    "chat_completion",
+    "chat_completion_json",
     "completion_id",
     "event",
     "parse_chat",
@@ -150,46 +151,42 @@ def completion_id() -> str:
 #: The usage reported where the service counts no tokens (the chat endpoint, any stream). OpenAI
 #: always sends the object, and clients read it unchecked (llm's OpenAI models fail on null).
 NO_USAGE: Mapping[str, int] = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+_NO_USAGE_JSON = encode(NO_USAGE)
 
 
-def chat_completion(
+def chat_completion_json(
     id: str,
     created: int,
     model: str,
     text: str,
     usage: Mapping[str, int] | None = None,
     tool_calls: Sequence[Mapping[str, Any]] = (),
-) -> dict[str, Any]:
-    """A whole `chat.completion` object; `usage` None (not counted) is reported as zeros. With
-    `tool_calls` (OpenAI's shape), the message carries them, its content null, and the finish
-    reason is "tool_calls"."""
-    message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": None}
+) -> bytes:
+    """A whole `chat.completion` object, as `encode` renders its dict (compact UTF-8 JSON),
+    made from its parts (the hot path: no dict and no encoder pass for the frame):
+    `{"id", "object", "created", "model", "choices": [{"index": 0, "message": {"role",
+    "content", "refusal": null}, "logprobs": null, "finish_reason"}], "usage"}`. `usage` None
+    (not counted) is reported as zeros. With `tool_calls` (OpenAI's shape), the message
+    carries them, its content null, and the finish reason is "tool_calls"."""
     if tool_calls:
-        message = {"role": "assistant", "content": None, "refusal": None, "tool_calls": list(tool_calls)}
-    return {
-        "id": id,
-        "object": "chat.completion",
-        "created": created,
-        "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "message": message,
-                "logprobs": None,
-                "finish_reason": "tool_calls" if tool_calls else "stop",
-            }
-        ],
-        "usage": dict(usage if usage is not None else NO_USAGE),
-    }
+        message = f'{{"role":"assistant","content":null,"refusal":null,"tool_calls":{encode(list(tool_calls))}}}'
+        finish = "tool_calls"
+    else:
+        message = f'{{"role":"assistant","content":{string_json(text)},"refusal":null}}'
+        finish = "stop"
+    counts = _NO_USAGE_JSON if usage is None else encode(dict(usage))
+    # `id` is ours (`completion_id`) and `created` an int: neither has anything to escape.
+    return (
+        f'{{"id":"{id}","object":"chat.completion","created":{created},"model":{string_json(model)},'
+        f'"choices":[{{"index":0,"message":{message},"logprobs":null,"finish_reason":"{finish}"}}],'
+        f'"usage":{counts}}}'
+    ).encode()
 
 
 # Made once: `json.dumps` with options builds an encoder on every call.
 _EVENT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-#: A string as JSON, as `_EVENT_JSON` renders one (without its call's detour through the encoder).
-_string_json = json.encoder.encode_basestring
 #: What follows a choice's delta in a chunk that does not finish it.
 _OPEN_CHOICE_END = ',"logprobs":null,"finish_reason":null}]}\n\n'
-_NO_USAGE_JSON = _EVENT_JSON.encode(NO_USAGE)
 
 
 def event(payload: object) -> bytes:
@@ -210,17 +207,17 @@ class ChunkEvents:
         # `id` is ours (`completion_id`) and `created` an int: neither has anything to escape.
         self._head = (
             f'data: {{"id":"{id}","object":"chat.completion.chunk","created":{created},'
-            f'"model":{_string_json(model)},"choices":['
+            f'"model":{string_json(model)},"choices":['
         )
 
     def first(self, text: str) -> bytes:
         """The first chunk: the role and the first piece of text together."""
-        content = _string_json(text)
+        content = string_json(text)
         return f'{self._head}{{"index":0,"delta":{{"role":"assistant","content":{content}}}{_OPEN_CHOICE_END}'.encode()
 
     def text(self, text: str) -> bytes:
         """A chunk of a further piece of text."""
-        return f'{self._head}{{"index":0,"delta":{{"content":{_string_json(text)}}}{_OPEN_CHOICE_END}'.encode()
+        return f'{self._head}{{"index":0,"delta":{{"content":{string_json(text)}}}{_OPEN_CHOICE_END}'.encode()
 
     def delta(self, delta: Mapping[str, Any]) -> bytes:
         """A chunk of any other delta (a tool call's)."""
