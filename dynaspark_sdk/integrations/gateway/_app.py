@@ -33,7 +33,7 @@ from ._answers import (
 from ._guard import Admission, RequestGuard
 from ._response_store import AsyncResponseStore, ResponseStore
 from ._responses_routes import ResponsesRoutes
-from ._retry_headers import SHOULD_NOT_RETRY, rate_limit_headers
+from ._retry_headers import SHOULD_NOT_RETRY, RateLimitHeaders
 from ._shapes.chat_completions import (
     DONE,
     ChatPlan,
@@ -91,18 +91,7 @@ class _GatewayApp(Starlette):
         self.direct = direct
         self.guard = guard
         self.rate_limit = rate_limit
-        # The rate-limit headers of the last answer, by the numbers and the second they were
-        # made in: most answers in a second share them.
-        self._limit_headers: tuple[RateLimit, int, list[tuple[bytes, bytes]]] | None = None
-
-    def _rate_limit_headers(self) -> list[tuple[bytes, bytes]]:
-        limit, now = self.rate_limit(), time.time()
-        cached = self._limit_headers
-        if cached is not None and cached[0] is limit and cached[1] == int(now):
-            return cached[2]
-        headers = rate_limit_headers(limit, now)
-        self._limit_headers = (limit, int(now), headers)
-        return headers
+        self.rate_limit_headers = RateLimitHeaders()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["app"] = self
@@ -121,7 +110,7 @@ class _GatewayApp(Starlette):
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                extra = [*added, *self._rate_limit_headers()]
+                extra = [*added, *self.rate_limit_headers(self.rate_limit(), time.time())]
                 if status >= 500:
                     extra.append(SHOULD_NOT_RETRY)
                 if extra:

@@ -129,7 +129,7 @@ class InFlight:
             scope.cancel()
 
 
-@attrs.frozen
+@attrs.define  # not frozen: a frozen class's __init__ costs three times as much, on every call
 class Answer:
     """A whole answer: its text (cut at the stop sequences) and the service's token counts
     (None where it counts none: the chat endpoint)."""

@@ -45,7 +45,7 @@ CHAT_TARGET = "the chat models"
 TEXT_TARGET = "the text API"
 
 
-@attrs.frozen
+@attrs.define  # not frozen: a frozen class's __init__ costs three times as much, on every call
 class Target:
     """Who answers a `model`: a chat model (`text_model` None; `model` the listed model the
     service is asked for, an alias resolved) or the text API (`text_model` its model).
@@ -66,7 +66,7 @@ def target(model: str, chat_models: Sequence[str]) -> Target:
     raise model_not_found(model, [*chat_models, *(TEXT_PREFIX + m for m in TEXT_MODELS)])
 
 
-@attrs.frozen
+@attrs.define  # not frozen (see `Target`)
 class ChatPlan:
     """A checked request for the service: the chat endpoint (`text_model` None; `model` the
     chat model asked for) or the text API (`text_model`; `text_options` are `generate_text`
