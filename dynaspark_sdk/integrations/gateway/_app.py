@@ -289,28 +289,34 @@ class _Gateway:
     async def _events(self, plan: ChatPlan, text: TextStream) -> AsyncGenerator[bytes, None]:
         """The chunks as server-sent events: the first carries the role and the first piece
         together (as OpenAI does); the last holds the stop (or an error event), the usage chunk
-        if asked for, and `[DONE]`, in one piece of the body."""
+        if asked for, and `[DONE]`, in one piece of the body. An answer the service gave at
+        once (`TextStream.whole`) goes out in one piece."""
         chunks = ChunkEvents(completion_id(), int(time.time()), plan.model)
+        body = b""
         try:
             piece = await text.next()
-            yield chunks.first(piece or "")
+            body = chunks.first(piece or "")
             while piece is not None:
+                if not text.whole:
+                    yield body
+                    body = b""
                 piece = await text.next()
                 if piece is not None:
-                    yield chunks.text(piece)
+                    body += chunks.text(piece)
             # Calls come whole, after any text: the SDK holds a call until it is complete and valid.
             calls = text.tool_calls
-            tail = b"".join(chunks.delta(delta) for delta in tool_call_deltas(calls)) if calls else b""
-            tail += chunks.finish("tool_calls" if calls else "stop")
+            if calls:
+                body += b"".join(chunks.delta(delta) for delta in tool_call_deltas(calls))
+            body += chunks.finish("tool_calls" if calls else "stop")
             if plan.include_usage:
-                tail += chunks.usage()
+                body += chunks.usage()
         except DynasparkError as exc:
-            tail = event(self.upstream.error(exc).body())
+            body += event(self.upstream.error(exc).body())
         except GatewayError as exc:
-            tail = event(exc.body())
+            body += event(exc.body())
         finally:
             await text.aclose()
-        yield tail + DONE
+        yield body + DONE
 
     # ------------------------------------------------------------------ images and speech
 
