@@ -96,10 +96,10 @@ async def send_events(
     with a plain task (not a task group and its cancel scopes) watching for the client to
     leave: then the stream ends at its next piece and its upstream answer is closed. The watch
     starts once a second piece has gone out and more are to come: a chat model's stream (all
-    of it in one piece: `TextStream.whole`) never waits on the upstream after its first piece. The piece that
-    ends with `[DONE]` is the last of the body (no empty piece after it); for a stream without
-    `[DONE]` (the Responses API's), `finished()` says whether the piece just given was the last.
-    `headers` are added to the start's."""
+    of it in one piece: `TextStream.whole`) never waits on the upstream after its first piece.
+    The piece that ends with `[DONE]` is the last of the body (no empty piece after it); for a
+    stream without `[DONE]` (the Responses API's), `finished()` says whether the piece just
+    given was the last. `headers` are added to the start's."""
     start = _STREAM_START
     if headers:
         extra = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
