@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import inspect
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -17,6 +18,8 @@ import pytest
 if TYPE_CHECKING:
     from dynaspark_sdk.testing import Emulator
 
+T = TypeVar("T")
+
 #: How long a sync call may block its worker thread before the test fails as hung. Not a
 #: timing: only a call that never returns comes near it.
 HANG_GUARD_SECONDS = 60.0
@@ -24,7 +27,9 @@ HANG_GUARD_SECONDS = 60.0
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The sync client does not touch the event loop the test body runs on, so running it
-    under trio as well as asyncio only repeats it: keep its asyncio run."""
+    under trio as well as asyncio only repeats it: keep its asyncio run. The tests marked `slow`
+    go first, the longest first (`slow(seconds)`, a rough figure), so that pytest-xdist starts
+    them early instead of ending the run waiting on one."""
     kept: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
     for item in items:
@@ -33,7 +38,33 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         (dropped if repeat else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
-        items[:] = kept
+    kept.sort(key=_slowness)  # stable: the order stays otherwise
+    items[:] = kept
+
+
+def _slowness(item: pytest.Item) -> float:
+    """The sort key of `item`: minus its `slow` marker's seconds (5 without a figure), else 0."""
+    marker = item.get_closest_marker("slow")
+    if marker is None:
+        return 0.0
+    return -float(marker.args[0]) if marker.args else -5.0
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What collection imported (pytest, hypothesis, openai, LangChain... hundreds of thousands
+    of objects) lives as long as the process: moved out of the garbage collector's sight, each
+    later collection walks only what the tests make, not all of it again."""
+    gc.freeze()
+
+
+def alive_instances(cls: type[T]) -> list[T]:
+    """Every object of class `cls` (or a subclass) still alive after a full collection.
+
+    Matched on the class's MRO rather than with isinstance(): for an ABC, isinstance() consults
+    the subclass hooks and caches once per class it meets, which over a test process's objects
+    takes seconds."""
+    gc.collect()
+    return [obj for obj in gc.get_objects() if cls in type(obj).__mro__]
 
 
 @pytest.fixture(params=["asyncio", "trio"])

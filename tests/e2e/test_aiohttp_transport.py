@@ -17,6 +17,7 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
+from conftest import alive_instances
 
 pytest.importorskip("aiohttp")
 
@@ -149,8 +150,6 @@ async def test_a_reset_is_retried_by_the_sdk_only(client: AsyncClient, server: E
 async def test_a_failed_stream_leaves_nothing_alive(client: AsyncClient, server: Server) -> None:
     """A stream that fails mid-answer (here: the wrong content type) is closed early; nothing of
     it stays alive afterwards (aiohttp's shared "Connection closed" error must not hold it)."""
-    import gc
-
     from dynaspark_sdk import AsyncStream, ResponseValidationError
 
     async def read_to_the_end() -> None:
@@ -161,8 +160,7 @@ async def test_a_failed_stream_leaves_nothing_alive(client: AsyncClient, server:
     server.emulator.inject(faults.wrong_content_type())
     with pytest.raises(ResponseValidationError):
         await read_to_the_end()
-    gc.collect()
-    assert [o for o in gc.get_objects() if isinstance(o, AsyncStream)] == []
+    assert alive_instances(AsyncStream) == []
 
 
 @pytest.mark.anyio

@@ -371,6 +371,7 @@ ROTATION: list[tuple[Callable[[], Fault], str]] = [
 FAILURES = 1000
 
 
+@pytest.mark.slow
 @CLIENTS
 async def test_a_thousand_failures_in_a_row_do_not_exhaust_the_pool(
     make_dual: Callable[..., Dual], server: EmulatorServer, emulator: Emulator

@@ -24,8 +24,8 @@ from dynaspark_sdk import AsyncClient, Client, Dynaspark
 from dynaspark_sdk.integrations import gpt4free as provider_module
 from dynaspark_sdk.testing import Emulator, EmulatorServer, serve
 
-# Load tests: the serial pass runs them alone (scripts/test), not beside other tests' load.
-pytestmark = pytest.mark.serial
+# Load tests: the serial pass runs them in its load lane (scripts/test), not beside other tests.
+pytestmark = [pytest.mark.serial, pytest.mark.load]
 
 #: Only a hang guard.
 HANG_GUARD_SECONDS = 60.0

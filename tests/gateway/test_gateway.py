@@ -768,6 +768,7 @@ def test_a_shutdown_ends_a_stream_still_waiting_with_an_error_event(
     assert content_of(received) == "[openai] "  # what had arrived, and nothing after it
 
 
+@pytest.mark.slow
 def test_ctrl_c_answers_a_request_still_waiting_before_the_grace_period_ends(
     upstream: EmulatorServer, emulator: Emulator
 ) -> None:

@@ -250,6 +250,7 @@ def test_bad_settings_are_refused_when_the_app_is_made(options: dict[str, Any], 
 # --------------------------------------------------------------------------- `dynaspark gateway`
 
 
+@pytest.mark.slow
 def test_the_command_checks_host_and_origin_with_its_flags(upstream: EmulatorServer, emulator: Emulator) -> None:
     process = start_gateway(
         upstream.url, "--allowed-host", "gw.example.com", "--cors-origin", "https://app.example.com"

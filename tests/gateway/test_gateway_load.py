@@ -17,15 +17,15 @@ import anyio
 import httpx
 import openai
 import pytest
-from conftest import eventually
+from conftest import alive_instances, eventually
 from starlette.requests import Request
 
 from dynaspark_sdk import AsyncClient, AsyncStream
 from dynaspark_sdk.integrations.gateway import RunningGateway, create_app, serve_in_thread
 from dynaspark_sdk.testing import Emulator, EmulatorServer, serve
 
-# It measures memory under load: the serial pass runs it alone (scripts/test).
-pytestmark = [pytest.mark.anyio, pytest.mark.serial]
+# It measures memory under load: the serial pass runs it in its load lane (scripts/test).
+pytestmark = [pytest.mark.anyio, pytest.mark.serial, pytest.mark.load]
 
 CLIENTS = 200
 #: The gateway's objects of one request: none may outlive it.
@@ -119,7 +119,7 @@ async def test_200_concurrent_streams_complete_leak_no_connection_and_keep_memor
         tracemalloc.stop()
     assert after - before < MAX_GROWTH_BYTES, f"traced memory grew by {after - before} bytes"
     # Nothing of a finished request stays alive: no stream, request or answer object.
-    alive = collections.Counter(type(o).__name__ for o in gc.get_objects() if isinstance(o, TRACKED))
+    alive = collections.Counter(type(o).__name__ for cls in TRACKED for o in alive_instances(cls))
     assert alive["AsyncStream"] == 0 and alive["Request"] == 0, alive
     assert alive["Response"] <= UPSTREAM_KEEPALIVE, alive
     await eventually(lambda: gateway.open_connections == 0, "the clients' connections closed", seconds=10.0)

@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import agents
 import openai
 import pytest
 from conftest import Dual
@@ -285,7 +284,6 @@ def test_bad_tool_fields_are_refused(gateway: str, scripted: Emulator, fields: d
     assert scripted.requests == []
 
 
-@agents.function_tool
 def forecast(city: str) -> str:
     """The weather in a city.
 
@@ -296,13 +294,15 @@ def forecast(city: str) -> str:
 
 
 def test_openai_agents_over_the_responses_api(gateway: str, scripted: Emulator) -> None:
+    import agents  # here, not at the top: a second of imports for every worker that only collects the module
+
     agents.set_tracing_disabled(True)
     scripted.script_answers(['{"name": "forecast", "arguments": {"city": "Paris"}}', "It is sunny in Paris."])
 
     async def run() -> Any:
         async with openai.AsyncOpenAI(base_url=gateway, api_key="unused", max_retries=0) as client:
             model = agents.OpenAIResponsesModel(model=MODEL, openai_client=client)
-            tools: list[agents.Tool] = [forecast]
+            tools: list[agents.Tool] = [agents.function_tool(forecast)]
             agent = agents.Agent(name="Forecaster", instructions="Answer about the weather.", tools=tools, model=model)
             return await agents.Runner.run(agent, "Weather in Paris?")
 

@@ -206,6 +206,7 @@ def test_a_public_image_is_fetched_and_sent(
 # --------------------------------------------------------------------------- the command
 
 
+@pytest.mark.slow
 def test_the_command_refuses_loopback_images_unless_allowed(upstream: EmulatorServer, emulator: Emulator) -> None:
     with Client(base_url=upstream.url) as client:
         image = client.generate_image("a red square", width=64, height=64).url

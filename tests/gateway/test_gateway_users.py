@@ -31,7 +31,8 @@ README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding=
 #: Where the README's examples expect `dynaspark gateway` to listen.
 README_URL = "http://127.0.0.1:8000/v1"
 
-pytestmark = pytest.mark.usefixtures("loopback_only")
+# slow: LangChain, litellm and llm, each imported and driven for real
+pytestmark = [pytest.mark.usefixtures("loopback_only"), pytest.mark.slow]
 #: PNG bytes of one pixel.
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4//8/AAX+Av4N70a4AAAAAElFTkSuQmCC")
 
@@ -194,7 +195,7 @@ def litellm(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         close = getattr(client, "close", None)
         if callable(close) and not inspect.iscoroutinefunction(close):
             close()
-    cache.flush_cache()  # type: ignore[no-untyped-call]
+    cache.flush_cache()
 
 
 def test_litellm_completion_and_responses_with_max_tokens(gateway: str, emulator: Emulator, litellm: Any) -> None:

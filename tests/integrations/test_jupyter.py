@@ -16,6 +16,9 @@ from nbclient import NotebookClient
 from dynaspark_sdk.testing import Emulator, EmulatorServer, serve
 
 #: (cell source, what the cell's value displays as, in Jupyter's text/plain repr)
+pytestmark = pytest.mark.slow  # a Jupyter kernel
+
+
 CELLS: list[tuple[str, str | None]] = [
     ("from dynaspark_sdk import AsyncClient, Client, Dynaspark", None),
     # The blocking client, as a script would use it, inside the kernel's running loop.

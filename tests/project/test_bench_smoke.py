@@ -21,6 +21,9 @@ import pytest
 # The benchmarks time what they run, but nothing here depends on the figures (smoke mode's
 # tiny counts make them meaningless anyway): the module runs in the parallel pass.
 
+pytestmark = pytest.mark.slow(35)  # the whole benchmark suite in smoke mode: about 35 s
+
+
 ROOT = Path(__file__).resolve().parents[2]
 # What a skipped row may name: only packages that live in .venv-bench, not in the dev group.
 OPTIONAL_PACKAGES = ("g4f", "dynaspark", "httpx-sse", "aiohttp")

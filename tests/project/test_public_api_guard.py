@@ -15,6 +15,9 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.slow  # griffe over the package, a command per case
+
+
 ROOT = Path(__file__).resolve().parents[2]
 _loader = importlib.util.spec_from_file_location("public_api", ROOT / "scripts" / "public_api.py")
 assert _loader is not None and _loader.loader is not None

@@ -21,6 +21,7 @@ from email.utils import format_datetime
 from typing import Any
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
@@ -268,6 +269,7 @@ CALLS: dict[str, tuple[Callable[[], Any], type, int]] = {
 # --------------------------------------------------------------------------- the properties
 
 
+@pytest.mark.slow
 @HOSTILE
 @given(
     call=st.sampled_from(sorted(CALLS)),
@@ -291,6 +293,7 @@ def test_a_call_ends_typed_and_bounded(call: str, policy: RetryPolicy, replies: 
             assert gate.seconds <= policy.max_wait and on_rate_limit == "wait"
 
 
+@pytest.mark.slow
 @HOSTILE
 @given(
     policy=POLICIES,

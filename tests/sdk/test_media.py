@@ -321,6 +321,7 @@ def test_multipart_body_from_an_open_file_at_an_offset(tmp_path: Path) -> None:
 
 
 @pytest.mark.serial  # measures memory
+@pytest.mark.load
 def test_uploading_100_mb_from_a_path_stays_small_in_memory(tmp_path: Path) -> None:
     path = tmp_path / "huge.png"
     with path.open("wb") as file:

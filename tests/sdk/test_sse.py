@@ -364,6 +364,7 @@ def split_points(draw: st.DrawFn, body: bytes) -> list[bytes]:
     return [body[start:end] for start, end in itertools.pairwise(bounds)]
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None)
 @given(st.data())
 def test_any_split_gives_the_events_of_the_standard(data: st.DataObject) -> None:

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow(8)  # the generator in its own venv, mypy, pytest on copies of the project
+
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -223,6 +226,7 @@ print(answer.status_code, answer.json())
 """
 
 
+@pytest.mark.slow(22)
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_a_grown_spec_regenerated_says_what_does_not_take_it_yet(tmp_path: Path) -> None:
     """The spec edit of issue 22, rehearsed: what `scripts/generate` then says, what works at
