@@ -33,7 +33,7 @@ import httpx
 from ._defaults import DEFAULT_MAX_CONCURRENCY, DEFAULT_SLOT_TIMEOUT
 from ._errors import InvalidRequestError
 from ._event_loops import Slots, current_loop, library_of, new_slots, run_in_thread
-from ._transport import http_client_args, warm_up, with_lean_cookies
+from ._transport import fast_thread_switching, http_client_args, warm_up, warmed, with_lean_cookies
 
 __all__ = [
     "DEFAULT_MAX_CONCURRENCY",
@@ -298,7 +298,14 @@ class AsyncPool:
             client = self._by_loop.get(loop)
         if client is not None and not client.is_closed:
             return client
-        built = await run_in_thread(functools.partial(self._build, library_of(loop)))
+        library = library_of(loop)
+        if warmed(library):
+            built = await run_in_thread(functools.partial(self._build, library))
+        else:
+            # The worker thread starts, then warms up (`warm_up`), while this thread waits for the
+            # GIL: at the default switch interval, up to 5 ms a time with the loop stalled.
+            with fast_thread_switching():
+                built = await run_in_thread(functools.partial(self._build, library))
         with self._lock:
             client = self._by_loop.get(loop)
             fresh = client is None or client.is_closed

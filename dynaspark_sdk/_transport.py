@@ -11,6 +11,7 @@ import importlib.util
 import ssl
 import sys
 import threading
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
 import httpx
@@ -23,6 +24,7 @@ __all__ = [
     "USER_HEADERS_EXTENSION",
     "check_proxy",
     "classify_failure",
+    "fast_thread_switching",
     "http_client_args",
     "import_anyio_backend",
     "import_request_builders",
@@ -30,6 +32,7 @@ __all__ = [
     "shared_ssl_context",
     "slot_wait_failure",
     "warm_up",
+    "warmed",
     "with_lean_cookies",
 ]
 
@@ -65,6 +68,9 @@ def import_request_builders() -> None:
 _warm_lock = threading.Lock()
 _warmed: set[str] = set()
 _WARM_UP_SWITCH_INTERVAL = 0.0001
+_switching_lock = threading.Lock()
+_switching_users = 0
+_switch_interval_before = 0.0
 
 
 def import_anyio_backend(library: str) -> None:
@@ -80,36 +86,56 @@ def import_anyio_backend(library: str) -> None:
         getattr(anyio, name, None)
 
 
+@contextlib.contextmanager
+def fast_thread_switching() -> Iterator[None]:
+    """Lower the interpreter's switch interval to 0.1 ms while the block runs (in any thread;
+    the blocks may overlap), and put it back after the last.
+
+    Python code holds the GIL, and a thread waiting for it (the event loop's) only gets it
+    after the switch interval (5 ms by default) unless the holder lets go sooner: while a worker
+    thread starts and does the once-per-process warm-up, the loop would wait that long."""
+    global _switching_users, _switch_interval_before
+    with _switching_lock:
+        if _switching_users == 0:
+            _switch_interval_before = sys.getswitchinterval()
+            sys.setswitchinterval(min(_switch_interval_before, _WARM_UP_SWITCH_INTERVAL))
+        _switching_users += 1
+    try:
+        yield
+    finally:
+        with _switching_lock:
+            _switching_users -= 1
+            if _switching_users == 0:
+                sys.setswitchinterval(_switch_interval_before)
+
+
+def warmed(library: str = "") -> bool:
+    """Whether `warm_up(library)` has been done in this process."""
+    return "" in _warmed and library in _warmed
+
+
 def warm_up(library: str = "") -> None:
     """Do, once per process, the slow work a first call would otherwise do on its way: build
     the shared SSL context (the CA bundle) and import what the calls need; and, once per
     event-loop library ("asyncio" or "trio"), import anyio's backend for it.
 
     `AsyncClient` runs this in a worker thread when it makes its first httpx client, so none
-    of it blocks the event loop; `Client` simply pays it on its first call. Python code holds
-    the GIL, and a thread waiting for the GIL (the event loop's) only gets it after the
-    interpreter's switch interval (5 ms by default): so for the few tens of milliseconds this
-    takes, once per process, the interval is lowered to 0.1 ms, and put back after.
+    of it blocks the event loop; `Client` simply pays it on its first call. For the few tens
+    of milliseconds this takes, once per process, threads switch fast (`fast_thread_switching`),
+    so that the loop's thread gets the GIL back within 0.1 ms.
     """
-    if "" in _warmed and library in _warmed:
+    if warmed(library):
         return
-    with _warm_lock:
-        if "" in _warmed and library in _warmed:
-            return
-        interval = sys.getswitchinterval()
-        sys.setswitchinterval(min(interval, _WARM_UP_SWITCH_INTERVAL))
-        try:
-            if "" not in _warmed:
-                shared_ssl_context()
-                import_request_builders()
-                # The IDNA codec, which trio's getaddrinfo (and httpx, for a non-ASCII host) loads.
-                "localhost".encode("idna")
-                _warmed.add("")
-            if library:
-                import_anyio_backend(library)
-                _warmed.add(library)
-        finally:
-            sys.setswitchinterval(interval)
+    with _warm_lock, fast_thread_switching():
+        if "" not in _warmed:
+            shared_ssl_context()
+            import_request_builders()
+            # The IDNA codec, which trio's getaddrinfo (and httpx, for a non-ASCII host) loads.
+            "localhost".encode("idna")
+            _warmed.add("")
+        if library and library not in _warmed:
+            import_anyio_backend(library)
+            _warmed.add(library)
 
 
 class _Cookies(httpx.Cookies):

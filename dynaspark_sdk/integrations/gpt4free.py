@@ -50,8 +50,16 @@ _shared: dict[tuple[str, str | None], AsyncClient] = {}
 # Whether the shared clients send over aiohttp on asyncio loops (when aiohttp is installed and
 # no proxy is given: aiohttp's transport takes none).
 _over_aiohttp = True
-# Looked up now, as the application starts, not on the event loop during its first call.
+# Looked up now, as the application starts, not on the event loop during its first call;
+# and aiohttp's transport imported now as well (gpt4free has imported aiohttp already): in the
+# first call's worker thread its ~0.1 s of imports held the GIL in stretches that stalled the
+# loop by several ms (BENCHMARKS.md, target 9).
 _aiohttp_installed = importlib.util.find_spec("aiohttp") is not None
+if _aiohttp_installed:
+    try:
+        import dynaspark_sdk.aiohttp_transport  # noqa: F401
+    except ImportError:  # found but broken: the shared clients send over httpx's own transport
+        _aiohttp_installed = False
 
 
 def _media_or_images(media: Any, images: Any) -> Any:

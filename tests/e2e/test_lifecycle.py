@@ -310,6 +310,7 @@ async def main():
 {library}.run(main{parens})
 print(sorted({{name for name, on_loop in recorder.seen if on_loop}}))
 print(len([name for name, on_loop in recorder.seen if not on_loop]) > 0)
+print(sorted({{name for name, _ in recorder.seen if name.split(".")[0] in ("aiohttp", "yarl", "multidict")}}))
 """
 
 
@@ -331,6 +332,42 @@ def test_first_calls_import_nothing_on_the_event_loop(server: EmulatorServer, ba
     env = {k: v for k, v in os.environ.items() if not k.startswith("DYNASPARK_")}
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr
-    on_loop, off_loop = done.stdout.splitlines()
+    on_loop, off_loop, aiohttp_modules = done.stdout.splitlines()
     assert on_loop == "[]"
     assert off_loop == "True"  # the recorder saw the warm-up's imports: it was on
+    # The provider sends over aiohttp on asyncio; aiohttp loaded with the provider, as the
+    # application started, not in a worker thread during the first call (whose imports hold
+    # the GIL in stretches the loop waits out).
+    assert aiohttp_modules == "[]"
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_threads_switch_fast_from_the_first_calls_worker_thread_start(
+    server: EmulatorServer, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loop's thread waits for the GIL while the first call's worker thread starts and
+    warms up: the switch interval is 0.1 ms from before that thread starts (not 5 ms, which
+    the loop would wait out), and is put back once the first call has its pool."""
+    import sys
+
+    from dynaspark_sdk import _pools, _transport
+
+    seen: list[float] = []
+    real_build = _pools.AsyncPool._build
+
+    def build(pool: _pools.AsyncPool, library: str) -> Any:
+        seen.append(sys.getswitchinterval())  # as the worker thread starts, before its warm-up
+        return real_build(pool, library)
+
+    monkeypatch.setattr(_transport, "_warmed", set())  # as in a fresh process
+    monkeypatch.setattr(_pools.AsyncPool, "_build", build)
+    before = sys.getswitchinterval()
+
+    async def main() -> None:
+        async with AsyncClient(base_url=server.url) as client:
+            assert (await client.chat("hello")).text == "[gemini-1.5-flash-8b] You said: hello"
+            assert sys.getswitchinterval() == before
+
+    no_warnings_from(lambda: run(backend, main))
+    assert seen == [pytest.approx(0.0001)]
+    assert sys.getswitchinterval() == before
