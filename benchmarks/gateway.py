@@ -8,6 +8,12 @@ emulator directly (`chat("hello")`, `generate_text("hello")`). Contender: a plai
 (see `_harness`); the figure is the median over rounds of the per-round difference, per call,
 so the machine's drift cancels out. Goal: <= 1 ms.
 
+*The floor's added latency* (info, no goal): the same measurement for `benchmarks/_floor.py`
+(target 11's floor: a raw ASGI app under the same uvicorn that makes the same upstream call
+and answers a fixed OpenAI-shaped JSON) in front of the same emulator, its batches next to
+the direct chat batches: what any gateway on this stack adds on this machine, the least a
+gateway can add, to read the gateway's rows against.
+
 *First streamed byte.* The gateway's upstream is the ``stamped-sse`` server, whose events carry
 the `time.perf_counter()` of their write (CLOCK_MONOTONIC on Linux: one clock for every
 process). A client streams `text/x` through the gateway and takes, at the first content chunk,
@@ -16,8 +22,11 @@ the gateway. Baseline: the SDK's `Client.stream_text` reading the same server di
 the median through the gateway <= 2 ms.
 
 *Gateway CPU.* Both figures above are wall time across three processes on a shared machine,
-so they move with the load; the gateway process's own CPU time per call (from /proc, summed
-over every batch) is reported next to them, against the client CPU of the direct SDK call.
+so they move with the load; the gateway process's own CPU time per call (and the floor's),
+summed over every batch, is reported next to them, against the client CPU of the direct SDK
+call. It is read from Linux's CPU-time clock of the server process (nanoseconds, user and
+system time of all its threads; see `_process_cpu`), else from /proc in 10 ms ticks, which
+the row then says.
 
 *Gateway instructions.* Where valgrind is installed (not in smoke mode), the gateway also runs
 under ``valgrind --tool=callgrind`` with collection off until it is warm, then on for a batch
@@ -51,7 +60,9 @@ from collections.abc import Callable, Iterator
 import httpx
 
 from ._harness import Budget, Row, alternate, format_ms, format_us, verdict
+from ._process_cpu import ProcessCPU
 from ._servers import spawn
+from .gateway_floor import floor_server
 
 __all__ = ["run"]
 
@@ -64,25 +75,21 @@ STORE_GOAL = 0.0001
 #: six runs on 2026-12-07), so a count that close to chat's cannot be told from it.
 COUNT_NOISE = 0.003
 #: What each operation's rows call one call.
-_CALLS = {"chat": "chat call", "text": "text call", "responses": "Responses API call (stored)"}
+_CALLS = {
+    "chat": "chat call",
+    "text": "text call",
+    "responses": "Responses API call (stored)",
+    "floor": "chat call",
+}
 
 
 class _Gateway:
-    """A running `dynaspark gateway`: its /v1 `url`, and the CPU seconds its process has used."""
+    """A running `dynaspark gateway`: its /v1 `url`, and the CPU its process has used (`cpu`)."""
 
     def __init__(self, url: str, pid: int) -> None:
         self.url = url
         self.pid = pid
-        self._stat = f"/proc/{pid}/stat"
-
-    def cpu(self) -> float | None:
-        """User + system CPU seconds of the gateway process so far (None where /proc is missing)."""
-        try:
-            with open(self._stat) as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        self.cpu = ProcessCPU(pid)
 
 
 @contextlib.contextmanager
@@ -124,36 +131,38 @@ def _added_rows(budget: Budget) -> list[Row]:
     with (
         spawn("emulator") as upstream,
         _gateway(upstream) as gateway,
+        floor_server(upstream) as (floor_url, floor_pid),
         Client(base_url=upstream) as sdk,
         httpx.Client(base_url=gateway.url, trust_env=False) as http,
+        httpx.Client(base_url=floor_url, trust_env=False) as floor_http,
     ):
-        gateway_cpu = {"chat": [0.0, 0], "text": [0.0, 0], "responses": [0.0, 0]}
+        # CPU seconds and calls of the server process, by operation (summed over every batch).
+        server_cpu = {"chat": [0.0, 0], "text": [0.0, 0], "responses": [0.0, 0], "floor": [0.0, 0]}
+        clocks = {"floor": ProcessCPU(floor_pid)}
 
-        def count_cpu(operation: str, before: float | None) -> None:
-            after = gateway.cpu()
+        def counted(operation: str, batch: Callable[[], None]) -> None:
+            clock = clocks.get(operation, gateway.cpu)
+            before = clock.seconds()
+            batch()
+            after = clock.seconds()
             if before is not None and after is not None:
-                spent = gateway_cpu[operation]
+                spent = server_cpu[operation]
                 spent[0] += after - before
                 spent[1] += calls
 
-        def post(model: str) -> None:
-            before = gateway.cpu()
+        def post(client: httpx.Client, model: str) -> None:
+            body = {"model": model, "messages": [{"role": "user", "content": PROMPT}]}
             for _ in range(calls):
-                response = http.post(
-                    "/chat/completions", json={"model": model, "messages": [{"role": "user", "content": PROMPT}]}
-                )
+                response = client.post("/chat/completions", json=body)
                 response.raise_for_status()
                 response.json()["choices"][0]["message"]["content"]
-            count_cpu("chat" if model.startswith("gemini") else "text", before)
 
         def respond() -> None:
             # The Responses API's plain call, stored (its default) in the in-memory store.
-            before = gateway.cpu()
             for _ in range(calls):
                 response = http.post("/responses", json={"model": "gemini-1.5-flash-8b", "input": PROMPT})
                 response.raise_for_status()
                 response.json()["output"][0]["content"][0]["text"]
-            count_cpu("responses", before)
 
         def sdk_chat() -> None:
             for _ in range(calls):
@@ -163,40 +172,56 @@ def _added_rows(budget: Budget) -> list[Row]:
             for _ in range(calls):
                 sdk.generate_text(PROMPT)
 
+        # The floor's batch runs next to the direct chat batch, which is its baseline too.
         contenders = {
+            "gateway floor": lambda: counted("floor", lambda: post(floor_http, "gemini-1.5-flash-8b")),
             "sdk chat": sdk_chat,
-            "gateway chat": lambda: post("gemini-1.5-flash-8b"),
+            "gateway chat": lambda: counted("chat", lambda: post(http, "gemini-1.5-flash-8b")),
             "sdk text": sdk_text,
-            "gateway text": lambda: post("text/openai"),
+            "gateway text": lambda: counted("text", lambda: post(http, "text/openai")),
             "sdk responses": sdk_chat,
-            "gateway responses": respond,
+            "gateway responses": lambda: counted("responses", respond),
         }
         results = alternate(contenders, calls=calls, rounds=budget.pick(15, 2))
+        coarse = gateway.cpu.coarse_note
     rows = []
-    operations = (("chat", "Client.chat"), ("text", "Client.generate_text"), ("responses", "Client.chat"))
+    operations = (
+        ("chat", "Client.chat"),
+        ("text", "Client.generate_text"),
+        ("responses", "Client.chat"),
+        ("floor", "Client.chat"),
+    )
     for operation, sdk_call in operations:
-        direct, through = results[f"sdk {operation}"], results[f"gateway {operation}"]
+        direct = results["sdk chat" if operation == "floor" else f"sdk {operation}"]
+        through = results[f"gateway {operation}"]
         added = statistics.median(g - d for g, d in zip(through.wall, direct.wall, strict=True))
+        server, what = ("floor app", "floor") if operation == "floor" else ("gateway", "gateway")
         rows.append(
             Row(
                 target="8",
-                measurement=f"gateway's added latency per {_CALLS[operation]} (httpx -> gateway -> emulator), wall",
+                measurement=f"{server}'s added latency per {_CALLS[operation]} (httpx -> {what} -> emulator), wall",
                 value=f"{'+' if added >= 0 else '-'}{format_us(abs(added))} ({format_us(through.wall_median)} a call)",
                 baseline=f"sdk {sdk_call} {format_us(direct.wall_median)}",
                 ratio=through.wall_ratio(direct),
-                goal=f"added <= {ADDED_GOAL * 1e3:.0f} ms",
-                verdict=verdict(added <= ADDED_GOAL),
+                # The floor's row is what any gateway on this stack adds on this machine: no goal.
+                goal="-" if operation == "floor" else f"added <= {ADDED_GOAL * 1e3:.0f} ms",
+                verdict="info" if operation == "floor" else verdict(added <= ADDED_GOAL),
             )
         )
-        seconds, count = gateway_cpu[operation]
+        seconds, count = server_cpu[operation]
         if count:
+            stack = (
+                "uvicorn + raw ASGI + httpx.AsyncClient"
+                if operation == "floor"
+                else "uvicorn + Starlette + AsyncClient"
+            )
             rows.append(
                 Row(
                     target="8",
-                    measurement=f"gateway process CPU per {_CALLS[operation]} (uvicorn + Starlette + AsyncClient)",
+                    measurement=f"{server} process CPU per {_CALLS[operation]} ({stack}{coarse})",
                     value=format_us(seconds / count),
                     baseline=f"client CPU of sdk {sdk_call} {format_us(direct.cpu_median)}",
-                    # /proc counts clock ticks (10 ms): a smoke run's few calls may show none.
+                    # (From /proc's 10 ms ticks, a smoke run's few calls may show none.)
                     ratio=seconds / count / direct.cpu_median if direct.cpu_median > 0 and seconds > 0 else None,
                     goal="-",
                     verdict="info",

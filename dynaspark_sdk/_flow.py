@@ -430,6 +430,10 @@ def _explain_refused_wait(error: APIStatusError, config: FlowConfig) -> APIStatu
     return error
 
 
+#: The numbers of a stream before its answer (a RateLimit is immutable: one serves every stream).
+_NO_RATE_LIMIT = RateLimit()
+
+
 class StreamProgress:
     """What a stream has handed over so far (read by the shells' Stream objects)."""
 
@@ -437,7 +441,7 @@ class StreamProgress:
         self.parts: list[str] = []
         self.status: int | None = None
         self.headers: Mapping[str, str] = {}
-        self.rate_limit = RateLimit()
+        self.rate_limit = _NO_RATE_LIMIT
         # The model the stream says answered, when its events name one.
         self.model: str | None = None
 

@@ -15,7 +15,7 @@ from ._generated import spec_values
 
 if TYPE_CHECKING:
     from ._conversation import History
-    from ._flow import ClientState
+    from ._flow import ClientState, StreamProgress
     from ._plans import RequestPlan
     from ._rate_limit import RateLimit
     from ._retry import RetryPolicy
@@ -44,6 +44,15 @@ class PendingPlan(NamedTuple):
     make: Callable[[], RequestPlan]
 
 
+@functools.cache
+def _stream_core() -> tuple[type[StreamProgress], Callable[..., Generator[Any, Any, None]]]:
+    """`StreamProgress` and `stream_flow`, imported by the first stream (not when this module
+    is, see above) and kept: an import statement costs close to a microsecond, per stream."""
+    from ._flow import StreamProgress, stream_flow
+
+    return StreamProgress, stream_flow
+
+
 class StreamState:
     """The flow behind a stream and what it has handed over so far."""
 
@@ -55,9 +64,7 @@ class StreamState:
         on_complete: Callable[[str], None] | None,
         structured: StructuredStream | None = None,
     ) -> None:
-        from ._flow import StreamProgress
-
-        self._progress = StreamProgress()
+        self._progress = _stream_core()[0]()
         self._structured = structured
         self._settings = settings
         self._state = state
@@ -73,10 +80,8 @@ class StreamState:
             self._begin(plan)
 
     def _begin(self, plan: RequestPlan) -> None:
-        from ._flow import stream_flow
-
         if self._structured is None:
-            self._flow = stream_flow(plan, self._settings.flow, self._state, self._progress)
+            self._flow = _stream_core()[1](plan, self._settings.flow, self._state, self._progress)
         else:
             from ._structured_flow import structured_stream_flow
 
@@ -84,9 +89,8 @@ class StreamState:
 
     def _turn_flow(self, plan: RequestPlan) -> Generator[Any, Any, None]:
         """One turn of a structured stream: `text` and the headers are the newest turn's."""
-        from ._flow import StreamProgress, stream_flow
-
-        self._progress = StreamProgress()
+        progress_type, stream_flow = _stream_core()
+        self._progress = progress_type()
         return stream_flow(plan, self._settings.flow, self._state, self._progress)
 
     @property

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
+import anyio
 import httpx
 import openai
 import pytest
@@ -900,6 +901,78 @@ async def test_streams_on_any_asgi_server_loop(upstream: EmulatorServer, emulato
     assert "".join(event["choices"][0]["delta"].get("content") or "" for event in events) == "[openai] You said: w1 w2"
     assert events[-1]["choices"][0]["finish_reason"] == "stop"
     assert [line.rsplit(" ", 2)[0] for line in lines] == ["POST /v1/chat/completions 200"] * 2
+
+
+async def _stream_body_pieces(app: Any, model: str, path: str = "/v1/chat/completions") -> list[bytes]:
+    """The pieces of the body the app hands its ASGI server for a stream: a chat completion's,
+    or (`path` /v1/responses) a response's."""
+    if path == "/v1/responses":
+        request: dict[str, Any] = {"model": model, "input": "w1 w2", "stream": True}
+    else:
+        request = {"model": model, "messages": user("w1 w2"), "stream": True}
+    body = json.dumps(request).encode()
+    requests = [{"type": "http.request", "body": body, "more_body": False}]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        if requests:
+            return requests.pop()
+        await anyio.sleep_forever()  # the client stays
+        raise AssertionError
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    headers = [(b"host", b"127.0.0.1"), (b"content-type", b"application/json")]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [*headers, (b"content-length", str(len(body)).encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 80),
+    }
+    await app(scope, receive, send)
+    assert sent[0]["status"] == 200
+    return [message["body"] for message in sent[1:] if message.get("body")]
+
+
+async def test_an_answer_the_service_gave_at_once_goes_out_in_one_write(
+    upstream: EmulatorServer, emulator: Emulator
+) -> None:
+    """A chat model's answer (one JSON document from the service) is all in once its first
+    piece is: its events go out as one piece of the body, one write; a text model's event
+    stream goes out as it comes, a piece per upstream event, none held back. The same for
+    the Responses API's stream."""
+    async with AsyncClient(base_url=upstream.url, max_retries=0) as client:
+        app = create_app(client, log=lambda _: None)
+        chat = await _stream_body_pieces(app, "gemini-1.5-flash")
+        text = await _stream_body_pieces(app, "text/openai")
+        response = await _stream_body_pieces(app, "gemini-1.5-flash", "/v1/responses")
+    assert len(chat) == 1
+    events = chat[0].split(b"\n\n")
+    assert [event[:14] for event in events] == [b'data: {"id":"c', b'data: {"id":"c', b"data: [DONE]", b""]
+    assert json.loads(events[0][6:])["choices"][0]["delta"] == {
+        "role": "assistant",
+        "content": "[gemini-1.5-flash-8b] You said: w1 w2",
+    }
+    assert json.loads(events[1][6:])["choices"][0]["finish_reason"] == "stop"
+    # A piece per upstream event, none held back for the next: the stop and [DONE] come after.
+    deltas = [json.loads(piece[6:].split(b"\n\n")[0])["choices"][0]["delta"] for piece in text]
+    assert [delta.get("content") for delta in deltas] == ["[openai] ", "You ", "said: ", "w1 ", "w2", None]
+    assert text[-1].endswith(b'"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n')
+    # The Responses API's stream of a chat model: the opening events to response.completed, at once.
+    assert len(response) == 1
+    kinds = [line[7:] for line in response[0].split(b"\n") if line.startswith(b"event: ")]
+    assert kinds[0] == b"response.created"
+    assert kinds.count(b"response.output_text.delta") == 1
+    assert kinds[-1] == b"response.completed"
 
 
 def test_without_the_extra_the_import_error_says_what_to_install() -> None:

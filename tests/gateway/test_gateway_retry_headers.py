@@ -12,8 +12,9 @@ import httpx
 import openai
 import pytest
 
-from dynaspark_sdk import AsyncClient, RetryPolicy
+from dynaspark_sdk import AsyncClient, RateLimit, RetryPolicy
 from dynaspark_sdk.integrations.gateway import create_app, serve_in_thread
+from dynaspark_sdk.integrations.gateway._retry_headers import RateLimitHeaders
 from dynaspark_sdk.testing import Emulator, EmulatorServer, faults
 
 pytestmark = pytest.mark.usefixtures("loopback_only")
@@ -84,6 +85,30 @@ def test_the_service_s_rate_limit_numbers_go_on_in_openai_s_headers(gateway: str
     hours, minutes, seconds = (int(part or 0) for part in parts.groups())
     assert 3500 < hours * 3600 + minutes * 60 + seconds <= 3602, reset
     assert "x-should-retry" not in answer.headers
+
+
+def test_each_answer_gets_the_last_numbers_and_the_reset_from_its_own_second() -> None:
+    headers = RateLimitHeaders()
+    now = 1_765_000_000.25
+    limit, remaining, reset = (
+        b"x-ratelimit-limit-requests",
+        b"x-ratelimit-remaining-requests",
+        b"x-ratelimit-reset-requests",
+    )
+    window = RateLimit(limit=100, remaining=7, reset=int(now) + 360)
+    assert headers(window, now) == [(limit, b"100"), (remaining, b"7"), (reset, b"6m0s")]
+    # The count left changes from answer to answer; the reset is a duration in whole seconds.
+    window = RateLimit(limit=100, remaining=6, reset=int(now) + 360)
+    assert headers(window, now + 0.5) == [(limit, b"100"), (remaining, b"6"), (reset, b"6m0s")]
+    assert headers(window, now + 1) == [(limit, b"100"), (remaining, b"6"), (reset, b"5m59s")]
+    # A new window, and numbers the service did not send.
+    assert headers(RateLimit(limit=50, remaining=50, reset=int(now) + 3725), now + 1) == [
+        (limit, b"50"),
+        (remaining, b"50"),
+        (reset, b"1h2m4s"),
+    ]
+    assert headers(RateLimit(remaining=3), now + 1) == [(remaining, b"3")]
+    assert headers(RateLimit(), now + 1) == []
 
 
 def test_a_refused_request_is_not_marked_final(gateway: str, emulator: Emulator) -> None:

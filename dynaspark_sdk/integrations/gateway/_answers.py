@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 
 from starlette.responses import JSONResponse
@@ -18,12 +17,10 @@ __all__ = [
     "IGNORED_HEADER",
     "IGNORED_SCOPE_KEY",
     "STREAM_HEADERS",
-    "dumps",
     "error_response",
     "ignored_headers",
     "on_asyncio",
     "send_events",
-    "send_json",
     "send_json_body",
 ]
 
@@ -33,15 +30,6 @@ IGNORED_HEADER = "x-dynaspark-ignored-params"
 IGNORED_SCOPE_KEY = "dynaspark.ignored_params"
 #: The headers of a server-sent events answer.
 STREAM_HEADERS: Mapping[str, str] = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-
-
-# Made once: `json.dumps` with options builds an encoder on every call.
-_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
-
-
-def dumps(payload: object) -> bytes:
-    """JSON exactly as Starlette's JSONResponse renders it."""
-    return _JSON.encode(payload).encode("utf-8")
 
 
 def ignored_headers(scope: Scope, ignored: Sequence[str]) -> dict[str, str]:
@@ -54,13 +42,10 @@ def ignored_headers(scope: Scope, ignored: Sequence[str]) -> dict[str, str]:
     return {IGNORED_HEADER: names}
 
 
-async def send_json(send: Send, payload: object, headers: Mapping[str, str] | None = None) -> None:
-    """A 200 JSON answer, byte for byte what `JSONResponse(payload)` sends, without building one."""
-    await send_json_body(send, dumps(payload), headers)
-
-
 async def send_json_body(send: Send, body: bytes, headers: Mapping[str, str] | None = None) -> None:
-    """A 200 answer of JSON already rendered by `dumps`."""
+    """A 200 answer of JSON already rendered as Starlette's `JSONResponse` renders it
+    (`response_objects.encode`), byte for byte what `JSONResponse(payload)` sends, without
+    building one."""
     raw = [(b"content-length", str(len(body)).encode("latin-1")), (b"content-type", b"application/json")]
     if headers:
         raw.extend((name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items())
@@ -110,11 +95,11 @@ async def send_events(
     """A stream's answer on asyncio, byte for byte what Starlette's `StreamingResponse` sends,
     with a plain task (not a task group and its cancel scopes) watching for the client to
     leave: then the stream ends at its next piece and its upstream answer is closed. The watch
-    starts once a second piece has gone out and more are to come: a chat model's stream (one
-    piece, then the end) never waits on the upstream after its first piece. The piece that
-    ends with `[DONE]` is the last of the body (no empty piece after it); for a stream without
-    `[DONE]` (the Responses API's), `finished()` says whether the piece just given was the last.
-    `headers` are added to the start's."""
+    starts once a second piece has gone out and more are to come: a chat model's stream (all
+    of it in one piece: `TextStream.whole`) never waits on the upstream after its first piece.
+    The piece that ends with `[DONE]` is the last of the body (no empty piece after it); for a
+    stream without `[DONE]` (the Responses API's), `finished()` says whether the piece just
+    given was the last. `headers` are added to the start's."""
     start = _STREAM_START
     if headers:
         extra = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]

@@ -28,17 +28,17 @@ from ._answers import (
     ignored_headers,
     on_asyncio,
     send_events,
-    send_json,
+    send_json_body,
 )
 from ._guard import Admission, RequestGuard
 from ._response_store import AsyncResponseStore, ResponseStore
 from ._responses_routes import ResponsesRoutes
-from ._retry_headers import SHOULD_NOT_RETRY, rate_limit_headers
+from ._retry_headers import SHOULD_NOT_RETRY, RateLimitHeaders
 from ._shapes.chat_completions import (
     DONE,
     ChatPlan,
-    chat_completion,
-    completion_chunk,
+    ChunkEvents,
+    chat_completion_json,
     completion_id,
     event,
     parse_chat,
@@ -91,18 +91,7 @@ class _GatewayApp(Starlette):
         self.direct = direct
         self.guard = guard
         self.rate_limit = rate_limit
-        # The rate-limit headers of the last answer, by the numbers and the second they were
-        # made in: most answers in a second share them.
-        self._limit_headers: tuple[RateLimit, int, list[tuple[bytes, bytes]]] | None = None
-
-    def _rate_limit_headers(self) -> list[tuple[bytes, bytes]]:
-        limit, now = self.rate_limit(), time.time()
-        cached = self._limit_headers
-        if cached is not None and cached[0] is limit and cached[1] == int(now):
-            return cached[2]
-        headers = rate_limit_headers(limit, now)
-        self._limit_headers = (limit, int(now), headers)
-        return headers
+        self.rate_limit_headers = RateLimitHeaders()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["app"] = self
@@ -121,7 +110,7 @@ class _GatewayApp(Starlette):
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                extra = [*added, *self._rate_limit_headers()]
+                extra = [*added, *self.rate_limit_headers(self.rate_limit(), time.time())]
                 if status >= 500:
                     extra.append(SHOULD_NOT_RETRY)
                 if extra:
@@ -288,10 +277,10 @@ class _Gateway:
             else:
                 answer = await self.upstream.answer(plan)
                 calls = chat_tool_calls(answer.tool_calls)
-                completion = chat_completion(
+                completion = chat_completion_json(
                     completion_id(), int(time.time()), plan.model, answer.text, answer.usage, calls
                 )
-                await send_json(send, completion, headers)
+                await send_json_body(send, completion, headers)
                 return
         except (GatewayError, DynasparkError) as exc:
             response = error_response(self.upstream.error(exc))
@@ -300,28 +289,34 @@ class _Gateway:
     async def _events(self, plan: ChatPlan, text: TextStream) -> AsyncGenerator[bytes, None]:
         """The chunks as server-sent events: the first carries the role and the first piece
         together (as OpenAI does); the last holds the stop (or an error event), the usage chunk
-        if asked for, and `[DONE]`, in one piece of the body."""
-        model, ident, created = plan.model, completion_id(), int(time.time())
+        if asked for, and `[DONE]`, in one piece of the body. An answer the service gave at
+        once (`TextStream.whole`) goes out in one piece."""
+        chunks = ChunkEvents(completion_id(), int(time.time()), plan.model)
+        body = b""
         try:
             piece = await text.next()
-            yield event(completion_chunk(ident, created, model, {"role": "assistant", "content": piece or ""}))
+            body = chunks.first(piece or "")
             while piece is not None:
+                if not text.whole:
+                    yield body
+                    body = b""
                 piece = await text.next()
                 if piece is not None:
-                    yield event(completion_chunk(ident, created, model, {"content": piece}))
+                    body += chunks.text(piece)
             # Calls come whole, after any text: the SDK holds a call until it is complete and valid.
             calls = text.tool_calls
-            tail = b"".join(event(completion_chunk(ident, created, model, d)) for d in tool_call_deltas(calls))
-            tail += event(completion_chunk(ident, created, model, {}, "tool_calls" if calls else "stop"))
+            if calls:
+                body += b"".join(chunks.delta(delta) for delta in tool_call_deltas(calls))
+            body += chunks.finish("tool_calls" if calls else "stop")
             if plan.include_usage:
-                tail += event(completion_chunk(ident, created, model, None, usage=True))
+                body += chunks.usage()
         except DynasparkError as exc:
-            tail = event(self.upstream.error(exc).body())
+            body += event(self.upstream.error(exc).body())
         except GatewayError as exc:
-            tail = event(exc.body())
+            body += event(exc.body())
         finally:
             await text.aclose()
-        yield tail + DONE
+        yield body + DONE
 
     # ------------------------------------------------------------------ images and speech
 

@@ -168,11 +168,16 @@ class ResponsesRoutes:
         """The stream's events; `parts` the response's id, creation time, model and echo (those
         two as JSON), for the completed response. The first piece of the body holds the opening
         events and the first delta (the first piece of text is in already, see `open_stream`),
-        the last the closing events: one write each, as a chat completion's stream."""
+        the last the closing events: one write each, as a chat completion's stream (one write
+        in all for an answer the service gave at once: `TextStream.whole`)."""
+        body = b""
         try:
             piece = await text.next()
             while piece is not None:
-                yield events.delta(piece)
+                body += events.delta(piece)
+                if not text.whole:
+                    yield body
+                    body = b""
                 piece = await text.next()
             calls, answered = text.tool_calls, events.text
             text_json = string_json(answered)
@@ -182,11 +187,11 @@ class ResponsesRoutes:
             rendered = response_json(ident, "completed", created, int(time.time()), model, output, NO_USAGE_JSON, echo)
             if request.store:
                 await self._save(owner, request, ident, rendered, answered, calls, text_json)
-            yield events.closing(rendered, calls, text_json)
+            yield body + events.closing(rendered, calls, text_json)
         except DynasparkError as exc:
-            yield events.failed(self.upstream.error(exc))
+            yield body + events.failed(self.upstream.error(exc))
         except GatewayError as exc:
-            yield events.failed(exc)
+            yield body + events.failed(exc)
         finally:
             await text.aclose()
 

@@ -14,7 +14,7 @@ import math
 
 from dynaspark_sdk import RateLimit
 
-__all__ = ["SHOULD_NOT_RETRY", "openai_duration", "rate_limit_headers"]
+__all__ = ["SHOULD_NOT_RETRY", "RateLimitHeaders", "openai_duration"]
 
 #: On every 5xx answer of the gateway: its own retries are spent.
 SHOULD_NOT_RETRY = (b"x-should-retry", b"false")
@@ -40,14 +40,32 @@ def openai_duration(seconds: float) -> str:
     return f"{secs}s"
 
 
-def rate_limit_headers(limit: RateLimit, now: float) -> list[tuple[bytes, bytes]]:
+class RateLimitHeaders:
     """The numbers of the service's last answer as OpenAI's `x-ratelimit-*-requests` headers
-    (those it knows; none before the first answer)."""
-    headers: list[tuple[bytes, bytes]] = []
-    if limit.limit is not None:
-        headers.append((b"x-ratelimit-limit-requests", str(limit.limit).encode("ascii")))
-    if limit.remaining is not None:
-        headers.append((b"x-ratelimit-remaining-requests", str(limit.remaining).encode("ascii")))
-    if limit.reset is not None:
-        headers.append((b"x-ratelimit-reset-requests", openai_duration(limit.reset - now).encode("ascii")))
-    return headers
+    (those it knows; none before the first answer), answer after answer: the limit's and the
+    reset's headers are made again only when their numbers change, or for the reset (a
+    duration from now, in whole seconds) the second; the remaining count's every time."""
+
+    __slots__ = ("_key", "_limit", "_reset")
+
+    def __init__(self) -> None:
+        self._key: tuple[int | None, int | None, int] | None = None
+        self._limit: tuple[bytes, bytes] | None = None
+        self._reset: tuple[bytes, bytes] | None = None
+
+    def __call__(self, limit: RateLimit, now: float) -> list[tuple[bytes, bytes]]:
+        """The headers for `limit` at `now` (Unix time)."""
+        key = (limit.limit, limit.reset, int(now))
+        if key != self._key:
+            self._key = key
+            count, reset = limit.limit, limit.reset
+            self._limit = None if count is None else (b"x-ratelimit-limit-requests", str(count).encode("ascii"))
+            self._reset = (
+                None if reset is None else (b"x-ratelimit-reset-requests", openai_duration(reset - now).encode("ascii"))
+            )
+        headers = [self._limit] if self._limit is not None else []
+        if limit.remaining is not None:
+            headers.append((b"x-ratelimit-remaining-requests", str(limit.remaining).encode("ascii")))
+        if self._reset is not None:
+            headers.append(self._reset)
+        return headers

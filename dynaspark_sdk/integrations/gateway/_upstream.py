@@ -129,7 +129,7 @@ class InFlight:
             scope.cancel()
 
 
-@attrs.frozen
+@attrs.define  # not frozen: a frozen class's __init__ costs three times as much, on every call
 class Answer:
     """A whole answer: its text (cut at the stop sequences) and the service's token counts
     (None where it counts none: the chat endpoint)."""
@@ -139,12 +139,27 @@ class Answer:
     tool_calls: tuple[ToolCall, ...] = ()
 
 
+def _answered_whole(content_type: str | None) -> bool:
+    """Whether an answer of this Content-Type is one JSON document, whose text the SDK's
+    stream hands over whole once the body has ended (an event stream's, or plain text's, it
+    hands over piece by piece as they arrive)."""
+    media = (content_type or "").partition(";")[0].strip().lower()
+    return media in ("application/json", "text/json") or media.endswith("+json")
+
+
 class TextStream:
     """An answer under way, its first piece already in: `next()` gives each piece of text (cut
     at the stop sequences; never an empty one), then None. Raises the SDK's errors, or the 503
-    of a shutdown; `aclose()` ends the upstream stream."""
+    of a shutdown; `aclose()` ends the upstream stream.
 
-    def __init__(self, stream: AsyncStream, first: str | None, upstream: Upstream, stop: tuple[str, ...]) -> None:
+    `whole`: the service answered at once (a JSON answer, and no repair turn can follow: no
+    tools, no response format), so every piece is in once the first is and `next()` never
+    waits on it: the stream's events can go out in one write without holding any back."""
+
+    def __init__(
+        self, stream: AsyncStream, first: str | None, upstream: Upstream, stop: tuple[str, ...], whole: bool = False
+    ) -> None:
+        self.whole = whole
         self._stream = stream
         self._first = first
         self._upstream = upstream
@@ -160,6 +175,8 @@ class TextStream:
                 piece = self._first
             elif self._done:
                 return None
+            elif self.whole:  # nothing to wait for: no cancel scope for a shutdown to end
+                piece = await anext(self._stream, None)
             else:
                 with self._upstream.in_flight.guard() as waiting:
                     piece = await anext(self._stream, None)
@@ -256,4 +273,5 @@ class Upstream:
             await stream.aclose()
             raise shutting_down()
         self._seen(stream.rate_limit.remaining)
-        return TextStream(stream, first, self, plan.stop)
+        whole = not plan.structured and _answered_whole(stream.headers.get("content-type"))
+        return TextStream(stream, first, self, plan.stop, whole)

@@ -20,6 +20,7 @@ from .errors import bad_request, model_not_found
 from .messages import check_messages
 from .models import TEXT_MODELS, TEXT_PREFIX
 from .parameters import TEXT_API_PARAMETERS, Policies, boolean, object_body, string
+from .response_objects import encode, string_json
 from .stop import parse_stop
 from .tools import structured_options
 
@@ -29,9 +30,9 @@ __all__ = [
     "NO_USAGE",
     "TEXT_TARGET",
     "ChatPlan",
+    "ChunkEvents",
     "Target",
-    "chat_completion",
-    "completion_chunk",
+    "chat_completion_json",
     "completion_id",
     "event",
     "parse_chat",
@@ -44,7 +45,7 @@ CHAT_TARGET = "the chat models"
 TEXT_TARGET = "the text API"
 
 
-@attrs.frozen
+@attrs.define  # not frozen: a frozen class's __init__ costs three times as much, on every call
 class Target:
     """Who answers a `model`: a chat model (`text_model` None; `model` the listed model the
     service is asked for, an alias resolved) or the text API (`text_model` its model).
@@ -65,7 +66,7 @@ def target(model: str, chat_models: Sequence[str]) -> Target:
     raise model_not_found(model, [*chat_models, *(TEXT_PREFIX + m for m in TEXT_MODELS)])
 
 
-@attrs.frozen
+@attrs.define  # not frozen (see `Target`)
 class ChatPlan:
     """A checked request for the service: the chat endpoint (`text_model` None; `model` the
     chat model asked for) or the text API (`text_model`; `text_options` are `generate_text`
@@ -150,63 +151,83 @@ def completion_id() -> str:
 #: The usage reported where the service counts no tokens (the chat endpoint, any stream). OpenAI
 #: always sends the object, and clients read it unchecked (llm's OpenAI models fail on null).
 NO_USAGE: Mapping[str, int] = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+_NO_USAGE_JSON = encode(NO_USAGE)
 
 
-def chat_completion(
+def chat_completion_json(
     id: str,
     created: int,
     model: str,
     text: str,
     usage: Mapping[str, int] | None = None,
     tool_calls: Sequence[Mapping[str, Any]] = (),
-) -> dict[str, Any]:
-    """A whole `chat.completion` object; `usage` None (not counted) is reported as zeros. With
-    `tool_calls` (OpenAI's shape), the message carries them, its content null, and the finish
-    reason is "tool_calls"."""
-    message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": None}
+) -> bytes:
+    """A whole `chat.completion` object, as `encode` renders its dict (compact UTF-8 JSON),
+    made from its parts (the hot path: no dict and no encoder pass for the frame):
+    `{"id", "object", "created", "model", "choices": [{"index": 0, "message": {"role",
+    "content", "refusal": null}, "logprobs": null, "finish_reason"}], "usage"}`. `usage` None
+    (not counted) is reported as zeros. With `tool_calls` (OpenAI's shape), the message
+    carries them, its content null, and the finish reason is "tool_calls"."""
     if tool_calls:
-        message = {"role": "assistant", "content": None, "refusal": None, "tool_calls": list(tool_calls)}
-    return {
-        "id": id,
-        "object": "chat.completion",
-        "created": created,
-        "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "message": message,
-                "logprobs": None,
-                "finish_reason": "tool_calls" if tool_calls else "stop",
-            }
-        ],
-        "usage": dict(usage if usage is not None else NO_USAGE),
-    }
-
-
-def completion_chunk(
-    id: str,
-    created: int,
-    model: str,
-    delta: Mapping[str, Any] | None,
-    finish_reason: str | None = None,
-    *,
-    usage: bool = False,
-) -> dict[str, Any]:
-    """One `chat.completion.chunk`; with `usage`, the final usage chunk (no choices; the
-    service counts no tokens for a stream, so they are zeros)."""
-    chunk: dict[str, Any] = {"id": id, "object": "chat.completion.chunk", "created": created, "model": model}
-    if usage:
-        chunk["choices"] = []
-        chunk["usage"] = dict(NO_USAGE)
-        return chunk
-    chunk["choices"] = [{"index": 0, "delta": dict(delta or {}), "logprobs": None, "finish_reason": finish_reason}]
-    return chunk
+        message = f'{{"role":"assistant","content":null,"refusal":null,"tool_calls":{encode(list(tool_calls))}}}'
+        finish = "tool_calls"
+    else:
+        message = f'{{"role":"assistant","content":{string_json(text)},"refusal":null}}'
+        finish = "stop"
+    counts = _NO_USAGE_JSON if usage is None else encode(dict(usage))
+    # `id` is ours (`completion_id`) and `created` an int: neither has anything to escape.
+    return (
+        f'{{"id":"{id}","object":"chat.completion","created":{created},"model":{string_json(model)},'
+        f'"choices":[{{"index":0,"message":{message},"logprobs":null,"finish_reason":"{finish}"}}],'
+        f'"usage":{counts}}}'
+    ).encode()
 
 
 # Made once: `json.dumps` with options builds an encoder on every call.
 _EVENT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+#: What follows a choice's delta in a chunk that does not finish it.
+_OPEN_CHOICE_END = ',"logprobs":null,"finish_reason":null}]}\n\n'
 
 
 def event(payload: object) -> bytes:
     """One server-sent event carrying `payload` as JSON."""
     return b"data: " + _EVENT_JSON.encode(payload).encode("utf-8") + b"\n\n"
+
+
+class ChunkEvents:
+    """The `chat.completion.chunk` events of one stream, as server-sent events: each one byte
+    for byte `event(chunk)` of the chunk as OpenAI shapes it (`{"id", "object", "created",
+    "model", "choices": [{"index": 0, "delta", "logprobs": null, "finish_reason"}]}`), made
+    from the parts every chunk of the stream shares, rendered once (the hot path of a stream:
+    no dict and no encoder per chunk)."""
+
+    __slots__ = ("_head",)
+
+    def __init__(self, id: str, created: int, model: str) -> None:
+        # `id` is ours (`completion_id`) and `created` an int: neither has anything to escape.
+        self._head = (
+            f'data: {{"id":"{id}","object":"chat.completion.chunk","created":{created},'
+            f'"model":{string_json(model)},"choices":['
+        )
+
+    def first(self, text: str) -> bytes:
+        """The first chunk: the role and the first piece of text together."""
+        content = string_json(text)
+        return f'{self._head}{{"index":0,"delta":{{"role":"assistant","content":{content}}}{_OPEN_CHOICE_END}'.encode()
+
+    def text(self, text: str) -> bytes:
+        """A chunk of a further piece of text."""
+        return f'{self._head}{{"index":0,"delta":{{"content":{string_json(text)}}}{_OPEN_CHOICE_END}'.encode()
+
+    def delta(self, delta: Mapping[str, Any]) -> bytes:
+        """A chunk of any other delta (a tool call's)."""
+        return f'{self._head}{{"index":0,"delta":{_EVENT_JSON.encode(delta)}{_OPEN_CHOICE_END}'.encode()
+
+    def finish(self, reason: str) -> bytes:
+        """The chunk that ends the choice: an empty delta and the finish reason."""
+        return f'{self._head}{{"index":0,"delta":{{}},"logprobs":null,"finish_reason":"{reason}"}}]}}\n\n'.encode()
+
+    def usage(self) -> bytes:
+        """The final usage chunk (`stream_options.include_usage`): no choices; zeros, since the
+        service counts no tokens for a stream."""
+        return f'{self._head}],"usage":{_NO_USAGE_JSON}}}\n\n'.encode()

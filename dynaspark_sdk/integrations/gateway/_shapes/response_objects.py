@@ -30,8 +30,8 @@ __all__ = [
     "usage",
 ]
 
-#: JSON as `_answers.dumps` renders it, as text, with one encoder for the process (`json.dumps`
-#: with options makes a new one per call).
+#: JSON as Starlette's `JSONResponse` renders it (compact, no NaN), as text, with one encoder
+#: for the process (`json.dumps` with options makes a new one per call).
 encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 #: A string as JSON, as `encode` renders one (without its call's detour through the encoder).
 string_json = json.encoder.encode_basestring
