@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 
 def run_serve_fake(args: argparse.Namespace, out: Output) -> int:
+    from dynaspark_sdk.frontend import check_host_name
     from dynaspark_sdk.testing import Emulator, run_forever
 
     rate_limit = args.rate_limit or None  # 0: no limit
@@ -25,6 +26,11 @@ def run_serve_fake(args: argparse.Namespace, out: Output) -> int:
         )
     except ValueError as exc:
         raise UsageError(f"--chat-path: {exc}") from None
+    for name in args.allowed_host:
+        try:
+            check_host_name(name)
+        except ValueError as exc:
+            raise UsageError(f"--allowed-host: {exc}") from None
     for scripted in args.fault:
         emulator.inject(scripted.fault, times=scripted.times, path=scripted.path)
     faulty = sum(scripted.times for scripted in args.fault)
@@ -45,7 +51,7 @@ def run_serve_fake(args: argparse.Namespace, out: Output) -> int:
             out.note(f"note: listening on {args.host}, so other machines can reach it too.")
 
     try:
-        run_forever(args.host, args.port, emulator, on_ready=ready)
+        run_forever(args.host, args.port, emulator, on_ready=ready, allowed_hosts=args.allowed_host)
     except KeyboardInterrupt:
         out.note(f"stopped after {len(emulator.requests)} requests")
         return EXIT_OK

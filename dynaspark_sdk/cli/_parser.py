@@ -209,6 +209,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve_fake.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve_fake.add_argument("--port", type=_port, default=8765, help="port (default 8765; 0 picks a free one)")
     serve_fake.add_argument(
+        "--allowed-host",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="also answer requests for this Host name, and from web pages served from it (repeatable; '*': any)."
+        " Always answered: IP addresses, localhost, *.localhost, *.local, *.internal and this machine's name",
+    )
+    serve_fake.add_argument(
         "--stream-delay",
         metavar="S",
         type=_non_negative_float,

@@ -19,14 +19,20 @@ import struct
 import threading
 import urllib.parse
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import h11
+
+from dynaspark_sdk._host_check import HostNames
+from dynaspark_sdk.spec import DEFAULT_BASE_URL
 
 from ._emulator import Emulator
 from ._plan import Cut, Delay, Reset, ResponsePlan, SendBytes, json_plan
 
 __all__ = ["ConnectionCount", "EmulatorServer", "run_forever", "serve"]
+
+#: The origin of the service's web pages, which the emulator stands in for.
+_SERVICE_ORIGIN = DEFAULT_BASE_URL.rstrip("/").lower()
 
 logger = logging.getLogger("dynaspark_sdk.testing")
 
@@ -108,8 +114,11 @@ class ConnectionCount:
 class _Http11Server:
     """Serves one emulator over HTTP/1.1 on the running event loop."""
 
-    def __init__(self, emulator: Emulator, connections: ConnectionCount | None = None) -> None:
+    def __init__(
+        self, emulator: Emulator, connections: ConnectionCount | None = None, allowed_hosts: Iterable[str] = ()
+    ) -> None:
         self.emulator = emulator
+        self.hosts = HostNames(allowed_hosts)
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         # Transports stay referenced by the loop until their socket is closed, so this set holds
@@ -180,7 +189,7 @@ class _Http11Server:
             if received is None:
                 return
             request, body = received
-            plan = self._plan(request, body)
+            plan = self._refusal(request) or self._plan(request, body)
             if request.method == b"HEAD":
                 plan = ResponsePlan(status=plan.status, headers=plan.headers)
             if not await self._send(connection, writer, plan):
@@ -217,6 +226,36 @@ class _Http11Server:
         plan = json_plan(400, {"error": "malformed HTTP request"}, [("connection", "close")])
         with contextlib.suppress(h11.ProtocolError):
             await self._send(connection, writer, plan)
+
+    def _refusal(self, request: h11.Request) -> ResponsePlan | None:
+        """The 403 for a request whose Host this server does not answer (against DNS
+        rebinding), or from a web page of a foreign origin; None for every other request."""
+        host: str | None = None
+        origin: str | None = None
+        for name, value in request.headers:  # (h11 gives names in lower case; the first counts)
+            if name == b"host" and host is None:
+                host = value.decode("latin-1")
+            elif name == b"origin" and origin is None:
+                origin = value.decode("latin-1")
+        if host is not None and not self.hosts.allows(host):
+            shown = HostNames.host_of(host)[:100]
+            message = (
+                f"this emulator does not serve the host {shown!r}: start it with --allowed-host NAME"
+                " (allowed_hosts=[...]) to serve it"
+            )
+            return json_plan(403, {"error": message})
+        if origin is not None and not self._trusted_origin(origin, host):
+            message = (
+                f"requests from web pages of {origin[:100]!r} are not served: start the emulator with"
+                " --allowed-host NAME (allowed_hosts=[...]) for a page served from NAME"
+            )
+            return json_plan(403, {"error": message})
+        return None
+
+    def _trusted_origin(self, origin: str, host: str | None) -> bool:
+        # The service's own site is this server's too: clients written for the service
+        # (gpt4free's provider, the service's own client) send its URL as their Origin.
+        return origin.strip().rstrip("/").lower() == _SERVICE_ORIGIN or self.hosts.trusts_origin(origin, host)
 
     def _plan(self, request: h11.Request, body: bytes) -> ResponsePlan:
         target = urllib.parse.urlsplit(request.target.decode("latin-1"))
@@ -263,12 +302,27 @@ class EmulatorServer:
 
     `url` is where it listens (e.g. ``"http://127.0.0.1:54321"``), `port` the bound port,
     `emulator` the `Emulator` answering. Usable as a context manager (`start`/`stop`).
+
+    Safe on a network by default, as a server must be: it answers a request only when its
+    `Host` is an IP address, `localhost`, `*.localhost`, `*.local`, `*.internal`, this
+    machine's name or one of `allowed_hosts` (`"*"`: any), against DNS rebinding; and a web
+    page's request (one with an `Origin`) only from its own origin, this machine or one of
+    `allowed_hosts`. Others get a 403.
     """
 
-    def __init__(self, emulator: Emulator | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        emulator: Emulator | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        allowed_hosts: Iterable[str] = (),
+    ) -> None:
         self.emulator = emulator if emulator is not None else Emulator()
         self.host = host
         self.port = port
+        self.allowed_hosts = tuple(allowed_hosts)
+        HostNames(self.allowed_hosts)  # a bad name is an error here, not in the server's thread
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -326,7 +380,7 @@ class EmulatorServer:
                 logger.exception("emulator server stopped on an error")
 
     async def _main(self) -> None:
-        server = _Http11Server(self.emulator, self.connections)
+        server = _Http11Server(self.emulator, self.connections, self.allowed_hosts)
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         try:
@@ -342,7 +396,9 @@ class EmulatorServer:
 
 
 @contextlib.contextmanager
-def serve(emulator: Emulator | None = None, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[EmulatorServer]:
+def serve(
+    emulator: Emulator | None = None, *, host: str = "127.0.0.1", port: int = 0, allowed_hosts: Iterable[str] = ()
+) -> Iterator[EmulatorServer]:
     """Serve `emulator` (a fresh one when None) on a loopback port for the `with` block.
 
     Port 0 picks a free port. On exit every connection is closed and the thread joined::
@@ -350,7 +406,7 @@ def serve(emulator: Emulator | None = None, *, host: str = "127.0.0.1", port: in
         with serve() as server, httpx.Client(base_url=server.url) as http:
             http.get("/status").json()  # {'status': 'ok', 'emulator': True}
     """
-    server = EmulatorServer(emulator, host=host, port=port)
+    server = EmulatorServer(emulator, host=host, port=port, allowed_hosts=allowed_hosts)
     server.start()
     try:
         yield server
@@ -364,15 +420,18 @@ def run_forever(
     emulator: Emulator | None = None,
     *,
     on_ready: Callable[[str], None] | None = None,
+    allowed_hosts: Iterable[str] = (),
 ) -> None:
     """Serve an emulator in the calling thread until interrupted (for ``dynaspark serve-fake``).
 
     `on_ready` receives the URL once the port is bound. Ctrl-C closes every connection, then
-    raises KeyboardInterrupt to the caller.
+    raises KeyboardInterrupt to the caller. `allowed_hosts`: see `EmulatorServer`.
     """
+    hosts = tuple(allowed_hosts)
+    HostNames(hosts)  # a bad name is an error before the port is bound
 
     async def main() -> None:
-        server = _Http11Server(emulator if emulator is not None else Emulator())
+        server = _Http11Server(emulator if emulator is not None else Emulator(), allowed_hosts=hosts)
         try:
             bound = await server.start(host, port)
             if on_ready is not None:

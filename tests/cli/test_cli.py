@@ -942,6 +942,25 @@ def test_serve_fake_serves_chat_only_at_the_chosen_path() -> None:
     assert new.status_code == 404
 
 
+def test_serve_fake_answers_only_hosts_it_serves_unless_allowed() -> None:
+    with serve_fake() as (_, first):
+        url = first.split()[-1]
+        rebound = httpx.get(url + "/status", headers={"host": "rebind.example"}, trust_env=False)
+        page = httpx.get(url + "/status", headers={"origin": "https://evil.example"}, trust_env=False)
+    assert (rebound.status_code, page.status_code) == (403, 403)
+    assert "--allowed-host NAME" in rebound.json()["error"]
+    with serve_fake("--allowed-host", "rebind.example") as (_, first):
+        url = first.split()[-1]
+        allowed = httpx.get(url + "/status", headers={"host": "rebind.example"}, trust_env=False)
+    assert allowed.json() == {"status": "ok", "emulator": True}
+
+
+def test_serve_fake_refuses_an_allowed_host_that_is_not_a_host_name(capsys: pytest.CaptureFixture[str]) -> None:
+    run = run_cli(capsys, "serve-fake", "--port", "0", "--allowed-host", "http://x.example")
+    assert run.code == 2
+    assert "--allowed-host: an allowed host is a host name without scheme or port" in run.one_error_line()
+
+
 @pytest.mark.serial  # gives a subprocess a fixed time to start or to answer a signal
 def test_serve_fake_takes_a_rate_limit_window_and_faults_from_the_command_line() -> None:
     options = ("--rate-limit", "2", "--rate-window", "60", "--fault", "status:503x2@/status", "--fault", "reset")

@@ -199,9 +199,10 @@ def test_the_emulator_directly(capsys: pytest.CaptureFixture[str], upstream: str
     assert absent == [path for path in (PRIMARY, PREVIOUS) if path not in served]
 
 
-def test_global_options_apply(capsys: pytest.CaptureFixture[str], upstream: str) -> None:
-    # --proxy: every request goes through the proxy to a base URL that does not resolve.
-    with proxied(upstream) as proxy:
+def test_global_options_apply(capsys: pytest.CaptureFixture[str], emulator: Emulator) -> None:
+    # --proxy: every request goes through the proxy to a base URL that does not resolve. The
+    # emulator, reached under that name, serves its pages (the chat's Origin) when allowed to.
+    with serve(emulator, allowed_hosts=["dynaspark.invalid"]) as server, proxied(server.url) as proxy:
         code, out, err = run_probe(
             capsys, "--base-url", "http://dynaspark.invalid", "--proxy", proxy.url, "--timeout", "20", "probe"
         )

@@ -7,19 +7,18 @@ request costs one pass over its headers and a few dictionary lookups.
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 from collections.abc import Iterable
 from typing import NamedTuple
 
 from starlette.types import Scope
 
+from dynaspark_sdk.frontend import HostNames, check_host_name
+
 __all__ = ["ANY", "Admission", "RequestGuard", "check_cors_origin", "check_host_name"]
 
 #: In `allowed_hosts` or `cors_origins`: let every value through (that check is off).
 ANY = "*"
-#: Names nobody can register publicly, so no rebinding domain ends in them (RFC 6761, 6762, ICANN).
-_RESERVED_SUFFIXES = (".localhost", ".local", ".internal")
+
 #: The hosts of the origins allowed without `--cors-origin`: pages served from this machine.
 _LOOPBACK_ORIGIN_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
 #: Methods whose request has a body, which must be JSON (browsers send text/plain, form and
@@ -58,21 +57,6 @@ class Admission(NamedTuple):
 _PASS = Admission(0, [])
 
 
-def check_host_name(name: object) -> str:
-    """One `allowed_hosts` entry, normalised (lower case, no trailing dot); ValueError if it is
-    not a host name (`*` allows every host)."""
-    if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"an allowed host must be a non-empty host name, not {name!r}")
-    cleaned = name.strip().lower().rstrip(".")
-    if cleaned == ANY:
-        return ANY
-    if any(c in cleaned for c in "/@?# ") or (":" in cleaned and not _is_ip_literal(cleaned)):
-        raise ValueError(
-            f"an allowed host is a host name without scheme or port, such as gateway.example.com, not {name!r}"
-        )
-    return cleaned
-
-
 def check_cors_origin(origin: object) -> str:
     """One `cors_origins` entry as browsers write an origin (`scheme://host[:port]`, lower
     case, no default port, no path); ValueError if it is not one (`*` allows every origin)."""
@@ -91,26 +75,6 @@ def check_cors_origin(origin: object) -> str:
     if rest.endswith(default_port):
         rest = rest.removesuffix(default_port)
     return f"{scheme}://{rest}"
-
-
-def _is_ip_literal(name: str) -> bool:
-    """An IPv4 address in dotted form, or an IPv6 one (bracketed or not)."""
-    try:
-        ipaddress.ip_address(name[1:-1] if name.startswith("[") and name.endswith("]") else name)
-    except ValueError:
-        return False
-    return True
-
-
-def _host_of(value: str) -> str:
-    """The host part of a Host header value (no port), lower case, without a trailing dot."""
-    value = value.strip().lower()
-    if value.startswith("["):
-        end = value.find("]")
-        return value[: end + 1] if end > 0 else value
-    if value.count(":") == 1:
-        value = value.partition(":")[0]
-    return value.rstrip(".")
 
 
 def _is_loopback_origin(origin: str) -> bool:
@@ -140,26 +104,16 @@ class RequestGuard:
     def __init__(
         self, allowed_hosts: Iterable[str] = (), cors_origins: Iterable[str] = (), *, hostname: str | None = None
     ) -> None:
-        hosts = {check_host_name(name) for name in allowed_hosts}
+        self._hosts = HostNames(allowed_hosts, hostname=hostname)
         origins = {check_cors_origin(origin) for origin in cors_origins}
-        self.any_host = ANY in hosts
+        self.any_host = self._hosts.any
         self.any_origin = ANY in origins
-        machine = (hostname if hostname is not None else socket.gethostname()).lower().rstrip(".")
-        self._hosts = frozenset(hosts | {"localhost", machine, machine.partition(".")[0]} - {"", ANY})
         self._origins = frozenset(origins - {ANY})
-        self._host_verdicts: dict[str, bool] = {}
         self._origin_verdicts: dict[str, bool] = {}
 
     def host_allowed(self, value: str) -> bool:
         """Whether a `Host` header value (with or without port) names this gateway."""
-        known = self._host_verdicts.get(value)
-        if known is not None:
-            return known
-        host = _host_of(value)
-        allowed = self.any_host or host in self._hosts or host.endswith(_RESERVED_SUFFIXES) or _is_ip_literal(host)
-        if len(self._host_verdicts) < _CACHE_LIMIT:
-            self._host_verdicts[value] = allowed
-        return allowed
+        return self._hosts.allows(value)
 
     def origin_allowed(self, origin: str) -> bool:
         """Whether a page of `origin` may call the gateway."""
@@ -185,10 +139,11 @@ class RequestGuard:
         if host is not None and not self.any_host:
             shown = host.decode("latin-1")
             if not self.host_allowed(shown):
+                named = _quoted(HostNames.host_of(shown))
                 return Admission(
                     403,
                     [],
-                    f"this gateway does not serve the host {_quoted(_host_of(shown))}: start it with --allowed-host"
+                    f"this gateway does not serve the host {named}: start it with --allowed-host"
                     " NAME (create_app(allowed_hosts=[...])) to serve it",
                     "host_not_allowed",
                 )
