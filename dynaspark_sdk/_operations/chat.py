@@ -67,10 +67,13 @@ def _generated_chat() -> tuple[Any, Any, Any, Any]:
 
 @functools.lru_cache(maxsize=64)
 def _page_headers(origin: str) -> Mapping[str, str]:
-    """The web page's headers for the service at `origin` (copied into each request's)."""
-    return MappingProxyType(
-        {"origin": origin.rstrip("/"), "referer": origin.rstrip("/") + "/", "x-requested-with": "XMLHttpRequest"}
-    )
+    """The web page's headers for the service at `origin` (copied into each request's),
+    without the URL's user info: a page's origin has none, and a password has no business in
+    two more headers."""
+    scheme, separator, rest = origin.rstrip("/").partition("://")
+    authority, slash, path = rest.partition("/")
+    page = f"{scheme}{separator}{authority.rpartition('@')[2]}{slash}{path}"
+    return MappingProxyType({"origin": page, "referer": page + "/", "x-requested-with": "XMLHttpRequest"})
 
 
 @attrs.frozen

@@ -49,6 +49,19 @@ async def test_chat_sends_the_form_and_returns_the_answer(
     assert "api_key" not in str(request.url)
 
 
+async def test_the_page_headers_carry_no_user_info_of_the_base_url(
+    make_dual: Callable[..., Dual], mock: respx.MockRouter
+) -> None:
+    """A base URL with a user and password (a proxy in front of the service) still sends the
+    page's Origin and Referer as a page has them: scheme and host, no credentials."""
+    route = mock.post(CHAT).mock(return_value=json_answer({"response": "Hi!"}))
+    dual = make_dual(base_url=BASE_URL.replace("://", "://alice:s3cret@"))
+    assert (await dual.call("chat", "Hello there")).text == "Hi!"
+    request = route.calls.last.request
+    assert (request.headers["origin"], request.headers["referer"]) == (BASE_URL, BASE_URL + "/")
+    assert request.headers["authorization"] == "Basic " + base64.b64encode(b"alice:s3cret").decode()
+
+
 async def test_history_is_folded_like_gpt4free(make_dual: Callable[..., Dual], mock: respx.MockRouter) -> None:
     route = mock.post(CHAT).mock(return_value=json_answer({"response": "ok"}))
     messages = [
