@@ -35,7 +35,8 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 @attrs.frozen
 class Resolve:
     """Resolve `host` (for a TCP connection to `port`): the shell answers with the addresses,
-    as strings, in the resolver's order; an empty tuple when the name does not resolve."""
+    as strings, in the resolver's order; an empty tuple when the name does not resolve; None
+    when it did not within the client's connect timeout."""
 
     host: str
     port: int
@@ -114,6 +115,8 @@ def fetch_public_image(url: str, fetch: Fetch, *, max_bytes: int) -> Generator[A
             raise _refused(shown if current == url else f"{shown} (redirected to {redact_url(current)})", host, reason)
         if address is None:
             found = yield Resolve(host, target.port or (443 if target.scheme == "https" else 80))
+            if found is None:
+                raise MediaError(f"cannot fetch the image at URL {shown}: its host name did not resolve in time")
             address = _public_address(found, shown, host)
         try:
             answer = yield from fetch(_pinned_plan(target, address))

@@ -23,6 +23,7 @@ import functools
 import os
 import socket
 import threading
+import time
 import weakref
 from collections.abc import AsyncGenerator, Callable, Generator, Iterator
 from typing import Any, TypeVar
@@ -75,6 +76,37 @@ def resolve_host(host: str, port: int) -> tuple[str, ...]:
     except (OSError, UnicodeError):
         return ()
     return tuple(dict.fromkeys(str(info[4][0]) for info in found))
+
+
+#: Lookups of image URLs' names under way at once, in threads of their own (see `resolve_within`).
+_MAX_LOOKUPS = 16
+_lookups = threading.BoundedSemaphore(_MAX_LOOKUPS)
+
+
+def resolve_within(host: str, port: int, seconds: float | None) -> tuple[str, ...] | None:
+    """`resolve_host(host, port)`, waited for at most `seconds` (None: as long as the system's
+    resolver takes); None when it took longer, or when `_MAX_LOOKUPS` lookups were already under
+    way for that long. Blocks the caller that long at most: the lookup runs in a daemon thread of
+    its own, which a slow name keeps only until the system's resolver gives up (a caller of the
+    gateway naming slow hosts ties up neither the caller nor a shared pool of threads)."""
+    if seconds is None:
+        return resolve_host(host, port)
+    deadline = time.monotonic() + seconds
+    lookups = _lookups  # released to the one acquired (a forked child makes itself a new one)
+    if not lookups.acquire(timeout=seconds):
+        return None
+    found: list[tuple[str, ...]] = []
+
+    def look_up() -> None:
+        try:
+            found.append(resolve_host(host, port))
+        finally:
+            lookups.release()
+
+    thread = threading.Thread(target=look_up, name="dynaspark-resolve", daemon=True)
+    thread.start()
+    thread.join(max(0.0, deadline - time.monotonic()))
+    return found[0] if found else None
 
 
 class SyncPool:
@@ -147,10 +179,10 @@ class SyncPool:
         """Run blocking work (reading an image file to send): here, in the caller's thread."""
         return function(*args, **kwargs)
 
-    @staticmethod
-    def resolve(host: str, port: int) -> tuple[str, ...]:
-        """The addresses `host` resolves to (see `resolve_host`), in the caller's thread."""
-        return resolve_host(host, port)
+    def resolve(self, host: str, port: int) -> tuple[str, ...] | None:
+        """The addresses `host` resolves to, None when that took longer than the connect
+        timeout (see `resolve_within`)."""
+        return resolve_within(host, port, self._http.timeout.connect)
 
     @staticmethod
     def close_answer(response: httpx.Response, chunks: Generator[bytes, None, None] | None) -> None:
@@ -253,10 +285,11 @@ class AsyncPool:
         """Run blocking work (reading an image file to send) in a worker thread, off the loop."""
         return await run_in_thread(functools.partial(function, *args, **kwargs))
 
-    @staticmethod
-    async def resolve(host: str, port: int) -> tuple[str, ...]:
-        """The addresses `host` resolves to (see `resolve_host`), in a worker thread."""
-        return await run_in_thread(functools.partial(resolve_host, host, port))
+    async def resolve(self, host: str, port: int) -> tuple[str, ...] | None:
+        """The addresses `host` resolves to, None when that took longer than the connect
+        timeout (see `resolve_within`), waited for in a worker thread."""
+        seconds = (self._given.timeout if self._given is not None else self._timeout).connect
+        return await run_in_thread(functools.partial(resolve_within, host, port, seconds))
 
     @staticmethod
     async def close_answer(response: httpx.Response, chunks: AsyncGenerator[bytes, None] | None) -> None:
@@ -384,8 +417,9 @@ _inherited: list[httpx.Client | httpx.AsyncClient] = []
 
 
 def _renew_pools_in_child() -> None:
-    global _closers_lock
+    global _closers_lock, _lookups
     _closers_lock = threading.Lock()
+    _lookups = threading.BoundedSemaphore(_MAX_LOOKUPS)  # the parent's lookups are not the child's
     for pool in list(_live_pools):
         pool._renew_in_child()
 

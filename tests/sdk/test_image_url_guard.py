@@ -12,6 +12,8 @@ in test_gateway_ssrf.py.
 from __future__ import annotations
 
 import base64
+import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -223,6 +225,44 @@ async def test_a_name_that_does_not_resolve_says_so(client_kind: str, resolver: 
     assert "does not resolve" in message
 
 
+async def test_a_name_that_resolves_too_slowly_is_given_up_at_the_connect_timeout(
+    client_kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lookup the system's resolver takes long over (a caller of the gateway naming a slow
+    host) ends the call at the client's connect timeout, with nothing sent anywhere."""
+    release = threading.Event()
+    asked: list[str] = []
+
+    def slow(host: str, port: int) -> tuple[str, ...]:
+        asked.append(host)
+        release.wait(30)
+        return (PUBLIC,)
+
+    monkeypatch.setattr("dynaspark_sdk._pools.resolve_host", slow)
+    transport = Transport()
+    timeout = httpx.Timeout(30.0, connect=0.2)
+    http: Any = (
+        httpx.Client(transport=transport, timeout=timeout)
+        if client_kind == "sync"
+        else httpx.AsyncClient(transport=transport, timeout=timeout)
+    )
+    try:
+        started = time.monotonic()
+        async with open_dual(client_kind, http_client=http, max_retries=0, private_image_urls=False) as dual:
+            with pytest.raises(MediaError) as caught:
+                await dual.call("chat", image_message("http://slow.example/cat.png"))
+        waited = time.monotonic() - started
+    finally:
+        release.set()
+        await http.aclose() if client_kind == "async" else http.close()
+    assert caught.value.message == (
+        "cannot fetch the image at URL http://slow.example/cat.png: its host name did not resolve in time"
+    )
+    assert asked == ["slow.example"]
+    assert transport.sent == []
+    assert 0.2 <= waited < 10  # the connect timeout, not the 30 s the resolver would take
+
+
 @pytest.mark.parametrize("scheme", ["http", "https"])
 async def test_the_connection_goes_to_the_address_that_was_checked(
     client_kind: str, resolver: Any, scheme: str
@@ -376,3 +416,26 @@ async def test_an_endless_answer_is_read_no_further_than_the_size_limit(client_k
     with pytest.raises(MediaError, match="over the 100,000-byte limit"):
         await ask(client_kind, transport, "http://cdn.example/cat.png", max_media_bytes=100_000)
     assert body.chunks <= 100_000 // 4096 + 3
+
+
+def test_at_most_sixteen_lookups_hang_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Names that never resolve hold a lookup thread each until the system's resolver gives up:
+    past sixteen of them, a lookup is not started at all (it gives up like a slow one)."""
+    from dynaspark_sdk import _pools
+
+    release = threading.Event()
+    asked: list[str] = []
+
+    def hanging(host: str, port: int) -> tuple[str, ...]:
+        asked.append(host)
+        release.wait(30)
+        return ()
+
+    monkeypatch.setattr(_pools, "resolve_host", hanging)
+    monkeypatch.setattr(_pools, "_lookups", threading.BoundedSemaphore(_pools._MAX_LOOKUPS))
+    try:
+        given_up = [_pools.resolve_within(f"slow{index}.example", 80, 0.02) for index in range(17)]
+    finally:
+        release.set()
+    assert given_up == [None] * 17
+    assert asked == [f"slow{index}.example" for index in range(16)]
