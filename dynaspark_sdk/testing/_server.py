@@ -114,11 +114,9 @@ class ConnectionCount:
 class _Http11Server:
     """Serves one emulator over HTTP/1.1 on the running event loop."""
 
-    def __init__(
-        self, emulator: Emulator, connections: ConnectionCount | None = None, allowed_hosts: Iterable[str] = ()
-    ) -> None:
+    def __init__(self, emulator: Emulator, hosts: HostNames, connections: ConnectionCount | None = None) -> None:
         self.emulator = emulator
-        self.hosts = HostNames(allowed_hosts)
+        self.hosts = hosts
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         # Transports stay referenced by the loop until their socket is closed, so this set holds
@@ -321,8 +319,7 @@ class EmulatorServer:
         self.emulator = emulator if emulator is not None else Emulator()
         self.host = host
         self.port = port
-        self.allowed_hosts = tuple(allowed_hosts)
-        HostNames(self.allowed_hosts)  # a bad name is an error here, not in the server's thread
+        self._hosts = HostNames(allowed_hosts)  # (a bad name is an error here, not in the server's thread)
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -380,7 +377,7 @@ class EmulatorServer:
                 logger.exception("emulator server stopped on an error")
 
     async def _main(self) -> None:
-        server = _Http11Server(self.emulator, self.connections, self.allowed_hosts)
+        server = _Http11Server(self.emulator, self._hosts, self.connections)
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         try:
@@ -427,11 +424,10 @@ def run_forever(
     `on_ready` receives the URL once the port is bound. Ctrl-C closes every connection, then
     raises KeyboardInterrupt to the caller. `allowed_hosts`: see `EmulatorServer`.
     """
-    hosts = tuple(allowed_hosts)
-    HostNames(hosts)  # a bad name is an error before the port is bound
+    hosts = HostNames(allowed_hosts)  # (a bad name is an error before the port is bound)
 
     async def main() -> None:
-        server = _Http11Server(emulator if emulator is not None else Emulator(), allowed_hosts=hosts)
+        server = _Http11Server(emulator if emulator is not None else Emulator(), hosts)
         try:
             bound = await server.start(host, port)
             if on_ready is not None:
