@@ -139,6 +139,18 @@ class Answer:
     tool_calls: tuple[ToolCall, ...] = ()
 
 
+def _prompt(messages: list[Any]) -> str | list[Any]:
+    """What the SDK is handed for `messages` (checked already): the text of a lone user
+    message, which is what the SDK would fold that message to after checking it again (most
+    requests are one user message), else the messages."""
+    if len(messages) == 1:
+        only = messages[0]
+        content = only["content"]
+        if only["role"] == "user" and type(content) is str and len(only) == 2:
+            return content
+    return messages
+
+
 def _answered_whole(content_type: str | None) -> bool:
     """Whether an answer of this Content-Type is one JSON document, whose text the SDK's
     stream hands over whole once the body has ended (an event stream's, or plain text's, it
@@ -232,12 +244,12 @@ class Upstream:
         answer: Answer | None = None
         with self.in_flight.guard() as waiting:
             if plan.text_model is None:
-                chat = await self.client.chat(plan.messages, model=plan.model, **plan.structured)
+                chat = await self.client.chat(_prompt(plan.messages), model=plan.model, **plan.structured)
                 self._seen(chat.rate_limit.remaining)
                 answer = Answer(cut(chat.text, plan.stop) if plan.stop else chat.text, tool_calls=chat.tool_calls)
             else:
                 result = await self.client.generate_text(
-                    plan.messages, model=plan.text_model, **plan.text_options, **plan.structured
+                    _prompt(plan.messages), model=plan.text_model, **plan.text_options, **plan.structured
                 )
                 self._seen(result.rate_limit.remaining)
                 usage = result.usage
@@ -258,10 +270,10 @@ class Upstream:
         is still an error status (429, 502, 504); after it, the stream is under way."""
         stream: AsyncStream
         if plan.text_model is None:
-            stream = self.client.stream_chat(plan.messages, model=plan.model, **plan.structured)
+            stream = self.client.stream_chat(_prompt(plan.messages), model=plan.model, **plan.structured)
         else:
             stream = self.client.stream_text(
-                plan.messages, model=plan.text_model, **plan.text_options, **plan.structured
+                _prompt(plan.messages), model=plan.text_model, **plan.text_options, **plan.structured
             )
         try:
             with self.in_flight.guard() as waiting:
