@@ -285,3 +285,26 @@ def test_the_command_refuses_a_bad_cors_origin_in_one_line() -> None:
     assert done.returncode == 2
     assert done.stderr.startswith("dynaspark: error: a CORS origin is scheme://host[:port]")
     assert "Traceback" not in done.stderr
+
+
+def test_of_a_repeated_header_the_first_counts(upstream: EmulatorServer, emulator: Emulator) -> None:
+    # Origin, Content-Type and the gateway's key, each sent twice: the first value decides,
+    # as Starlette's `Headers.get` reads it, whatever the second says.
+    with http_to(upstream, gateway_key="k1") as http:
+
+        def ask(*headers: tuple[str, str]) -> httpx.Response:
+            return http.post("/chat/completions", content=JSON_BODY, headers=list(headers))
+
+        json_type = ("content-type", "application/json")
+        key, wrong_key = ("authorization", "Bearer k1"), ("authorization", "Bearer nope")
+        foreign_first = ask(json_type, key, ("origin", "http://evil.example"), ("origin", "http://localhost"))
+        loopback_first = ask(json_type, key, ("origin", "http://localhost"), ("origin", "http://evil.example"))
+        text_first = ask(("content-type", "text/plain"), json_type, key)
+        wrong_key_first = ask(json_type, wrong_key, key)
+        right_key_first = ask(json_type, key, wrong_key)
+    refused(foreign_first, 403, "origin_not_allowed")
+    refused(text_first, 415, "unsupported_media_type")
+    refused(wrong_key_first, 401, "invalid_api_key")
+    assert (loopback_first.status_code, right_key_first.status_code) == (200, 200), loopback_first.text
+    assert loopback_first.headers["access-control-allow-origin"] == "http://localhost"
+    assert len(emulator.requests) == 2

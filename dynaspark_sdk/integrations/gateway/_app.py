@@ -30,7 +30,7 @@ from ._answers import (
     send_events,
     send_json_body,
 )
-from ._guard import Admission, RequestGuard
+from ._guard import HEADERS_SCOPE_KEY, Admission, RequestGuard
 from ._response_store import AsyncResponseStore, ResponseStore
 from ._responses_routes import ResponsesRoutes
 from ._retry_headers import SHOULD_NOT_RETRY, RateLimitHeaders
@@ -175,7 +175,12 @@ class _Endpoint:
 
 def _header(scope: Scope, name: bytes) -> str | None:
     """The first value of the header `name`, as Starlette's `Headers.get` (ASGI servers give
-    header names in lower case; `name` is)."""
+    header names in lower case; `name` is): from the guard's dict (see `RequestGuard.admit`),
+    which every HTTP request through the front has."""
+    by_name = scope.get(HEADERS_SCOPE_KEY)
+    if by_name is not None:
+        found = by_name.get(name)
+        return None if found is None else str(found.decode("latin-1"))
     for key, value in scope["headers"]:
         if key == name:
             return str(value.decode("latin-1"))

@@ -14,7 +14,7 @@ from starlette.types import Scope
 
 from dynaspark_sdk.frontend import HostNames, check_host_name
 
-__all__ = ["ANY", "Admission", "RequestGuard", "check_cors_origin", "check_host_name"]
+__all__ = ["ANY", "HEADERS_SCOPE_KEY", "Admission", "RequestGuard", "check_cors_origin", "check_host_name"]
 
 #: In `allowed_hosts` or `cors_origins`: let every value through (that check is off).
 ANY = "*"
@@ -32,10 +32,9 @@ _EXPOSE_HEADERS = (
     b" x-ratelimit-reset-requests"
 )
 _PREFLIGHT_MAX_AGE = b"600"
-#: The request headers the checks read (ASGI gives names in lower case; the first of each counts).
-_CHECKED_HEADERS = frozenset(
-    {b"host", b"origin", b"content-type", b"access-control-request-method", b"access-control-request-headers"}
-)
+#: Where `RequestGuard.admit` leaves the request's headers by name (lower-case bytes; the
+#: first of a repeated one), in the ASGI scope.
+HEADERS_SCOPE_KEY = "dynaspark.headers"
 #: Host and Origin values remembered with their verdict (clients send the same few again and again).
 _CACHE_LIMIT = 256
 
@@ -126,11 +125,13 @@ class RequestGuard:
         return allowed
 
     def admit(self, scope: Scope) -> Admission:
-        """The verdict for one HTTP request (see `Admission`)."""
-        wanted: dict[bytes, bytes] = {}
-        for name, value in scope["headers"]:
-            if name in _CHECKED_HEADERS:
-                wanted.setdefault(name, value)
+        """The verdict for one HTTP request (see `Admission`). The request's headers by name
+        are left in the scope for the endpoints (`HEADERS_SCOPE_KEY`)."""
+        headers = scope["headers"]
+        # Every header by name, the first of a repeated one winning (as a scan finds it): one
+        # call in C, where a loop over an OpenAI client's dozen or so headers is not.
+        wanted: dict[bytes, bytes] = dict(reversed(headers if isinstance(headers, list | tuple) else list(headers)))
+        scope[HEADERS_SCOPE_KEY] = wanted
         host = wanted.get(b"host")
         origin = wanted.get(b"origin")
         content_type = wanted.get(b"content-type")
