@@ -227,6 +227,9 @@ class AsyncStream(StreamState, AsyncIterator[str]):
                     self._outcome = await runner._read()
                 elif kind is Send:
                     self._outcome = await runner._send(action)
+                elif kind is Discard:
+                    await runner.discard()
+                    self._outcome = None
                 else:
                     self._outcome = await runner.perform(action)
                 action = flow.send(self._outcome)

@@ -265,6 +265,9 @@ class Stream(StreamState, Iterator[str]):
                     self._outcome = runner._read()
                 elif kind is Send:
                     self._outcome = runner._send(action)
+                elif kind is Discard:
+                    runner.discard()
+                    self._outcome = None
                 else:
                     self._outcome = runner.perform(action)
                 action = flow.send(self._outcome)
