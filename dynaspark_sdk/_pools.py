@@ -315,7 +315,12 @@ class AsyncPool:
                 max_connections=limits.max_connections or 0,
                 keepalive_expiry=limits.keepalive_expiry or 5.0,
             )
-        return with_lean_cookies(httpx.AsyncClient(**args))
+        client = with_lean_cookies(httpx.AsyncClient(**args))
+        try:
+            from ._network import with_lean_streams  # (in the worker thread that builds the client)
+        except ImportError:  # an httpcore laid out otherwise keeps its own streams
+            return client
+        return with_lean_streams(client)
 
     async def http(self) -> httpx.AsyncClient:
         """The httpx client for the running event loop.
