@@ -94,3 +94,21 @@ async def test_the_certificate_is_checked_against_the_name_not_the_address(
     assert pinned.status_code == 200
     assert pinned.content == PNG
     assert pinned.headers["x-seen-host"] == NAME
+
+
+async def test_the_sdks_own_network_streams_speak_tls_and_check_the_name(
+    certificate: tuple[Path, Path], https_url: str
+) -> None:
+    # The async client's lean streams (dynaspark_sdk._network) start TLS through httpcore's code
+    # and keep reading and writing on the encrypted stream; the server closes each connection.
+    from dynaspark_sdk._network import LeanBackend, with_lean_streams
+
+    trust = ssl.create_default_context(cafile=str(certificate[0]))
+    async with with_lean_streams(httpx.AsyncClient(verify=trust)) as http:
+        assert type(http._transport._pool._network_backend) is LeanBackend  # type: ignore[attr-defined]
+        pinned = [
+            await http.get(https_url, headers={"host": NAME}, extensions={"sni_hostname": NAME}) for _ in range(3)
+        ]
+        with pytest.raises(httpx.ConnectError, match=r"(?i)certificate"):
+            await http.get(https_url, headers={"host": NAME})  # checked against 127.0.0.1: refused
+    assert [(answer.status_code, answer.content) for answer in pinned] == [(200, PNG)] * 3
