@@ -5,9 +5,11 @@ owners that see only their own, and owners that are a keyed hash, never the toke
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import threading
+import tracemalloc
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -130,6 +132,25 @@ def test_the_oldest_go_first_until_the_rest_fit(make_store: MakeStore) -> None:
     assert kept(store, owner, "resp_7") == ["resp_7"]
 
 
+@pytest.mark.parametrize("text", ["caf\u00e9", "\u597d\u7684", "Sure \U0001f600", "a" * 300 + "\U0001f600"])
+def test_any_text_comes_back_as_saved_and_counts_in_characters(make_store: MakeStore, text: str) -> None:
+    turn = [{"role": "user", "content": text}]
+    row = (
+        "resp_a",
+        None,
+        json.dumps({"id": "resp_a", "text": text}, ensure_ascii=False),
+        "[]",
+        json.dumps(turn, ensure_ascii=False),
+    )
+    exactly, under = make_store(max_bytes=size(row)), make_store(max_bytes=size(row) - 1, name="under.sqlite3")
+    for store in (exactly, under):
+        store.save(store.owner("k"), *row)
+    loaded = exactly.load(exactly.owner("k"), "resp_a")
+    assert loaded is not None and loaded.response == {"id": "resp_a", "text": text} and loaded.turn == turn
+    assert exactly.history(exactly.owner("k"), "resp_a") == turn
+    assert under.load(under.owner("k"), "resp_a") is None
+
+
 def test_responses_of_every_key_count_against_one_bound(make_store: MakeStore) -> None:
     rows = [stored(f"resp_{index}", None, "x") for index in range(3)]
     store = make_store(max_bytes=2 * size(rows[0]))
@@ -215,6 +236,28 @@ def test_an_owner_is_a_keyed_hash_of_the_token(make_store: MakeStore) -> None:
     assert owner != hashlib.blake2b(token.encode()).hexdigest()
     # With a salt of its own: another store (another process's, another file) hashes differently.
     assert make_store(name="another.sqlite3").owner(token) != owner
+
+
+@pytest.mark.parametrize("text", ["Sure. " * 300, "\u597d\u7684\u3002" * 300, "Sure. " * 300 + "\U0001f600"])
+def test_the_memory_store_takes_about_the_memory_it_counts(text: str) -> None:
+    # Python keeps a text with an emoji in 4 bytes a character, all of it: not the store.
+    store = MemoryResponseStore()
+    owner = store.owner("k")
+    tracemalloc.start()
+    try:
+        counted = 0
+        for index in range(200):  # the texts made here, as the gateway renders them, and let go
+            turn = json.dumps([{"role": "assistant", "content": text}], ensure_ascii=False)
+            row = (f"resp_{index:04}", None, json.dumps({"text": text}, ensure_ascii=False), "[]", turn)
+            store.save(owner, *row)
+            counted += size(row)
+        del row, turn
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert held < 2.5 * counted  # (2 bytes a character for Chinese, as Python keeps it)
+    assert store.history(owner, "resp_0199") == [{"role": "assistant", "content": text}]
 
 
 def test_the_memory_store_s_salt_is_drawn_per_store() -> None:
