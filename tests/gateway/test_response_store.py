@@ -8,6 +8,8 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import subprocess
+import sys
 import threading
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -288,3 +290,18 @@ async def test_only_a_file_s_calls_leave_the_event_loop(kind: str, tmp_path: Pat
     finally:
         store.close()
     assert (ran_in == threading.get_ident()) == (kind == "memory")
+
+
+def test_the_default_gateway_loads_no_sqlite(tmp_path: Path) -> None:
+    # The in-memory store needs no sqlite3 (milliseconds of import); a store in a file does.
+    code = (
+        "import sys\n"
+        "from dynaspark_sdk import AsyncClient\n"
+        "from dynaspark_sdk.gateway import create_app\n"
+        "create_app(AsyncClient(base_url='http://127.0.0.1:9'))\n"
+        "print('sqlite3' in sys.modules)\n"
+        "create_app(AsyncClient(base_url='http://127.0.0.1:9'), responses_db=sys.argv[1])\n"
+        "print('sqlite3' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "r.sqlite3")], capture_output=True, text=True)
+    assert done.stdout.split() == ["False", "True"], done.stderr
