@@ -1,7 +1,9 @@
-"""The gateway's response stores, in process: every test runs against the in-memory store (the
-default) and the SQLite store in a file, which must behave alike: what is kept and dropped
-(oldest first, by the responses' JSON in characters), chains and broken chains, delete,
-owners that see only their own, and owners that are a keyed hash, never the token."""
+"""The gateway's response stores, in process. The tests of `make_store` run against the
+in-memory store (the default) and the SQLite store in a file, which must behave alike: what is
+kept and dropped (oldest first, by the responses' JSON in characters), chains and broken
+chains, delete, owners that see only their own, and owners that are a keyed hash, never the
+token. Then what is each one's own: the memory the in-memory store takes, a file's salt, which
+calls leave the event loop, and sqlite3 loaded only for a file."""
 
 from __future__ import annotations
 
