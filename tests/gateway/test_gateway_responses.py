@@ -20,7 +20,6 @@ from starlette.types import Message
 
 from dynaspark_sdk import AsyncClient
 from dynaspark_sdk.integrations.gateway import create_app, serve_in_thread
-from dynaspark_sdk.integrations.gateway._response_store import BrokenChain, ResponseStore
 from dynaspark_sdk.integrations.gateway._shapes.parameters import policies
 from dynaspark_sdk.integrations.gateway._shapes.response_objects import (
     NO_USAGE_JSON,
@@ -33,6 +32,7 @@ from dynaspark_sdk.integrations.gateway._shapes.response_objects import (
     usage,
 )
 from dynaspark_sdk.integrations.gateway._shapes.responses import parse_responses
+from dynaspark_sdk.integrations.gateway._sqlite_response_store import SQLiteResponseStore
 from dynaspark_sdk.testing import Emulator, EmulatorServer, faults
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("loopback_only")]
@@ -297,53 +297,13 @@ async def test_a_store_on_disk_keeps_conversations_across_a_restart(upstream: Em
     assert second.previous_response_id == first.id
     with pytest.raises(openai.NotFoundError):
         await turn("Not mine", first.id, key="another key")
-    store = ResponseStore(str(path))
+    store = SQLiteResponseStore(str(path))
     try:
         assert store.load(store.owner(KEY), second.id) is not None
     finally:
         store.close()
     # The file holds who may see each response as a keyed hash, never the key.
     assert not any(KEY.encode() in file.read_bytes() for file in tmp_path.iterdir())  # noqa: ASYNC240
-
-
-def stored(ident: str, previous: str | None, text: str) -> tuple[str, str | None, str, str, str]:
-    """What `ResponseStore.save` takes after the owner."""
-    return ident, previous, json.dumps({"id": ident}), "[]", json.dumps([{"role": "user", "content": text}])
-
-
-def test_a_bounded_store_drops_the_oldest_and_a_broken_chain_says_which() -> None:
-    store = ResponseStore(max_bytes=400)
-    owner = store.owner("k")
-    store.save(owner, *stored("resp_1", None, "a" * 100))
-    store.save(owner, *stored("resp_2", "resp_1", "b" * 100))
-    assert store.history(owner, "resp_2") == [
-        {"role": "user", "content": "a" * 100},
-        {"role": "user", "content": "b" * 100},
-    ]
-    store.save(owner, *stored("resp_3", "resp_2", "c" * 100))
-    assert store.load(owner, "resp_1") is None
-    with pytest.raises(BrokenChain) as caught:
-        store.history(owner, "resp_3")
-    assert caught.value.missing == "resp_1"
-    assert store.history(store.owner("other"), "resp_3") is None
-
-
-@pytest.mark.parametrize("count", [1, 63, 64, 65, 130])
-def test_a_saved_response_is_found_at_once_in_memory(count: int) -> None:
-    # An in-memory store writes its rows in batches: every read sees the rows still waiting.
-    store = ResponseStore()
-    owner = store.owner("k")
-    for index in range(count):
-        store.save(owner, *stored(f"resp_{index}", f"resp_{index - 1}" if index else None, str(index)))
-    last = f"resp_{count - 1}"
-    assert store.history(owner, last) == [{"role": "user", "content": str(i)} for i in range(count)]
-    loaded = store.load(owner, last)
-    assert loaded is not None and loaded.response == {"id": last}
-    assert loaded.previous_id == (f"resp_{count - 2}" if count > 1 else None)
-    store.save(owner, *stored("resp_new", None, "x"))
-    assert store.delete(owner, "resp_new") and store.load(owner, "resp_new") is None
-    assert store.load(store.owner("other"), last) is None
-    store.close()
 
 
 @pytest.mark.parametrize(

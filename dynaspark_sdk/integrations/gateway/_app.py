@@ -31,7 +31,7 @@ from ._answers import (
     send_json_body,
 )
 from ._guard import HEADERS_SCOPE_KEY, Admission, RequestGuard
-from ._response_store import AsyncResponseStore, ResponseStore
+from ._response_store import AsyncResponseStore, MemoryResponseStore, ResponseStore
 from ._responses_routes import ResponsesRoutes
 from ._retry_headers import SHOULD_NOT_RETRY, RateLimitHeaders
 from ._shapes.chat_completions import (
@@ -419,7 +419,13 @@ def create_app(
     # that fetches callers' image URLs from public addresses only, unless told otherwise.
     calls = upstream.with_options(private_image_urls=allow_private_image_urls)
     gateway = _Gateway(calls, gateway_key, strict_params)
-    store = ResponseStore(os.path.expanduser(os.fspath(responses_db)) if responses_db is not None else None)
+    store: ResponseStore
+    if responses_db is None:
+        store = MemoryResponseStore()
+    else:  # (sqlite3 loaded only for a store in a file)
+        from ._sqlite_response_store import SQLiteResponseStore
+
+        store = SQLiteResponseStore(os.path.expanduser(os.fspath(responses_db)))
     responses = ResponsesRoutes(
         gateway.upstream,
         AsyncResponseStore(store),
