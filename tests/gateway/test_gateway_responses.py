@@ -397,6 +397,31 @@ async def test_a_number_json_cannot_carry_is_a_400_before_any_request(
     assert emulator.requests == []
 
 
+@pytest.mark.parametrize("stream", [b"false", b"true"])
+@pytest.mark.parametrize(
+    ("member", "param"),
+    [
+        (b'"metadata": {"note": "a\\ud800"}', "metadata"),
+        (b'"user": "\\udfff"', "user"),
+        (b'"tools": [{"type": "function", "name": "f", "description": "\\ud800", "parameters": {}}]', "tools"),
+    ],
+    ids=["metadata", "user", "tool"],
+)
+async def test_a_lone_surrogate_the_answer_would_report_is_a_400_before_any_request(
+    gateway: str, emulator: Emulator, stream: bytes, member: bytes, param: str
+) -> None:
+    # JSON's \ud800 escapes read as a lone surrogate, which UTF-8 cannot carry: the response
+    # object reports these fields back, so the answer (or the stream, cut off) would fail.
+    body = b'{"model": "gemini-2.0-flash", "input": "x", ' + member + b', "stream": ' + stream + b"}"
+    async with httpx.AsyncClient(base_url=gateway, trust_env=False) as http:
+        answer = await http.post("/responses", content=body, headers={"content-type": "application/json"})
+    assert answer.status_code == 400, answer.text
+    error = answer.json()["error"]
+    assert (error["param"], error["type"]) == (param, "invalid_request_error")
+    assert "lone surrogate" in error["message"]
+    assert emulator.requests == []
+
+
 async def test_responses_pass_the_same_front_as_chat_completions(gateway: str, emulator: Emulator) -> None:
     body = {"model": "gemini-2.0-flash", "input": "x"}
     async with httpx.AsyncClient(base_url=gateway, trust_env=False) as http:

@@ -294,9 +294,11 @@ def _echoed(request: Mapping[str, Any], text: Mapping[str, Any]) -> dict[str, An
         del echoed["metadata"]
     if text is not _TEXT_FORMAT and text != _TEXT_FORMAT:
         echoed["text"] = text
-    for name, value in echoed.items():  # the answer reports them: JSON must carry them
+    for name, value in echoed.items():  # the answer reports them: its JSON must carry them
         try:
-            encode(value)
+            encode(value).encode("utf-8")
+        except UnicodeEncodeError:  # (a ValueError too)
+            raise _invalid(name, "holds a lone surrogate (\\ud800-\\udfff), which is not Unicode text") from None
         except ValueError:
             raise _invalid(name, "numbers must be finite (no NaN or Infinity)") from None
     return echoed
