@@ -110,29 +110,35 @@ def answer_then_close(conn: socket.socket) -> None:
     conn.close()  # while the client keeps the connection in its pool
 
 
-async def test_an_answer_that_never_comes_is_a_read_timeout(client_kind: str, anyio_backend: str) -> None:
-    with raw_server(never_answer) as server:
-        timeout = httpx.Timeout(5.0, read=0.3)
-        async with open_dual(client_kind, base_url=server.url, max_retries=0, timeout=timeout) as dual:
-            started = time.monotonic()
-            with pytest.raises(APITimeoutError, match="ReadTimeout"):
-                await dual.call("generate_text", "hello")
-    assert time.monotonic() - started < 3
-
-
 # httpx's multipart body is an async generator that httpcore abandons when the write times
 # out; trio reports it when it is collected (asyncio finalises it quietly). Not the SDK's.
 @pytest.mark.filterwarnings(
     "ignore:Exception ignored in. <async_generator object MultipartStream:pytest.PytestUnraisableExceptionWarning"
 )
-async def test_an_upload_the_server_stops_reading_is_a_write_timeout(client_kind: str, anyio_backend: str) -> None:
-    # 19 MB sent to a server that reads none of it: the socket's buffers fill, the write waits.
-    with raw_server(never_read) as server:
-        timeout = httpx.Timeout(5.0, write=0.5)
-        async with open_dual(client_kind, base_url=server.url, max_retries=0, timeout=timeout) as dual:
+@pytest.mark.parametrize(
+    ("handle", "limits", "method", "media", "raised"),
+    [
+        # The answer never comes.
+        (never_answer, httpx.Timeout(5.0, read=0.3), "generate_text", None, "ReadTimeout"),
+        # 19 MB sent to a server that reads none of it: the socket's buffers fill, the write waits.
+        (never_read, httpx.Timeout(5.0, write=0.5), "chat", PNG, "WriteTimeout"),
+    ],
+    ids=["read", "write"],
+)
+async def test_a_server_that_stops_is_a_timeout_at_the_deadline(
+    client_kind: str,
+    anyio_backend: str,
+    handle: Callable[[socket.socket], None],
+    limits: httpx.Timeout,
+    method: str,
+    media: bytes | None,
+    raised: str,
+) -> None:
+    with raw_server(handle) as server:
+        async with open_dual(client_kind, base_url=server.url, max_retries=0, timeout=limits) as dual:
             started = time.monotonic()
-            with pytest.raises(APITimeoutError, match="WriteTimeout"):
-                await dual.call("chat", "hello", media=PNG)
+            with pytest.raises(APITimeoutError, match=raised):
+                await dual.call(method, "hello", **({"media": media} if media else {}))
     assert time.monotonic() - started < 4
 
 
