@@ -188,3 +188,30 @@ async def test_the_lean_streams_serve_the_clients_the_sdk_makes_only(anyio_backe
             assert proxies and all(type(pool) is httpcore.AsyncHTTPProxy for pool in proxies)
             assert all(type(pool._network_backend) is not LeanBackend for pool in proxies)
     assert backend(made) is LeanBackend
+
+
+async def test_a_call_its_caller_gives_up_on_ends_at_once_and_the_client_goes_on(anyio_backend: str) -> None:
+    # The caller's own deadline (an anyio cancel scope; on asyncio, around the streams' own
+    # asyncio timeouts) ends a call waiting on a silent server, and the next call gets a fresh
+    # connection and its answer.
+    from dynaspark_sdk import AsyncClient
+
+    silent_once: list[int] = []
+
+    def silent_first(conn: socket.socket) -> None:
+        if not silent_once:
+            silent_once.append(1)
+            never_answer(conn)
+        else:
+            answer_then_close(conn)
+
+    with raw_server(silent_first) as server:
+        async with AsyncClient(base_url=server.url, max_retries=0, timeout=10) as client:
+            started = time.monotonic()
+            with anyio.move_on_after(0.3) as scope:
+                await client.generate_text("hello")
+            waited = time.monotonic() - started
+            answer = await client.generate_text("hello")
+    assert scope.cancelled_caught and waited < 2
+    assert answer.text == "ok"
+    assert server.connections == 2
