@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 import anyio
 import httpx
 import pytest
-from conftest import open_dual
+from conftest import eventually, open_dual
 
 from dynaspark_sdk import APIConnectionError, APITimeoutError
 
@@ -33,13 +33,15 @@ PNG = b"\x89PNG\r\n\x1a\n" + bytes(19 * 1024 * 1024)
 
 class RawServer:
     """A TCP server on 127.0.0.1 whose every connection is handed to `handle` in a thread of its
-    own; `connections` counts them. Connections still open are closed when it stops."""
+    own; `connections` counts them, `handled` those whose `handle` has returned. Connections
+    still open are closed when it stops."""
 
     def __init__(self, handle: Callable[[socket.socket], None]) -> None:
         self._handle = handle
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}/api"
         self.connections = 0
+        self.handled = 0
         self._open: list[socket.socket] = []
         self._stopped = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
@@ -57,6 +59,7 @@ class RawServer:
     def _serve(self, conn: socket.socket) -> None:
         with contextlib.suppress(OSError):
             self._handle(conn)
+        self.handled += 1
 
     def stop(self) -> None:
         self._stopped.set()
@@ -159,7 +162,8 @@ async def test_a_pooled_connection_the_server_closed_is_not_reused(client_kind: 
             answers = []
             for _ in range(3):
                 answers.append((await dual.call("generate_text", "hello")).text)
-                await anyio.sleep(0.2)  # (the server closes the idle connection meanwhile)
+                # The server closes the connection while it idles in the client's pool.
+                await eventually(lambda: server.handled == len(answers), "the server closed the connection")
     assert answers == ["ok", "ok", "ok"]
     assert server.connections == 3
 
