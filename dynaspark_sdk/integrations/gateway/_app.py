@@ -175,16 +175,10 @@ class _Endpoint:
 
 def _header(scope: Scope, name: bytes) -> str | None:
     """The first value of the header `name`, as Starlette's `Headers.get` (ASGI servers give
-    header names in lower case; `name` is): from the guard's dict (see `RequestGuard.admit`),
-    which every HTTP request through the front has."""
-    by_name = scope.get(HEADERS_SCOPE_KEY)
-    if by_name is not None:
-        found = by_name.get(name)
-        return None if found is None else str(found.decode("latin-1"))
-    for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
+    header names in lower case; `name` is): from the guard's dict, which the front leaves in the
+    scope of every HTTP request before any endpoint runs (see `RequestGuard.admit`)."""
+    found: bytes | None = scope[HEADERS_SCOPE_KEY].get(name)
+    return None if found is None else found.decode("latin-1")
 
 
 class _Gateway:
