@@ -311,6 +311,8 @@ async def test_a_store_on_disk_keeps_conversations_across_a_restart(upstream: Em
     [
         {"input": 'Hi \u00e9"\n'},
         {"input": "x", "store": False, "instructions": 'Be "brief".', "previous_response_id": "resp_1"},
+        {"input": "x", "store": False},
+        {"input": "x", "previous_response_id": "resp_1"},
         {"input": "x", "temperature": 0.5, "metadata": {"a": "b"}, "text": {"verbosity": "low"}},
         {"input": "x", "metadata": {"a": 1}, "text": {"format": {"type": "text"}}},
     ],
@@ -341,7 +343,7 @@ def test_a_completed_response_is_rendered_as_its_object(body: dict[str, Any], co
 def test_a_stream_s_events_are_rendered_as_their_objects() -> None:
     # The events are rendered from their parts: each one's JSON is the object OpenAI's types read.
     base = response_object("resp_ab", 1, "m", {"store": True}, status="in_progress")
-    events = ResponseEvents(encode(base), "msg_ab")
+    events = ResponseEvents("resp_ab", "msg_ab", 1, encode("m"), '"store":true')
     pieces = ['a "b"\n', "\u00e9\u2028"]
     body = events.opening() + b"".join(events.delta(piece) for piece in pieces) + events.closing('{"id":"x"}')
     blocks = [block.split("\n") for block in body.decode().split("\n\n") if block]
@@ -364,6 +366,21 @@ def test_a_stream_s_events_are_rendered_as_their_objects() -> None:
     assert payloads == [
         {"type": kind, "sequence_number": number, **payload} for number, (kind, payload) in enumerate(expected)
     ]
+
+
+@pytest.mark.parametrize("text", ['a "b"\n\u00e9\u2028', ""])
+def test_an_answer_given_at_once_is_rendered_whole_as_piece_by_piece(text: str) -> None:
+    # `whole()` renders the nine events from one template: the same bytes as the opening, the
+    # delta and the closing rendered one by one, the same response for the store, and the
+    # events are as finished.
+    echo = parse_responses({"model": "text/x", "input": "x"}, (), policies()).echo_json()
+    parts = ("resp_ab", "msg_ab", 7, encode("gemini-x"), echo)
+    one, whole = ResponseEvents(*parts), ResponseEvents(*parts)
+    completed = one.completed_json(output_message_json("msg_ab", encode(text)), 8)
+    assert (json.loads(completed)["created_at"], json.loads(completed)["completed_at"]) == (7, 8)
+    expected = one.delta(text) + one.closing(completed, (), encode(text))
+    assert whole.whole(text, 8) == (expected, completed, encode(text))
+    assert (whole.finished, whole.text) == (True, text) == (one.finished, one.text)
 
 
 def test_a_string_input_is_stored_as_the_same_message_item() -> None:

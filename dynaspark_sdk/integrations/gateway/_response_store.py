@@ -33,8 +33,12 @@ import anyio
 import anyio.to_thread
 import attrs
 
+from ._shapes.responses import text_turn, text_turn_json
+
 __all__ = [
     "MEMORY_MAX_BYTES",
+    "OWNERS_KEPT",
+    "OWNER_KEY_LIMIT",
     "AsyncResponseStore",
     "BrokenChain",
     "MemoryResponseStore",
@@ -47,8 +51,10 @@ T = TypeVar("T")
 
 #: How much an in-memory store keeps (its responses' JSON) before it drops the oldest.
 MEMORY_MAX_BYTES = 64 * 1024 * 1024
-#: How many tokens' owners are remembered (the cache is emptied when full).
-_OWNERS_KEPT = 1024
+#: How many tokens' owners are remembered (the cache is emptied when full), and the longest
+#: token remembered (characters; a longer one is hashed each time).
+OWNERS_KEPT = 1024
+OWNER_KEY_LIMIT = 512
 
 
 class BrokenChain(Exception):
@@ -90,9 +96,10 @@ class ResponseStore(abc.ABC):
         owner = self._owners.get(token)
         if owner is None:
             owner = hashlib.blake2b(token.encode("utf-8", "surrogatepass"), key=self._salt[:64]).hexdigest()
-            if len(self._owners) >= _OWNERS_KEPT:
-                self._owners.clear()
-            self._owners[token] = owner
+            if len(token) <= OWNER_KEY_LIMIT:  # (no caller fills memory with long ones)
+                if len(self._owners) >= OWNERS_KEPT:
+                    self._owners.clear()
+                self._owners[token] = owner
         return owner
 
     @abc.abstractmethod
@@ -101,6 +108,14 @@ class ResponseStore(abc.ABC):
         `max_bytes`: its JSON as answered (`response`), its input items and its turn of the
         conversation (chat messages), as JSON, and the id of the response before it. An id
         stored already is refused (ValueError), the stored response kept."""
+
+    def save_text_turn(
+        self, owner: str, ident: str, previous_id: str | None, response: str, said: str, answered: str
+    ) -> None:
+        """`save()` of a response to a string input, `said`, answered with text only,
+        `answered`: its items and turn are `text_turn(...)`'s (a store may keep the two texts
+        and render them when they are read)."""
+        self.save(owner, ident, previous_id, response, *text_turn_json(ident, said, answered))
 
     @abc.abstractmethod
     def load(self, owner: str, ident: str) -> StoredResponse | None:
@@ -126,9 +141,13 @@ def duplicate_id_error(ident: str) -> ValueError:
     return ValueError(f"a response with id {ident!r} is stored already")
 
 
-# A row of the in-memory store: (owner, previous id or "", response, items, turn, size), the
-# JSON texts as given or in UTF-8 (see `_compact`).
-_Row = tuple[str, str, str | bytes, str | bytes, str | bytes, int]
+# A row of the in-memory store: (owner, previous id or "", response, items, turn, size, kind),
+# the texts as given or in UTF-8 (see `_compact`). Of kind `_JSON`, items and turn are their
+# JSON; of kind `_TEXT_TURN` (`save_text_turn`), the input and the answer, as text.
+_Row = tuple[str, str, str | bytes, str | bytes, str | bytes, int, bool]
+_JSON, _TEXT_TURN = False, True
+#: What a text turn's items and turn add to its two texts and its id, in characters.
+_TEXT_TURN_FRAME = sum(map(len, text_turn_json("", "", "")))
 
 
 def _compact(text: str) -> str | bytes:
@@ -138,6 +157,11 @@ def _compact(text: str) -> str | bytes:
     if sys.getsizeof(text) > 3 * len(text) + 80:  # (1 or 2 bytes a character: at most 2 * len + 80)
         return text.encode("utf-8", "surrogatepass")
     return text
+
+
+def _text(kept: str | bytes) -> str:
+    """A text `_compact` kept, as text again."""
+    return kept if isinstance(kept, str) else kept.decode("utf-8", "surrogatepass")
 
 
 class MemoryResponseStore(ResponseStore):
@@ -158,11 +182,44 @@ class MemoryResponseStore(ResponseStore):
         rows = self._rows
         if ident in rows:
             raise duplicate_id_error(ident)
-        size = len(response) + len(items) + len(turn)
-        if response.isascii() and items.isascii() and turn.isascii():  # (most: a flag read)
-            rows[ident] = (owner, previous_id or "", response, items, turn, size)
+        self._keep(rows, owner, ident, previous_id, response, items, turn, len(items) + len(turn), _JSON)
+
+    def save_text_turn(
+        self, owner: str, ident: str, previous_id: str | None, response: str, said: str, answered: str
+    ) -> None:
+        # The two texts kept, their items and turn rendered only when read (see `load`).
+        rows = self._rows
+        if ident in rows:
+            raise duplicate_id_error(ident)
+        size = _TEXT_TURN_FRAME + len(ident) + 2 * len(said) + len(answered)  # (escapes aside)
+        if not (response.isascii() and said.isascii() and answered.isascii()):
+            self._keep(rows, owner, ident, previous_id, response, said, answered, size, _TEXT_TURN)
+            return
+        size += len(response)  # (most answers: `_keep`'s, without its call)
+        rows[ident] = (owner, previous_id or "", response, said, answered, size, _TEXT_TURN)
+        self._size += size
+        if self._size > self.max_bytes:
+            self._evict()
+
+    def _keep(
+        self,
+        rows: collections.OrderedDict[str, _Row],
+        owner: str,
+        ident: str,
+        previous_id: str | None,
+        response: str,
+        first: str,
+        second: str,
+        size: int,
+        kind: bool,
+    ) -> None:
+        """Keep a row whose items and turn (or texts) come to `size` characters, with the
+        response's."""
+        size += len(response)
+        if response.isascii() and first.isascii() and second.isascii():  # (most: a flag read)
+            rows[ident] = (owner, previous_id or "", response, first, second, size, kind)
         else:
-            rows[ident] = (owner, previous_id or "", _compact(response), _compact(items), _compact(turn), size)
+            rows[ident] = (owner, previous_id or "", _compact(response), _compact(first), _compact(second), size, kind)
         self._size += size
         if self._size > self.max_bytes:
             self._evict()
@@ -176,21 +233,33 @@ class MemoryResponseStore(ResponseStore):
         row = self._rows.get(ident)
         if row is None or row[0] != owner:
             return None
-        return StoredResponse(ident, row[1] or None, json.loads(row[2]), json.loads(row[3]), json.loads(row[4]))
+        if row[6] is _TEXT_TURN:
+            items, turn = text_turn(ident, _text(row[3]), _text(row[4]))
+        else:
+            items, turn = json.loads(row[3]), json.loads(row[4])
+        return StoredResponse(ident, row[1] or None, json.loads(row[2]), items, turn)
+
+    @staticmethod
+    def _turn(row: _Row) -> list[dict[str, Any]]:
+        """The row's turn of the conversation, as chat messages."""
+        if row[6] is _TEXT_TURN:
+            return [{"role": "user", "content": _text(row[3])}, {"role": "assistant", "content": _text(row[4])}]
+        result: list[dict[str, Any]] = json.loads(row[4])
+        return result
 
     def history(self, owner: str, ident: str) -> list[dict[str, Any]] | None:
         rows = self._rows
         row = rows.get(ident)
         if row is None or row[0] != owner:
             return None
-        turns = [row[4]]
+        chain = [row]
         while row[1]:
             before = rows.get(row[1])
             if before is None or before[0] != owner:  # deleted, dropped (or never this key's)
                 raise BrokenChain(row[1])
             row = before
-            turns.append(row[4])
-        return [message for turn in reversed(turns) for message in json.loads(turn)]
+            chain.append(row)
+        return [message for row in reversed(chain) for message in self._turn(row)]
 
     def delete(self, owner: str, ident: str) -> bool:
         row = self._rows.get(ident)

@@ -15,7 +15,8 @@ from starlette.types import Receive, Scope, Send
 from dynaspark_sdk import DynasparkError, StructuredOutputError, ToolCall
 
 from ._answers import STREAM_HEADERS, error_response, ignored_headers, on_asyncio, send_events, send_json_body
-from ._response_store import AsyncResponseStore, BrokenChain, StoredResponse
+from ._guard import HEADERS_SCOPE_KEY
+from ._response_store import OWNER_KEY_LIMIT, OWNERS_KEPT, AsyncResponseStore, BrokenChain, StoredResponse
 from ._shapes.errors import GatewayError, bad_request
 from ._shapes.parameters import Policies
 from ._shapes.response_objects import (
@@ -67,9 +68,20 @@ class ResponsesRoutes:
         self.read_body = read_body
         self.check_key = check_key
         self.token = token
+        self._owners: dict[bytes | None, str] = {}
 
     def _owner(self, scope: Scope) -> str:
-        return self.store.store.owner(self.token(scope))
+        """Whose responses the request may see and store, by the Authorization header as sent
+        (remembered: most requests repeat one)."""
+        sent = scope[HEADERS_SCOPE_KEY].get(b"authorization")
+        owner = self._owners.get(sent)
+        if owner is None:
+            owner = self.store.store.owner(self.token(scope))
+            if sent is None or len(sent) <= OWNER_KEY_LIMIT:  # (no caller fills memory with long ones)
+                if len(self._owners) >= OWNERS_KEPT:
+                    self._owners.clear()
+                self._owners[sent] = owner
+        return owner
 
     async def _history(self, owner: str, ident: str) -> list[dict[str, Any]]:
         try:
@@ -86,7 +98,7 @@ class ResponsesRoutes:
             raise _not_found(ident, "previous_response_id", "previous_response_not_found")
         return history
 
-    async def _save(
+    def _save(
         self,
         owner: str,
         request: ResponsesRequest,
@@ -95,15 +107,20 @@ class ResponsesRoutes:
         text: str,
         calls: tuple[ToolCall, ...],
         text_json: str | None = None,
-    ) -> None:
+    ) -> Awaitable[None] | None:
         """Store the response `ident` (`response`, its JSON as answered; `text` and `calls` the
-        answer, `text_json` the text as JSON if rendered already)."""
-        items, turn = request.stored_json(ident, text, calls, text_json)
-        row = (owner, ident, request.previous_response_id, response, items, turn)
-        if self.store.on_loop:  # in memory: a plain call, without a coroutine's
-            self.store.store.save(*row)
+        answer, `text_json` the text as JSON if rendered already): at once in memory (None),
+        else the awaitable that does it in the store's thread."""
+        store = self.store.store
+        save: Callable[..., None]
+        if request.input_text is not None and not calls:  # (its items and turn rendered when read)
+            save, row = store.save_text_turn, (request.input_text, text)
         else:
-            await self.store.run(self.store.store.save, *row)
+            save, row = store.save, request.stored_json(ident, text, calls, text_json)
+        if self.store.on_loop:  # a plain call, without a coroutine's
+            save(owner, ident, request.previous_response_id, response, *row)
+            return None
+        return self.store.run(save, owner, ident, request.previous_response_id, response, *row)
 
     # ------------------------------------------------------------------ create
 
@@ -118,20 +135,17 @@ class ResponsesRoutes:
             (ident, item), created = response_ids(), int(time.time())
             headers = ignored_headers(scope, plan.ignored)
             if plan.stream:
-                model, echo = string_json(plan.model), request.echo_json()
-                begun = response_json(ident, "in_progress", created, None, model, "[]", "null", echo)
+                events = ResponseEvents(ident, item, created, string_json(plan.model), request.echo_json())
                 try:
                     text = await self.upstream.open_stream(plan)
                 except StructuredOutputError as exc:
                     # Structured answers are checked whole, before their first piece: a failed
                     # repair is still the stream's `response.failed`, as OpenAI ends one.
-                    failed = ResponseEvents(begun, item)
-                    body = failed.failed(self.upstream.error(exc))  # (after the opening events)
+                    body = events.failed(self.upstream.error(exc))  # (after the opening events)
                     failure = Response(body, media_type="text/event-stream", headers={**STREAM_HEADERS, **headers})
                     await failure(scope, receive, send)
                     return
-                events = ResponseEvents(begun, item)
-                pieces = self._events(text, events, (ident, created, model, echo), request, owner)
+                pieces = self._events(text, events, request, owner)
                 if on_asyncio():  # (chat completions' sender: no task group; the last piece ends the body)
                     await send_events(receive, send, pieces, headers, lambda: events.finished)
                     return
@@ -149,8 +163,10 @@ class ResponsesRoutes:
                 model, echo = string_json(plan.model), request.echo_json()
                 # Rendered from its parts, once, for the answer and the store.
                 rendered = response_json(ident, "completed", created, int(time.time()), model, output, counts, echo)
-                if request.store:
-                    await self._save(owner, request, ident, rendered, answer.text, answer.tool_calls, text_json)
+                if request.store and (
+                    saving := self._save(owner, request, ident, rendered, answer.text, answer.tool_calls, text_json)
+                ):
+                    await saving
                 await send_json_body(send, rendered.encode(), headers)
                 return
         except (GatewayError, DynasparkError) as exc:
@@ -158,40 +174,48 @@ class ResponsesRoutes:
         await response(scope, receive, send)
 
     async def _events(
-        self,
-        text: TextStream,
-        events: ResponseEvents,
-        parts: tuple[str, int, str, str],
-        request: ResponsesRequest,
-        owner: str,
+        self, text: TextStream, events: ResponseEvents, request: ResponsesRequest, owner: str
     ) -> AsyncGenerator[bytes, None]:
-        """The stream's events; `parts` the response's id, creation time, model and echo (those
-        two as JSON), for the completed response. The first piece of the body holds the opening
-        events and the first delta (the first piece of text is in already, see `open_stream`),
-        the last the closing events: one write each, as a chat completion's stream (one write
-        in all for an answer the service gave at once: `TextStream.whole`)."""
+        """The stream's events. The first piece of the body holds the opening events and the
+        first delta (the first piece of text is in already, see `open_stream`), the last the
+        closing events: one write each, as a chat completion's stream. An answer the service
+        gave at once (`TextStream.whole`: text only) goes out in one write, rendered whole when
+        it is one piece of text (`ResponseEvents.whole`)."""
         body = b""
+        held: list[str] = []  # the pieces of an answer given at once, until its end
         try:
             piece = await text.next()
             while piece is not None:
-                body += events.delta(piece)
-                if not text.whole:
-                    yield body
-                    body = b""
+                if text.whole:
+                    held.append(piece)
+                else:
+                    yield events.delta(piece)
                 piece = await text.next()
-            calls, answered = text.tool_calls, events.text
+            calls = text.tool_calls
+            if len(held) == 1 and not calls:
+                answered = held[0]
+                whole, rendered, text_json = events.whole(answered, int(time.time()))
+                if request.store and (
+                    saving := self._save(owner, request, events.ident, rendered, answered, calls, text_json)
+                ):
+                    await saving
+                yield whole
+                return
+            body, held = b"".join(map(events.delta, held)), []
+            answered = events.text
             text_json = string_json(answered)
             output = encode(events.output(calls)) if calls else output_message_json(events.item_id, text_json)
-            ident, created, model, echo = parts
             # Rendered once, for the store and the last event.
-            rendered = response_json(ident, "completed", created, int(time.time()), model, output, NO_USAGE_JSON, echo)
-            if request.store:
-                await self._save(owner, request, ident, rendered, answered, calls, text_json)
+            rendered = events.completed_json(output, int(time.time()))
+            if request.store and (
+                saving := self._save(owner, request, events.ident, rendered, answered, calls, text_json)
+            ):
+                await saving
             yield body + events.closing(rendered, calls, text_json)
         except DynasparkError as exc:
-            yield body + events.failed(self.upstream.error(exc))
+            yield body + b"".join(map(events.delta, held)) + events.failed(self.upstream.error(exc))
         except GatewayError as exc:
-            yield body + events.failed(exc)
+            yield body + b"".join(map(events.delta, held)) + events.failed(exc)
         finally:
             await text.aclose()
 

@@ -3,6 +3,7 @@ items. Shapes as openai-python's types (`openai.types.responses`) read them. No 
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -37,10 +38,30 @@ encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", 
 string_json = json.encoder.encode_basestring
 
 
+#: Random tokens for response ids, drawn from the OS a batch at a time (one system call per
+#: `_TOKENS_PER_DRAW` ids, not one per id). A deque: `pop` and `extend` are atomic, so threads
+#: never share a token; a forked child forgets the parent's (see below).
+_tokens: collections.deque[str] = collections.deque()
+_TOKENS_PER_DRAW = 128
+_TOKEN_HEX = 48  # 24 bytes, as secrets.token_hex(24)
+if hasattr(os, "register_at_fork"):  # (not on Windows, which has no fork)
+    os.register_at_fork(after_in_child=_tokens.clear)
+
+
+def _token() -> str:
+    try:
+        return _tokens.pop()
+    except IndexError:
+        drawn = os.urandom(_TOKENS_PER_DRAW * _TOKEN_HEX // 2).hex()
+        _tokens.extend(drawn[at : at + _TOKEN_HEX] for at in range(_TOKEN_HEX, len(drawn), _TOKEN_HEX))
+        return drawn[:_TOKEN_HEX]
+
+
 def response_ids() -> tuple[str, str]:
-    """A fresh, unguessable `resp_...` id, and the id of the response's output message (its
-    one message: unique as the response's id is, without drawing another; see `message_id_of`)."""
-    token = os.urandom(24).hex()  # as secrets.token_hex(24), two calls less
+    """A fresh, unguessable `resp_...` id (24 bytes from the OS), and the id of the response's
+    output message (its one message: unique as the response's id is, without drawing another;
+    see `message_id_of`)."""
+    token = _token()
     return "resp_" + token, "msg_" + token
 
 
@@ -83,14 +104,20 @@ def _text_part_json(text_json: str) -> str:
 
 
 def _output_message_json(ident: str, text_json: str) -> str:
-    """`output_message(ident, text)` as JSON (`ident` with nothing to escape)."""
-    part = _text_part_json(text_json)
-    return f'{{"id":"{ident}","type":"message","status":"completed","role":"assistant","content":[{part}]}}'
+    """`output_message(ident, text)` as JSON (`ident` with nothing to escape; the part as
+    `_text_part_json` renders it)."""
+    return (
+        f'{{"id":"{ident}","type":"message","status":"completed","role":"assistant","content":'
+        f'[{{"type":"output_text","text":{text_json},"annotations":[],"logprobs":[]}}]}}'
+    )
 
 
 def output_message_json(ident: str, text_json: str) -> str:
     """`[output_message(ident, text)]` as JSON, from `text` already rendered (`string_json(text)`)."""
-    return f"[{_output_message_json(ident, text_json)}]"
+    return (  # as `_output_message_json` renders the message, in one string
+        f'[{{"id":"{ident}","type":"message","status":"completed","role":"assistant","content":'
+        f'[{{"type":"output_text","text":{text_json},"annotations":[],"logprobs":[]}}]}}]'
+    )
 
 
 def function_call_item(call: ToolCall, status: str = "completed", *, arguments: str | None = None) -> dict[str, Any]:
@@ -191,19 +218,91 @@ class ResponseEvents:
     The message is begun at its first piece of text (an answer that is only calls has none).
     The opening events go out with the first piece of the body that follows them (a delta,
     the closing or the failure) unless `opening()` sent them; each method's piece is rendered
-    as text and encoded once."""
+    as text and encoded once. An answer of one piece of text, all in at once, is rendered
+    whole by `whole()`.
 
-    def __init__(self, response_json: str, item_id: str) -> None:
-        self._response_json = response_json  # the response begun (`in_progress`), as JSON
+    The response is `ident`, created at `created`, for the model `model_json` (as JSON), with
+    `echo_json` (`ResponsesRequest.echo_json()`); `item_id` is its message's id."""
+
+    # Where the stream is (set on the instance as it moves on).
+    _sequence = 0
+    _opened = False
+    _begun = False
+    #: Whether the last event (completed or failed) has been rendered.
+    finished = False
+    # The members placing the message's text part, once it is begun.
+    _where: str
+
+    def __init__(self, ident: str, item_id: str, created: int, model_json: str, echo_json: str) -> None:
+        self.ident = ident
         self.item_id = item_id
-        # The members placing the message's text part (`item_id` has nothing to escape).
-        self._where = f'"item_id":"{item_id}","output_index":0,"content_index":0'
-        self._sequence = 0
+        self.created = created
+        self.model_json = model_json
+        self.echo_json = echo_json
         self._text: list[str] = []
-        self._opened = False
-        self._begun = False
-        #: Whether the last event (completed or failed) has been rendered.
-        self.finished = False
+
+    @property
+    def _response_json(self) -> str:
+        """The response begun (`in_progress`), as JSON."""
+        return response_json(
+            self.ident, "in_progress", self.created, None, self.model_json, "[]", "null", self.echo_json
+        )
+
+    def completed_json(self, output_json: str, completed_at: int) -> str:
+        """The response completed with `output_json` (its output items, as JSON), as JSON."""
+        return response_json(
+            self.ident,
+            "completed",
+            self.created,
+            completed_at,
+            self.model_json,
+            output_json,
+            NO_USAGE_JSON,
+            self.echo_json,
+        )
+
+    def whole(self, text: str, completed_at: int) -> tuple[bytes, str, str]:
+        """Every event of a response answered with one piece of text, `text`, completed at
+        `completed_at`, in one piece, before any other: what `delta(text)` and `closing(...)`
+        give, rendered from one template (a stream the service answered at once). With the
+        completed response and the text, as JSON (for the store)."""
+        assert not self._opened, "whole() renders a stream from its first event"
+        self._sequence, self._opened, self._begun, self.finished = 9, True, True, True
+        self._text.append(text)
+        item, model, echo = self.item_id, self.model_json, self.echo_json
+        text_json = string_json(text)
+        # As `_text_part_json`, `_output_message_json` and `response_json` render them (`item` and
+        # the response's id have nothing to escape).
+        part = f'{{"type":"output_text","text":{text_json},"annotations":[],"logprobs":[]}}'
+        message = f'{{"id":"{item}","type":"message","status":"completed","role":"assistant","content":[{part}]}}'
+        head = f'{{"id":"{self.ident}","object":"response","created_at":{self.created},"status":"'
+        middle = f',"error":null,"incomplete_details":null,"model":{model},"output":'
+        begun = f'{head}in_progress","completed_at":null{middle}[],"usage":null,{echo}}}'
+        completed = (
+            f'{head}completed","completed_at":{completed_at}{middle}[{message}],"usage":{NO_USAGE_JSON},{echo}}}'
+        )
+        self._where = where = f'"item_id":"{item}","output_index":0,"content_index":0'
+        body = (
+            f'event: response.created\ndata: {{"type":"response.created","sequence_number":0,"response":{begun}}}\n\n'
+            f'event: response.in_progress\ndata: {{"type":"response.in_progress","sequence_number":1,'
+            f'"response":{begun}}}\n\n'
+            f'event: response.output_item.added\ndata: {{"type":"response.output_item.added","sequence_number":2,'
+            f'"output_index":0,"item":{{"id":"{item}","type":"message","status":"in_progress","role":"assistant",'
+            f'"content":[]}}}}\n\n'
+            f'event: response.content_part.added\ndata: {{"type":"response.content_part.added","sequence_number":3,'
+            f'{where},"part":{{"type":"output_text","text":"","annotations":[],"logprobs":[]}}}}\n\n'
+            f'event: response.output_text.delta\ndata: {{"type":"response.output_text.delta","sequence_number":4,'
+            f'{where},"delta":{text_json},"logprobs":[]}}\n\n'
+            f'event: response.output_text.done\ndata: {{"type":"response.output_text.done","sequence_number":5,'
+            f'{where},"text":{text_json},"logprobs":[]}}\n\n'
+            f'event: response.content_part.done\ndata: {{"type":"response.content_part.done","sequence_number":6,'
+            f'{where},"part":{part}}}\n\n'
+            f'event: response.output_item.done\ndata: {{"type":"response.output_item.done","sequence_number":7,'
+            f'"output_index":0,"item":{message}}}\n\n'
+            f'event: response.completed\ndata: {{"type":"response.completed","sequence_number":8,'
+            f'"response":{completed}}}\n\n'
+        )
+        return body.encode(), completed, text_json
 
     def _event(self, kind: str, payload: dict[str, Any]) -> str:
         return self._rendered_event(kind, encode(payload)[1:-1])
@@ -237,6 +336,7 @@ class ResponseEvents:
     def _begin(self) -> str:
         """The message and its text part begun."""
         self._begun = True
+        self._where = f'"item_id":"{self.item_id}","output_index":0,"content_index":0'
         # `output_message(self.item_id, None, "in_progress")`, rendered (the id has nothing to escape).
         item = f'{{"id":"{self.item_id}","type":"message","status":"in_progress","role":"assistant","content":[]}}'
         return self._rendered_event("response.output_item.added", f'"output_index":0,"item":{item}') + (

@@ -27,7 +27,7 @@ from .parameters import Policies, boolean, object_body, string
 from .response_objects import encode, message_id_of, string_json
 from .tools import structured_options
 
-__all__ = ["ResponsesRequest", "parse_responses"]
+__all__ = ["ResponsesRequest", "parse_responses", "text_turn", "text_turn_json"]
 
 #: What a response object reports of its request, with OpenAI's defaults.
 _ECHOED: Mapping[str, Any] = {
@@ -47,6 +47,13 @@ _ECHOED: Mapping[str, Any] = {
 _TEXT_FORMAT: Mapping[str, Any] = {"format": {"type": "text"}}
 #: The members `_ECHOED` and the default `text` add to a response object's JSON.
 _DEFAULT_ECHO_JSON = encode({**_ECHOED, "text": _TEXT_FORMAT})[1:-1]
+#: The whole echo of a request that sets none of it, by `store`.
+_DEFAULT_ECHOES_JSON = {
+    store: encode(
+        {"instructions": None, "previous_response_id": None, "store": store, **_ECHOED, "text": _TEXT_FORMAT}
+    )[1:-1]
+    for store in (False, True)
+}
 
 
 @attrs.define  # not frozen: a frozen class's __init__ costs three times as much, on every call
@@ -82,6 +89,8 @@ class ResponsesRequest:
         """`echo` as JSON members (no braces), for `response_json`."""
         if self.echoed:
             return encode(self.echo)[1:-1]
+        if self.instructions is None and self.previous_response_id is None:
+            return _DEFAULT_ECHOES_JSON[self.store]
         instructions = "null" if self.instructions is None else string_json(self.instructions)
         previous = "null" if self.previous_response_id is None else string_json(self.previous_response_id)
         store = "true" if self.store else "false"
@@ -100,16 +109,8 @@ class ResponsesRequest:
         """What the store keeps of the response `response` (its id) besides the object, as
         JSON: the listed input items, and the turn (the input and the answer, `text` and
         `calls`, as chat messages). `text_json` is `text` as JSON, if the caller has it."""
-        if self.input_text is not None and not calls:
-            # A string input, answered with text: the same JSON, rendered from its parts.
-            said = string_json(self.input_text)
-            answered = text_json if text_json is not None else string_json(text)
-            item = message_id_of(response) + "0000"  # as `listed_items` numbers them
-            return (
-                f'[{{"id":"{item}","type":"message","role":"user","status":"completed",'
-                f'"content":[{{"type":"input_text","text":{said}}}]}}]',
-                f'[{{"role":"user","content":{said}}},{{"role":"assistant","content":{answered}}}]',
-            )
+        if self.input_text is not None and not calls:  # (the same JSON, rendered from its parts)
+            return text_turn_json(response, self.input_text, text, text_json)
         answer: dict[str, Any] = {"role": "assistant", "content": text}
         if calls:  # the calls, for the function_call_output items of the next request to answer
             answer = {"role": "assistant", "content": text or None, "tool_calls": [c.to_openai() for c in calls]}
@@ -131,6 +132,27 @@ class ResponsesRequest:
             ignored=self.ignored,
             structured=self.structured,
         )
+
+
+def text_turn(response: str, said: str, answered: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The input items and the turn of the response `response` (its id) to a string input,
+    `said`, answered with text only, `answered`: what `ResponsesRequest.stored_json` renders,
+    as objects."""
+    item = {"id": message_id_of(response) + "0000", **_string_items(said)[0]}  # as `listed_items` numbers it
+    return [item], [{"role": "user", "content": said}, {"role": "assistant", "content": answered}]
+
+
+def text_turn_json(response: str, said: str, answered: str, answered_json: str | None = None) -> tuple[str, str]:
+    """`text_turn(...)` as JSON, rendered from its parts (`answered_json`: `answered` as JSON,
+    if the caller has it)."""
+    said_json = string_json(said)
+    answered_json = string_json(answered) if answered_json is None else answered_json
+    item = message_id_of(response) + "0000"
+    return (
+        f'[{{"id":"{item}","type":"message","role":"user","status":"completed",'
+        f'"content":[{{"type":"input_text","text":{said_json}}}]}}]',
+        f'[{{"role":"user","content":{said_json}}},{{"role":"assistant","content":{answered_json}}}]',
+    )
 
 
 def _invalid(where: str, text: str, code: str = "invalid_value") -> GatewayError:
@@ -285,10 +307,8 @@ def _text_config(value: object, strict: bool) -> tuple[Mapping[str, Any], bool]:
 
 
 def _echoed(request: Mapping[str, Any], text: Mapping[str, Any]) -> dict[str, Any]:
-    """What the request set of `_ECHOED` and `text` (none: the defaults, rendered faster)."""
-    echoed: dict[str, Any] = {}
-    if not _ECHOED.keys().isdisjoint(request):  # most requests set none of them
-        echoed = {name: value for name, value in request.items() if name in _ECHOED and value is not None}
+    """What the request set of `_ECHOED` and `text`."""
+    echoed = {name: value for name, value in request.items() if name in _ECHOED and value is not None}
     metadata = echoed.get("metadata")
     if metadata is not None and not (isinstance(metadata, dict) and all(isinstance(v, str) for v in metadata.values())):
         del echoed["metadata"]
@@ -310,6 +330,37 @@ def _echoed_tool(tool: Mapping[str, Any]) -> dict[str, Any]:
     return {"type": "function", **{key: tool.get(key) for key in fields}}
 
 
+#: The members a request may set besides its model, input, stream and store.
+_SETTINGS = frozenset(
+    {"instructions", "previous_response_id", "text", "tools", "tool_choice", "parallel_tool_calls", *_ECHOED}
+)
+
+
+def _settings(
+    request: Mapping[str, Any], text_api: bool, strict: bool, ignored: tuple[str, ...]
+) -> tuple[str | None, str | None, dict[str, Any], dict[str, Any], dict[str, Any], tuple[str, ...]]:
+    """What a request sets of `_SETTINGS`, checked: its instructions, previous response id,
+    structured options (tools, `text.format`), text API options, what the answer reports
+    back (`_echoed`, with the `text` setting), and the parameters ignored (`ignored` and more)."""
+    instructions = string(request, "instructions", required=False)
+    previous = string(request, "previous_response_id", required=False)
+    text_setting, tools = request.get("text"), request.get("tools")
+    tool_choice, parallel = request.get("tool_choice"), request.get("parallel_tool_calls")
+    text: Mapping[str, Any] = _TEXT_FORMAT
+    structured: dict[str, Any] = {}
+    if text_setting is not None or tools is not None or tool_choice is not None or parallel is not None:
+        text, verbosity_ignored = _text_config(text_setting, strict)
+        structured = structured_options(tools, tool_choice, parallel, text["format"], flat=True)
+        if verbosity_ignored:
+            ignored = (*ignored, "text.verbosity")
+    options: dict[str, Any] = {}
+    if text_api:
+        options = {name: request[name] for name in ("temperature", "top_p") if request.get(name) is not None}
+    if isinstance(tools, list):  # checked above: function tools, each named
+        request = {**request, "tools": [_echoed_tool(tool) for tool in tools]}
+    return instructions, previous, structured, options, _echoed(request, text), ignored
+
+
 def parse_responses(body: object, chat_models: Sequence[str], policies: Policies) -> ResponsesRequest:
     """Check a `POST /v1/responses` body. Raises GatewayError (404 for an unknown model)."""
     request = object_body(body)
@@ -327,22 +378,15 @@ def parse_responses(body: object, chat_models: Sequence[str], policies: Policies
     if not messages:
         what = f"{TEXT_TARGET} ({model})" if text_api else CHAT_TARGET
         messages, items = _input(value, not text_api, what)
-    instructions = string(request, "instructions", required=False)
-    previous = string(request, "previous_response_id", required=False)
-    text_setting, tools = request.get("text"), request.get("tools")
-    tool_choice, parallel = request.get("tool_choice"), request.get("parallel_tool_calls")
-    text: Mapping[str, Any] = _TEXT_FORMAT
-    structured: dict[str, Any] = {}
-    if text_setting is not None or tools is not None or tool_choice is not None or parallel is not None:
-        text, verbosity_ignored = _text_config(text_setting, policies.strict)
-        structured = structured_options(tools, tool_choice, parallel, text["format"], flat=True)
-        if verbosity_ignored:
-            ignored = (*ignored, "text.verbosity")
-    options: dict[str, Any] = {}
-    if text_api:
-        options = {name: request[name] for name in ("temperature", "top_p") if request.get(name) is not None}
-    if isinstance(request.get("tools"), list):  # checked above: function tools, each named
-        request = {**request, "tools": [_echoed_tool(tool) for tool in request["tools"]]}
+    if _SETTINGS.isdisjoint(request):  # (most requests set none of them: the defaults)
+        instructions = previous = None
+        structured: dict[str, Any] = {}
+        options: dict[str, Any] = {}
+        echoed: dict[str, Any] = {}
+    else:
+        instructions, previous, structured, options, echoed, ignored = _settings(
+            request, text_api, policies.strict, ignored
+        )
     return ResponsesRequest(
         chosen,
         messages,
@@ -353,7 +397,7 @@ def parse_responses(body: object, chat_models: Sequence[str], policies: Policies
         stream,
         options,
         ignored,
-        _echoed(request, text),
+        echoed,
         structured,
         value if isinstance(value, str) else None,
     )
