@@ -6,6 +6,9 @@ store's owners, a store on disk across a restart, and failures."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -226,6 +229,50 @@ async def test_a_response_is_invisible_to_another_key_and_store_false_keeps_noth
     assert isinstance(await failure(invoke(mine, mine.client.responses.retrieve, unstored.id)), openai.NotFoundError)
 
 
+@CLIENTS
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "streamed"])
+async def test_a_string_input_s_items_and_turn_come_back_from_the_store(
+    oai: Dual, emulator: Emulator, stream: bool
+) -> None:
+    # Such a response is kept as its two texts (`save_text_turn`): read back, they are the item
+    # and the turn the JSON would hold, for any text.
+    said = 'Say "hi"\n\u00e9\u597d \U0001f600'
+    made = await create(oai, model="gemini-2.0-flash", input=said, stream=stream)
+    if stream:
+        made = (await oai.collect(made))[-1].response
+    responses = oai.client.responses
+    assert (await oai.resolve(responses.retrieve(made.id))).model_dump() == made.model_dump()
+    page = await oai.resolve(responses.input_items.list(made.id))
+    assert [item.model_dump(exclude_none=True) for item in page.data] == [
+        {
+            "id": "msg_" + made.id.removeprefix("resp_") + "0000",
+            "type": "message",
+            "role": "user",
+            "status": "completed",
+            "content": [{"type": "input_text", "text": said}],
+        }
+    ]
+    await create(oai, model="gemini-2.0-flash", input="And then?", previous_response_id=made.id)
+    assert sent_prompt(emulator) == f"User: {said}\nAssistant: {made.output_text}\nUser: And then?\nAssistant:"
+
+
+async def test_the_same_key_however_it_is_written_sees_its_responses(gateway: str) -> None:
+    # The owner is remembered by the header as sent: one key written differently is one owner,
+    # another key is another, and a key too long to remember is hashed each time, alike.
+    long = "k" * 2000
+    body = {"model": "gemini-2.0-flash", "input": "x"}
+    async with httpx.AsyncClient(base_url=gateway, trust_env=False) as http:
+        for key, same, other in (
+            ("key-one", "bearer   key-one", "Bearer key-two"),
+            (long, f"BEARER {long}", "Bearer " + long[1:]),
+        ):
+            made = (await http.post("/responses", json=body, headers={"Authorization": f"Bearer {key}"})).json()
+            for _ in range(2):  # (the second time from what was remembered)
+                found = await http.get(f"/responses/{made['id']}", headers={"Authorization": same})
+                assert found.status_code == 200 and found.json() == made
+                assert (await http.get(f"/responses/{made['id']}", headers={"Authorization": other})).status_code == 404
+
+
 # --------------------------------------------------------------------------- streaming
 
 
@@ -381,6 +428,31 @@ def test_an_answer_given_at_once_is_rendered_whole_as_piece_by_piece(text: str) 
     expected = one.delta(text) + one.closing(completed, (), encode(text))
     assert whole.whole(text, 8) == (expected, completed, encode(text))
     assert (whole.finished, whole.text) == (True, text) == (one.finished, one.text)
+
+
+def test_response_ids_are_unguessable_and_never_repeat_in_a_forked_child() -> None:
+    # Drawn from the OS a batch at a time: a forked child must not hand out its parent's next ones.
+    script = """
+import os, re, sys
+from dynaspark_sdk.integrations.gateway._shapes.response_objects import response_ids
+drawn = [response_ids() for _ in range(300)]  # (more than one batch)
+assert all(re.fullmatch("resp_[0-9a-f]{48}", r) and m == "msg_" + r[5:] for r, m in drawn), drawn[:3]
+assert len({r for r, _ in drawn}) == len(drawn)
+read, write = os.pipe()
+child = os.fork()
+if child == 0:
+    os.write(write, response_ids()[0].encode())
+    os._exit(0)
+os.close(write)
+theirs = os.read(read, 100).decode()
+os.waitpid(child, 0)
+assert theirs.startswith("resp_") and theirs != response_ids()[0], theirs
+print("ok")
+"""
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork here")
+    ran = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert ran.stdout.strip() == "ok", ran.stderr
 
 
 def test_a_string_input_is_stored_as_the_same_message_item() -> None:

@@ -26,6 +26,7 @@ from dynaspark_sdk.integrations.gateway._response_store import (
     MemoryResponseStore,
     ResponseStore,
 )
+from dynaspark_sdk.integrations.gateway._shapes.responses import text_turn, text_turn_json
 from dynaspark_sdk.integrations.gateway._sqlite_response_store import DISK_MAX_BYTES, SQLiteResponseStore
 
 MakeStore = Callable[..., ResponseStore]
@@ -155,6 +156,37 @@ def test_any_text_comes_back_as_saved_and_counts_in_characters(make_store: MakeS
     assert under.load(under.owner("k"), "resp_a") is None
 
 
+@pytest.mark.parametrize("answered", ["An answer.", "caf\u00e9 \u597d", "Sure \U0001f600", ""])
+def test_a_text_turn_comes_back_as_its_json_would_and_counts_the_same(make_store: MakeStore, answered: str) -> None:
+    # `save_text_turn` (a string input answered with text) keeps what `save` keeps of the JSON
+    # `text_turn_json` renders, and counts as many characters (escapes aside: none here).
+    said = "Name a colour \u00e9."
+    response = json.dumps({"id": "resp_ab", "text": answered}, ensure_ascii=False)
+    items, turn = text_turn_json("resp_ab", said, answered)
+    json_size = len(response) + len(items) + len(turn)
+    exactly, under = make_store(max_bytes=json_size), make_store(max_bytes=json_size - 1, name="under.sqlite3")
+    for store in (exactly, under):
+        store.save_text_turn(store.owner("k"), "resp_ab", None, response, said, answered)
+    assert under.load(under.owner("k"), "resp_ab") is None
+    loaded = exactly.load(exactly.owner("k"), "resp_ab")
+    assert loaded is not None
+    assert (loaded.previous_id, loaded.response) == (None, json.loads(response))
+    assert (loaded.items, loaded.turn) == (json.loads(items), json.loads(turn)) == text_turn("resp_ab", said, answered)
+    # In a chain with turns saved as JSON, in order.
+    store = make_store(name="chain.sqlite3")
+    owner = store.owner("k")
+    store.save(owner, *stored("resp_a", None, "first"))
+    store.save_text_turn(owner, "resp_b", "resp_a", "{}", said, answered)
+    store.save(owner, *stored("resp_c", "resp_b", "third"))
+    assert store.history(owner, "resp_c") == [
+        {"role": "user", "content": "first"},
+        *json.loads(turn),
+        {"role": "user", "content": "third"},
+    ]
+    with pytest.raises(ValueError, match="'resp_b' is stored already"):
+        store.save_text_turn(owner, "resp_b", None, "{}", "again", "again")
+
+
 def test_responses_of_every_key_count_against_one_bound(make_store: MakeStore) -> None:
     rows = [stored(f"resp_{index}", None, "x") for index in range(3)]
     store = make_store(max_bytes=2 * size(rows[0]))
@@ -243,7 +275,8 @@ def test_an_owner_is_a_keyed_hash_of_the_token(make_store: MakeStore) -> None:
 
 
 @pytest.mark.parametrize("text", ["Sure. " * 300, "\u597d\u7684\u3002" * 300, "Sure. " * 300 + "\U0001f600"])
-def test_the_memory_store_takes_about_the_memory_it_counts(text: str) -> None:
+@pytest.mark.parametrize("text_turn", [False, True], ids=["json", "text turn"])
+def test_the_memory_store_takes_about_the_memory_it_counts(text: str, text_turn: bool) -> None:
     # Python keeps a text with an emoji in 4 bytes a character, all of it: not the store.
     store = MemoryResponseStore()
     owner = store.owner("k")
@@ -251,17 +284,22 @@ def test_the_memory_store_takes_about_the_memory_it_counts(text: str) -> None:
     try:
         counted = 0
         for index in range(200):  # the texts made here, as the gateway renders them, and let go
-            turn = json.dumps([{"role": "assistant", "content": text}], ensure_ascii=False)
-            row = (f"resp_{index:04}", None, json.dumps({"text": text}, ensure_ascii=False), "[]", turn)
-            store.save(owner, *row)
-            counted += size(row)
-        del row, turn
+            ident, answer = f"resp_{index:04}", json.dumps({"text": text}, ensure_ascii=False)
+            said, answered = "Hi", f"{text} {index}"  # (a text of its own, as each answer is)
+            if text_turn:
+                store.save_text_turn(owner, ident, None, answer, said, answered)
+                counted += len(answer) + sum(map(len, text_turn_json(ident, said, answered)))
+            else:
+                turn = json.dumps([{"role": "assistant", "content": answered}], ensure_ascii=False)
+                store.save(owner, ident, None, answer, "[]", turn)
+                counted += len(answer) + 2 + len(turn)
+        del answer, answered
         gc.collect()
         held = tracemalloc.get_traced_memory()[0]
     finally:
         tracemalloc.stop()
     assert held < 2.5 * counted  # (2 bytes a character for Chinese, as Python keeps it)
-    assert store.history(owner, "resp_0199") == [{"role": "assistant", "content": text}]
+    assert store.history(owner, "resp_0199")[-1] == {"role": "assistant", "content": f"{text} 199"}
 
 
 def test_the_memory_store_s_salt_is_drawn_per_store() -> None:

@@ -146,8 +146,8 @@ def duplicate_id_error(ident: str) -> ValueError:
 # JSON; of kind `_TEXT_TURN` (`save_text_turn`), the input and the answer, as text.
 _Row = tuple[str, str, str | bytes, str | bytes, str | bytes, int, bool]
 _JSON, _TEXT_TURN = False, True
-#: What a text turn's items and turn add to its two texts and its id, in characters.
-_TEXT_TURN_FRAME = sum(map(len, text_turn_json("", "", "")))
+#: What a text turn's items and turn add to its two texts and its id (`resp_...`), in characters.
+_TEXT_TURN_FRAME = sum(map(len, text_turn_json("resp_", "", ""))) - len("resp_")
 
 
 def _compact(text: str) -> str | bytes:
