@@ -299,7 +299,8 @@ def test_the_memory_store_takes_about_the_memory_it_counts(text: str, text_turn:
     finally:
         tracemalloc.stop()
     assert held < 2.5 * counted  # (2 bytes a character for Chinese, as Python keeps it)
-    assert store.history(owner, "resp_0199")[-1] == {"role": "assistant", "content": f"{text} 199"}
+    history = store.history(owner, "resp_0199")
+    assert history is not None and history[-1] == {"role": "assistant", "content": f"{text} 199"}
 
 
 def test_the_memory_store_s_salt_is_drawn_per_store() -> None:
