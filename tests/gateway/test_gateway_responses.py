@@ -239,7 +239,8 @@ async def test_a_string_input_s_items_and_turn_come_back_from_the_store(
     said = 'Say "hi"\n\u00e9\u597d \U0001f600'
     made = await create(oai, model="gemini-2.0-flash", input=said, stream=stream)
     if stream:
-        made = (await oai.collect(made))[-1].response
+        events: list[Any] = await oai.collect(made)
+        made = events[-1].response
     responses = oai.client.responses
     assert (await oai.resolve(responses.retrieve(made.id))).model_dump() == made.model_dump()
     page = await oai.resolve(responses.input_items.list(made.id))
