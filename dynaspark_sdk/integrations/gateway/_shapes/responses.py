@@ -20,7 +20,7 @@ import attrs
 
 from dynaspark_sdk import ToolCall
 
-from .chat_completions import CHAT_TARGET, TEXT_TARGET, ChatPlan, Target, target
+from .chat_completions import CHAT_TARGET, TEXT_TARGET, ChatPlan, target
 from .errors import GatewayError, bad_request
 from .messages import ROLES, image_part, join_text, message
 from .parameters import Policies, boolean, object_body, string
@@ -60,24 +60,25 @@ _DEFAULT_ECHOES_JSON = {
 class ResponsesRequest:
     """A checked `/v1/responses` request (never changed once made).
 
-    `messages` is the input as chat messages for the SDK; `items` the same input as
+    `chat` is the call for the service without instructions or history (`plan()` adds them),
+    its messages the input as chat messages for the SDK; `items` the same input as
     `input_items` lists it (`listed_items()` gives them ids, when they are stored), but for a
     string: `input_text` (the common case, rendered faster). `echoed` is what the request set
     of the fields a response object reports (`echo` has them all).
     """
 
-    target: Target
-    messages: list[dict[str, Any]]
+    chat: ChatPlan
     items: list[dict[str, Any]]
     instructions: str | None
     previous_response_id: str | None
     store: bool
-    stream: bool
-    text_options: dict[str, Any]
-    ignored: tuple[str, ...]
     echoed: dict[str, Any]
-    structured: dict[str, Any] = attrs.field(factory=dict)
     input_text: str | None = None
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """The input, as chat messages for the SDK."""
+        return self.chat.messages
 
     @property
     def echo(self) -> dict[str, Any]:
@@ -119,18 +120,18 @@ class ResponsesRequest:
     def plan(self, history: Sequence[dict[str, Any]]) -> ChatPlan:
         """The call for the service: the instructions as a system message, then the stored
         conversation (`history`, without its instructions, as OpenAI does), then the input."""
-        messages = self.messages
-        if self.instructions or history:
-            system = [{"role": "system", "content": self.instructions}] if self.instructions else []
-            messages = [*system, *history, *messages]
+        chat = self.chat
+        if not (self.instructions or history):  # (most requests)
+            return chat
+        system = [{"role": "system", "content": self.instructions}] if self.instructions else []
         return ChatPlan(
-            self.target.model,
-            messages,
-            self.stream,
-            text_model=self.target.text_model,
-            text_options=self.text_options,
-            ignored=self.ignored,
-            structured=self.structured,
+            chat.model,
+            [*system, *history, *chat.messages],
+            chat.stream,
+            text_model=chat.text_model,
+            text_options=chat.text_options,
+            ignored=chat.ignored,
+            structured=chat.structured,
         )
 
 
@@ -387,17 +388,16 @@ def parse_responses(body: object, chat_models: Sequence[str], policies: Policies
         instructions, previous, structured, options, echoed, ignored = _settings(
             request, text_api, policies.strict, ignored
         )
-    return ResponsesRequest(
-        chosen,
+    chat = ChatPlan(
+        chosen.model,
         messages,
-        items,
-        instructions,
-        previous,
-        boolean(request, "store", default=True),
         stream,
-        options,
-        ignored,
-        echoed,
-        structured,
-        value if isinstance(value, str) else None,
+        text_model=chosen.text_model,
+        text_options=options,
+        ignored=ignored,
+        structured=structured,
+    )
+    store = boolean(request, "store", default=True)
+    return ResponsesRequest(
+        chat, items, instructions, previous, store, echoed, value if isinstance(value, str) else None
     )
