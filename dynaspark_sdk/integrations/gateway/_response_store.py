@@ -5,14 +5,19 @@ in a file, where conversations survive a restart (`create_app(responses_db=PATH)
 
 Each response is kept with its input items and its turn of the conversation (the input and the
 answer as chat messages), as the JSON text the gateway rendered, and with the id of the
-response before it; `history()` walks that chain. A response belongs to the key that stored it
-(a keyed hash of the bearer token, never the token itself): another key sees none of them.
-When the responses outgrow `max_bytes` (their JSON, in characters), the oldest go first.
+response before it; `history()` walks that chain. A response to a string input answered with
+text only (most of them) comes with its two texts instead (`save_text_turn`): its items and
+turn are `text_turn(...)`'s. A response belongs to the key that stored it (a keyed hash of the
+bearer token, never the token itself): another key sees none of them. When the responses
+outgrow `max_bytes` (their JSON, in characters; a text turn's as its JSON would be, escapes
+aside), the oldest go first.
 
 The in-memory store is a dict in the order of saving: a save is a few dict operations, cheap
 enough to run on the event loop for every response (it runs nowhere else, so it takes no lock).
-It keeps the texts as given, but in UTF-8 where Python would take 4 bytes a character, so that
-its memory stays near what `max_bytes` counts (about 1.1 times for English, 2 for Chinese).
+It keeps the texts as given (a text turn's two texts, its items and turn rendered only when
+read), but in UTF-8 where Python would take 4 bytes a character, so that its memory stays near
+what `max_bytes` counts (about 1.1 times for English, 2 for Chinese). The SQLite store renders
+a text turn's JSON when it saves it.
 
 The SQLite store's calls may wait on the disk: `AsyncResponseStore` runs them in a worker
 thread, one at a time.
