@@ -200,10 +200,15 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         # address (a URL checked and pinned by `private_image_urls=False`).
         server_name = request.extensions.get("sni_hostname")
         named = {} if server_name is None else {"server_hostname": server_name}
+        url = yarl.URL(str(request.url), encoded=True)
+        if url.user is not None:
+            # A base URL's user and password: httpx made them the Authorization header already,
+            # and aiohttp refuses both (ValueError); httpx's transport sends the header alone too.
+            url = url.with_user(None)
         with _httpx_errors(request):
             response = await session.request(
                 request.method,
-                yarl.URL(str(request.url), encoded=True),
+                url,
                 headers=_request_headers(request),
                 data=body,
                 allow_redirects=False,

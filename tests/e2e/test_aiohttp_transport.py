@@ -70,6 +70,23 @@ async def test_chat_sends_the_form_and_returns_the_answer(client: AsyncClient, s
 
 
 @pytest.mark.anyio
+async def test_a_base_url_s_user_and_password_are_sent_as_httpx_sends_them(server: Server) -> None:
+    # httpx turns them into the Authorization header; aiohttp refused the URL that still held
+    # them (ValueError, no SDK error). Now the same request as over httpx's own transport.
+    base = server.url.replace("http://", "http://alice:pw%40x@", 1)
+    sent = []
+    for transport in (AiohttpTransport(), None):
+        async with (
+            httpx.AsyncClient(transport=transport) as http,
+            AsyncClient(base_url=base, http_client=http, max_retries=0) as sdk,
+        ):
+            assert (await sdk.chat("hi")).text.endswith("You said: hi")
+        request = server.emulator.requests[-1]
+        sent.append((request.header("authorization"), request.header("host"), request.path))
+    assert sent[0] == sent[1] == ("Basic YWxpY2U6cHdAeA==", server.url.removeprefix("http://"), sent[1][2])
+
+
+@pytest.mark.anyio
 async def test_stream_text_yields_each_event(client: AsyncClient) -> None:
     async with client.stream_text("one two three") as stream:
         pieces = [piece async for piece in stream]
