@@ -3,7 +3,8 @@
 *Added latency per call.* The emulator runs in its own process, and `dynaspark gateway` (the
 real command, uvicorn) in another, in front of it. Baseline: the SDK's `Client` calling the
 emulator directly (`chat("hello")`, `generate_text("hello")`). Contender: a plain
-`httpx.Client` posting the same prompt to the gateway's `/v1/chat/completions` (model
+`httpx.Client` posting the same prompt to the gateway (its upstream client over aiohttp, the
+command's default where aiohttp is installed) at `/v1/chat/completions` (model
 `gemini-1.5-flash-8b`, then `text/openai`) and reading the answer's JSON. Batches alternate
 (see `_harness`); the figure is the median over rounds of the per-round difference, per call,
 so the machine's drift cancels out. Goal: <= 1 ms.

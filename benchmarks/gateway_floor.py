@@ -4,7 +4,8 @@ Three servers, each in its own process on 127.0.0.1, in front of the same emulat
 process too), all under uvicorn with the same settings (httptools and uvloop where installed,
 no access log):
 
-- *ours*: the real `dynaspark gateway` command (`--retries 0`);
+- *ours*: the real `dynaspark gateway` command (`--retries 0`), its upstream client over
+  aiohttp (the command's default where aiohttp is installed, as in the benchmark venv);
 - *floor*: `benchmarks/_floor.py`, a raw ASGI app that parses the OpenAI JSON body, makes the
   same upstream form POST through one shared `httpx.AsyncClient` (keep-alive, at most 10
   upstream calls at once) and answers a fixed OpenAI-shaped JSON (or its SSE): the least a

@@ -26,6 +26,7 @@ def is_loopback(host: str) -> bool:
 
 def run_gateway_server(
     client: AsyncClient,
+    transport: str,
     host: str,
     port: int,
     gateway_key: str | None,
@@ -37,7 +38,8 @@ def run_gateway_server(
     strict_params: bool = False,
     responses_db: str | None = None,
 ) -> int:
-    """Serve the gateway over `client` on host:port until Ctrl-C; return the exit status (0
+    """Serve the gateway over `client` (sending over `transport`, "aiohttp" or "httpx", as the
+    banner says) on host:port until Ctrl-C; return the exit status (0
     after Ctrl-C, 1 when it cannot listen or open `responses_db`, 2 for a bad --allowed-host
     or --cors-origin). The keyword arguments are `create_app`'s."""
     try:
@@ -90,7 +92,7 @@ def run_gateway_server(
         if out.json:
             out.emit_json({"url": url})
         else:
-            out.line(f"Dynaspark gateway serving {url} (upstream {client.base_url})")
+            out.line(f"Dynaspark gateway serving {url} (upstream {client.base_url}, over {transport})")
         out.note(f"Point OpenAI clients at it: OPENAI_BASE_URL={url}; Ctrl-C stops it.")
 
     try:

@@ -723,6 +723,55 @@ def test_the_command_serves_logs_a_line_per_request_and_exits_0_on_ctrl_c(
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("transport", ["aiohttp", "httpx"])
+def test_the_command_sends_over_the_transport_it_names(
+    upstream: EmulatorServer, emulator: Emulator, transport: str
+) -> None:
+    # `--upstream-transport`: aiohttp (the default, installed here) or httpx's own. The same
+    # answers, streams, errors and cut streams either way; the banner says which.
+    process = start_gateway(upstream.url, *(() if transport == "aiohttp" else ("--upstream-transport", "httpx")))
+    try:
+        assert process.stdout is not None
+        banner = process.stdout.readline()
+        assert banner.endswith(f" (upstream {upstream.url}, over {transport})\n"), banner
+        with openai.OpenAI(
+            base_url=banner.split()[3], api_key="anything", max_retries=0, _strict_response_validation=True
+        ) as oai:
+            answer = oai.chat.completions.create(model="text/openai", messages=user("ping"))
+            chunks = list(oai.chat.completions.create(model="text/openai", messages=user("w1 w2"), stream=True))
+            events: list[Any] = list(oai.responses.create(model="text/openai", input="w1 w2", stream=True))
+            emulator.inject(faults.status(429, retry_after=3))
+            with pytest.raises(openai.RateLimitError) as limited:
+                oai.chat.completions.create(model="text/openai", messages=user("ping"))
+            emulator.inject(faults.cut_stream(after_events=3))
+            cut: list[Any] = list(oai.responses.create(model="text/openai", input="w1 w2 w3 w4", stream=True))
+    finally:
+        _, err = interrupt(process)
+    assert process.returncode == 0, err
+    assert answer.choices[0].message.content == "[openai] You said: ping"
+    assert content_of(chunks) == "[openai] You said: w1 w2"
+    assert events[-1].type == "response.completed"
+    assert events[-1].response.output_text == "[openai] You said: w1 w2"
+    assert limited.value.response.headers["retry-after"] == "3"
+    assert (cut[-1].type, cut[-1].response.output_text) == ("response.failed", "[openai] You said: ")
+    assert {request.api_key for request in emulator.requests} == {SECRET}
+    assert "Traceback" not in err
+
+
+def test_the_aiohttp_transport_takes_no_proxy_and_needs_aiohttp() -> None:
+    argv = [sys.executable, "-m", "dynaspark_sdk", "--proxy", "http://127.0.0.1:9", "gateway", "--port", "0"]
+    done = subprocess.run([*argv, "--upstream-transport", "aiohttp"], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert "--upstream-transport aiohttp sends without a proxy" in done.stderr, done.stderr
+    code = "import sys\nsys.modules['aiohttp'] = None\nfrom dynaspark_sdk.cli import main\n"
+    code += "sys.exit(main(['gateway', '--port', '0', '--upstream-transport', 'aiohttp']))\n"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr == (
+        "dynaspark: error: --upstream-transport aiohttp needs aiohttp: pip install 'dynaspark-sdk[aiohttp]'\n"
+    )
+
+
 def test_ctrl_c_lets_a_stream_in_flight_finish(upstream: EmulatorServer, emulator: Emulator) -> None:
     process = start_gateway(upstream.url)
     try:
