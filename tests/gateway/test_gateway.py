@@ -805,11 +805,15 @@ def in_thread(work: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
     return thread, outcome
 
 
-def test_a_shutdown_answers_a_request_still_waiting_with_a_503(upstream: EmulatorServer, emulator: Emulator) -> None:
-    """Instead of a connection cut when the grace period ends, a clear 503 just before it."""
+@pytest.mark.parametrize("aiohttp", [False, True], ids=["httpx", "aiohttp"])
+def test_a_shutdown_answers_a_request_still_waiting_with_a_503(
+    upstream: EmulatorServer, emulator: Emulator, aiohttp: bool
+) -> None:
+    """Instead of a connection cut when the grace period ends, a clear 503 just before it
+    (over either upstream transport)."""
     emulator.inject(faults.slow_first_byte(4))
     lines: list[str] = []
-    app = create_app(AsyncClient(base_url=upstream.url, max_retries=0), log=lines.append)
+    app = create_app(AsyncClient(base_url=upstream.url, max_retries=0, use_aiohttp=aiohttp), log=lines.append)
     with (
         openai.OpenAI(
             base_url="http://unused.invalid", api_key="unused", max_retries=0, _strict_response_validation=True
@@ -829,11 +833,12 @@ def test_a_shutdown_answers_a_request_still_waiting_with_a_503(upstream: Emulato
     assert [line.split()[:3] for line in lines] == [["POST", "/v1/chat/completions", "503"]]
 
 
+@pytest.mark.parametrize("aiohttp", [False, True], ids=["httpx", "aiohttp"])
 def test_a_shutdown_ends_a_stream_still_waiting_with_an_error_event(
-    upstream: EmulatorServer, emulator: Emulator
+    upstream: EmulatorServer, emulator: Emulator, aiohttp: bool
 ) -> None:
     emulator.inject(faults.slow_stream(4.0))
-    app = create_app(AsyncClient(base_url=upstream.url, max_retries=0), log=lambda _: None)
+    app = create_app(AsyncClient(base_url=upstream.url, max_retries=0, use_aiohttp=aiohttp), log=lambda _: None)
     received: list[Any] = []
     first_piece = threading.Event()
 
@@ -1082,8 +1087,9 @@ def test_without_the_extra_the_import_error_says_what_to_install() -> None:
     assert done.stderr == "dynaspark: error: dynaspark gateway needs uvicorn: pip install 'dynaspark-sdk[gateway]'\n"
 
 
+@pytest.mark.parametrize("aiohttp", [False, True], ids=["httpx", "aiohttp"])
 def test_a_client_leaving_a_stream_ends_it_and_its_upstream_answer(
-    upstream: EmulatorServer, emulator: Emulator
+    upstream: EmulatorServer, emulator: Emulator, aiohttp: bool
 ) -> None:
     """A client that closes its connection mid-stream ends the stream at its next piece: the
     gateway stops reading the upstream answer (its request is logged as done) instead of
@@ -1096,7 +1102,7 @@ def test_a_client_leaving_a_stream_ends_it_and_its_upstream_answer(
     words = " ".join(f"w{index}" for index in range(40))
     emulator.stream_delay = 0.1  # 40-odd events: about 4 s to read them all
     try:
-        client = AsyncClient(base_url=upstream.url, max_retries=0)
+        client = AsyncClient(base_url=upstream.url, max_retries=0, use_aiohttp=aiohttp)
         with serve_in_thread(create_app(client, log=lines.append)) as running:
             body = {"model": "text/openai", "messages": [{"role": "user", "content": words}], "stream": True}
             with (
