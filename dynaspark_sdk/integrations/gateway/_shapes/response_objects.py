@@ -267,21 +267,20 @@ class ResponseEvents:
         give, rendered from one template (a stream the service answered at once). With the
         completed response and the text, as JSON (for the store)."""
         assert not self._opened, "whole() renders a stream from its first event"
-        self._sequence, self._opened, self._begun, self.finished = 9, True, True, True
+        self._opened = self._begun = self.finished = True  # (and nothing follows: no number kept)
         self._text.append(text)
-        item, model, echo = self.item_id, self.model_json, self.echo_json
+        item, echo = self.item_id, self.echo_json
         text_json = string_json(text)
-        # As `_text_part_json`, `_output_message_json` and `response_json` render them (`item` and
-        # the response's id have nothing to escape).
+        # As `_text_part_json`, `_output_message_json`, `response_json` and the other methods
+        # render them (`item` and the response's id have nothing to escape).
         part = f'{{"type":"output_text","text":{text_json},"annotations":[],"logprobs":[]}}'
         message = f'{{"id":"{item}","type":"message","status":"completed","role":"assistant","content":[{part}]}}'
         head = f'{{"id":"{self.ident}","object":"response","created_at":{self.created},"status":"'
-        middle = f',"error":null,"incomplete_details":null,"model":{model},"output":'
+        middle = f',"error":null,"incomplete_details":null,"model":{self.model_json},"output":'
         begun = f'{head}in_progress","completed_at":null{middle}[],"usage":null,{echo}}}'
         completed = (
             f'{head}completed","completed_at":{completed_at}{middle}[{message}],"usage":{NO_USAGE_JSON},{echo}}}'
         )
-        self._where = where = f'"item_id":"{item}","output_index":0,"content_index":0'
         body = (
             f'event: response.created\ndata: {{"type":"response.created","sequence_number":0,"response":{begun}}}\n\n'
             f'event: response.in_progress\ndata: {{"type":"response.in_progress","sequence_number":1,'
@@ -290,13 +289,14 @@ class ResponseEvents:
             f'"output_index":0,"item":{{"id":"{item}","type":"message","status":"in_progress","role":"assistant",'
             f'"content":[]}}}}\n\n'
             f'event: response.content_part.added\ndata: {{"type":"response.content_part.added","sequence_number":3,'
-            f'{where},"part":{{"type":"output_text","text":"","annotations":[],"logprobs":[]}}}}\n\n'
+            f'"item_id":"{item}","output_index":0,"content_index":0,"part":{{"type":"output_text","text":"",'
+            f'"annotations":[],"logprobs":[]}}}}\n\n'
             f'event: response.output_text.delta\ndata: {{"type":"response.output_text.delta","sequence_number":4,'
-            f'{where},"delta":{text_json},"logprobs":[]}}\n\n'
+            f'"item_id":"{item}","output_index":0,"content_index":0,"delta":{text_json},"logprobs":[]}}\n\n'
             f'event: response.output_text.done\ndata: {{"type":"response.output_text.done","sequence_number":5,'
-            f'{where},"text":{text_json},"logprobs":[]}}\n\n'
+            f'"item_id":"{item}","output_index":0,"content_index":0,"text":{text_json},"logprobs":[]}}\n\n'
             f'event: response.content_part.done\ndata: {{"type":"response.content_part.done","sequence_number":6,'
-            f'{where},"part":{part}}}\n\n'
+            f'"item_id":"{item}","output_index":0,"content_index":0,"part":{part}}}\n\n'
             f'event: response.output_item.done\ndata: {{"type":"response.output_item.done","sequence_number":7,'
             f'"output_index":0,"item":{message}}}\n\n'
             f'event: response.completed\ndata: {{"type":"response.completed","sequence_number":8,'
