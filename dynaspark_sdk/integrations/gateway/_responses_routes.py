@@ -111,16 +111,19 @@ class ResponsesRoutes:
         """Store the response `ident` (`response`, its JSON as answered; `text` and `calls` the
         answer, `text_json` the text as JSON if rendered already): at once in memory (None),
         else the awaitable that does it in the store's thread."""
-        store = self.store.store
-        save: Callable[..., None]
-        if request.input_text is not None and not calls:  # (its items and turn rendered when read)
-            save, row = store.save_text_turn, (request.input_text, text)
-        else:
-            save, row = store.save, request.stored_json(ident, text, calls, text_json)
-        if self.store.on_loop:  # a plain call, without a coroutine's
-            save(owner, ident, request.previous_response_id, response, *row)
+        store, said = self.store, request.input_text
+        if said is not None and not calls:  # (its items and turn rendered when read)
+            if store.on_loop:  # in memory (most): a plain call, without a coroutine's
+                store.store.save_text_turn(owner, ident, request.previous_response_id, response, said, text)
+                return None
+            return store.run(
+                store.store.save_text_turn, owner, ident, request.previous_response_id, response, said, text
+            )
+        items, turn = request.stored_json(ident, text, calls, text_json)
+        if store.on_loop:
+            store.store.save(owner, ident, request.previous_response_id, response, items, turn)
             return None
-        return self.store.run(save, owner, ident, request.previous_response_id, response, *row)
+        return store.run(store.store.save, owner, ident, request.previous_response_id, response, items, turn)
 
     # ------------------------------------------------------------------ create
 

@@ -230,8 +230,9 @@ class ResponseEvents:
     _begun = False
     #: Whether the last event (completed or failed) has been rendered.
     finished = False
-    # The members placing the message's text part, once it is begun.
+    # The members placing the message's text part, and its pieces of text, once it is begun.
     _where: str
+    _text: list[str] | tuple[()] = ()
 
     def __init__(self, ident: str, item_id: str, created: int, model_json: str, echo_json: str) -> None:
         self.ident = ident
@@ -239,7 +240,6 @@ class ResponseEvents:
         self.created = created
         self.model_json = model_json
         self.echo_json = echo_json
-        self._text: list[str] = []
 
     @property
     def _response_json(self) -> str:
@@ -268,7 +268,7 @@ class ResponseEvents:
         completed response and the text, as JSON (for the store)."""
         assert not self._opened, "whole() renders a stream from its first event"
         self._opened = self._begun = self.finished = True  # (and nothing follows: no number kept)
-        self._text.append(text)
+        self._text = [text]
         item, echo = self.item_id, self.echo_json
         text_json = string_json(text)
         # As `_text_part_json`, `_output_message_json`, `response_json` and the other methods
@@ -335,7 +335,7 @@ class ResponseEvents:
 
     def _begin(self) -> str:
         """The message and its text part begun."""
-        self._begun = True
+        self._begun, self._text = True, []
         self._where = f'"item_id":"{self.item_id}","output_index":0,"content_index":0'
         # `output_message(self.item_id, None, "in_progress")`, rendered (the id has nothing to escape).
         item = f'{{"id":"{self.item_id}","type":"message","status":"in_progress","role":"assistant","content":[]}}'
@@ -346,7 +346,7 @@ class ResponseEvents:
     def delta(self, text: str) -> bytes:
         """One `response.output_text.delta` (the opening events and the message begun first, at the first)."""
         opening, begun = self._opening(), "" if self._begun else self._begin()
-        self._text.append(text)
+        self._text.append(text)  # type: ignore[union-attr]  # (a list once begun)
         delta = self._rendered_event(
             "response.output_text.delta", f'{self._where},"delta":{string_json(text)},"logprobs":[]'
         )
