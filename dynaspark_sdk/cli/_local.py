@@ -4,6 +4,7 @@ server (the emulator, or the gateway) on this machine."""
 from __future__ import annotations
 
 import argparse
+import importlib.util
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -89,15 +90,15 @@ def run_demo(args: argparse.Namespace, out: Output) -> int:
 
 def run_gateway(args: argparse.Namespace, out: Output) -> int:
     from dynaspark_sdk import AsyncClient
-    from dynaspark_sdk._shells import aiohttp_installed
 
     from ._gateway import run_gateway_server
 
     # The upstream client: over aiohttp where it can be (it costs the gateway about 40% less CPU
     # per call than httpx's own transport; BENCHMARKS.md, target 8), as the gpt4free provider's.
     transport = args.upstream_transport
+    aiohttp_installed = importlib.util.find_spec("aiohttp") is not None
     if transport == "auto":
-        transport = "aiohttp" if args.proxy is None and aiohttp_installed() else "httpx"
+        transport = "aiohttp" if args.proxy is None and aiohttp_installed else "httpx"
     elif transport == "aiohttp" and args.proxy is not None:
         return out.error(
             "--upstream-transport aiohttp sends without a proxy (aiohttp's transport takes none): drop --proxy"
@@ -105,7 +106,7 @@ def run_gateway(args: argparse.Namespace, out: Output) -> int:
             exit_code=EXIT_USAGE,
             kind="UsageError",
         )
-    elif transport == "aiohttp" and not aiohttp_installed():
+    elif transport == "aiohttp" and not aiohttp_installed:
         return out.error(
             "--upstream-transport aiohttp needs aiohttp: pip install 'dynaspark-sdk[aiohttp]'",
             exit_code=EXIT_USAGE,
