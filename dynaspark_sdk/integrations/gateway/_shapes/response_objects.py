@@ -48,20 +48,21 @@ if hasattr(os, "register_at_fork"):  # (not on Windows, which has no fork)
     os.register_at_fork(after_in_child=_tokens.clear)
 
 
-def _token() -> str:
-    try:
-        return _tokens.pop()
-    except IndexError:
-        drawn = os.urandom(_TOKENS_PER_DRAW * _TOKEN_HEX // 2).hex()
-        _tokens.extend(drawn[at : at + _TOKEN_HEX] for at in range(_TOKEN_HEX, len(drawn), _TOKEN_HEX))
-        return drawn[:_TOKEN_HEX]
+def _drawn_token() -> str:
+    """A token from a new batch drawn from the OS (the others kept for the next ids)."""
+    drawn = os.urandom(_TOKENS_PER_DRAW * _TOKEN_HEX // 2).hex()
+    _tokens.extend(drawn[at : at + _TOKEN_HEX] for at in range(_TOKEN_HEX, len(drawn), _TOKEN_HEX))
+    return drawn[:_TOKEN_HEX]
 
 
 def response_ids() -> tuple[str, str]:
     """A fresh, unguessable `resp_...` id (24 bytes from the OS), and the id of the response's
     output message (its one message: unique as the response's id is, without drawing another;
     see `message_id_of`)."""
-    token = _token()
+    try:
+        token = _tokens.pop()
+    except IndexError:
+        token = _drawn_token()
     return "resp_" + token, "msg_" + token
 
 

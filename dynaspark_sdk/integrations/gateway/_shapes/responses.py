@@ -370,7 +370,9 @@ def parse_responses(body: object, chat_models: Sequence[str], policies: Policies
     chosen = target(model, chat_models)
     text_api = chosen.text_model is not None
     ignored = (policies.responses_text if text_api else policies.responses).check(request)
-    stream = boolean(request, "stream")
+    stream = request.get("stream")
+    if stream is not True and stream is not False:  # (absent, null, or not a boolean: refused)
+        stream = boolean(request, "stream")
     if request.get("stream_options") is not None and not stream:
         raise bad_request("'stream_options' is only allowed with 'stream': true", param="stream_options")
     value = request.get("input")
@@ -397,7 +399,9 @@ def parse_responses(body: object, chat_models: Sequence[str], policies: Policies
         ignored=ignored,
         structured=structured,
     )
-    store = boolean(request, "store", default=True)
+    store = request.get("store", True)
+    if store is not True and store is not False:  # (as `stream`)
+        store = boolean(request, "store", default=True)
     return ResponsesRequest(
         chat, items, instructions, previous, store, echoed, value if isinstance(value, str) else None
     )
