@@ -147,6 +147,8 @@ async def test_bad_requests_are_openai_shaped_400s_and_404s(oai: Dual, emulator:
             openai.NotFoundError,
             "resp_nope",
         ),
+        ({"model": "gemini-2.0-flash", "input": "x", "store": "no"}, openai.BadRequestError, "'store'"),
+        ({"model": "gemini-2.0-flash", "input": "x", "extra_body": {"stream": 1}}, openai.BadRequestError, "'stream'"),
     ]
     for kwargs, kind, words in cases:
         error = await failure(create(oai, **kwargs))
