@@ -196,12 +196,11 @@ class MemoryResponseStore(ResponseStore):
         rows = self._rows
         if ident in rows:
             raise duplicate_id_error(ident)
+        size = _TEXT_TURN_FRAME + len(ident) + 2 * len(said) + len(answered)  # (escapes aside)
         if not (response.isascii() and said.isascii() and answered.isascii()):
-            size = _TEXT_TURN_FRAME + len(ident) + 2 * len(said) + len(answered)  # (escapes aside)
             self._keep(rows, owner, ident, previous_id, response, said, answered, size, _TEXT_TURN)
             return
-        # (Most answers: what `_keep` does, without its call.)
-        size = _TEXT_TURN_FRAME + len(ident) + 2 * len(said) + len(answered) + len(response)
+        size += len(response)  # (most answers: what `_keep` does, without its call)
         rows[ident] = (owner, previous_id or "", response, said, answered, size, _TEXT_TURN)
         self._size += size
         if self._size > self.max_bytes:
