@@ -42,14 +42,13 @@ from ._shapes.responses import text_turn, text_turn_json
 
 __all__ = [
     "MEMORY_MAX_BYTES",
-    "OWNERS_KEPT",
-    "OWNER_KEY_LIMIT",
     "AsyncResponseStore",
     "BrokenChain",
     "MemoryResponseStore",
     "ResponseStore",
     "StoredResponse",
     "duplicate_id_error",
+    "remember_owner",
 ]
 
 T = TypeVar("T")
@@ -57,9 +56,20 @@ T = TypeVar("T")
 #: How much an in-memory store keeps (its responses' JSON) before it drops the oldest.
 MEMORY_MAX_BYTES = 64 * 1024 * 1024
 #: How many tokens' owners are remembered (the cache is emptied when full), and the longest
-#: token remembered (characters; a longer one is hashed each time).
-OWNERS_KEPT = 1024
-OWNER_KEY_LIMIT = 512
+#: token remembered (a longer one is hashed each time).
+_OWNERS_KEPT = 1024
+_OWNER_KEY_LIMIT = 512
+
+
+def remember_owner(owners: dict[Any, str], key: str | bytes | None, owner: str) -> None:
+    """Remember `owner` for `key` (a token, or the header it came in) in the cache `owners`:
+    at most `_OWNERS_KEPT` of them (emptied when full), and no key over `_OWNER_KEY_LIMIT` long,
+    so no caller fills memory with long ones."""
+    if key is not None and len(key) > _OWNER_KEY_LIMIT:
+        return
+    if len(owners) >= _OWNERS_KEPT:
+        owners.clear()
+    owners[key] = owner
 
 
 class BrokenChain(Exception):
@@ -101,10 +111,7 @@ class ResponseStore(abc.ABC):
         owner = self._owners.get(token)
         if owner is None:
             owner = hashlib.blake2b(token.encode("utf-8", "surrogatepass"), key=self._salt[:64]).hexdigest()
-            if len(token) <= OWNER_KEY_LIMIT:  # (no caller fills memory with long ones)
-                if len(self._owners) >= OWNERS_KEPT:
-                    self._owners.clear()
-                self._owners[token] = owner
+            remember_owner(self._owners, token, owner)
         return owner
 
     @abc.abstractmethod

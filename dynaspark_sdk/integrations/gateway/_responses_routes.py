@@ -16,7 +16,7 @@ from dynaspark_sdk import DynasparkError, StructuredOutputError, ToolCall
 
 from ._answers import STREAM_HEADERS, error_response, ignored_headers, on_asyncio, send_events, send_json_body
 from ._guard import HEADERS_SCOPE_KEY
-from ._response_store import OWNER_KEY_LIMIT, OWNERS_KEPT, AsyncResponseStore, BrokenChain, StoredResponse
+from ._response_store import AsyncResponseStore, BrokenChain, StoredResponse, remember_owner
 from ._shapes.errors import GatewayError, bad_request
 from ._shapes.parameters import Policies
 from ._shapes.response_objects import (
@@ -77,10 +77,7 @@ class ResponsesRoutes:
         owner = self._owners.get(sent)
         if owner is None:
             owner = self.store.store.owner(self.token(scope))
-            if sent is None or len(sent) <= OWNER_KEY_LIMIT:  # (no caller fills memory with long ones)
-                if len(self._owners) >= OWNERS_KEPT:
-                    self._owners.clear()
-                self._owners[sent] = owner
+            remember_owner(self._owners, sent, owner)
         return owner
 
     async def _history(self, owner: str, ident: str) -> list[dict[str, Any]]:

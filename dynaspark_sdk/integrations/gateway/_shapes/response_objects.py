@@ -105,17 +105,14 @@ def _text_part_json(text_json: str) -> str:
 
 
 def _output_message_json(ident: str, text_json: str) -> str:
-    """`output_message(ident, text)` as JSON (`ident` with nothing to escape; the part as
-    `_text_part_json` renders it)."""
-    return (
-        f'{{"id":"{ident}","type":"message","status":"completed","role":"assistant","content":'
-        f'[{{"type":"output_text","text":{text_json},"annotations":[],"logprobs":[]}}]}}'
-    )
+    """`output_message(ident, text)` as JSON (`ident` with nothing to escape)."""
+    return output_message_json(ident, text_json)[1:-1]
 
 
 def output_message_json(ident: str, text_json: str) -> str:
-    """`[output_message(ident, text)]` as JSON, from `text` already rendered (`string_json(text)`)."""
-    return (  # as `_output_message_json` renders the message, in one string
+    """`[output_message(ident, text)]` as JSON, from `text` already rendered (`string_json(text)`;
+    `ident` with nothing to escape; the part as `_text_part_json` renders it)."""
+    return (
         f'[{{"id":"{ident}","type":"message","status":"completed","role":"assistant","content":'
         f'[{{"type":"output_text","text":{text_json},"annotations":[],"logprobs":[]}}]}}]'
     )
